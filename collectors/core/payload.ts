@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { EngineSchema } from './target.js';
+import { FamilySchema, UnavailableReasonSchema } from './signal.js';
+import type { SignalOutcome } from './runner.js';
+
+/** The payload wire format. Documented in docs/payload-v1.md; change both together. */
+export const PAYLOAD_SCHEMA = 'logstag.payload/v1' as const;
+
+const OkSignalSchema = z
+  .object({
+    id: z.string().min(1),
+    family: FamilySchema,
+    status: z.literal('ok'),
+    value: z.json(),
+  })
+  .strict();
+
+const UnavailableSignalSchema = z
+  .object({
+    id: z.string().min(1),
+    family: FamilySchema,
+    status: z.literal('unavailable'),
+    reason: UnavailableReasonSchema,
+    detail: z.string().min(1),
+    fix: z.string().min(1).optional(),
+  })
+  .strict();
+
+type JsonValue = z.infer<ReturnType<typeof z.json>>;
+
+export const PayloadSignalSchema = z.discriminatedUnion('status', [OkSignalSchema, UnavailableSignalSchema]);
+
+export const PayloadV1Schema = z
+  .object({
+    schema: z.literal(PAYLOAD_SCHEMA),
+    agent: z.object({ id: z.string().min(1), version: z.string().min(1), host: z.string().min(1) }).strict(),
+    target: z.object({ id: z.string().min(1), engine: EngineSchema, name: z.string().min(1) }).strict(),
+    collectedAt: z.iso.datetime({ offset: true }),
+    signals: z.array(PayloadSignalSchema),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    const seen = new Set<string>();
+    p.signals.forEach((s, i) => {
+      if (seen.has(s.id)) ctx.addIssue({ code: 'custom', path: ['signals', i, 'id'], message: `duplicate signal id ${s.id}` });
+      seen.add(s.id);
+    });
+  });
+
+export type PayloadV1 = z.infer<typeof PayloadV1Schema>;
+export type PayloadSignal = z.infer<typeof PayloadSignalSchema>;
+
+export interface PayloadContext {
+  agent: PayloadV1['agent'];
+  target: PayloadV1['target'];
+  collectedAt: Date;
+}
+
+export function buildPayload(ctx: PayloadContext, outcomes: readonly SignalOutcome[]): PayloadV1 {
+  const payload: PayloadV1 = {
+    schema: PAYLOAD_SCHEMA,
+    agent: ctx.agent,
+    target: ctx.target,
+    collectedAt: ctx.collectedAt.toISOString(),
+    signals: outcomes.map(({ spec, result }): PayloadSignal =>
+      result.status === 'ok'
+        ? { id: spec.id, family: spec.family, status: 'ok', value: result.value as JsonValue }
+        : {
+            id: spec.id,
+            family: spec.family,
+            status: 'unavailable',
+            reason: result.reason,
+            detail: result.detail,
+            ...(result.fix === undefined ? {} : { fix: result.fix }),
+          },
+    ),
+  };
+  // Validate what we built: a payload that does not match v1 never leaves the agent.
+  return PayloadV1Schema.parse(payload);
+}

@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import type { Category } from './category.js';
+
+export const FAMILIES = [
+  'server_stats',
+  'activity',
+  'query_stats',
+  'waits_locks',
+  'replication',
+  'schema',
+  'security_posture',
+  'config',
+  'slowlog',
+] as const;
+export const FamilySchema = z.enum(FAMILIES);
+export type Family = z.infer<typeof FamilySchema>;
+
+/** Why a signal could not be read. Never folded into 0, [] or "healthy". */
+export const UNAVAILABLE_REASONS = [
+  'permission',
+  'not_enabled',
+  'not_licensed',
+  'unsupported',
+  'disabled',
+  'error',
+  'timeout',
+] as const;
+export const UnavailableReasonSchema = z.enum(UNAVAILABLE_REASONS);
+export type UnavailableReason = z.infer<typeof UnavailableReasonSchema>;
+
+export interface Unavailable {
+  status: 'unavailable';
+  reason: UnavailableReason;
+  /** Plain-words explanation for the operator. Must not echo secrets or data. */
+  detail: string;
+  /** The exact change that would make the signal readable (a GRANT, a setting). */
+  fix?: string;
+}
+export interface Ok<V> {
+  status: 'ok';
+  value: V;
+}
+export type SignalResult<V = unknown> = Ok<V> | Unavailable;
+
+export const ok = <V>(value: V): Ok<V> => ({ status: 'ok', value });
+export const unavailable = (reason: UnavailableReason, detail: string, fix?: string): Unavailable =>
+  fix === undefined ? { status: 'unavailable', reason, detail } : { status: 'unavailable', reason, detail, fix };
+
+/**
+ * Thrown inside a signal's read() when the engine answered without an error but
+ * the answer proves the identity could not see it (NULL-masked columns,
+ * '<insufficient privilege>' rows, an empty catalog). The runner turns it into
+ * an `unavailable` result, exactly like a mapped driver error.
+ */
+export class SignalUnavailable extends Error {
+  constructor(
+    readonly reason: UnavailableReason,
+    readonly detail: string,
+    readonly fix?: string,
+  ) {
+    super(detail);
+    this.name = 'SignalUnavailable';
+  }
+  toResult(): Unavailable {
+    return unavailable(this.reason, this.detail, this.fix);
+  }
+}
+
+/** A permission the monitoring identity needs, referenced by id from the engine's grants module. */
+export type GrantRef = string;
+
+export type FieldCategories<Row> = { readonly [K in keyof Row]-?: Category | null };
+
+/**
+ * A declarative catalog entry. One entry drives collection, the permission
+ * checklist, the grant script, sensitive-field tagging and the docs.
+ */
+export interface SignalSpec<S = unknown, Row = Record<string, unknown>> {
+  id: string;
+  family: Family;
+  description: string;
+  requires: readonly GrantRef[];
+  optIn?: 'operator' | 'license';
+  /** 'rows' signals return a list; 'object' signals return exactly one row. */
+  shape: 'rows' | 'object';
+  read(session: S): Promise<Row[]>;
+  fields: FieldCategories<Row>;
+}
+
+/** Erases the row type so catalogs of differently shaped signals can sit in one array. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnySignalSpec<S> = SignalSpec<S, any>;
+
+export function defineSignal<S, Row>(spec: SignalSpec<S, Row>): SignalSpec<S, Row> {
+  return spec;
+}

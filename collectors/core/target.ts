@@ -1,0 +1,68 @@
+import { z } from 'zod';
+
+export const ENGINES = ['postgres', 'mssql', 'mongodb', 'redis', 'oracle'] as const;
+export const EngineSchema = z.enum(ENGINES);
+export type Engine = z.infer<typeof EngineSchema>;
+
+/** Engines that have a database name in their target (the auth database for MongoDB). */
+const ENGINES_WITH_DATABASE: readonly Engine[] = ['postgres', 'mssql', 'mongodb'];
+
+/**
+ * Where a password comes from. A plaintext password is never accepted: either an
+ * environment variable name or a machine-bound blob from `secret encrypt`.
+ */
+export const SecretRefSchema = z.union([
+  z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name') }).strict(),
+  z.object({ secret: z.string().min(1) }).strict(),
+]);
+export type SecretRef = z.infer<typeof SecretRefSchema>;
+
+export const TlsSchema = z
+  .object({
+    mode: z.enum(['disable', 'prefer', 'require', 'verify-ca', 'verify-full']).default('prefer'),
+    caFile: z.string().min(1).optional(),
+    serverName: z.string().min(1).optional(),
+  })
+  .strict();
+
+/** The plain shape; TargetSchema adds the per-engine rules. */
+export const TargetShape = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/i, 'letters, digits, ".", "_" or "-" (max 63), starting with a letter or digit'),
+    engine: EngineSchema,
+    name: z.string().min(1).max(200).optional(),
+    host: z.string().min(1).max(255),
+    port: z.number().int().min(1).max(65535),
+    user: z.string().min(1).max(128),
+    database: z.string().min(1).max(128).optional(),
+    service: z.string().min(1).max(128).optional(),
+    password: SecretRefSchema.optional(),
+    tls: TlsSchema.optional(),
+    intervalSeconds: z.number().int().min(10).max(86_400).default(60),
+    statementTimeoutMs: z.number().int().min(100).max(600_000).default(5_000),
+    connectTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+  })
+  .strict();
+
+/** Per-engine required fields, shared by every schema built on TargetShape. */
+export function checkEngineFields(t: { engine: Engine; database?: string | undefined; service?: string | undefined }, ctx: z.RefinementCtx): void {
+    if (ENGINES_WITH_DATABASE.includes(t.engine) && t.database === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['database'], message: `is required for ${t.engine}` });
+    }
+    if (t.engine === 'oracle' && t.service === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['service'], message: 'is required for oracle' });
+    }
+}
+
+export const TargetSchema = TargetShape.superRefine(checkEngineFields);
+export type Target = z.infer<typeof TargetSchema>;
+export type TargetInput = z.input<typeof TargetSchema>;
+
+/** The one-line explanation of the first problem in a zod error, path included. */
+export function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (issue === undefined) return 'invalid input';
+  const path = issue.path.length > 0 ? issue.path.join('.') : '(root)';
+  if (issue.code === 'unrecognized_keys') return `${path}: unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  return `${path}: ${issue.message}`;
+}

@@ -1,0 +1,304 @@
+import { defineSignal, SignalUnavailable, type AnySignalSpec } from '../core/signal.js';
+import { quoteIdent } from './grants.js';
+import type { PgSession } from './session.js';
+
+/** True when the session's role sees every backend's statistics (pg_read_all_stats, via pg_monitor or superuser). */
+async function seesAllStats(s: PgSession): Promise<{ full: boolean; user: string }> {
+  const [row] = await s.query<{ full: boolean; user: string }>(
+    "SELECT pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS full, current_user AS user",
+  );
+  return { full: row?.full === true, user: row?.user ?? 'monitor' };
+}
+
+const needsAllStats = async (s: PgSession, what: string): Promise<void> => {
+  const { full, user } = await seesAllStats(s);
+  if (!full) {
+    throw new SignalUnavailable(
+      'permission',
+      `${what} of other users are hidden from this role (PostgreSQL masks them without pg_read_all_stats)`,
+      `GRANT pg_read_all_stats TO ${quoteIdent(user)};`,
+    );
+  }
+};
+
+interface ServerRow {
+  version: string;
+  version_num: number;
+  started_at: string;
+  uptime_seconds: number;
+  in_recovery: boolean;
+}
+const server = defineSignal<PgSession, ServerRow>({
+  id: 'postgres.server',
+  family: 'server_stats',
+  description: 'Server version, start time, uptime and whether it is a standby',
+  requires: [],
+  shape: 'object',
+  read: (s) =>
+    s.query<ServerRow>(
+      `SELECT current_setting('server_version') AS version,
+              current_setting('server_version_num')::int AS version_num,
+              to_char(pg_postmaster_start_time() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS started_at,
+              round(extract(epoch FROM now() - pg_postmaster_start_time()))::float8 AS uptime_seconds,
+              pg_is_in_recovery() AS in_recovery`,
+    ),
+  fields: { version: null, version_num: null, started_at: null, uptime_seconds: null, in_recovery: null },
+});
+
+interface ActivityRow {
+  pid: number;
+  datname: string | null;
+  usename: string | null;
+  application_name: string | null;
+  client_addr: string | null;
+  backend_type: string | null;
+  state: string | null;
+  wait_event_type: string | null;
+  wait_event: string | null;
+  xact_age_s: number | null;
+  query_age_s: number | null;
+  blocked_by: number[];
+}
+const activity = defineSignal<PgSession, ActivityRow>({
+  id: 'postgres.activity',
+  family: 'activity',
+  description: 'Sessions from pg_stat_activity with state, wait events and blocking PIDs',
+  requires: ['pg_read_all_stats'],
+  shape: 'rows',
+  read: async (s) => {
+    await needsAllStats(s, 'sessions');
+    const rows = await s.query<ActivityRow & { masked: boolean }>(
+      `SELECT pid, datname, usename, application_name, host(client_addr) AS client_addr, backend_type, state,
+              wait_event_type, wait_event,
+              round(extract(epoch FROM now() - xact_start)::numeric, 3)::float8 AS xact_age_s,
+              round(extract(epoch FROM now() - query_start)::numeric, 3)::float8 AS query_age_s,
+              pg_blocking_pids(pid) AS blocked_by,
+              query = '<insufficient privilege>' AS masked
+         FROM pg_stat_activity
+        WHERE pid <> pg_backend_pid()
+        ORDER BY pid`,
+    );
+    // Belt and braces: a masked row is never passed through as data.
+    if (rows.some((r) => r.masked)) {
+      throw new SignalUnavailable('permission', 'some sessions are masked as <insufficient privilege>', 'GRANT pg_read_all_stats TO <monitoring role>;');
+    }
+    return rows.map(({ masked: _masked, ...r }) => r);
+  },
+  fields: {
+    pid: 'client_metadata',
+    datname: 'object_names',
+    usename: 'identity_metadata',
+    application_name: 'client_metadata',
+    client_addr: 'client_metadata',
+    backend_type: null,
+    state: null,
+    wait_event_type: null,
+    wait_event: null,
+    xact_age_s: null,
+    query_age_s: null,
+    blocked_by: 'client_metadata',
+  },
+});
+
+interface DatabaseRow {
+  datname: string;
+  numbackends: number;
+  xact_commit: number;
+  xact_rollback: number;
+  blks_read: number;
+  blks_hit: number;
+  tup_returned: number;
+  tup_fetched: number;
+  tup_inserted: number;
+  tup_updated: number;
+  tup_deleted: number;
+  conflicts: number;
+  temp_files: number;
+  temp_bytes: number;
+  deadlocks: number;
+  size_bytes: number | null;
+}
+const databases = defineSignal<PgSession, DatabaseRow>({
+  id: 'postgres.databases',
+  family: 'server_stats',
+  description: 'Per-database counters from pg_stat_database and database sizes',
+  requires: [],
+  shape: 'rows',
+  read: (s) =>
+    s.query<DatabaseRow>(
+      `SELECT d.datname, d.numbackends, d.xact_commit::float8, d.xact_rollback::float8, d.blks_read::float8,
+              d.blks_hit::float8, d.tup_returned::float8, d.tup_fetched::float8, d.tup_inserted::float8,
+              d.tup_updated::float8, d.tup_deleted::float8, d.conflicts::float8, d.temp_files::float8,
+              d.temp_bytes::float8, d.deadlocks::float8,
+              CASE WHEN has_database_privilege(d.datid, 'CONNECT') THEN pg_database_size(d.datid)::float8 END AS size_bytes
+         FROM pg_stat_database d
+        WHERE d.datname IS NOT NULL
+        ORDER BY d.datname`,
+    ),
+  fields: {
+    datname: 'object_names',
+    numbackends: null,
+    xact_commit: null,
+    xact_rollback: null,
+    blks_read: null,
+    blks_hit: null,
+    tup_returned: null,
+    tup_fetched: null,
+    tup_inserted: null,
+    tup_updated: null,
+    tup_deleted: null,
+    conflicts: null,
+    temp_files: null,
+    temp_bytes: null,
+    deadlocks: null,
+    size_bytes: null,
+  },
+});
+
+interface StatementRow {
+  queryid: string;
+  dbid: number;
+  userid: number;
+  calls: number;
+  total_exec_time_ms: number;
+  mean_exec_time_ms: number;
+  rows: number;
+  shared_blks_hit: number;
+  shared_blks_read: number;
+}
+const queryStats = defineSignal<PgSession, StatementRow>({
+  id: 'postgres.query_stats',
+  family: 'query_stats',
+  description: 'Top statements by total execution time from pg_stat_statements (statistics only; query text is governed by the policy)',
+  requires: ['pg_stat_statements', 'pg_read_all_stats'],
+  shape: 'rows',
+  read: async (s) => {
+    const [ext] = await s.query<{ schema: string }>(
+      `SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'`,
+    );
+    if (ext === undefined) {
+      throw new SignalUnavailable(
+        'not_enabled',
+        'the pg_stat_statements extension is not created in this database',
+        "Add pg_stat_statements to shared_preload_libraries (restart), then: CREATE EXTENSION pg_stat_statements;",
+      );
+    }
+    await needsAllStats(s, 'statement statistics');
+    const rel = `${quoteIdent(ext.schema)}.pg_stat_statements`;
+    return s.query<StatementRow>(
+      `SELECT queryid::text AS queryid, dbid::int8::float8 AS dbid, userid::int8::float8 AS userid, calls::float8,
+              total_exec_time AS total_exec_time_ms, mean_exec_time AS mean_exec_time_ms, rows::float8,
+              shared_blks_hit::float8, shared_blks_read::float8
+         FROM ${rel}
+        ORDER BY total_exec_time DESC
+        LIMIT 500`,
+    );
+  },
+  fields: {
+    queryid: null,
+    dbid: null,
+    userid: null,
+    calls: null,
+    total_exec_time_ms: null,
+    mean_exec_time_ms: null,
+    rows: null,
+    shared_blks_hit: null,
+    shared_blks_read: null,
+  },
+});
+
+/** Settings worth watching; never the whole of pg_settings. */
+export const VETTED_SETTINGS = [
+  'max_connections',
+  'shared_buffers',
+  'work_mem',
+  'maintenance_work_mem',
+  'effective_cache_size',
+  'wal_level',
+  'max_wal_size',
+  'checkpoint_timeout',
+  'autovacuum',
+  'track_io_timing',
+  'statement_timeout',
+  'idle_in_transaction_session_timeout',
+  'max_wal_senders',
+  'max_replication_slots',
+  'hot_standby',
+  'ssl',
+  'password_encryption',
+  'log_connections',
+  'log_statement',
+  'log_min_duration_statement',
+  'shared_preload_libraries',
+] as const;
+
+interface SettingRow {
+  name: string;
+  setting: string;
+  unit: string | null;
+  source: string;
+  pending_restart: boolean;
+}
+const settings = defineSignal<PgSession, SettingRow>({
+  id: 'postgres.settings',
+  family: 'config',
+  description: 'Vetted server settings from pg_settings',
+  requires: ['pg_read_all_settings'],
+  shape: 'rows',
+  read: async (s) => {
+    const rows = await s.query<SettingRow>(
+      'SELECT name, setting, unit, source, pending_restart FROM pg_settings WHERE name = ANY($1) ORDER BY name',
+      [VETTED_SETTINGS],
+    );
+    const seen = new Set(rows.map((r) => r.name));
+    const hidden = VETTED_SETTINGS.filter((n) => !seen.has(n));
+    if (hidden.length > 0) {
+      const [me] = await s.query<{ full: boolean; user: string }>(
+        "SELECT pg_has_role(current_user, 'pg_read_all_settings', 'USAGE') AS full, current_user AS user",
+      );
+      if (me?.full !== true) {
+        throw new SignalUnavailable(
+          'permission',
+          `settings hidden from this role: ${hidden.join(', ')}`,
+          `GRANT pg_read_all_settings TO ${quoteIdent(me?.user ?? 'monitor')};`,
+        );
+      }
+    }
+    return rows;
+  },
+  fields: { name: null, setting: 'config_posture', unit: null, source: 'config_posture', pending_restart: null },
+});
+
+interface HbaRow {
+  line_number: number | null;
+  type: string | null;
+  database: string[] | null;
+  user_name: string[] | null;
+  address: string | null;
+  netmask: string | null;
+  auth_method: string | null;
+  error: string | null;
+}
+const hbaRules = defineSignal<PgSession, HbaRow>({
+  id: 'postgres.hba_rules',
+  family: 'security_posture',
+  description: 'Client authentication rules from pg_hba_file_rules',
+  requires: ['pg_hba_file_rules'],
+  shape: 'rows',
+  read: (s) =>
+    s.query<HbaRow>(
+      'SELECT line_number, type, database, user_name, address, netmask, auth_method, error FROM pg_catalog.pg_hba_file_rules ORDER BY line_number',
+    ),
+  fields: {
+    line_number: null,
+    type: 'config_posture',
+    database: 'object_names',
+    user_name: 'identity_metadata',
+    address: 'client_metadata',
+    netmask: 'client_metadata',
+    auth_method: 'config_posture',
+    error: 'config_posture',
+  },
+});
+
+export const postgresCatalog: readonly AnySignalSpec<PgSession>[] = [server, databases, activity, queryStats, settings, hbaRules];

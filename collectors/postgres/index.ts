@@ -1,0 +1,15 @@
+import type { EngineCollector } from '../core/engine.js';
+import { postgresCatalog } from './catalog.js';
+import { mapPgSignalError } from './errors.js';
+import { pgChecklist, pgGrantScript, pgIdentity } from './grants.js';
+import { PgSession } from './session.js';
+
+export const postgresCollector: EngineCollector<PgSession> = {
+  engine: 'postgres',
+  catalog: postgresCatalog,
+  connect: (target, password, ctx) => PgSession.open(target, password, ctx),
+  mapSignalError: mapPgSignalError,
+  identity: pgIdentity,
+  checklist: pgChecklist,
+  grantScript: pgGrantScript,
+};

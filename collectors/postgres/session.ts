@@ -1,0 +1,138 @@
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
+import pg from 'pg';
+import { ConfigError, type ClosableSession, type SessionContext } from '../core/engine.js';
+import type { Target } from '../core/target.js';
+import { mapPgConnectError } from './errors.js';
+import { assertReadOnlySql, ReadOnlyViolation } from './guard.js';
+
+type TlsOption = false | ConnectionOptions;
+
+function tlsOptions(target: Target): TlsOption {
+  const tls = target.tls ?? { mode: 'prefer' as const };
+  if (tls.mode === 'disable') return false;
+  // prefer/require encrypt without authenticating the server, as libpq does.
+  if (tls.mode === 'prefer' || tls.mode === 'require') return { rejectUnauthorized: false };
+  if (tls.caFile === undefined) throw new ConfigError(`tls.caFile is required for tls.mode ${tls.mode}`);
+  let ca: string;
+  try {
+    ca = readFileSync(tls.caFile, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`tls.caFile ${tls.caFile}: ${(err as NodeJS.ErrnoException).code ?? 'cannot be read'}`);
+  }
+  if (tls.mode === 'verify-ca') return { ca, rejectUnauthorized: true, checkServerIdentity: () => undefined };
+  return { ca, rejectUnauthorized: true, servername: tls.serverName ?? target.host };
+}
+
+/**
+ * The only door to a PostgreSQL server. Read-only three times over: the session
+ * starts with default_transaction_read_only=on (checked after connect), every
+ * statement passes the allowlist guard, and the recommended role has no write
+ * grants. Every statement, refused ones included, goes to the audit ledger.
+ */
+export class PgSession implements ClosableSession {
+  private closed = false;
+  private constructor(
+    private readonly client: pg.Client,
+    private readonly target: Target,
+    private readonly ctx: SessionContext,
+  ) {
+    // A dropped connection emits 'error' on the client; without a listener Node would crash the agent.
+    client.on('error', () => {
+      this.closed = true;
+    });
+    client.on('end', () => {
+      this.closed = true;
+    });
+  }
+
+  static async open(target: Target, password: string | undefined, ctx: SessionContext): Promise<PgSession> {
+    const ssl = tlsOptions(target);
+    const where = `${target.host}:${target.port}`;
+    const connect = async (sslOpt: TlsOption): Promise<pg.Client> => {
+      const client = new pg.Client({
+        host: target.host,
+        port: target.port,
+        user: target.user,
+        ...(password === undefined ? {} : { password }),
+        database: target.database,
+        application_name: ctx.applicationName,
+        ssl: sslOpt,
+        connectionTimeoutMillis: target.connectTimeoutMs,
+        statement_timeout: target.statementTimeoutMs,
+        lock_timeout: Math.min(1000, target.statementTimeoutMs),
+        idle_in_transaction_session_timeout: target.statementTimeoutMs * 2,
+        // Client-side backstop if the server stops answering altogether.
+        query_timeout: target.statementTimeoutMs + 2000,
+        options: '-c default_transaction_read_only=on',
+      });
+      client.on('error', () => {});
+      try {
+        await client.connect();
+        return client;
+      } catch (err) {
+        await client.end().catch(() => {});
+        throw err;
+      }
+    };
+    let client: pg.Client;
+    try {
+      client = await connect(ssl);
+    } catch (err) {
+      const mode = target.tls?.mode ?? 'prefer';
+      if (mode === 'prefer' && /does not support SSL/i.test((err as Error).message ?? '')) {
+        try {
+          client = await connect(false);
+        } catch (err2) {
+          throw mapPgConnectError(err2, where);
+        }
+      } else {
+        throw mapPgConnectError(err, where);
+      }
+    }
+    const session = new PgSession(client, target, ctx);
+    const [ro] = await session.query<{ default_transaction_read_only: string }>('SHOW default_transaction_read_only');
+    if (ro?.default_transaction_read_only !== 'on') {
+      await session.close();
+      throw new ReadOnlyViolation('the server did not accept default_transaction_read_only=on');
+    }
+    return session;
+  }
+
+  async query<R extends object>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+    const started = performance.now();
+    const audit = (outcome: 'ok' | 'error' | 'refused', extra: { code?: string; rows?: number }): void =>
+      this.ctx.audit.record({
+        time: new Date().toISOString(),
+        targetId: this.target.id,
+        engine: 'postgres',
+        statement: sql.replace(/\s+/g, ' ').trim(),
+        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+        outcome,
+        ...extra,
+      });
+    try {
+      assertReadOnlySql(sql);
+    } catch (err) {
+      audit('refused', { code: 'read_only_guard' });
+      throw err;
+    }
+    try {
+      const res = await this.client.query<R>(sql, params as unknown[]);
+      audit('ok', { rows: res.rowCount ?? res.rows.length });
+      return res.rows;
+    } catch (err) {
+      audit('error', { code: (err as { code?: string }).code ?? 'client' });
+      throw err;
+    }
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.client.end().catch(() => {});
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * The agent API: the one definition of every call the renderer, the CLI and the
+ * tests make, with runtime schemas for parameters and results. The handler table
+ * (handlers.ts) implements it; transports (Electron IPC, tests) only carry
+ * messages. This module is pure (no Node APIs) so the renderer can import it.
+ */
+import { z } from 'zod';
+import { checkEngineFields, ENGINES, TargetShape } from '../../../collectors/core/target.js';
+import { PayloadV1Schema } from '../../../collectors/core/payload.js';
+
+const Id = z.object({ id: z.string().min(1).max(63) }).strict();
+const Empty = z.object({}).strict();
+
+/** A target as the UI sees it: everything but secret material. */
+export const TargetViewSchema = z
+  .object({
+    id: z.string(),
+    engine: z.enum(ENGINES),
+    name: z.string(),
+    host: z.string(),
+    port: z.number().int(),
+    user: z.string(),
+    database: z.string().optional(),
+    service: z.string().optional(),
+    intervalSeconds: z.number().int(),
+    password: z.enum(['none', 'env', 'vault']),
+  })
+  .strict();
+export type TargetView = z.infer<typeof TargetViewSchema>;
+
+/** What a caller may set on a target; passwords go through targets.setPassword only. */
+const TargetInputShape = TargetShape.omit({ password: true }).extend({
+  password: z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/) }).strict().optional(),
+});
+export const TargetInputSchema = TargetInputShape.superRefine(checkEngineFields);
+
+export const ConnectionVerdictSchema = z
+  .object({
+    verdict: z.enum(['ok', 'unreachable', 'tls', 'authentication', 'timeout', 'config']),
+    detail: z.string(),
+    serverVersion: z.string().optional(),
+  })
+  .strict();
+
+export const ChecklistItemSchema = z
+  .object({
+    grant: z.string(),
+    status: z.enum(['granted', 'missing', 'not_enabled', 'not_licensed', 'opt_in', 'not_applicable']),
+    signals: z.array(z.string()),
+    detail: z.string(),
+    fix: z.string().optional(),
+  })
+  .strict();
+
+export const PermissionReportSchema = z
+  .object({
+    identity: z
+      .object({ user: z.string(), isAdministrator: z.boolean(), reasons: z.array(z.string()), serverVersion: z.string() })
+      .strict(),
+    items: z.array(ChecklistItemSchema),
+    script: z.string(),
+  })
+  .strict();
+
+export const SettingsSchema = z
+  .object({
+    paused: z.boolean(),
+    destinationUrl: z.url({ protocol: /^https?$/ }).nullable(),
+  })
+  .strict();
+
+export const StatusSchema = z
+  .object({
+    agent: z.object({ id: z.string(), version: z.string(), host: z.string() }).strict(),
+    paused: z.boolean(),
+    targets: z.array(
+      z
+        .object({
+          id: z.string(),
+          engine: z.enum(ENGINES),
+          state: z.enum(['never_collected', 'ok', 'limited', 'unreachable']),
+          lastCollectedAt: z.string().optional(),
+          unavailableSignals: z.number().int().optional(),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+
+/** Every call: its parameters and its result. */
+export const API = {
+  'status.get': { params: Empty, result: StatusSchema },
+  'targets.list': { params: Empty, result: z.array(TargetViewSchema) },
+  'targets.get': { params: Id, result: TargetViewSchema },
+  'targets.create': { params: z.object({ target: TargetInputSchema }).strict(), result: TargetViewSchema },
+  'targets.update': {
+    params: z.object({ id: z.string().min(1).max(63), patch: TargetInputShape.omit({ id: true, engine: true }).partial() }).strict(),
+    result: TargetViewSchema,
+  },
+  'targets.delete': { params: Id, result: z.object({ deleted: z.literal(true) }).strict() },
+  'targets.setPassword': {
+    params: z.object({ id: z.string().min(1).max(63), password: z.string().min(1).max(4096) }).strict(),
+    result: z.object({ stored: z.literal(true) }).strict(),
+  },
+  'targets.test': { params: Id, result: ConnectionVerdictSchema },
+  'targets.checkPermissions': { params: Id, result: PermissionReportSchema },
+  'collect.now': { params: Id, result: PayloadV1Schema },
+  'preview.get': { params: Id, result: PayloadV1Schema },
+  'feed.subscribe': { params: Empty, result: z.object({ subscription: z.string() }).strict() },
+  'feed.unsubscribe': { params: z.object({ subscription: z.string().min(1).max(64) }).strict(), result: z.object({ unsubscribed: z.boolean() }).strict() },
+  'settings.get': { params: Empty, result: SettingsSchema },
+  'settings.update': { params: SettingsSchema.partial().strict(), result: SettingsSchema },
+} as const;
+
+export type Method = keyof typeof API;
+export const METHODS = Object.keys(API) as Method[];
+export type Params<M extends Method> = z.infer<(typeof API)[M]['params']>;
+export type Result<M extends Method> = z.infer<(typeof API)[M]['result']>;
+
+/** A request on any transport. `id` correlates the answer; the transport may add it. */
+export const RequestSchema = z
+  .object({
+    id: z.union([z.string().max(64), z.number().int()]).optional(),
+    method: z.string().max(64),
+    params: z.unknown().optional(),
+  })
+  .strict();
+
+export const ERROR_CODES = ['bad_request', 'unknown_method', 'not_found', 'conflict', 'unavailable', 'target_unreachable', 'internal'] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export type Response =
+  | { id?: string | number; ok: true; result: unknown }
+  | { id?: string | number; ok: false; error: { code: ErrorCode; message: string } };
+
+/** Events pushed to subscribers (the live feed). */
+export interface FeedEvent {
+  subscription: string;
+  payload: z.infer<typeof PayloadV1Schema>;
+}

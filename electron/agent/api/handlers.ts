@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import { ConfigError, TargetConnectError } from '../../../collectors/core/engine.js';
+import { describeIssue, type Target, TargetSchema } from '../../../collectors/core/target.js';
+import type { PayloadV1 } from '../../../collectors/core/payload.js';
+import type { StateStore } from '../config/state-store.js';
+import { NotFoundError, type TargetOperations } from '../service.js';
+import { VaultError } from '../secrets/vault.js';
+import { API, type ErrorCode, type FeedEvent, type Method, type Params, RequestSchema, type Response, type Result, type TargetView } from './contract.js';
+
+export type Handlers = { [M in Method]: (params: Params<M>, conn: Connection) => Promise<Result<M>> };
+
+/** One transport connection (a window, a test page): where its feed events go. */
+export interface Connection {
+  emit(event: FeedEvent): void;
+}
+
+export class ConflictError extends Error {}
+
+function view(t: Target): TargetView {
+  return {
+    id: t.id,
+    engine: t.engine,
+    name: t.name ?? t.id,
+    host: t.host,
+    port: t.port,
+    user: t.user,
+    ...(t.database === undefined ? {} : { database: t.database }),
+    ...(t.service === undefined ? {} : { service: t.service }),
+    intervalSeconds: t.intervalSeconds,
+    password: t.password === undefined ? 'none' : 'env' in t.password ? 'env' : 'vault',
+  };
+}
+
+function validTarget(raw: unknown): Target {
+  const parsed = TargetSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(describeIssue(parsed.error));
+  return parsed.data;
+}
+
+export interface HandlerDeps {
+  store: StateStore;
+  ops: TargetOperations;
+}
+
+/** The handler table: one implementation of the contract for every transport. */
+export function createHandlers({ store, ops }: HandlerDeps): { handlers: Handlers; disconnect(conn: Connection): void } {
+  const subscriptions = new Map<string, Connection>();
+  ops.payloads.on('payload', (payload: PayloadV1) => {
+    for (const [subscription, conn] of subscriptions) conn.emit({ subscription, payload });
+  });
+  const get = (id: string): Target => {
+    const t = store.target(id);
+    if (t === undefined) throw new NotFoundError(`no target with id "${id}"`);
+    return t;
+  };
+
+  const handlers: Handlers = {
+    'status.get': async () => ({
+      agent: ops.agent,
+      paused: store.settings.paused,
+      targets: store.targets.map((t) => ({ id: t.id, engine: t.engine, ...ops.healthOf(t.id) })),
+    }),
+    'targets.list': async () => store.targets.map(view),
+    'targets.get': async ({ id }) => view(get(id)),
+    'targets.create': async ({ target }) => {
+      if (store.target(target.id) !== undefined) throw new ConflictError(`a target with id "${target.id}" already exists`);
+      const t = validTarget(target);
+      await store.putTarget(t);
+      return view(t);
+    },
+    'targets.update': async ({ id, patch }, _conn) => {
+      const current = get(id);
+      // Only the keys the caller sent: schema defaults must not overwrite stored values.
+      const sent = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
+      const t = validTarget({ ...current, ...sent });
+      await store.putTarget(t);
+      return view(t);
+    },
+    'targets.delete': async ({ id }) => {
+      get(id);
+      await store.deleteTarget(id);
+      return { deleted: true as const };
+    },
+    'targets.setPassword': async ({ id, password }) => {
+      const t = get(id);
+      const secret = await ops.vault().seal(password);
+      await store.putTarget({ ...t, password: { secret } });
+      return { stored: true as const };
+    },
+    'targets.test': async ({ id }) => {
+      const t = get(id);
+      try {
+        const identity = await ops.testConnection(t);
+        const admin = identity.isAdministrator ? `; warning: ${identity.user} ${identity.reasons.join(', ')}` : '';
+        return { verdict: 'ok' as const, detail: `connected as ${identity.user}${admin}`, serverVersion: identity.serverVersion };
+      } catch (err) {
+        if (err instanceof TargetConnectError) return { verdict: err.kind, detail: err.message };
+        if (err instanceof ConfigError) return { verdict: 'config' as const, detail: err.message };
+        throw err;
+      }
+    },
+    'targets.checkPermissions': async ({ id }) => ops.checkPermissions(get(id)),
+    'collect.now': async ({ id }) => (await ops.collect(get(id))).payload,
+    // The preview is produced by the same cycle as a shipped payload: what you see is what leaves.
+    'preview.get': async ({ id }) => (await ops.collect(get(id))).payload,
+    'feed.subscribe': async (_p, conn) => {
+      const subscription = randomUUID();
+      subscriptions.set(subscription, conn);
+      return { subscription };
+    },
+    'feed.unsubscribe': async ({ subscription }, conn) => {
+      const owned = subscriptions.get(subscription) === conn;
+      if (owned) subscriptions.delete(subscription);
+      return { unsubscribed: owned };
+    },
+    'settings.get': async () => store.settings,
+    'settings.update': async (patch) => store.updateSettings(Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined))),
+  };
+
+  return {
+    handlers,
+    disconnect(conn) {
+      for (const [id, c] of subscriptions) if (c === conn) subscriptions.delete(id);
+    },
+  };
+}
+
+const fail = (code: ErrorCode, message: string, id?: string | number): Response => ({ ...(id === undefined ? {} : { id }), ok: false, error: { code, message } });
+
+/** Maps what a handler threw to an error code and a one-line message; never a stack trace. */
+function errorResponse(err: unknown, id?: string | number): Response {
+  const oneLine = (m: string): string => m.replace(/\s+/g, ' ').slice(0, 500);
+  if (err instanceof ConfigError) return fail('bad_request', oneLine(err.message), id);
+  if (err instanceof NotFoundError) return fail('not_found', oneLine(err.message), id);
+  if (err instanceof ConflictError) return fail('conflict', oneLine(err.message), id);
+  if (err instanceof TargetConnectError) return fail('target_unreachable', oneLine(err.message), id);
+  if (err instanceof VaultError) return fail('unavailable', oneLine(err.message), id);
+  return fail('internal', 'internal error in the agent; see the agent log', id);
+}
+
+/**
+ * Validates a message from any transport, runs its handler, validates the result.
+ * Never throws: every failure is an error response with a clear message.
+ */
+export async function dispatch(handlers: Handlers, message: unknown, conn: Connection, log: (err: unknown) => void = () => {}): Promise<Response> {
+  const req = RequestSchema.safeParse(message);
+  if (!req.success) return fail('bad_request', `malformed request: ${describeIssue(req.error)}`);
+  const { id, method } = req.data;
+  if (!Object.hasOwn(API, method)) return fail('unknown_method', `unknown method "${method.slice(0, 64)}"`, id);
+  const spec = API[method as Method];
+  const params = spec.params.safeParse(req.data.params ?? {});
+  if (!params.success) return fail('bad_request', `${method}: ${describeIssue(params.error)}`, id);
+  try {
+    const handler = handlers[method as Method] as (p: unknown, c: Connection) => Promise<unknown>;
+    const result = await handler(params.data, conn);
+    const checked = spec.result.safeParse(result);
+    if (!checked.success) {
+      log(new Error(`${method} produced an invalid result: ${describeIssue(checked.error)}`));
+      return fail('internal', `internal error in the agent: ${method} produced an invalid result`, id);
+    }
+    return { ...(id === undefined ? {} : { id }), ok: true, result: checked.data };
+  } catch (err) {
+    const res = errorResponse(err, id);
+    if (!res.ok && res.error.code === 'internal') log(err);
+    return res;
+  }
+}

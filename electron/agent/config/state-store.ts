@@ -1,0 +1,97 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
+import { z } from 'zod';
+import { ConfigError } from '../../../collectors/core/engine.js';
+import { describeIssue, type Target, TargetSchema } from '../../../collectors/core/target.js';
+
+const SettingsShape = z
+  .object({
+    paused: z.boolean().default(false),
+    destinationUrl: z.string().nullable().default(null),
+  })
+  .strict();
+export type Settings = z.infer<typeof SettingsShape>;
+
+const StateSchema = z
+  .object({
+    version: z.literal(1),
+    targets: z.array(TargetSchema),
+    settings: SettingsShape,
+  })
+  .strict();
+export type AgentState = z.infer<typeof StateSchema>;
+
+/**
+ * The app's configured targets and settings, one JSON file (mode 0600), replaced
+ * atomically so a crash mid-write leaves the previous version intact. Secrets in
+ * it are vault blobs or environment variable names, never plaintext.
+ */
+export class StateStore {
+  readonly file: string;
+  private state: AgentState;
+  private writes: Promise<void> = Promise.resolve();
+
+  constructor(home: string) {
+    mkdirSync(home, { recursive: true, mode: 0o700 });
+    this.file = join(home, 'state.json');
+    this.state = this.read();
+  }
+
+  private read(): AgentState {
+    let text: string;
+    try {
+      text = readFileSync(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, targets: [], settings: { paused: false, destinationUrl: null } };
+      throw new ConfigError(`${this.file}: cannot be read (${(err as NodeJS.ErrnoException).code})`);
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      throw new ConfigError(`${this.file}: not valid JSON; restore it from a backup or remove it to start afresh`);
+    }
+    const parsed = StateSchema.safeParse(raw);
+    if (!parsed.success) throw new ConfigError(`${this.file}: ${describeIssue(parsed.error)}`);
+    return parsed.data;
+  }
+
+  get targets(): readonly Target[] {
+    return this.state.targets;
+  }
+  get settings(): Settings {
+    return this.state.settings;
+  }
+
+  target(id: string): Target | undefined {
+    return this.state.targets.find((t) => t.id === id);
+  }
+
+  async putTarget(t: Target): Promise<void> {
+    const others = this.state.targets.filter((x) => x.id !== t.id);
+    await this.commit({ ...this.state, targets: [...others, t].sort((a, b) => a.id.localeCompare(b.id)) });
+  }
+
+  async deleteTarget(id: string): Promise<boolean> {
+    const before = this.state.targets.length;
+    await this.commit({ ...this.state, targets: this.state.targets.filter((t) => t.id !== id) });
+    return this.state.targets.length < before;
+  }
+
+  async updateSettings(patch: Partial<Settings>): Promise<Settings> {
+    await this.commit({ ...this.state, settings: { ...this.state.settings, ...patch } });
+    return this.state.settings;
+  }
+
+  /** Writes are serialised so concurrent API calls cannot interleave file versions. */
+  private commit(next: AgentState): Promise<void> {
+    const validated = StateSchema.parse(next);
+    this.state = validated;
+    const text = `${JSON.stringify(validated, null, 2)}\n`;
+    const write = this.writes.then(() => writeFileAtomic(this.file, text, { mode: 0o600 }));
+    // One failed write must not poison every later one; the caller still sees its own failure.
+    this.writes = write.catch(() => {});
+    return write;
+  }
+}

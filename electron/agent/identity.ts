@@ -1,0 +1,21 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { AgentIdentity } from './collect/cycle.js';
+import { AGENT_VERSION } from './version.js';
+
+/** The agent id is created once per installation and kept in its home directory. */
+export function loadAgentIdentity(home: string): AgentIdentity {
+  const file = join(home, 'agent-id');
+  let id: string;
+  try {
+    id = readFileSync(file, 'utf8').trim();
+    if (!/^[0-9a-f-]{36}$/.test(id)) throw new Error('damaged');
+  } catch {
+    id = randomUUID();
+    mkdirSync(home, { recursive: true, mode: 0o700 });
+    writeFileSync(file, `${id}\n`, { mode: 0o600 });
+  }
+  return { id, version: AGENT_VERSION, host: hostname() };
+}

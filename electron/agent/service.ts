@@ -1,0 +1,101 @@
+import { EventEmitter } from 'node:events';
+import { collectorFor } from '../../collectors/index.js';
+import type { AuditSink } from '../../collectors/core/audit.js';
+import { type ClosableSession, ConfigError, type EngineCollector, type IdentityReport, type ChecklistItem, TargetConnectError } from '../../collectors/core/engine.js';
+import type { PayloadV1 } from '../../collectors/core/payload.js';
+import type { Target } from '../../collectors/core/target.js';
+import { type AgentIdentity, collectCycle, type CycleResult, openSession } from './collect/cycle.js';
+import { resolveSecret } from './secrets/resolve.js';
+import type { Vault } from './secrets/vault.js';
+
+export class NotFoundError extends Error {}
+
+export interface PermissionReport {
+  identity: IdentityReport;
+  items: ChecklistItem[];
+  script: string;
+}
+
+export type TargetState = 'never_collected' | 'ok' | 'limited' | 'unreachable';
+export interface TargetHealth {
+  state: TargetState;
+  lastCollectedAt?: string;
+  unavailableSignals?: number;
+}
+
+export function requireCollector(engine: Target['engine']): EngineCollector<ClosableSession> {
+  const c = collectorFor(engine);
+  if (c === undefined) throw new ConfigError(`engine "${engine}": collector not implemented yet`);
+  return c;
+}
+
+/**
+ * What the agent does with one target, whichever way it is asked: the API
+ * handler table, the CLI and the scheduler all call these, so a result means the
+ * same thing everywhere.
+ */
+export class TargetOperations {
+  readonly payloads = new EventEmitter<{ payload: [PayloadV1] }>();
+  private readonly health = new Map<string, TargetHealth>();
+
+  constructor(
+    readonly agent: AgentIdentity,
+    readonly audit: AuditSink,
+    /** Lazy: only targets with a vault secret need the OS keychain. */
+    readonly vault: () => Vault,
+    readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
+
+  password(target: Target): Promise<string | undefined> {
+    return resolveSecret(target.password, this.vault, this.env);
+  }
+
+  /** Connects and disconnects; throws TargetConnectError with the verdict. */
+  async testConnection(target: Target): Promise<IdentityReport> {
+    const collector = requireCollector(target.engine);
+    const session = await openSession(target, { collector, password: await this.password(target), audit: this.audit, agent: this.agent });
+    try {
+      return await collector.identity(session);
+    } finally {
+      await session.close();
+    }
+  }
+
+  async checkPermissions(target: Target): Promise<PermissionReport> {
+    const collector = requireCollector(target.engine);
+    const session = await openSession(target, { collector, password: await this.password(target), audit: this.audit, agent: this.agent });
+    try {
+      const identity = await collector.identity(session);
+      const items = await collector.checklist(session);
+      const script = collector.grantScript(target, identity.isAdministrator ? 'all' : items);
+      return { identity, items, script };
+    } finally {
+      await session.close();
+    }
+  }
+
+  async collect(target: Target, onProgress?: (done: number, total: number, id: string) => void): Promise<CycleResult> {
+    const collector = requireCollector(target.engine);
+    const result = await collectCycle(target, {
+      collector,
+      password: await this.password(target),
+      audit: this.audit,
+      agent: this.agent,
+      ...(onProgress ? { onProgress } : {}),
+    });
+    const unavailableSignals = result.payload.signals.filter((s) => s.status === 'unavailable').length;
+    this.health.set(target.id, {
+      state: result.connectError ? 'unreachable' : unavailableSignals > 0 ? 'limited' : 'ok',
+      lastCollectedAt: result.payload.collectedAt,
+      unavailableSignals,
+    });
+    this.payloads.emit('payload', result.payload);
+    return result;
+  }
+
+  healthOf(id: string): TargetHealth {
+    return this.health.get(id) ?? { state: 'never_collected' };
+  }
+}
+
+export { TargetConnectError };

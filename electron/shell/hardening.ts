@@ -1,0 +1,64 @@
+/**
+ * The hardening every web page of the app gets: no navigation away from our own
+ * page, no new windows, no webviews, no permissions (one exception, below).
+ *
+ * The Electron objects are passed in, typed by narrow views that Electron's own
+ * WebContents and Session satisfy (checked at compile time at the end of this
+ * file), so this unit-tests with plain fakes and never loads Electron.
+ */
+import type { Session, WebContents } from 'electron';
+
+/** The part of a WebContents the hardening uses. */
+export interface HardenableContents {
+  setWindowOpenHandler(handler: () => { action: 'deny' }): void;
+  on(event: 'will-navigate', listener: (details: { url: string; preventDefault(): void }) => void): unknown;
+  on(event: 'will-redirect', listener: (details: { url: string; preventDefault(): void }) => void): unknown;
+  on(event: 'will-attach-webview', listener: (event: { preventDefault(): void }) => void): unknown;
+}
+
+/** The part of a Session the hardening uses. */
+export interface HardenableSession {
+  setPermissionRequestHandler(handler: (contents: unknown, permission: string, callback: (granted: boolean) => void, details: { requestingUrl: string }) => void): void;
+  setPermissionCheckHandler(handler: (contents: unknown, permission: string, origin: string, details: { requestingUrl?: string }) => boolean): void;
+}
+
+/**
+ * The one permission our own page may use: writing plain text to the clipboard
+ * ("Copy script"). Everything else, and anything asked by another page, is denied.
+ */
+const ALLOWED_PERMISSION = 'clipboard-sanitized-write';
+
+const hardened = new WeakSet<object>();
+
+export function hardenWebContents(contents: HardenableContents, isOwnPage: (url: string) => boolean, log: (msg: string) => void = () => {}): void {
+  if (hardened.has(contents)) return;
+  hardened.add(contents);
+  contents.setWindowOpenHandler(() => {
+    log('blocked a new window');
+    return { action: 'deny' };
+  });
+  const stayHome = (details: { url: string; preventDefault(): void }): void => {
+    if (isOwnPage(details.url)) return;
+    details.preventDefault();
+    log(`blocked navigation to ${JSON.stringify(details.url.slice(0, 200))}`);
+  };
+  contents.on('will-navigate', stayHome);
+  contents.on('will-redirect', stayHome);
+  contents.on('will-attach-webview', (event) => {
+    event.preventDefault();
+    log('blocked a webview');
+  });
+}
+
+export function hardenSession(session: HardenableSession, isOwnPage: (url: string) => boolean): void {
+  session.setPermissionRequestHandler((_contents, permission, callback, details) => {
+    callback(permission === ALLOWED_PERMISSION && isOwnPage(details.requestingUrl));
+  });
+  session.setPermissionCheckHandler((_contents, permission, _origin, details) => permission === ALLOWED_PERMISSION && isOwnPage(details.requestingUrl ?? ''));
+}
+
+// Electron's real objects fit the narrow views above (a compile error here means the Electron API moved).
+type Fits<A, B> = A extends B ? true : false;
+export type ElectronFitsHardening = [Fits<WebContents, HardenableContents>, Fits<Session, HardenableSession>] extends [true, true] ? true : never;
+const electronFits: ElectronFitsHardening = true;
+void electronFits;

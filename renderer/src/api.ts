@@ -1,0 +1,73 @@
+/**
+ * The renderer's only door to the agent: a typed client over `window.logstag`,
+ * which the preload script (Electron) or the end-to-end test supplies. Every call
+ * and result is defined once, in the agent API contract.
+ */
+import { API, type ErrorCode, type FeedEvent, type Method, type Params, type Response, type Result } from '../../electron/agent/api/contract.js';
+
+export type { FeedEvent, Method, Params, Result };
+
+/** What the preload exposes in the page. Nothing else of Electron or Node is reachable. */
+export interface LogstagBridge {
+  call(method: string, params?: unknown): Promise<Response>;
+  /** Feed events for this page; returns the unsubscribe function. */
+  onEvent(cb: (e: FeedEvent) => void): () => void;
+}
+
+declare global {
+  interface Window {
+    logstag: LogstagBridge;
+  }
+}
+
+/** A call that did not succeed; `message` is one line, meant for the operator. */
+export class ApiError extends Error {
+  constructor(
+    readonly code: ErrorCode | 'no_bridge' | 'transport',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+function bridge(): LogstagBridge {
+  const b = (window as Partial<Window>).logstag;
+  if (b === undefined || typeof b.call !== 'function' || typeof b.onEvent !== 'function') {
+    throw new ApiError('no_bridge', 'the agent is not connected to this window (window.logstag is missing); restart the Logstag Agent app');
+  }
+  return b;
+}
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/** Calls the agent; resolves with the typed result or throws ApiError with the agent's message. */
+export async function call<M extends Method>(method: M, params: Params<M>): Promise<Result<M>> {
+  let res: Response;
+  try {
+    // Plain JSON data only: the bridge copies arguments across contexts, and a Svelte
+    // $state proxy (or anything not JSON) must never be what it is asked to copy.
+    res = await bridge().call(method, JSON.parse(JSON.stringify(params)) as unknown);
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    throw new ApiError('transport', `the agent did not answer ${method}: ${messageOf(err)}`);
+  }
+  if (res === null || typeof res !== 'object' || typeof res.ok !== 'boolean') {
+    throw new ApiError('transport', `the agent sent a malformed answer to ${method}`);
+  }
+  if (!res.ok) throw new ApiError(res.error.code, res.error.message);
+  // The agent validated it already; checking again here keeps the types honest whatever the transport.
+  const checked = API[method].result.safeParse(res.result);
+  if (!checked.success) throw new ApiError('transport', `the agent sent an unexpected result for ${method}`);
+  return checked.data as Result<M>;
+}
+
+/** Listens for feed events; returns the function that stops listening. */
+export function onEvent(cb: (e: FeedEvent) => void): () => void {
+  return bridge().onEvent(cb);
+}
+
+/** The message to show for any failure, without a stack trace. */
+export function describeError(err: unknown): string {
+  return messageOf(err).replace(/\s+/g, ' ').trim() || 'unknown error';
+}

@@ -1,0 +1,15 @@
+// Types of what test/harness/global-setup.ts provides; read in tests with `inject('pg')` etc.
+// A plain .ts file (not .d.ts) so that skipLibCheck does not exempt it from type checking.
+import type { PgConnectionInfo } from './postgres.js';
+import type { RedisConnectionInfo } from './redis.js';
+import type { SecretServiceEnv } from './keyring.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The shared PostgreSQL 15 cluster. Stop/start it only through pgStopServer/pgStartServer in a private instance test. */
+    pg: PgConnectionInfo;
+    redis: RedisConnectionInfo;
+    /** Also already set in process.env of every test worker. */
+    keyring: { env: SecretServiceEnv };
+  }
+}

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { isOneLineError, jsonFile, runAgentCli } from '../helpers/cli.js';
+
+const target = { id: 'pg-1', engine: 'postgres', host: '127.0.0.1', port: 5432, user: 'monitor', database: 'app', password: { env: 'LSA_TEST_PW' } };
+
+describe('CLI bad input: exit code 2 and one line', () => {
+  it.each([
+    ['a missing file', () => ['collect', '--once', '--target', '/nonexistent/t.json'], /no such file/],
+    ['bad JSON', () => ['collect', '--once', '--target', jsonFile('{"id": "x",')], /not valid JSON/],
+    ['an unknown engine', () => ['check', '--target', jsonFile({ ...target, engine: 'mysql' })], /engine/],
+    ['a plaintext password', () => ['collect', '--once', '--target', jsonFile({ ...target, password: 'hunter2' })], /plaintext passwords are refused/],
+    ['an engine not built yet', () => ['collect', '--once', '--target', jsonFile({ ...target, engine: 'mssql', port: 1433 })], /engine "mssql": collector not implemented yet/],
+    ['an unset password variable', () => ['collect', '--once', '--target', jsonFile(target)], /environment variable LSA_TEST_PW is not set/],
+    ['a damaged secret blob', () => ['check', '--target', jsonFile({ ...target, password: { secret: 'logstag-secret:v1:@@@' } })], /damaged/],
+    ['collect without --once', () => ['collect', '--target', jsonFile(target)], /--once/],
+    ['a missing --target', () => ['check'], /--target FILE is required/],
+    ['an unknown option', () => ['check', '--target', 'x', '--frobnicate'], /frobnicate/],
+    ['an unknown command', () => ['explode'], /unknown command "explode"/],
+    ['a bad run config', () => ['run', '--config', jsonFile({ targets: [] })], /targets must be a non-empty list/],
+  ])('%s', async (_name, args, message) => {
+    const r = await runAgentCli(args());
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(message);
+    expect(isOneLineError(r.stderr)).toBe(true);
+  });
+
+  it('prints usage and the version', async () => {
+    const help = await runAgentCli(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/collect --once --target FILE/);
+    expect((await runAgentCli(['--version'])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect((await runAgentCli([])).code).toBe(2);
+  });
+});

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { buildPayload, PAYLOAD_SCHEMA, PayloadV1Schema } from '../../collectors/core/payload.js';
+import { defineSignal, unavailable } from '../../collectors/core/signal.js';
+
+const valid = {
+  schema: 'logstag.payload/v1',
+  agent: { id: 'a1', version: '0.1.0', host: 'jump-1' },
+  target: { id: 'pg', engine: 'postgres', name: 'Main' },
+  collectedAt: '2026-11-26T10:00:00.000Z',
+  signals: [
+    { id: 'postgres.server', family: 'server_stats', status: 'ok', value: { version: '15.18' } },
+    { id: 'postgres.activity', family: 'activity', status: 'unavailable', reason: 'permission', detail: 'masked', fix: 'GRANT pg_read_all_stats TO m;' },
+  ],
+};
+
+describe('payload v1', () => {
+  it('accepts a well-formed payload', () => {
+    expect(PayloadV1Schema.safeParse(valid).success).toBe(true);
+  });
+
+  it.each([
+    ['a wrong schema tag', { ...valid, schema: 'logstag.payload/v2' }],
+    ['an ok signal without value', { ...valid, signals: [{ id: 'x', family: 'config', status: 'ok' }] }],
+    ['an unavailable signal without reason', { ...valid, signals: [{ id: 'x', family: 'config', status: 'unavailable', detail: 'd' }] }],
+    ['an unknown reason', { ...valid, signals: [{ id: 'x', family: 'config', status: 'unavailable', reason: 'nope', detail: 'd' }] }],
+    ['a value on an unavailable signal', { ...valid, signals: [{ id: 'x', family: 'config', status: 'unavailable', reason: 'error', detail: 'd', value: 0 }] }],
+    ['a duplicate signal id', { ...valid, signals: [valid.signals[0], valid.signals[0]] }],
+    ['a non-ISO time', { ...valid, collectedAt: 'yesterday' }],
+    ['an unknown engine', { ...valid, target: { ...valid.target, engine: 'mysql' } }],
+    ['an extra top-level field', { ...valid, extra: 1 }],
+  ])('rejects %s', (_name, p) => {
+    expect(PayloadV1Schema.safeParse(p).success).toBe(false);
+  });
+
+  it('builds from outcomes and refuses values that are not JSON', () => {
+    const spec = defineSignal<unknown, { t: unknown }>({ id: 's', family: 'config', description: '', requires: [], shape: 'object', read: async () => [], fields: { t: null } });
+    const ctx = { agent: valid.agent, target: { id: 'pg', engine: 'postgres' as const, name: 'pg' }, collectedAt: new Date('2026-11-26T10:00:00Z') };
+    const p = buildPayload(ctx, [
+      { spec, result: { status: 'ok', value: { t: 1 } }, durationMs: 1 },
+    ]);
+    expect(p.schema).toBe(PAYLOAD_SCHEMA);
+    expect(p.signals[0]).toEqual({ id: 's', family: 'config', status: 'ok', value: { t: 1 } });
+    const withDown = buildPayload(ctx, [{ spec, result: unavailable('timeout', 'slow'), durationMs: 1 }]);
+    expect(withDown.signals[0]).toEqual({ id: 's', family: 'config', status: 'unavailable', reason: 'timeout', detail: 'slow' });
+    expect(() => buildPayload(ctx, [{ spec, result: { status: 'ok', value: { t: new Date() } }, durationMs: 1 }])).toThrow();
+  });
+});
