@@ -40,6 +40,8 @@ export const TargetShape = z
     tls: TlsSchema.optional(),
     intervalSeconds: z.number().int().min(10).max(86_400).default(60),
     statementTimeoutMs: z.number().int().min(100).max(600_000).default(5_000),
+    /** How long one statement may wait for a lock; 0 leaves lock waits bounded by statementTimeoutMs only. */
+    lockTimeoutMs: z.number().int().min(0).max(600_000).default(1_000),
     connectTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
   })
   .strict();

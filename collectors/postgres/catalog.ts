@@ -1,25 +1,11 @@
 import { defineSignal, SignalUnavailable, type AnySignalSpec } from '../core/signal.js';
 import { quoteIdent } from './grants.js';
 import type { PgSession } from './session.js';
-
-/** True when the session's role sees every backend's statistics (pg_read_all_stats, via pg_monitor or superuser). */
-async function seesAllStats(s: PgSession): Promise<{ full: boolean; user: string }> {
-  const [row] = await s.query<{ full: boolean; user: string }>(
-    "SELECT pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS full, current_user AS user",
-  );
-  return { full: row?.full === true, user: row?.user ?? 'monitor' };
-}
-
-const needsAllStats = async (s: PgSession, what: string): Promise<void> => {
-  const { full, user } = await seesAllStats(s);
-  if (!full) {
-    throw new SignalUnavailable(
-      'permission',
-      `${what} of other users are hidden from this role (PostgreSQL masks them without pg_read_all_stats)`,
-      `GRANT pg_read_all_stats TO ${quoteIdent(user)};`,
-    );
-  }
-};
+import { needsAllStats } from './visibility.js';
+import { healthSignals } from './catalog-health.js';
+import { replicationSignals } from './catalog-replication.js';
+import { schemaSignals } from './catalog-schema.js';
+import { securitySignals } from './catalog-security.js';
 
 interface ServerRow {
   version: string;
@@ -58,6 +44,8 @@ interface ActivityRow {
   xact_age_s: number | null;
   query_age_s: number | null;
   blocked_by: number[];
+  query_id: string | null;
+  query: string | null;
 }
 const activity = defineSignal<PgSession, ActivityRow>({
   id: 'postgres.activity',
@@ -73,6 +61,8 @@ const activity = defineSignal<PgSession, ActivityRow>({
               round(extract(epoch FROM now() - xact_start)::numeric, 3)::float8 AS xact_age_s,
               round(extract(epoch FROM now() - query_start)::numeric, 3)::float8 AS query_age_s,
               pg_blocking_pids(pid) AS blocked_by,
+              ${s.versionNum >= 140000 ? 'query_id::text' : 'NULL::text'} AS query_id,
+              query,
               query = '<insufficient privilege>' AS masked
          FROM pg_stat_activity
         WHERE pid <> pg_backend_pid()
@@ -97,6 +87,8 @@ const activity = defineSignal<PgSession, ActivityRow>({
     xact_age_s: null,
     query_age_s: null,
     blocked_by: 'client_metadata',
+    query_id: null,
+    query: 'query_text',
   },
 });
 
@@ -165,6 +157,7 @@ interface StatementRow {
   rows: number;
   shared_blks_hit: number;
   shared_blks_read: number;
+  query: string | null;
 }
 const queryStats = defineSignal<PgSession, StatementRow>({
   id: 'postgres.query_stats',
@@ -188,7 +181,7 @@ const queryStats = defineSignal<PgSession, StatementRow>({
     return s.query<StatementRow>(
       `SELECT queryid::text AS queryid, dbid::int8::float8 AS dbid, userid::int8::float8 AS userid, calls::float8,
               total_exec_time AS total_exec_time_ms, mean_exec_time AS mean_exec_time_ms, rows::float8,
-              shared_blks_hit::float8, shared_blks_read::float8
+              shared_blks_hit::float8, shared_blks_read::float8, query
          FROM ${rel}
         ORDER BY total_exec_time DESC
         LIMIT 500`,
@@ -204,6 +197,7 @@ const queryStats = defineSignal<PgSession, StatementRow>({
     rows: null,
     shared_blks_hit: null,
     shared_blks_read: null,
+    query: 'query_text',
   },
 });
 
@@ -232,6 +226,12 @@ export const VETTED_SETTINGS = [
   'shared_preload_libraries',
 ] as const;
 
+// Constants only (checked identifier-shaped), so the statement is a plain literal list anyone can re-run in psql.
+const SETTINGS_LIST = VETTED_SETTINGS.map((n) => {
+  if (!/^[a-z_]+$/.test(n)) throw new Error(`bad setting name ${n}`);
+  return `'${n}'`;
+}).join(', ');
+
 interface SettingRow {
   name: string;
   setting: string;
@@ -247,8 +247,7 @@ const settings = defineSignal<PgSession, SettingRow>({
   shape: 'rows',
   read: async (s) => {
     const rows = await s.query<SettingRow>(
-      'SELECT name, setting, unit, source, pending_restart FROM pg_settings WHERE name = ANY($1) ORDER BY name',
-      [VETTED_SETTINGS],
+      `SELECT name, setting, unit, source, pending_restart FROM pg_settings WHERE name IN (${SETTINGS_LIST}) ORDER BY name`,
     );
     const seen = new Set(rows.map((r) => r.name));
     const hidden = VETTED_SETTINGS.filter((n) => !seen.has(n));
@@ -285,10 +284,23 @@ const hbaRules = defineSignal<PgSession, HbaRow>({
   description: 'Client authentication rules from pg_hba_file_rules',
   requires: ['pg_hba_file_rules'],
   shape: 'rows',
-  read: (s) =>
-    s.query<HbaRow>(
+  read: async (s) => {
+    const [p] = await s.query<{ granted: boolean; user: string }>(
+      `SELECT has_function_privilege('pg_catalog.pg_hba_file_rules()', 'EXECUTE')
+              AND has_table_privilege('pg_catalog.pg_hba_file_rules', 'SELECT') AS granted, current_user AS user`,
+    );
+    if (p?.granted !== true) {
+      const role = quoteIdent(p?.user ?? 'monitor');
+      throw new SignalUnavailable(
+        'permission',
+        'pg_hba_file_rules is readable only by superusers unless granted',
+        `GRANT SELECT ON pg_catalog.pg_hba_file_rules TO ${role}; GRANT EXECUTE ON FUNCTION pg_catalog.pg_hba_file_rules() TO ${role};`,
+      );
+    }
+    return s.query<HbaRow>(
       'SELECT line_number, type, database, user_name, address, netmask, auth_method, error FROM pg_catalog.pg_hba_file_rules ORDER BY line_number',
-    ),
+    );
+  },
   fields: {
     line_number: null,
     type: 'config_posture',
@@ -301,4 +313,15 @@ const hbaRules = defineSignal<PgSession, HbaRow>({
   },
 });
 
-export const postgresCatalog: readonly AnySignalSpec<PgSession>[] = [server, databases, activity, queryStats, settings, hbaRules];
+export const postgresCatalog: readonly AnySignalSpec<PgSession>[] = [
+  server,
+  databases,
+  activity,
+  ...healthSignals,
+  queryStats,
+  ...replicationSignals,
+  ...schemaSignals,
+  ...securitySignals,
+  settings,
+  hbaRules,
+];

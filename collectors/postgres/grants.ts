@@ -58,6 +58,7 @@ export async function pgChecklist(s: PgSession): Promise<ChecklistItem[]> {
     preloaded: boolean | null;
     ext: boolean;
     available: boolean;
+    in_recovery: boolean;
   }>(
     `SELECT current_user AS user,
             pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS stats,
@@ -67,7 +68,8 @@ export async function pgChecklist(s: PgSession): Promise<ChecklistItem[]> {
             (SELECT 'pg_stat_statements' = ANY(string_to_array(replace(setting, ' ', ''), ','))
                FROM pg_settings WHERE name = 'shared_preload_libraries') AS preloaded,
             EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements') AS ext,
-            EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_stat_statements') AS available`,
+            EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_stat_statements') AS available,
+            pg_is_in_recovery() AS in_recovery`,
   );
   if (p === undefined) throw new Error('permission probe returned no row');
   const role = quoteIdent(p.user);
@@ -100,6 +102,20 @@ export async function pgChecklist(s: PgSession): Promise<ChecklistItem[]> {
           fix: `GRANT SELECT ON pg_catalog.pg_hba_file_rules TO ${role};\nGRANT EXECUTE ON FUNCTION pg_catalog.pg_hba_file_rules() TO ${role};`,
         },
   ];
+  // Standby-only views: on a primary there is nothing to grant.
+  items.push(
+    !p.in_recovery
+      ? { grant: 'pg_stat_wal_receiver', status: 'not_applicable', signals: ['postgres.replication'], detail: 'this server is a primary; WAL receiver details exist only on standbys' }
+      : p.stats
+        ? { grant: 'pg_stat_wal_receiver', status: 'granted', signals: ['postgres.replication'], detail: 'sees the WAL receiver (pg_read_all_stats)' }
+        : {
+            grant: 'pg_stat_wal_receiver',
+            status: 'missing',
+            signals: ['postgres.replication'],
+            detail: 'WAL receiver details are masked without pg_read_all_stats',
+            fix: `GRANT pg_read_all_stats TO ${role};`,
+          },
+  );
   if (p.ext) {
     items.push({ grant: 'pg_stat_statements', status: 'granted', signals: ['postgres.query_stats'], detail: 'extension created in this database' });
   } else {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { ConnectionOptions } from 'node:tls';
+import { checkServerIdentity, type ConnectionOptions } from 'node:tls';
 import pg from 'pg';
 import { ConfigError, type ClosableSession, type SessionContext } from '../core/engine.js';
 import type { Target } from '../core/target.js';
@@ -21,7 +21,9 @@ function tlsOptions(target: Target): TlsOption {
     throw new ConfigError(`tls.caFile ${tls.caFile}: ${(err as NodeJS.ErrnoException).code ?? 'cannot be read'}`);
   }
   if (tls.mode === 'verify-ca') return { ca, rejectUnauthorized: true, checkServerIdentity: () => undefined };
-  return { ca, rejectUnauthorized: true, servername: tls.serverName ?? target.host };
+  // node-postgres overwrites `servername` with the host, so the expected name is checked here.
+  const expected = tls.serverName ?? target.host;
+  return { ca, rejectUnauthorized: true, checkServerIdentity: (_host, cert) => checkServerIdentity(expected, cert) };
 }
 
 /**
@@ -32,6 +34,8 @@ function tlsOptions(target: Target): TlsOption {
  */
 export class PgSession implements ClosableSession {
   private closed = false;
+  /** server_version_num (e.g. 150018), read once at connect: signals pick version-specific SQL with it. */
+  versionNum = 0;
   private constructor(
     private readonly client: pg.Client,
     private readonly target: Target,
@@ -60,7 +64,7 @@ export class PgSession implements ClosableSession {
         ssl: sslOpt,
         connectionTimeoutMillis: target.connectTimeoutMs,
         statement_timeout: target.statementTimeoutMs,
-        lock_timeout: Math.min(1000, target.statementTimeoutMs),
+        lock_timeout: target.lockTimeoutMs,
         idle_in_transaction_session_timeout: target.statementTimeoutMs * 2,
         // Client-side backstop if the server stops answering altogether.
         query_timeout: target.statementTimeoutMs + 2000,
@@ -91,11 +95,14 @@ export class PgSession implements ClosableSession {
       }
     }
     const session = new PgSession(client, target, ctx);
-    const [ro] = await session.query<{ default_transaction_read_only: string }>('SHOW default_transaction_read_only');
-    if (ro?.default_transaction_read_only !== 'on') {
+    const [ro] = await session.query<{ read_only: string; version_num: number }>(
+      "SELECT current_setting('default_transaction_read_only') AS read_only, current_setting('server_version_num')::int AS version_num",
+    );
+    if (ro?.read_only !== 'on') {
       await session.close();
       throw new ReadOnlyViolation('the server did not accept default_transaction_read_only=on');
     }
+    session.versionNum = ro.version_num;
     return session;
   }
 
