@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PolicySchema } from './policy.js';
 
 export const ENGINES = ['postgres', 'mssql', 'mongodb', 'redis', 'oracle'] as const;
 export const EngineSchema = z.enum(ENGINES);
@@ -41,6 +42,8 @@ export const TargetShape = z
     intervalSeconds: z.number().int().min(10).max(86_400).default(60),
     statementTimeoutMs: z.number().int().min(100).max(600_000).default(5_000),
     connectTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+    /** Per-category overrides of the workspace's sensitive-metadata policy (policy.md). */
+    policy: PolicySchema.optional(),
   })
   .strict();
 
