@@ -228,8 +228,13 @@ function collapseLists(tokens: string[], gaps: boolean[]): void {
   gaps.length = w;
 }
 
-const NO_SPACE_BEFORE = new Set([',', ')', ';', '.']);
-const NO_SPACE_AFTER = new Set(['(', '.']);
+// Char-code checks, not Set lookups: every identifier token is a fresh string whose hash would be computed per lookup.
+const noSpaceBefore = (t: string): boolean => {
+  if (t.length !== 1) return false;
+  const c = t.charCodeAt(0);
+  return c === C.COMMA || c === C.RPAREN || c === 59 /* ; */ || c === C.DOT;
+};
+const noSpaceAfter = (t: string): boolean => t.length === 1 && (t.charCodeAt(0) === C.LPAREN || t.charCodeAt(0) === C.DOT);
 
 export function normalizeSql(sql: string, dialect: SqlDialect = 'postgres'): string | null {
   const n = sql.length;
@@ -371,7 +376,7 @@ export function normalizeSql(sql: string, dialect: SqlDialect = 'postgres'): str
   let prev = '';
   for (let k = 0; k < tokens.length; k++) {
     const t = tokens[k]!;
-    if ((gaps[k] || prev === ',') && k > 0 && !NO_SPACE_BEFORE.has(t) && !NO_SPACE_AFTER.has(prev)) out += ' ';
+    if ((gaps[k] || prev === ',') && k > 0 && !noSpaceBefore(t) && !noSpaceAfter(prev)) out += ' ';
     out += t;
     prev = t;
   }
