@@ -88,9 +88,13 @@ export const AnnotationSchema = z
 export const PreviewSchema = z.object({ payload: PayloadV1Schema, annotations: z.array(AnnotationSchema), policy: EffectivePolicySchema }).strict();
 export type Preview = z.infer<typeof PreviewSchema>;
 
-/** A target's policy: its own overrides, the workspace default under them, and the result. */
+/**
+ * A target's policy: its own overrides (`target`), the workspace default's
+ * overrides (`workspace`), what the target inherits without its own overrides
+ * (`inherited`: built-in defaults + workspace) and the result (`effective`).
+ */
 export const PolicyViewSchema = z
-  .object({ targetId: z.string(), target: PolicySchema, workspace: PolicySchema, effective: EffectivePolicySchema })
+  .object({ targetId: z.string(), target: PolicySchema, workspace: PolicySchema, inherited: EffectivePolicySchema, effective: EffectivePolicySchema })
   .strict();
 
 export const StatusSchema = z

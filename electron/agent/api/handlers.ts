@@ -80,6 +80,7 @@ export function createHandlers({ store, ops }: HandlerDeps): { handlers: Handler
     targetId: t.id,
     target: canonicalPolicy(t.policy),
     workspace: canonicalPolicy(store.settings.policy),
+    inherited: { ...resolvePolicy(store.settings.policy) },
     effective: { ...resolvePolicy(store.settings.policy, t.policy) },
   });
   // Read at the start of each cycle: a policy change applies from the next cycle on.
