@@ -41,7 +41,7 @@ function measureInterleaved(runners, rounds) {
 
 const ours = { name: 'normalizeSql (ours)', fn: (q) => normalizeSql(q, 'postgres') };
 const theirs = { name: 'libpg-query normalizeSync', fn: (q) => normalizeSync(q) };
-measureInterleaved([ours, theirs], quick ? 5 : 15);
+measureInterleaved([ours, theirs], quick ? 5 : 25);
 
 const inputLiterals = corpus.reduce((n, q) => n + literalsIn(q), 0);
 const survivors = (res) => res.out.reduce((n, q) => n + (q === null ? 0 : literalsIn(q)), 0);

@@ -37,9 +37,11 @@ const C = {
 } as const;
 
 const isDigit = (c: number): boolean => c >= C.D0 && c <= C.D9;
+// ASCII identifier characters as a table: the identifier loop is the hottest path.
+const IDENT_PART = new Uint8Array(128);
+for (let c = 0; c < 128; c++) IDENT_PART[c] = (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || (c >= 48 && c <= 57) || c === 36 ? 1 : 0;
 // Bytes >= 128 start identifiers, as in PostgreSQL's lexer (ident_start [A-Za-z\200-\377_]).
 const isIdentStart = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === C.UNDERSCORE || c >= 128;
-const isIdentPart = (c: number): boolean => isIdentStart(c) || isDigit(c) || c === C.DOLLAR;
 const isSpace = (c: number): boolean => c === C.SPACE || c === C.TAB || c === C.LF || c === C.CR || c === 11 || c === 12;
 const isHex = (c: number): boolean => isDigit(c) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
 
@@ -172,6 +174,13 @@ function endOfOracleQ(s: string, i: number): number {
 
 const isPlaceholder = (t: string | undefined): boolean => t === '?';
 
+/** Case-insensitive match of a token against a lower-case ASCII keyword, without allocating. */
+function isKeyword(t: string, word: string): boolean {
+  if (t.length !== word.length) return false;
+  for (let k = 0; k < t.length; k++) if ((t.charCodeAt(k) | 0x20) !== word.charCodeAt(k)) return false;
+  return true;
+}
+
 /** Index after a `( ? , ? … )` tuple of literals starting at `i`, or -1. Linear in the tuple length. */
 function endOfLiteralTuple(tokens: readonly string[], i: number): number {
   if (tokens[i] !== '(' || !isPlaceholder(tokens[i + 1])) return -1;
@@ -190,14 +199,15 @@ function collapseLists(tokens: string[], gaps: boolean[]): void {
   let i = 0;
   const n = tokens.length;
   const keep = (k: number): void => {
-    tokens[w] = tokens[k]!;
-    gaps[w] = gaps[k]!;
+    if (w !== k) {
+      tokens[w] = tokens[k]!;
+      gaps[w] = gaps[k]!;
+    }
     w++;
   };
   while (i < n) {
     const t = tokens[i]!;
-    const lower = t.length === 2 || t.length === 6 ? t.toLowerCase() : '';
-    if (lower === 'in') {
+    if (isKeyword(t, 'in')) {
       const end = endOfLiteralTuple(tokens, i + 1);
       if (end !== -1) {
         keep(i);
@@ -207,7 +217,7 @@ function collapseLists(tokens: string[], gaps: boolean[]): void {
         i = end;
         continue;
       }
-    } else if (lower === 'values') {
+    } else if (isKeyword(t, 'values')) {
       let end = endOfLiteralTuple(tokens, i + 1);
       if (end !== -1) {
         for (let k = i; k < end; k++) keep(k);
@@ -307,7 +317,11 @@ export function normalizeSql(sql: string, dialect: SqlDialect = 'postgres'): str
         }
       }
       let j = i + 1;
-      while (j < n && isIdentPart(sql.charCodeAt(j))) j++;
+      while (j < n) {
+        const d = sql.charCodeAt(j);
+        if (d < 128 && IDENT_PART[d] === 0) break;
+        j++;
+      }
       emit(sql.slice(i, j));
       i = j;
       continue;
