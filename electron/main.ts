@@ -13,6 +13,7 @@ import { TargetOperations } from './agent/service.js';
 import { hardenSession, hardenWebContents } from './shell/hardening.js';
 import { registerIpcTransport } from './shell/ipc-transport.js';
 import { isOwnRendererUrl } from './shell/renderer-url.js';
+import { NameKeyStore } from './agent/secrets/name-key.js';
 import { SafeStorageVault } from './shell/safe-storage-vault.js';
 import { createTray } from './shell/tray.js';
 import { createMainWindow } from './shell/window.js';
@@ -38,7 +39,7 @@ async function start(): Promise<void> {
   const audit = new AuditLedger(join(home, 'audit'));
   const agent = loadAgentIdentity(home);
   let vault: SafeStorageVault | undefined;
-  const ops = new TargetOperations(agent, audit, () =>
+  const vaultOf = (): SafeStorageVault =>
     (vault ??= new SafeStorageVault(safeStorage, {
       appName: app.getName(),
       log,
@@ -48,8 +49,9 @@ async function start(): Promise<void> {
           if (t.password !== undefined && 'secret' in t.password && t.password.secret === blob) await store.putTarget({ ...t, password: { secret: resealed } });
         }
       },
-    })),
-  );
+    }));
+  const nameKeys = new NameKeyStore(home, vaultOf);
+  const ops = new TargetOperations(agent, audit, vaultOf, process.env, () => nameKeys.load());
   const { handlers, disconnect } = createHandlers({ store, ops });
   registerIpcTransport({ ipcMain, handlers, disconnect, isTrustedUrl: isOwnPage, log });
 

@@ -1,3 +1,5 @@
+import type { Policy } from './policy.js';
+
 /** One statement or command the agent sent to a target. */
 export interface AuditEntry {
   time: string;
@@ -11,9 +13,25 @@ export interface AuditEntry {
   rows?: number;
 }
 
+/** A change of a sensitive-metadata policy: who changed what, when. */
+export interface PolicyChangeEntry {
+  time: string;
+  kind: 'policy_change';
+  /** The workspace default, or one target's overrides. */
+  scope: 'workspace' | 'target';
+  targetId?: string;
+  /** The OS user the agent runs as (the operator at this desktop or host). */
+  actor: string;
+  /** Which door the change came through. */
+  via: 'api' | 'cli';
+  before: Policy;
+  after: Policy;
+}
+
 export interface AuditSink {
   record(entry: AuditEntry): void;
+  recordPolicyChange(entry: PolicyChangeEntry): void;
 }
 
 /** For callers that deliberately do not audit (never used by the collectors themselves). */
-export const discardAudit: AuditSink = { record() {} };
+export const discardAudit: AuditSink = { record() {}, recordPolicyChange() {} };

@@ -1,3 +1,5 @@
+import type { Category } from './category.js';
+import { DEFAULT_POLICY, type EffectivePolicy, readContext } from './policy.js';
 import { SignalUnavailable, type AnySignalSpec, type SignalResult, type Unavailable, unavailable } from './signal.js';
 
 export interface SignalOutcome {
@@ -12,10 +14,19 @@ export interface RunOptions {
   mapError(err: unknown): Unavailable;
   /** Signals the operator has not opted into. */
   isOptedIn?(spec: AnySignalSpec<unknown>): boolean;
+  /** The cycle's policy, handed to every read(); DEFAULT_POLICY when not given. */
+  policy?: EffectivePolicy;
   onProgress?(done: number, total: number, id: string): void;
 }
 
 class ClientTimeout extends Error {}
+
+/** The excluded categories when every field of the signal is sensitive and excluded (nothing left to read), else undefined. */
+export function fullyExcluded(spec: AnySignalSpec<unknown>, policy: EffectivePolicy): Category[] | undefined {
+  const categories = Object.values(spec.fields as Record<string, Category | null>);
+  if (categories.length === 0 || !categories.every((c) => c !== null && policy[c] === 'exclude')) return undefined;
+  return [...new Set(categories as Category[])];
+}
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -39,11 +50,17 @@ export async function runSignals<S>(
   opts: RunOptions,
 ): Promise<SignalOutcome[]> {
   const outcomes: SignalOutcome[] = [];
+  const policy = opts.policy ?? DEFAULT_POLICY;
+  const ctx = readContext(policy);
   let abandoned: string | undefined;
   for (const [i, spec] of catalog.entries()) {
     const started = performance.now();
     let result: SignalResult;
-    if (abandoned !== undefined) {
+    const excluded = fullyExcluded(spec as AnySignalSpec<unknown>, policy);
+    if (excluded !== undefined) {
+      // Nothing of it would be shipped: not even a statement goes to the server.
+      result = unavailable('disabled', `every field is excluded by the policy (${excluded.join(', ')})`);
+    } else if (abandoned !== undefined) {
       result = unavailable('timeout', `not read: the session was abandoned after ${abandoned} timed out`);
     } else if (spec.optIn !== undefined && !(opts.isOptedIn?.(spec as AnySignalSpec<unknown>) ?? false)) {
       result =
@@ -52,7 +69,7 @@ export async function runSignals<S>(
           : unavailable('disabled', 'opt-in signal: the operator has not enabled it for this target');
     } else {
       try {
-        const rows = await withTimeout(spec.read(session), opts.timeoutMs);
+        const rows = await withTimeout(spec.read(session, ctx), opts.timeoutMs);
         if (spec.shape === 'object') {
           const row = rows[0];
           result = row === undefined ? unavailable('error', 'the server returned no row') : { status: 'ok', value: row };

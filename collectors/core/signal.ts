@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Category } from './category.js';
+import type { ReadContext } from './policy.js';
 
 export const FAMILIES = [
   'server_stats',
@@ -83,7 +84,14 @@ export interface SignalSpec<S = unknown, Row = Record<string, unknown>> {
   optIn?: 'operator' | 'license';
   /** 'rows' signals return a list; 'object' signals return exactly one row. */
   shape: 'rows' | 'object';
-  read(session: S): Promise<Row[]>;
+  /**
+   * Reads the rows. `ctx` carries the cycle's policy: a field whose category is
+   * excluded should not be read at all where the engine lets us avoid it (leave
+   * the column out of the SELECT, project it away). Fields the read returns anyway
+   * are removed before the payload is built.
+   */
+  read(session: S, ctx: ReadContext): Promise<Row[]>;
+  /** The sensitive-metadata category of every field (null: not sensitive). A field not listed here is never shipped. */
   fields: FieldCategories<Row>;
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PolicySchema } from './policy.js';
 
 export const ENGINES = ['postgres', 'mssql', 'mongodb', 'redis', 'oracle'] as const;
 export const EngineSchema = z.enum(ENGINES);
@@ -43,6 +44,8 @@ export const TargetShape = z
     /** How long one statement may wait for a lock; 0 leaves lock waits bounded by statementTimeoutMs only. */
     lockTimeoutMs: z.number().int().min(0).max(600_000).default(1_000),
     connectTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+    /** Per-category overrides of the workspace's sensitive-metadata policy (policy.md). */
+    policy: PolicySchema.optional(),
   })
   .strict();
 

@@ -1,4 +1,5 @@
-import { defineSignal, type AnySignalSpec } from '../core/signal.js';
+import { defineSignal, type AnySignalSpec, type FieldCategories } from '../core/signal.js';
+import { type Columns, selectColumns } from './columns.js';
 import type { PgSession } from './session.js';
 import { needsAllStats } from './visibility.js';
 
@@ -33,31 +34,40 @@ interface BlockingRow {
   wait_event: string | null;
   waiting_seconds: number | null;
 }
+const BLOCKING_FIELDS: FieldCategories<BlockingRow> = {
+  pid: 'client_metadata',
+  blocked_by: 'client_metadata',
+  datname: 'object_names',
+  usename: 'identity_metadata',
+  wait_event_type: null,
+  wait_event: null,
+  waiting_seconds: null,
+};
+const BLOCKING_COLUMNS: Columns<BlockingRow> = {
+  pid: 'pid',
+  blocked_by: 'pg_blocking_pids(pid)',
+  datname: 'datname',
+  usename: 'usename',
+  wait_event_type: 'wait_event_type',
+  wait_event: 'wait_event',
+  waiting_seconds: 'round(extract(epoch FROM now() - state_change)::numeric, 3)::float8',
+};
 const blocking = defineSignal<PgSession, BlockingRow>({
   id: 'postgres.blocking',
   family: 'waits_locks',
   description: 'Sessions waiting on a lock held by another session, with who blocks them (pg_blocking_pids)',
   requires: ['pg_read_all_stats'],
   shape: 'rows',
-  read: async (s) => {
+  read: async (s, ctx) => {
     await needsAllStats(s, 'lock waits');
     return s.query<BlockingRow>(
-      `SELECT pid, pg_blocking_pids(pid) AS blocked_by, datname, usename, wait_event_type, wait_event,
-              round(extract(epoch FROM now() - state_change)::numeric, 3)::float8 AS waiting_seconds
+      `SELECT ${selectColumns(BLOCKING_COLUMNS, BLOCKING_FIELDS, ctx)}
          FROM pg_stat_activity
         WHERE cardinality(pg_blocking_pids(pid)) > 0
         ORDER BY pid`,
     );
   },
-  fields: {
-    pid: 'client_metadata',
-    blocked_by: 'client_metadata',
-    datname: 'object_names',
-    usename: 'identity_metadata',
-    wait_event_type: null,
-    wait_event: null,
-    waiting_seconds: null,
-  },
+  fields: BLOCKING_FIELDS,
 });
 
 interface CheckpointerRow {

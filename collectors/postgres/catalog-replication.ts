@@ -1,4 +1,5 @@
-import { defineSignal, type AnySignalSpec } from '../core/signal.js';
+import { defineSignal, type AnySignalSpec, type FieldCategories } from '../core/signal.js';
+import { type Columns, selectColumns } from './columns.js';
 import type { PgSession } from './session.js';
 import { needsAllStats } from './visibility.js';
 
@@ -58,34 +59,37 @@ interface StandbyRow {
   flush_lag_seconds: number | null;
   replay_lag_seconds: number | null;
 }
+const STANDBY_FIELDS: FieldCategories<StandbyRow> = {
+  application_name: 'client_metadata',
+  client_addr: 'client_metadata',
+  state: null,
+  sync_state: null,
+  lag_bytes: null,
+  write_lag_seconds: null,
+  flush_lag_seconds: null,
+  replay_lag_seconds: null,
+};
+const STANDBY_COLUMNS: Columns<StandbyRow> = {
+  application_name: 'application_name',
+  client_addr: 'host(client_addr)',
+  state: 'state',
+  sync_state: 'sync_state',
+  lag_bytes: `pg_wal_lsn_diff(${CURRENT_LSN}, replay_lsn)::float8`,
+  write_lag_seconds: 'extract(epoch FROM write_lag)::float8',
+  flush_lag_seconds: 'extract(epoch FROM flush_lag)::float8',
+  replay_lag_seconds: 'extract(epoch FROM replay_lag)::float8',
+};
 const standbys = defineSignal<PgSession, StandbyRow>({
   id: 'postgres.replication_standbys',
   family: 'replication',
   description: 'Standbys streaming from this server, with their state and lag (pg_stat_replication)',
   requires: ['pg_read_all_stats'],
   shape: 'rows',
-  read: async (s) => {
+  read: async (s, ctx) => {
     await needsAllStats(s, 'replication connections');
-    return s.query<StandbyRow>(
-      `SELECT application_name, host(client_addr) AS client_addr, state, sync_state,
-              pg_wal_lsn_diff(${CURRENT_LSN}, replay_lsn)::float8 AS lag_bytes,
-              extract(epoch FROM write_lag)::float8 AS write_lag_seconds,
-              extract(epoch FROM flush_lag)::float8 AS flush_lag_seconds,
-              extract(epoch FROM replay_lag)::float8 AS replay_lag_seconds
-         FROM pg_stat_replication
-        ORDER BY application_name, client_addr`,
-    );
+    return s.query<StandbyRow>(`SELECT ${selectColumns(STANDBY_COLUMNS, STANDBY_FIELDS, ctx)} FROM pg_stat_replication ORDER BY 1`);
   },
-  fields: {
-    application_name: 'client_metadata',
-    client_addr: 'client_metadata',
-    state: null,
-    sync_state: null,
-    lag_bytes: null,
-    write_lag_seconds: null,
-    flush_lag_seconds: null,
-    replay_lag_seconds: null,
-  },
+  fields: STANDBY_FIELDS,
 });
 
 interface SlotRow {

@@ -1,4 +1,5 @@
-import { defineSignal, SignalUnavailable, type AnySignalSpec } from '../core/signal.js';
+import { defineSignal, type FieldCategories, SignalUnavailable, type AnySignalSpec } from '../core/signal.js';
+import { type Columns, selectColumns } from './columns.js';
 import { quoteIdent } from './grants.js';
 import type { PgSession } from './session.js';
 import { needsAllStats } from './visibility.js';
@@ -47,22 +48,50 @@ interface ActivityRow {
   query_id: string | null;
   query: string | null;
 }
+const ACTIVITY_FIELDS: FieldCategories<ActivityRow> = {
+  pid: 'client_metadata',
+  datname: 'object_names',
+  usename: 'identity_metadata',
+  application_name: 'client_metadata',
+  client_addr: 'client_metadata',
+  backend_type: null,
+  state: null,
+  wait_event_type: null,
+  wait_event: null,
+  xact_age_s: null,
+  query_age_s: null,
+  blocked_by: 'client_metadata',
+  query_id: null,
+  query: 'query_text',
+};
+/** query_id exists in pg_stat_activity from PostgreSQL 14. */
+const activityColumns = (versionNum: number): Columns<ActivityRow> => ({
+  pid: 'pid',
+  datname: 'datname',
+  usename: 'usename',
+  application_name: 'application_name',
+  client_addr: 'host(client_addr)',
+  backend_type: 'backend_type',
+  state: 'state',
+  wait_event_type: 'wait_event_type',
+  wait_event: 'wait_event',
+  xact_age_s: 'round(extract(epoch FROM now() - xact_start)::numeric, 3)::float8',
+  query_age_s: 'round(extract(epoch FROM now() - query_start)::numeric, 3)::float8',
+  blocked_by: 'pg_blocking_pids(pid)',
+  query_id: versionNum >= 140000 ? 'query_id::text' : 'NULL::text',
+  query: 'query',
+});
 const activity = defineSignal<PgSession, ActivityRow>({
   id: 'postgres.activity',
   family: 'activity',
   description: 'Sessions from pg_stat_activity with state, wait events and blocking PIDs',
   requires: ['pg_read_all_stats'],
   shape: 'rows',
-  read: async (s) => {
+  read: async (s, ctx) => {
     await needsAllStats(s, 'sessions');
+    // Excluded categories are left out of the SELECT: e.g. no client address is read when client_metadata is excluded.
     const rows = await s.query<ActivityRow & { masked: boolean }>(
-      `SELECT pid, datname, usename, application_name, host(client_addr) AS client_addr, backend_type, state,
-              wait_event_type, wait_event,
-              round(extract(epoch FROM now() - xact_start)::numeric, 3)::float8 AS xact_age_s,
-              round(extract(epoch FROM now() - query_start)::numeric, 3)::float8 AS query_age_s,
-              pg_blocking_pids(pid) AS blocked_by,
-              ${s.versionNum >= 140000 ? 'query_id::text' : 'NULL::text'} AS query_id,
-              query,
+      `SELECT ${selectColumns(activityColumns(s.versionNum), ACTIVITY_FIELDS, ctx)},
               query = '<insufficient privilege>' AS masked
          FROM pg_stat_activity
         WHERE pid <> pg_backend_pid()
@@ -74,22 +103,7 @@ const activity = defineSignal<PgSession, ActivityRow>({
     }
     return rows.map(({ masked: _masked, ...r }) => r);
   },
-  fields: {
-    pid: 'client_metadata',
-    datname: 'object_names',
-    usename: 'identity_metadata',
-    application_name: 'client_metadata',
-    client_addr: 'client_metadata',
-    backend_type: null,
-    state: null,
-    wait_event_type: null,
-    wait_event: null,
-    xact_age_s: null,
-    query_age_s: null,
-    blocked_by: 'client_metadata',
-    query_id: null,
-    query: 'query_text',
-  },
+  fields: ACTIVITY_FIELDS,
 });
 
 interface DatabaseRow {
@@ -239,15 +253,17 @@ interface SettingRow {
   source: string;
   pending_restart: boolean;
 }
+const SETTING_FIELDS: FieldCategories<SettingRow> = { name: null, setting: 'config_posture', unit: null, source: 'config_posture', pending_restart: null };
+const SETTING_COLUMNS: Columns<SettingRow> = { name: 'name', setting: 'setting', unit: 'unit', source: 'source', pending_restart: 'pending_restart' };
 const settings = defineSignal<PgSession, SettingRow>({
   id: 'postgres.settings',
   family: 'config',
   description: 'Vetted server settings from pg_settings',
   requires: ['pg_read_all_settings'],
   shape: 'rows',
-  read: async (s) => {
+  read: async (s, ctx) => {
     const rows = await s.query<SettingRow>(
-      `SELECT name, setting, unit, source, pending_restart FROM pg_settings WHERE name IN (${SETTINGS_LIST}) ORDER BY name`,
+      `SELECT ${selectColumns(SETTING_COLUMNS, SETTING_FIELDS, ctx)} FROM pg_settings WHERE name IN (${SETTINGS_LIST}) ORDER BY name`,
     );
     const seen = new Set(rows.map((r) => r.name));
     const hidden = VETTED_SETTINGS.filter((n) => !seen.has(n));
@@ -265,7 +281,7 @@ const settings = defineSignal<PgSession, SettingRow>({
     }
     return rows;
   },
-  fields: { name: null, setting: 'config_posture', unit: null, source: 'config_posture', pending_restart: null },
+  fields: SETTING_FIELDS,
 });
 
 interface HbaRow {

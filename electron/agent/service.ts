@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { collectorFor } from '../../collectors/index.js';
 import type { AuditSink } from '../../collectors/core/audit.js';
 import { type ClosableSession, ConfigError, type EngineCollector, type IdentityReport, type ChecklistItem, TargetConnectError } from '../../collectors/core/engine.js';
-import type { PayloadV1 } from '../../collectors/core/payload.js';
+import { type Policy, resolvePolicy } from '../../collectors/core/policy.js';
 import type { Target } from '../../collectors/core/target.js';
 import { type AgentIdentity, collectCycle, type CycleResult, openSession } from './collect/cycle.js';
 import { resolveSecret } from './secrets/resolve.js';
@@ -34,8 +34,18 @@ export function requireCollector(engine: Target['engine']): EngineCollector<Clos
  * handler table, the CLI and the scheduler all call these, so a result means the
  * same thing everywhere.
  */
+export interface CollectOptions {
+  /** The workspace default policy; the target's own policy overrides it. */
+  workspacePolicy?: Policy | undefined;
+  onProgress?(done: number, total: number, id: string): void;
+}
+
+const noNameKey = (): Promise<Uint8Array> =>
+  Promise.reject(new ConfigError('this agent has no key to hash names with; a policy that redacts names cannot be applied here'));
+
 export class TargetOperations {
-  readonly payloads = new EventEmitter<{ payload: [PayloadV1] }>();
+  /** Every finished cycle: the live feed and the shipper take the same result object. */
+  readonly cycles = new EventEmitter<{ cycle: [CycleResult] }>();
   private readonly health = new Map<string, TargetHealth>();
 
   constructor(
@@ -44,6 +54,8 @@ export class TargetOperations {
     /** Lazy: only targets with a vault secret need the OS keychain. */
     readonly vault: () => Vault,
     readonly env: NodeJS.ProcessEnv = process.env,
+    /** The per-agent key for hashing names (NameKeyStore.load); only asked for when a policy redacts names. */
+    readonly nameKey: () => Promise<Uint8Array> = noNameKey,
   ) {}
 
   password(target: Target): Promise<string | undefined> {
@@ -74,14 +86,17 @@ export class TargetOperations {
     }
   }
 
-  async collect(target: Target, onProgress?: (done: number, total: number, id: string) => void): Promise<CycleResult> {
+  /** One cycle under the policy in force now (the target's over the workspace's over the defaults). */
+  async collect(target: Target, opts: CollectOptions = {}): Promise<CycleResult> {
     const collector = requireCollector(target.engine);
     const result = await collectCycle(target, {
       collector,
       password: await this.password(target),
       audit: this.audit,
       agent: this.agent,
-      ...(onProgress ? { onProgress } : {}),
+      policy: resolvePolicy(opts.workspacePolicy, target.policy),
+      nameKey: this.nameKey,
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
     const unavailableSignals = result.payload.signals.filter((s) => s.status === 'unavailable').length;
     this.health.set(target.id, {
@@ -89,7 +104,7 @@ export class TargetOperations {
       lastCollectedAt: result.payload.collectedAt,
       unavailableSignals,
     });
-    this.payloads.emit('payload', result.payload);
+    this.cycles.emit('cycle', result);
     return result;
   }
 

@@ -16,6 +16,7 @@ import type { FeedEvent } from '../../electron/agent/api/contract.js';
 import { type Connection, createHandlers, dispatch } from '../../electron/agent/api/handlers.js';
 import { AuditLedger } from '../../electron/agent/audit/ledger.js';
 import { StateStore } from '../../electron/agent/config/state-store.js';
+import { NameKeyStore } from '../../electron/agent/secrets/name-key.js';
 import { VaultError } from '../../electron/agent/secrets/vault.js';
 import { TargetOperations } from '../../electron/agent/service.js';
 
@@ -59,11 +60,14 @@ async function serveRenderer(): Promise<{ server: Server; base: string }> {
 function agentApi(env: NodeJS.ProcessEnv = {}) {
   const home = mkdtempSync(join(tmpdir(), 'e2e-agent-'));
   const store = new StateStore(home);
-  const ops = new TargetOperations({ id: '5b0c8a0e-2f7e-4c5e-9a51-3c1f6f3b7d21', version: '0.1.0', host: 'e2e-host' }, new AuditLedger(join(home, 'audit')), () => {
+  const noVault = () => {
     throw new VaultError('unavailable', 'no OS keystore in this test');
-  }, env);
+  };
+  const nameKeys = new NameKeyStore(home, noVault);
+  const ledger = new AuditLedger(join(home, 'audit'));
+  const ops = new TargetOperations({ id: '5b0c8a0e-2f7e-4c5e-9a51-3c1f6f3b7d21', version: '0.1.0', host: 'e2e-host' }, ledger, noVault, env, () => nameKeys.load());
   const api = createHandlers({ store, ops });
-  return { home, store, ops, ...api };
+  return { home, store, ops, ledger, ...api };
 }
 type AgentApi = ReturnType<typeof agentApi>;
 
@@ -272,6 +276,37 @@ describe('renderer with a real PostgreSQL behind the agent API', () => {
     await feed.getByRole('listitem').first().waitFor();
     await expect(feed.getByRole('listitem').first().textContent()).resolves.toMatch(/App DB \(monitor\).*\d+ available\s*\d+ unavailable/);
     await monitor.getByText(/All signals available|Some signals unavailable/).waitFor();
+
+    // Each field shows its category and what the default policy does with it.
+    const activityRow = result.locator('tr[data-signal="postgres.activity"]');
+    await expect(activityRow.getByLabel('client_addr: Client host, application, session, Collected').count()).resolves.toBe(1);
+
+    // The policy editor: exclude client metadata, redact users; the next collection shows the effect.
+    await monitor.getByRole('button', { name: 'Policy', exact: true }).click();
+    const editor = monitor.getByRole('form', { name: 'Sensitive-data policy for App DB (monitor)' });
+    await editor.getByLabel('Client host, application, session: exclude').check();
+    await editor.getByLabel('Users, roles, privileges: redact').check();
+    await editor.getByRole('button', { name: 'Save policy' }).click();
+    await editor.getByText('Saved; applies from the next collection.').waitFor();
+    expect(api.store.target('appdb')?.policy).toEqual({ identity_metadata: 'redact', client_metadata: 'exclude' });
+    const changes = (await readFile(api.ledger.file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e['kind'] === 'policy_change');
+    expect(changes).toEqual([expect.objectContaining({ scope: 'target', targetId: 'appdb', via: 'api', after: { identity_metadata: 'redact', client_metadata: 'exclude' } })]);
+
+    await monitor.getByRole('button', { name: 'Collect now' }).click();
+    await result.getByText(/fields? redacted, [1-9]\d* excluded/).waitFor();
+    await expect(activityRow.getByLabel('client_addr: Client host, application, session, Excluded').count()).resolves.toBe(1);
+    await expect(activityRow.getByLabel('usename: Users, roles, privileges, Redacted').count()).resolves.toBe(1);
+    await expect(activityRow.getByLabel('state').count()).resolves.toBe(0); // not sensitive: counted, not listed
+    await result.getByText('Payload exactly as it would be sent (JSON)').click();
+    const json = JSON.parse((await result.getByLabel('Payload JSON').textContent()) ?? '{}') as { signals: Array<{ id: string; value?: Array<Record<string, unknown>>; policy?: Record<string, string> }> };
+    const activity = json.signals.find((x) => x.id === 'postgres.activity');
+    expect(activity?.policy).toMatchObject({ client_addr: 'exclude', usename: 'redact' });
+    for (const r of activity?.value ?? []) {
+      expect(r).not.toHaveProperty('client_addr');
+      if (r['usename'] !== null) expect(r['usename']).toMatch(/^h:[0-9a-f]{16}$/);
+    }
+    await expect(feed.getByRole('listitem').first().textContent()).resolves.toMatch(/\d+ redacted\s*[1-9]\d* excluded/);
+    await screenshot(page, 'policy');
 
     // The same server as a superuser: the warning banner, with the reasons.
     await addTarget(page, { id: 'appdb-admin', name: 'App DB (admin)', host: pg.host, port: String(pg.port), user: pg.users.admin.user, database: pg.database, env: 'E2E_PG_ADMIN' });

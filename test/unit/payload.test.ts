@@ -28,6 +28,8 @@ describe('payload v1', () => {
     ['a non-ISO time', { ...valid, collectedAt: 'yesterday' }],
     ['an unknown engine', { ...valid, target: { ...valid.target, engine: 'mysql' } }],
     ['an extra top-level field', { ...valid, extra: 1 }],
+    ['an unknown policy action', { ...valid, signals: [{ ...valid.signals[0], policy: { version: 'hide' } }] }],
+    ['a policy on an unavailable signal', { ...valid, signals: [{ ...valid.signals[1], policy: { x: 'exclude' } }] }],
   ])('rejects %s', (_name, p) => {
     expect(PayloadV1Schema.safeParse(p).success).toBe(false);
   });
@@ -35,13 +37,16 @@ describe('payload v1', () => {
   it('builds from outcomes and refuses values that are not JSON', () => {
     const spec = defineSignal<unknown, { t: unknown }>({ id: 's', family: 'config', description: '', requires: [], shape: 'object', read: async () => [], fields: { t: null } });
     const ctx = { agent: valid.agent, target: { id: 'pg', engine: 'postgres' as const, name: 'pg' }, collectedAt: new Date('2026-11-26T10:00:00Z') };
-    const p = buildPayload(ctx, [
-      { spec, result: { status: 'ok', value: { t: 1 } }, durationMs: 1 },
-    ]);
+    const asRead = (_spec: unknown, value: unknown) => ({ value });
+    const p = buildPayload(ctx, [{ spec, result: { status: 'ok', value: { t: 1 } }, durationMs: 1 }], asRead);
     expect(p.schema).toBe(PAYLOAD_SCHEMA);
     expect(p.signals[0]).toEqual({ id: 's', family: 'config', status: 'ok', value: { t: 1 } });
-    const withDown = buildPayload(ctx, [{ spec, result: unavailable('timeout', 'slow'), durationMs: 1 }]);
+    const withDown = buildPayload(ctx, [{ spec, result: unavailable('timeout', 'slow'), durationMs: 1 }], asRead);
     expect(withDown.signals[0]).toEqual({ id: 's', family: 'config', status: 'unavailable', reason: 'timeout', detail: 'slow' });
-    expect(() => buildPayload(ctx, [{ spec, result: { status: 'ok', value: { t: new Date() } }, durationMs: 1 }])).toThrow();
+    expect(() => buildPayload(ctx, [{ spec, result: { status: 'ok', value: { t: new Date() } }, durationMs: 1 }], asRead)).toThrow();
+    // The policy's account of a signal travels with it, and only as the schema names it.
+    const shaped = buildPayload(ctx, [{ spec, result: { status: 'ok', value: { t: 1 } }, durationMs: 1 }], () => ({ value: {}, policy: { t: 'exclude' } }));
+    expect(shaped.signals[0]).toEqual({ id: 's', family: 'config', status: 'ok', value: {}, policy: { t: 'exclude' } });
+    expect(() => buildPayload(ctx, [{ spec, result: { status: 'ok', value: { t: 1 } }, durationMs: 1 }], () => ({ value: {}, policy: { t: 'hide' as 'exclude' } }))).toThrow();
   });
 });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FeedEvent, Response } from '../../electron/agent/api/contract.js';
+import { resolvePolicy } from '../../collectors/core/policy.js';
 import { type Connection, createHandlers } from '../../electron/agent/api/handlers.js';
 import { AuditLedger } from '../../electron/agent/audit/ledger.js';
 import { StateStore } from '../../electron/agent/config/state-store.js';
@@ -87,7 +88,8 @@ function setup() {
     collectedAt: new Date().toISOString(),
     signals: [],
   });
-  return { store, ops, ipcMain, disconnect, logged, transport, publish: (id: string) => ops.payloads.emit('payload', payload(id)) };
+  const publish = (id: string) => ops.cycles.emit('cycle', { payload: payload(id), annotations: [], policy: resolvePolicy(), durationMs: 1 });
+  return { store, ops, ipcMain, disconnect, logged, transport, publish };
 }
 
 const target = { id: 'pg-1', engine: 'postgres', host: '127.0.0.1', port: 5432, user: 'monitor', database: 'app' };

@@ -7,6 +7,8 @@
 import { z } from 'zod';
 import { checkEngineFields, ENGINES, TargetShape } from '../../../collectors/core/target.js';
 import { PayloadV1Schema } from '../../../collectors/core/payload.js';
+import { CategorySchema } from '../../../collectors/core/category.js';
+import { ActionSchema, EffectivePolicySchema, PolicySchema } from '../../../collectors/core/policy.js';
 
 const Id = z.object({ id: z.string().min(1).max(63) }).strict();
 const Empty = z.object({}).strict();
@@ -24,11 +26,13 @@ export const TargetViewSchema = z
     service: z.string().optional(),
     intervalSeconds: z.number().int(),
     password: z.enum(['none', 'env', 'vault']),
+    /** The target's own policy overrides ({} when it follows the workspace default). */
+    policy: PolicySchema,
   })
   .strict();
 export type TargetView = z.infer<typeof TargetViewSchema>;
 
-/** What a caller may set on a target; passwords go through targets.setPassword only. */
+/** What a caller may set on a target; passwords go through targets.setPassword only, policy changes through policy.set. */
 const TargetInputShape = TargetShape.omit({ password: true }).extend({
   password: z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/) }).strict().optional(),
 });
@@ -66,7 +70,31 @@ export const SettingsSchema = z
   .object({
     paused: z.boolean(),
     destinationUrl: z.url({ protocol: /^https?$/ }).nullable(),
+    /** The workspace default policy: per-category overrides of the built-in defaults. */
+    policy: PolicySchema,
   })
+  .strict();
+
+/** One field of one signal: its category and what the policy does with it. */
+export const AnnotationSchema = z
+  .object({ signalId: z.string(), field: z.string(), category: CategorySchema.nullable(), action: ActionSchema })
+  .strict();
+
+/**
+ * A cycle as the operator sees it: `payload` is exactly what is shipped (the same
+ * object, serialised the same way), `annotations` say for each field its category
+ * and the action applied, `policy` is the effective policy of that cycle.
+ */
+export const PreviewSchema = z.object({ payload: PayloadV1Schema, annotations: z.array(AnnotationSchema), policy: EffectivePolicySchema }).strict();
+export type Preview = z.infer<typeof PreviewSchema>;
+
+/**
+ * A target's policy: its own overrides (`target`), the workspace default's
+ * overrides (`workspace`), what the target inherits without its own overrides
+ * (`inherited`: built-in defaults + workspace) and the result (`effective`).
+ */
+export const PolicyViewSchema = z
+  .object({ targetId: z.string(), target: PolicySchema, workspace: PolicySchema, inherited: EffectivePolicySchema, effective: EffectivePolicySchema })
   .strict();
 
 export const StatusSchema = z
@@ -94,7 +122,7 @@ export const API = {
   'targets.get': { params: Id, result: TargetViewSchema },
   'targets.create': { params: z.object({ target: TargetInputSchema }).strict(), result: TargetViewSchema },
   'targets.update': {
-    params: z.object({ id: z.string().min(1).max(63), patch: TargetInputShape.omit({ id: true, engine: true }).partial() }).strict(),
+    params: z.object({ id: z.string().min(1).max(63), patch: TargetInputShape.omit({ id: true, engine: true, policy: true }).partial() }).strict(),
     result: TargetViewSchema,
   },
   'targets.delete': { params: Id, result: z.object({ deleted: z.literal(true) }).strict() },
@@ -105,7 +133,9 @@ export const API = {
   'targets.test': { params: Id, result: ConnectionVerdictSchema },
   'targets.checkPermissions': { params: Id, result: PermissionReportSchema },
   'collect.now': { params: Id, result: PayloadV1Schema },
-  'preview.get': { params: Id, result: PayloadV1Schema },
+  'preview.get': { params: Id, result: PreviewSchema },
+  'policy.get': { params: Id, result: PolicyViewSchema },
+  'policy.set': { params: z.object({ id: z.string().min(1).max(63), policy: PolicySchema }).strict(), result: PolicyViewSchema },
   'feed.subscribe': { params: Empty, result: z.object({ subscription: z.string() }).strict() },
   'feed.unsubscribe': { params: z.object({ subscription: z.string().min(1).max(64) }).strict(), result: z.object({ unsubscribed: z.boolean() }).strict() },
   'settings.get': { params: Empty, result: SettingsSchema },
@@ -133,8 +163,5 @@ export type Response =
   | { id?: string | number; ok: true; result: unknown }
   | { id?: string | number; ok: false; error: { code: ErrorCode; message: string } };
 
-/** Events pushed to subscribers (the live feed). */
-export interface FeedEvent {
-  subscription: string;
-  payload: z.infer<typeof PayloadV1Schema>;
-}
+/** Events pushed to subscribers (the live feed): one preview per finished cycle. */
+export type FeedEvent = { subscription: string } & Preview;

@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { ConfigError, TargetConnectError } from '../../../collectors/core/engine.js';
 import { describeIssue, type Target, TargetSchema } from '../../../collectors/core/target.js';
-import type { PayloadV1 } from '../../../collectors/core/payload.js';
+import { CATEGORIES } from '../../../collectors/core/category.js';
+import { type Policy, resolvePolicy } from '../../../collectors/core/policy.js';
+import { operatorName } from '../audit/ledger.js';
+import type { CycleResult } from '../collect/cycle.js';
 import type { StateStore } from '../config/state-store.js';
 import { NotFoundError, type TargetOperations } from '../service.js';
 import { VaultError } from '../secrets/vault.js';
-import { API, type ErrorCode, type FeedEvent, type Method, type Params, RequestSchema, type Response, type Result, type TargetView } from './contract.js';
+import { API, type ErrorCode, type FeedEvent, type Method, type Params, type Preview, RequestSchema, type Response, type Result, type TargetView } from './contract.js';
 
 export type Handlers = { [M in Method]: (params: Params<M>, conn: Connection) => Promise<Result<M>> };
 
@@ -28,8 +31,20 @@ function view(t: Target): TargetView {
     ...(t.service === undefined ? {} : { service: t.service }),
     intervalSeconds: t.intervalSeconds,
     password: t.password === undefined ? 'none' : 'env' in t.password ? 'env' : 'vault',
+    policy: t.policy ?? {},
   };
 }
+
+/** The API's view of a cycle: the shipped payload object itself, plus what the policy did. */
+const previewOf = (r: CycleResult): Preview => ({ payload: r.payload, annotations: r.annotations, policy: { ...r.policy } });
+
+/** The same overrides, in a canonical order, so a no-op change is not recorded as a change. */
+function canonicalPolicy(p: Policy | undefined): Policy {
+  const out: Policy = {};
+  for (const c of CATEGORIES) if (p?.[c] !== undefined) out[c] = p[c];
+  return out;
+}
+const samePolicy = (a: Policy | undefined, b: Policy | undefined): boolean => JSON.stringify(canonicalPolicy(a)) === JSON.stringify(canonicalPolicy(b));
 
 function validTarget(raw: unknown): Target {
   const parsed = TargetSchema.safeParse(raw);
@@ -45,9 +60,31 @@ export interface HandlerDeps {
 /** The handler table: one implementation of the contract for every transport. */
 export function createHandlers({ store, ops }: HandlerDeps): { handlers: Handlers; disconnect(conn: Connection): void } {
   const subscriptions = new Map<string, Connection>();
-  ops.payloads.on('payload', (payload: PayloadV1) => {
-    for (const [subscription, conn] of subscriptions) conn.emit({ subscription, payload });
+  ops.cycles.on('cycle', (result: CycleResult) => {
+    const preview = previewOf(result);
+    for (const [subscription, conn] of subscriptions) conn.emit({ subscription, ...preview } satisfies FeedEvent);
   });
+  const recordPolicyChange = (scope: 'workspace' | 'target', before: Policy | undefined, after: Policy | undefined, targetId?: string): void => {
+    ops.audit.recordPolicyChange({
+      time: new Date().toISOString(),
+      kind: 'policy_change',
+      scope,
+      ...(targetId === undefined ? {} : { targetId }),
+      actor: operatorName(),
+      via: 'api',
+      before: canonicalPolicy(before),
+      after: canonicalPolicy(after),
+    });
+  };
+  const policyView = (t: Target): Result<'policy.get'> => ({
+    targetId: t.id,
+    target: canonicalPolicy(t.policy),
+    workspace: canonicalPolicy(store.settings.policy),
+    inherited: { ...resolvePolicy(store.settings.policy) },
+    effective: { ...resolvePolicy(store.settings.policy, t.policy) },
+  });
+  // Read at the start of each cycle: a policy change applies from the next cycle on.
+  const collect = (t: Target): Promise<CycleResult> => ops.collect(t, { workspacePolicy: store.settings.policy });
   const get = (id: string): Target => {
     const t = store.target(id);
     if (t === undefined) throw new NotFoundError(`no target with id "${id}"`);
@@ -66,6 +103,7 @@ export function createHandlers({ store, ops }: HandlerDeps): { handlers: Handler
       if (store.target(target.id) !== undefined) throw new ConflictError(`a target with id "${target.id}" already exists`);
       const t = validTarget(target);
       await store.putTarget(t);
+      if (!samePolicy(t.policy, {})) recordPolicyChange('target', {}, t.policy, t.id);
       return view(t);
     },
     'targets.update': async ({ id, patch }, _conn) => {
@@ -100,9 +138,20 @@ export function createHandlers({ store, ops }: HandlerDeps): { handlers: Handler
       }
     },
     'targets.checkPermissions': async ({ id }) => ops.checkPermissions(get(id)),
-    'collect.now': async ({ id }) => (await ops.collect(get(id))).payload,
-    // The preview is produced by the same cycle as a shipped payload: what you see is what leaves.
-    'preview.get': async ({ id }) => (await ops.collect(get(id))).payload,
+    'collect.now': async ({ id }) => (await collect(get(id))).payload,
+    // The preview is a cycle like any other (and goes to the feed and the shipper): what you see is what leaves.
+    'preview.get': async ({ id }) => previewOf(await collect(get(id))),
+    'policy.get': async ({ id }) => policyView(get(id)),
+    'policy.set': async ({ id, policy }) => {
+      const current = get(id);
+      if (!samePolicy(current.policy, policy)) {
+        const { policy: _old, ...rest } = current;
+        const next = canonicalPolicy(policy);
+        await store.putTarget(Object.keys(next).length === 0 ? rest : { ...rest, policy: next });
+        recordPolicyChange('target', current.policy, next, id);
+      }
+      return policyView(get(id));
+    },
     'feed.subscribe': async (_p, conn) => {
       const subscription = randomUUID();
       subscriptions.set(subscription, conn);
@@ -114,7 +163,14 @@ export function createHandlers({ store, ops }: HandlerDeps): { handlers: Handler
       return { unsubscribed: owned };
     },
     'settings.get': async () => store.settings,
-    'settings.update': async (patch) => store.updateSettings(Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined))),
+    'settings.update': async (patch) => {
+      const before = store.settings.policy;
+      const sent = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
+      if (patch.policy !== undefined) sent['policy'] = canonicalPolicy(patch.policy);
+      const settings = await store.updateSettings(sent);
+      if (patch.policy !== undefined && !samePolicy(before, settings.policy)) recordPolicyChange('workspace', before, settings.policy);
+      return settings;
+    },
   };
 
   return {

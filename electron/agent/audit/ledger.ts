@@ -1,6 +1,7 @@
 import { appendFileSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { AuditEntry, AuditSink } from '../../../collectors/core/audit.js';
+import type { AuditEntry, AuditSink, PolicyChangeEntry } from '../../../collectors/core/audit.js';
 
 export interface LedgerOptions {
   /** Rotate when the current file would exceed this many bytes. */
@@ -11,7 +12,8 @@ export interface LedgerOptions {
 
 /**
  * The local audit ledger: one JSON line per statement or command sent to a
- * target, appended synchronously so a crash cannot lose what was already sent.
+ * target, and one per policy change (`"kind": "policy_change"`), appended
+ * synchronously so a crash cannot lose what was already sent or decided.
  * Size-capped: audit.jsonl rotates to audit.1.jsonl … audit.<keep>.jsonl.
  */
 export class AuditLedger implements AuditSink {
@@ -37,6 +39,14 @@ export class AuditLedger implements AuditSink {
   }
 
   record(entry: AuditEntry): void {
+    this.append(entry);
+  }
+
+  recordPolicyChange(entry: PolicyChangeEntry): void {
+    this.append(entry);
+  }
+
+  private append(entry: AuditEntry | PolicyChangeEntry): void {
     const line = `${JSON.stringify(entry)}\n`;
     const bytes = Buffer.byteLength(line);
     if (this.size > 0 && this.size + bytes > this.maxBytes) this.rotate();
@@ -56,5 +66,14 @@ export class AuditLedger implements AuditSink {
     if (this.keep >= 1) renameSync(this.file, this.rotatedFile(1));
     else rmSync(this.file, { force: true });
     this.size = 0;
+  }
+}
+
+/** Who is at the controls: the OS user the agent runs as (the app and the CLI run as the operator). */
+export function operatorName(): string {
+  try {
+    return userInfo().username || 'operator';
+  } catch {
+    return 'operator';
   }
 }

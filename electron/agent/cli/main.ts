@@ -1,7 +1,9 @@
 import { join, resolve, dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, TargetConnectError } from '../../../collectors/core/engine.js';
-import type { Target } from '../../../collectors/core/target.js';
+import { serializePayload } from '../../../collectors/core/payload.js';
+import { type Policy, PolicySchema } from '../../../collectors/core/policy.js';
+import { describeIssue, type Target } from '../../../collectors/core/target.js';
 import { AuditLedger } from '../audit/ledger.js';
 import { agentHome, auditDir } from '../config/paths.js';
 import { loadTargetFile, parseTarget, readJsonFile } from '../config/target-file.js';
@@ -9,6 +11,7 @@ import { LocalOutbox } from '../delivery/outbox.js';
 import { loadAgentIdentity } from '../identity.js';
 import { Scheduler } from '../scheduler.js';
 import { KeychainVault } from '../secrets/keychain-vault.js';
+import { NameKeyStore } from '../secrets/name-key.js';
 import { type Vault, VaultError } from '../secrets/vault.js';
 import { requireCollector, TargetOperations } from '../service.js';
 import { AGENT_VERSION } from '../version.js';
@@ -49,7 +52,9 @@ function context(io: Io) {
   const agent = loadAgentIdentity(home);
   const audit = new AuditLedger(auditDir(home));
   let vault: Vault | undefined;
-  const ops = new TargetOperations(agent, audit, () => (vault ??= new KeychainVault()), io.env);
+  const vaultOf = (): Vault => (vault ??= new KeychainVault());
+  const nameKeys = new NameKeyStore(home, vaultOf);
+  const ops = new TargetOperations(agent, audit, vaultOf, io.env, () => nameKeys.load());
   return { home, agent, audit, ops };
 }
 
@@ -83,9 +88,10 @@ async function collectCommand(file: string, json: boolean, io: Io): Promise<numb
   requireCollector(target.engine);
   const { ops } = context(io);
   const progress = io.isTTY ? (done: number, total: number, id: string) => io.err(`  [${done}/${total}] ${id}`) : undefined;
-  const result = await ops.collect(target, progress);
+  const result = await ops.collect(target, progress ? { onProgress: progress } : {});
   if (result.connectError) throw result.connectError;
-  io.out(json ? JSON.stringify(result.payload) : JSON.stringify(result.payload, null, 2));
+  // --json: the exact bytes the shipper sends; without it, the same object indented for reading.
+  io.out(json ? serializePayload(result.payload) : JSON.stringify(result.payload, null, 2));
   return EXIT.ok;
 }
 
@@ -108,13 +114,15 @@ interface RunConfig {
   targets: Target[];
   outbox: string | undefined;
   concurrency: number;
+  /** Workspace default policy for every target of this config (a target's own policy overrides it). */
+  policy: Policy | undefined;
 }
 
 async function loadRunConfig(file: string): Promise<RunConfig> {
   const raw = await readJsonFile(file);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${file}: the config must be a JSON object`);
   const cfg = raw as Record<string, unknown>;
-  const unknownKeys = Object.keys(cfg).filter((k) => !['targets', 'outbox', 'concurrency'].includes(k));
+  const unknownKeys = Object.keys(cfg).filter((k) => !['targets', 'outbox', 'concurrency', 'policy'].includes(k));
   if (unknownKeys.length > 0) throw new ConfigError(`${file}: unknown field(s) ${unknownKeys.map((k) => `"${k}"`).join(', ')}`);
   if (!Array.isArray(cfg['targets']) || cfg['targets'].length === 0) throw new ConfigError(`${file}: targets must be a non-empty list`);
   const base = dirname(resolve(file));
@@ -139,7 +147,13 @@ async function loadRunConfig(file: string): Promise<RunConfig> {
   if (typeof concurrency !== 'number' || !Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
     throw new ConfigError(`${file}: concurrency must be an integer from 1 to 64`);
   }
-  return { targets, outbox: outbox === undefined ? undefined : resolve(base, outbox), concurrency };
+  let policy: Policy | undefined;
+  if (cfg['policy'] !== undefined) {
+    const parsed = PolicySchema.safeParse(cfg['policy']);
+    if (!parsed.success) throw new ConfigError(`${file}: policy.${describeIssue(parsed.error)}`);
+    policy = parsed.data;
+  }
+  return { targets, outbox: outbox === undefined ? undefined : resolve(base, outbox), concurrency, policy };
 }
 
 async function runCommand(file: string, io: Io, signal: AbortSignal): Promise<number> {
@@ -154,7 +168,7 @@ async function runCommand(file: string, io: Io, signal: AbortSignal): Promise<nu
     runCycle: async (id) => {
       const target = byId.get(id)!;
       try {
-        const { payload, connectError, durationMs } = await ops.collect(target);
+        const { payload, connectError, durationMs } = await ops.collect(target, { workspacePolicy: cfg.policy });
         await outbox.put(payload);
         const down = payload.signals.filter((s) => s.status === 'unavailable').length;
         io.err(

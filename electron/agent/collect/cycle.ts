@@ -1,6 +1,9 @@
 import type { AuditSink } from '../../../collectors/core/audit.js';
 import { type ClosableSession, type EngineCollector, TargetConnectError } from '../../../collectors/core/engine.js';
 import { buildPayload, type PayloadV1 } from '../../../collectors/core/payload.js';
+import type { EffectivePolicy } from '../../../collectors/core/policy.js';
+import { annotate, applyPolicy, type FieldAnnotation, needsNameKey, type RedactionContext } from '../../../collectors/core/redact/apply.js';
+import { NameHasher } from '../../../collectors/core/redact/names.js';
 import { runSignals, type SignalOutcome } from '../../../collectors/core/runner.js';
 import { unavailable } from '../../../collectors/core/signal.js';
 import type { Target } from '../../../collectors/core/target.js';
@@ -16,11 +19,19 @@ export interface CycleDeps {
   password: string | undefined;
   audit: AuditSink;
   agent: AgentIdentity;
+  /** The policy of this cycle, fixed when it starts: a change applies from the next cycle. */
+  policy: EffectivePolicy;
+  /** The per-agent name key; asked for only when the policy redacts names. */
+  nameKey(): Promise<Uint8Array>;
   onProgress?(done: number, total: number, signalId: string): void;
 }
 
 export interface CycleResult {
+  /** The final payload: what the shipper sends and the preview shows, byte for byte (serializePayload). */
   payload: PayloadV1;
+  /** Every field of every signal with its category and the action applied. */
+  annotations: FieldAnnotation[];
+  policy: EffectivePolicy;
   /** Set when the target could not be connected to; every signal then says so. */
   connectError?: TargetConnectError;
   durationMs: number;
@@ -34,15 +45,22 @@ export function openSession(target: Target, deps: Pick<CycleDeps, 'collector' | 
 }
 
 /**
- * One collection cycle for one target: connect, read every catalog signal, build
- * a validated v1 payload. A target that cannot be reached still yields a payload
- * in which every signal is unavailable with the reason, so a gap is visible and
- * never mistaken for "no activity".
+ * One collection cycle for one target: connect, read every catalog signal (each
+ * read told the policy), apply the policy and build the validated v1 payload —
+ * once. A target that cannot be reached still yields a payload in which every
+ * signal is unavailable with the reason, so a gap is visible and never mistaken
+ * for "no activity".
  */
 export async function collectCycle(target: Target, deps: CycleDeps): Promise<CycleResult> {
   const started = performance.now();
   const collectedAt = new Date();
-  const { collector } = deps;
+  const { collector, policy } = deps;
+  // Before connecting: without the key, redacted names could not leave, so nothing is read.
+  const redaction: RedactionContext = {
+    policy,
+    engine: target.engine,
+    ...(needsNameKey(policy) ? { names: new NameHasher(await deps.nameKey()) } : {}),
+  };
   let outcomes: SignalOutcome[];
   let connectError: TargetConnectError | undefined;
   let session: ClosableSession | undefined;
@@ -61,6 +79,7 @@ export async function collectCycle(target: Target, deps: CycleDeps): Promise<Cyc
       outcomes = await runSignals(collector.catalog, session, {
         timeoutMs: target.statementTimeoutMs + 3000,
         mapError: (e) => collector.mapSignalError(e),
+        policy,
         ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
       });
     } finally {
@@ -70,6 +89,13 @@ export async function collectCycle(target: Target, deps: CycleDeps): Promise<Cyc
   const payload = buildPayload(
     { agent: deps.agent, target: { id: target.id, engine: target.engine, name: target.name ?? target.id }, collectedAt },
     outcomes,
+    (spec, value) => applyPolicy(spec, value, redaction),
   );
-  return { payload, ...(connectError ? { connectError } : {}), durationMs: performance.now() - started };
+  return {
+    payload,
+    annotations: annotate(collector.catalog, policy),
+    policy,
+    ...(connectError ? { connectError } : {}),
+    durationMs: performance.now() - started,
+  };
 }

@@ -3,12 +3,15 @@ import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { z } from 'zod';
 import { ConfigError } from '../../../collectors/core/engine.js';
+import { PolicySchema } from '../../../collectors/core/policy.js';
 import { describeIssue, type Target, TargetSchema } from '../../../collectors/core/target.js';
 
 const SettingsShape = z
   .object({
     paused: z.boolean().default(false),
     destinationUrl: z.string().nullable().default(null),
+    /** Workspace default sensitive-metadata policy; each target may override categories. */
+    policy: PolicySchema.default({}),
   })
   .strict();
 export type Settings = z.infer<typeof SettingsShape>;
@@ -43,7 +46,7 @@ export class StateStore {
     try {
       text = readFileSync(this.file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, targets: [], settings: { paused: false, destinationUrl: null } };
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, targets: [], settings: { paused: false, destinationUrl: null, policy: {} } };
       throw new ConfigError(`${this.file}: cannot be read (${(err as NodeJS.ErrnoException).code})`);
     }
     let raw: unknown;

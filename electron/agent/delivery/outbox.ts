@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
-import type { PayloadV1 } from '../../../collectors/core/payload.js';
+import { type PayloadV1, serializePayload } from '../../../collectors/core/payload.js';
 
 /**
  * The embedded default sink while no Logstag destination is configured: each
@@ -15,7 +15,7 @@ export class LocalOutbox {
   async put(payload: PayloadV1): Promise<string> {
     const stamp = payload.collectedAt.replace(/[:.]/g, '-');
     const file = join(this.dir, `${stamp}_${payload.target.id}.json`);
-    await writeFileAtomic(file, `${JSON.stringify(payload)}\n`, { mode: 0o600 });
+    await writeFileAtomic(file, `${serializePayload(payload)}\n`, { mode: 0o600 });
     return file;
   }
 }

@@ -66,3 +66,32 @@ export function summarizeValue(value: unknown): string {
   if (value !== null && typeof value === 'object') return `1 record, ${plural(Object.keys(value).length, 'field', 'fields')}`;
   return String(value);
 }
+
+type Category = Result<'policy.get'>['effective'] extends Record<infer K, unknown> ? K : never;
+type Action = Result<'policy.get'>['effective'][Category];
+
+/** The seven categories, in the order the security model lists them. */
+export const CATEGORY_ORDER: readonly Category[] = ['query_text', 'slowlog_args', 'current_ops', 'object_names', 'identity_metadata', 'client_metadata', 'config_posture'];
+
+export const CATEGORY_LABEL: Record<Category, string> = {
+  query_text: 'Query text',
+  slowlog_args: 'Slow-log arguments',
+  current_ops: 'Current operations',
+  object_names: 'Object names',
+  identity_metadata: 'Users, roles, privileges',
+  client_metadata: 'Client host, application, session',
+  config_posture: 'Configuration and security posture',
+};
+
+export const ACTION_LABEL: Record<Action, string> = { collect: 'Collected', redact: 'Redacted', exclude: 'Excluded' };
+export const ACTION_VERB: Record<Action, string> = { collect: 'Collect', redact: 'Redact', exclude: 'Exclude' };
+/** What redaction does to the category, in a few words (policy.md has the full table). */
+export const REDACT_EFFECT: Record<Category, string> = {
+  query_text: 'literals replaced by ?',
+  slowlog_args: 'command, argument count and lengths only',
+  current_ops: 'values replaced, keys kept',
+  object_names: 'hashed with this agent’s key',
+  identity_metadata: 'hashed with this agent’s key',
+  client_metadata: 'hashed with this agent’s key',
+  config_posture: 'values replaced, names kept',
+};

@@ -1,0 +1,132 @@
+import type { Category } from '../category.js';
+import type { Action, EffectivePolicy } from '../policy.js';
+import type { AnySignalSpec } from '../signal.js';
+import type { Engine } from '../target.js';
+import { redactMongoDocument, VALUE_MARKER } from './mongo.js';
+import type { NameHasher } from './names.js';
+import { reduceRedisArgs } from './redis.js';
+import { normalizeSql, type SqlDialect } from './sql.js';
+
+/**
+ * Applies a cycle's policy to one signal's value, field by field, using the
+ * categories the catalog declares. What each action means per category is the
+ * table in policy.md; in short:
+ *
+ * | category | redact |
+ * |---|---|
+ * | query_text | SQL normalised for the engine's dialect (documents: values replaced); untokenisable → null |
+ * | slowlog_args | `{command, arg_count, arg_lengths}` |
+ * | current_ops | document values replaced, keys and operators kept |
+ * | object_names, identity_metadata, client_metadata | `h:` + HMAC-SHA-256 under the agent's key |
+ * | config_posture | the value replaced by `"?"`; the setting's name is another field and stays |
+ *
+ * `exclude` removes the key; `collect` passes the value as read. A key the catalog
+ * does not tag is dropped (fail closed: an untagged field is never shipped).
+ */
+export interface RedactionContext {
+  policy: EffectivePolicy;
+  engine: Engine;
+  /** Needed when a name category is redacted; applyPolicy throws without it rather than ship names. */
+  names?: NameHasher;
+}
+
+export interface FieldAnnotation {
+  signalId: string;
+  field: string;
+  category: Category | null;
+  action: Action;
+}
+
+/** Per ok signal in the payload: the fields that were not shipped as read. */
+export type SignalPolicy = Record<string, 'redact' | 'exclude'>;
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+const DIALECT: Partial<Record<Engine, SqlDialect>> = { postgres: 'postgres', mssql: 'tsql', oracle: 'oracle' };
+const NAME_CATEGORIES: readonly Category[] = ['object_names', 'identity_metadata', 'client_metadata'];
+
+export const needsNameKey = (policy: EffectivePolicy): boolean => NAME_CATEGORIES.some((c) => policy[c] === 'redact');
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+function redactText(v: unknown, engine: Engine): Json {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'string') {
+    const dialect = DIALECT[engine];
+    return dialect === undefined ? null : normalizeSql(v, dialect);
+  }
+  if (typeof v === 'object' && !(v instanceof Uint8Array)) return redactMongoDocument(v);
+  return VALUE_MARKER;
+}
+
+function redactName(category: Category, v: unknown, names: NameHasher, depth = 0): Json {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return names.hash(category, String(v));
+  // Lists of names (pg_hba databases/users, blocking pids) keep their length and order.
+  if (Array.isArray(v) && depth < 4) return v.map((x) => redactName(category, x, names, depth + 1));
+  return VALUE_MARKER;
+}
+
+function redactValue(category: Category, v: unknown, ctx: RedactionContext): Json {
+  switch (category) {
+    case 'query_text':
+      return redactText(v, ctx.engine);
+    case 'slowlog_args':
+      if (!Array.isArray(v) || !v.every((a) => typeof a === 'string' || a instanceof Uint8Array)) return null;
+      return { ...reduceRedisArgs(v as Array<string | Uint8Array>) };
+    case 'current_ops':
+      if (v === null || v === undefined) return null;
+      if (typeof v === 'string') return redactText(v, ctx.engine);
+      return redactMongoDocument(v);
+    case 'object_names':
+    case 'identity_metadata':
+    case 'client_metadata':
+      if (ctx.names === undefined) throw new Error(`policy redacts ${category} but no name key was loaded`);
+      return redactName(category, v, ctx.names);
+    case 'config_posture':
+      return v === null || v === undefined ? null : VALUE_MARKER;
+  }
+}
+
+type Fields = Readonly<Record<string, Category | null>>;
+
+function applyToRow(row: unknown, fields: Fields, ctx: RedactionContext): unknown {
+  if (!isObject(row)) return null;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(row)) {
+    if (!Object.hasOwn(fields, key)) continue;
+    const category = fields[key] ?? null;
+    const value = row[key];
+    if (category === null) {
+      out[key] = value;
+      continue;
+    }
+    const action = ctx.policy[category];
+    if (action === 'exclude') continue;
+    out[key] = action === 'collect' ? value : redactValue(category, value, ctx);
+  }
+  return out;
+}
+
+export function applyPolicy(spec: AnySignalSpec<unknown>, value: unknown, ctx: RedactionContext): { value: unknown; policy?: SignalPolicy } {
+  const fields = spec.fields as Fields;
+  const shaped = Array.isArray(value) ? value.map((r) => applyToRow(r, fields, ctx)) : applyToRow(value, fields, ctx);
+  const policy: SignalPolicy = {};
+  for (const [field, category] of Object.entries(fields)) {
+    if (category === null) continue;
+    const action = ctx.policy[category];
+    if (action !== 'collect') policy[field] = action;
+  }
+  return Object.keys(policy).length === 0 ? { value: shaped } : { value: shaped, policy };
+}
+
+/** Every field of every signal with its category and what the policy does to it: the preview's annotations. */
+export function annotate(catalog: readonly AnySignalSpec<unknown>[], policy: EffectivePolicy): FieldAnnotation[] {
+  const out: FieldAnnotation[] = [];
+  for (const spec of catalog) {
+    for (const [field, category] of Object.entries(spec.fields as Fields)) {
+      out.push({ signalId: spec.id, field, category, action: category === null ? 'collect' : policy[category] });
+    }
+  }
+  return out;
+}
