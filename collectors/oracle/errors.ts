@@ -11,8 +11,16 @@ interface OracleLikeError {
 
 const asOracleError = (err: unknown): OracleLikeError => (typeof err === 'object' && err !== null ? (err as OracleLikeError) : {});
 
-/** First line only (thin mode appends "Help: <url>" and a cause), capped. */
-const brief = (msg: string | undefined): string => (msg ?? 'unknown error').split('\n')[0]!.replace(/\s+/g, ' ').slice(0, 300);
+/** One line: Thin mode's "Help: <url>" line and per-attempt CONNECTION_ID dropped, the socket cause kept; capped. */
+const brief = (msg: string | undefined): string =>
+  (msg ?? 'unknown error')
+    .split('\n')
+    .filter((l) => !l.startsWith('Help:'))
+    .join(' ')
+    .replace(/\s*\(CONNECTION_ID=[^)]*\)\.?/g, '')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 300);
 
 const codeOf = (e: OracleLikeError): string =>
   e.code ?? (e.errorNum !== undefined ? `ORA-${String(e.errorNum).padStart(5, '0')}` : /^([A-Z]{2,4}-\d{3,5}):/.exec(e.message ?? '')?.[1] ?? '');

@@ -61,7 +61,7 @@ export function assertReadOnlySql(sql: string, opts: GuardOptions): void {
   // A dotted call is a package or a schema function (DBMS_LOCK.SLEEP, APP.F); "t.col (+)" is an outer join.
   const dotted = /\b([a-z_][\w$#]*)\s*\.\s*([a-z_][\w$#]*)\s*\((?!\s*\+\s*\))/i.exec(s);
   if (dotted) throw new ReadOnlyViolation(`${dotted[1]!.toUpperCase()}.${dotted[2]!.toUpperCase()}() is not allowed`);
-  for (const m of s.matchAll(/\b([a-z_][\w$#]*)\s*\(/gi)) {
+  for (const m of s.matchAll(/\b([a-z_][\w$#]*)\s*\((?!\s*\+\s*\))/gi)) {
     const name = m[1]!.toLowerCase();
     if (!KEYWORDS_BEFORE_PAREN.has(name) && !ALLOWED_FUNCTIONS.has(name)) {
       throw new ReadOnlyViolation(`function ${name.toUpperCase()}() is not on the allowlist`);
