@@ -1,4 +1,4 @@
-import { ConfigError, type ClosableSession, type SessionContext } from '../core/engine.js';
+import { ConfigError, TargetConnectError, type ClosableSession, type SessionContext } from '../core/engine.js';
 import type { Target } from '../core/target.js';
 import type { OracleConnectAttributes, OracleConnection, OracleDriver } from './driver.js';
 import { mapOracleConnectError, OraclePermissionError, grantSelect, objectsIn } from './errors.js';
@@ -78,11 +78,12 @@ export class OracleSession implements ClosableSession {
   }
 
   static async open(driver: OracleDriver, target: Target, password: string | undefined, ctx: SessionContext): Promise<OracleSession> {
+    const where = `${target.host}:${target.port}/${target.service ?? ''}`;
+    // A login the agent itself refuses (exit 3, like any refused login), so `grants` still prints the dedicated-user script.
     if (/^sys$/i.test(target.user)) {
-      throw new ConfigError('user SYS is refused: Oracle ignores SET TRANSACTION READ ONLY for SYS; use a dedicated monitoring user (logstag-agent grants)');
+      throw new TargetConnectError('authentication', `${where}: the agent does not log in as SYS (Oracle ignores SET TRANSACTION READ ONLY for SYS); use a dedicated monitoring user`);
     }
     const attrs = connectAttributes(target, password, ctx);
-    const where = `${target.host}:${target.port}/${target.service ?? ''}`;
     let conn: OracleConnection;
     try {
       conn = await driver.getConnection(attrs);

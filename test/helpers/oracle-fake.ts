@@ -54,6 +54,8 @@ export interface Identity {
   /** Objects (as named in queries: V$SESSION, CDB_USERS) the identity can SELECT; 'all' for a DBA. */
   readable: ReadonlySet<string> | 'all';
   containerDataAll: boolean;
+  /** Rows (as the driver returns them) that replace a fixture's for statements matching the key (a regex). */
+  answers?: Record<string, Record<string, unknown>[]>;
 }
 
 /** Objects a statement reads (outside string literals), found independently of the collector's own parser. */
@@ -131,6 +133,8 @@ export class FakeOracleConnection implements OracleConnection {
       return result([['ALL_CONTAINERS', 'VARCHAR2']], id.containerDataAll ? [{ ALL_CONTAINERS: 'Y' }] : []);
     }
     const c = fixtureCases.find((f) => new RegExp(f.match).test(sql));
+    const override = Object.entries(id.answers ?? {}).find(([re]) => new RegExp(re).test(sql));
+    if (c !== undefined && override !== undefined) return { metaData: c.metaData, rows: override[1].map((r) => ({ ...r })) };
     if (c === undefined) throw new Error(`fake: no fixture answers: ${sql.replace(/\s+/g, ' ')}`);
     return { metaData: c.metaData, rows: c.rows.map((r) => ({ ...r })) };
   }

@@ -62,6 +62,15 @@ describe('logstag-agent with an Oracle target (fake driver)', () => {
     expect(grants.out).toMatch(/^GRANT SELECT ON SYS\.V_\$SESSION TO C##LOGSTAG_MONITOR CONTAINER=ALL;$/m);
   });
 
+  it('SYS is refused like a failed login (exit 3) and grants then prints the dedicated-identity script', async () => {
+    const check = await cli(['check', '--target', target({ user: 'SYS' })], new FakeOracleDriver(dbaUser));
+    expect(check.code).toBe(3);
+    expect(check.err).toMatch(/does not log in as SYS/);
+    const grants = await cli(['grants', '--target', target({ user: 'SYS' })], new FakeOracleDriver(dbaUser));
+    expect(grants.code).toBe(0);
+    expect(grants.out).toMatch(/^CREATE USER C##LOGSTAG_MONITOR/m);
+  });
+
   it('grants for a CREATE SESSION-only user lists exactly the missing SELECT grants', async () => {
     const r = await cli(['grants', '--target', target({ user: 'LOGSTAG_LOW' })], new FakeOracleDriver(createSessionOnly));
     expect(r.code).toBe(0);

@@ -156,6 +156,16 @@ describe('Diagnostics Pack (ASH/AWR) licence', () => {
     expect(r.items.find((i) => i.grant === 'SELECT ON SYS.V_$ACTIVE_SESSION_HISTORY')?.status).toBe('granted');
   });
 
+  it('licensed but switched off on the server (control_management_pack_access = NONE): not_enabled, views untouched', async () => {
+    const packOff = { ...leastPrivileged(true), answers: { "name = 'control_management_pack_access'": [{ VALUE: 'NONE' }] } };
+    const r = await runOracle(packOff, { oracle: { diagnosticsPack: true } });
+    for (const id of LICENSED) {
+      expect(r.payload.signals.find((s) => s.id === id)).toMatchObject({ status: 'unavailable', reason: 'not_enabled', fix: expect.stringContaining('control_management_pack_access') });
+    }
+    expect(r.items.find((i) => i.grant === 'control_management_pack_access')).toMatchObject({ status: 'not_enabled' });
+    expect(r.driver.statements.filter((s) => /FROM (v\$active_session_history|dba_hist_sqlstat)/.test(s))).toEqual([]);
+  });
+
   it('the licence field is validated strictly and belongs to oracle targets only', () => {
     expect(() => oracleTarget('U', { oracle: { diagnosticsPack: 'yes' } })).toThrow();
     expect(() => oracleTarget('U', { oracle: { diagnosticsPack: true, tuningPack: true } })).toThrow();
@@ -200,8 +210,8 @@ describe('Oracle read-only session', () => {
 
   it('refuses SYS (read-only transactions do not apply to it) and a CA file Thin mode cannot use, before connecting', async () => {
     const driver = new FakeOracleDriver(dbaUser);
-    await expect(OracleSession.open(driver, oracleTarget('sys'), 'pw', ctx())).rejects.toThrow(ConfigError);
-    await expect(OracleSession.open(driver, oracleTarget('U', { tls: { mode: 'verify-ca', caFile: '/etc/ca.pem' } }), 'pw', ctx())).rejects.toThrow(/caFile/);
+    await expect(OracleSession.open(driver, oracleTarget('sys'), 'pw', ctx())).rejects.toMatchObject({ kind: 'authentication', message: expect.stringMatching(/does not log in as SYS/) });
+    await expect(OracleSession.open(driver, oracleTarget('U', { tls: { mode: 'verify-ca', caFile: '/etc/ca.pem' } }), 'pw', ctx())).rejects.toThrow(ConfigError);
     expect(driver.connections).toHaveLength(0);
   });
 
