@@ -59,7 +59,6 @@ export class OracleSession implements ClosableSession {
   user = '';
   container: ContainerKind = 'non-cdb';
   containerName = '';
-  versionMajor = 0;
 
   private constructor(
     private readonly conn: OracleConnection,
@@ -107,7 +106,6 @@ export class OracleSession implements ClosableSession {
       session.containerName = me.con_name;
       const conId = Number(me.con_id);
       session.container = conId === 0 ? 'non-cdb' : conId === 1 ? 'root' : 'pdb';
-      session.versionMajor = Number.parseInt(conn.oracleServerVersionString, 10) || 0;
     } catch (err) {
       await session.close();
       throw mapOracleConnectError(err, where);
