@@ -28,10 +28,15 @@ export interface PolicyChangeEntry {
   after: Policy;
 }
 
+/** What a collector's session needs: somewhere to record each statement it sends. */
 export interface AuditSink {
   record(entry: AuditEntry): void;
+}
+
+/** The agent's ledger also records operator decisions such as policy changes. */
+export interface AgentAuditSink extends AuditSink {
   recordPolicyChange(entry: PolicyChangeEntry): void;
 }
 
 /** For callers that deliberately do not audit (never used by the collectors themselves). */
-export const discardAudit: AuditSink = { record() {}, recordPolicyChange() {} };
+export const discardAudit: AgentAuditSink = { record() {}, recordPolicyChange() {} };

@@ -60,6 +60,11 @@ export interface EngineCollector<S extends ClosableSession = ClosableSession> {
   engine: Engine;
   catalog: readonly AnySignalSpec<S>[];
   connect(target: Target, password: string | undefined, ctx: SessionContext): Promise<S>;
+  /**
+   * Whether the operator opted this target into an `optIn` signal (a licence they
+   * hold, an intrusive probe they accept). Absent: every opt-in signal stays off.
+   */
+  optedIn?(target: Target, spec: AnySignalSpec<S>): boolean;
   /** Turns a driver error raised by one signal's read into an unavailable result. */
   mapSignalError(err: unknown): Unavailable;
   identity(session: S): Promise<IdentityReport>;

@@ -26,6 +26,13 @@ export const TlsSchema = z
   })
   .strict();
 
+/**
+ * Oracle-only options. `diagnosticsPack` is the operator's statement that this
+ * database is licensed for the Oracle Diagnostics Pack; without it the agent never
+ * touches ASH/AWR views (their mere use requires the licence).
+ */
+export const OracleOptionsSchema = z.object({ diagnosticsPack: z.boolean().default(false) }).strict();
+
 /** The plain shape; TargetSchema adds the per-engine rules. */
 export const TargetShape = z
   .object({
@@ -46,16 +53,23 @@ export const TargetShape = z
     connectTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
     /** Per-category overrides of the workspace's sensitive-metadata policy (policy.md). */
     policy: PolicySchema.optional(),
+    oracle: OracleOptionsSchema.optional(),
   })
   .strict();
 
 /** Per-engine required fields, shared by every schema built on TargetShape. */
-export function checkEngineFields(t: { engine: Engine; database?: string | undefined; service?: string | undefined }, ctx: z.RefinementCtx): void {
+export function checkEngineFields(
+  t: { engine: Engine; database?: string | undefined; service?: string | undefined; oracle?: unknown },
+  ctx: z.RefinementCtx,
+): void {
     if (ENGINES_WITH_DATABASE.includes(t.engine) && t.database === undefined) {
       ctx.addIssue({ code: 'custom', path: ['database'], message: `is required for ${t.engine}` });
     }
     if (t.engine === 'oracle' && t.service === undefined) {
       ctx.addIssue({ code: 'custom', path: ['service'], message: 'is required for oracle' });
+    }
+    if (t.engine !== 'oracle' && t.oracle !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['oracle'], message: `applies to oracle targets only, not ${t.engine}` });
     }
 }
 

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { collectorFor } from '../../collectors/index.js';
-import type { AuditSink } from '../../collectors/core/audit.js';
+import type { AgentAuditSink } from '../../collectors/core/audit.js';
 import { type ClosableSession, ConfigError, type EngineCollector, type IdentityReport, type ChecklistItem, TargetConnectError } from '../../collectors/core/engine.js';
 import { type Policy, resolvePolicy } from '../../collectors/core/policy.js';
 import type { Target } from '../../collectors/core/target.js';
@@ -50,7 +50,7 @@ export class TargetOperations {
 
   constructor(
     readonly agent: AgentIdentity,
-    readonly audit: AuditSink,
+    readonly audit: AgentAuditSink,
     /** Lazy: only targets with a vault secret need the OS keychain. */
     readonly vault: () => Vault,
     readonly env: NodeJS.ProcessEnv = process.env,

@@ -1,7 +1,7 @@
 import { appendFileSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { AuditEntry, AuditSink, PolicyChangeEntry } from '../../../collectors/core/audit.js';
+import type { AgentAuditSink, AuditEntry, PolicyChangeEntry } from '../../../collectors/core/audit.js';
 
 export interface LedgerOptions {
   /** Rotate when the current file would exceed this many bytes. */
@@ -16,7 +16,7 @@ export interface LedgerOptions {
  * synchronously so a crash cannot lose what was already sent or decided.
  * Size-capped: audit.jsonl rotates to audit.1.jsonl … audit.<keep>.jsonl.
  */
-export class AuditLedger implements AuditSink {
+export class AuditLedger implements AgentAuditSink {
   readonly file: string;
   private readonly maxBytes: number;
   private readonly keep: number;

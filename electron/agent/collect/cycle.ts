@@ -80,6 +80,8 @@ export async function collectCycle(target: Target, deps: CycleDeps): Promise<Cyc
         timeoutMs: target.statementTimeoutMs + 3000,
         mapError: (e) => collector.mapSignalError(e),
         policy,
+        // The operator's per-target confirmations (e.g. Oracle's Diagnostics Pack licence); off unless the engine says so.
+        isOptedIn: (spec) => collector.optedIn?.(target, spec) ?? false,
         ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
       });
     } finally {
