@@ -25,6 +25,27 @@ export const TlsSchema = z
   })
   .strict();
 
+/**
+ * SQL Server connection options with no PostgreSQL equivalent. Secrets never go
+ * here: a SQL, NTLM or Entra password (or a service principal's client secret)
+ * is the target's `password` reference.
+ */
+export const MssqlOptionsSchema = z
+  .object({
+    /** sql: SQL login · ntlm: Windows account (user "DOMAIN\\name" or `domain`) · entra-*: Microsoft Entra ID. */
+    authentication: z.enum(['sql', 'ntlm', 'entra-password', 'entra-service-principal', 'entra-managed-identity', 'entra-default']).default('sql'),
+    domain: z.string().min(1).max(255).optional(),
+    /** Entra: application (client) id; for entra-managed-identity, a user-assigned identity's client id. */
+    clientId: z.string().min(1).max(128).optional(),
+    tenantId: z.string().min(1).max(128).optional(),
+    /** ApplicationIntent=ReadOnly: lets the agent connect to readable AG secondaries; through a listener with read-only routing it lands on a secondary. */
+    readOnlyIntent: z.boolean().default(true),
+    /** TDS 8.0 strict encryption (SQL Server 2022+, Azure SQL): TLS before any TDS traffic, certificate always validated. */
+    strictEncryption: z.boolean().default(false),
+  })
+  .strict();
+export type MssqlOptions = z.infer<typeof MssqlOptionsSchema>;
+
 /** The plain shape; TargetSchema adds the per-engine rules. */
 export const TargetShape = z
   .object({
@@ -43,16 +64,23 @@ export const TargetShape = z
     /** How long one statement may wait for a lock; 0 leaves lock waits bounded by statementTimeoutMs only. */
     lockTimeoutMs: z.number().int().min(0).max(600_000).default(1_000),
     connectTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+    mssql: MssqlOptionsSchema.optional(),
   })
   .strict();
 
 /** Per-engine required fields, shared by every schema built on TargetShape. */
-export function checkEngineFields(t: { engine: Engine; database?: string | undefined; service?: string | undefined }, ctx: z.RefinementCtx): void {
+export function checkEngineFields(
+  t: { engine: Engine; database?: string | undefined; service?: string | undefined; mssql?: unknown },
+  ctx: z.RefinementCtx,
+): void {
     if (ENGINES_WITH_DATABASE.includes(t.engine) && t.database === undefined) {
       ctx.addIssue({ code: 'custom', path: ['database'], message: `is required for ${t.engine}` });
     }
     if (t.engine === 'oracle' && t.service === undefined) {
       ctx.addIssue({ code: 'custom', path: ['service'], message: 'is required for oracle' });
+    }
+    if (t.engine !== 'mssql' && t.mssql !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['mssql'], message: 'applies only to engine mssql' });
     }
 }
 
