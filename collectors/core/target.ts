@@ -33,6 +33,27 @@ export const TlsSchema = z
  */
 export const OracleOptionsSchema = z.object({ diagnosticsPack: z.boolean().default(false) }).strict();
 
+/**
+ * SQL Server connection options with no PostgreSQL equivalent. Secrets never go
+ * here: a SQL, NTLM or Entra password (or a service principal's client secret)
+ * is the target's `password` reference.
+ */
+export const MssqlOptionsSchema = z
+  .object({
+    /** sql: SQL login · ntlm: Windows account (user "DOMAIN\\name" or `domain`) · entra-*: Microsoft Entra ID. */
+    authentication: z.enum(['sql', 'ntlm', 'entra-password', 'entra-service-principal', 'entra-managed-identity', 'entra-default']).default('sql'),
+    domain: z.string().min(1).max(255).optional(),
+    /** Entra: application (client) id; for entra-managed-identity, a user-assigned identity's client id. */
+    clientId: z.string().min(1).max(128).optional(),
+    tenantId: z.string().min(1).max(128).optional(),
+    /** ApplicationIntent=ReadOnly: lets the agent connect to readable AG secondaries; through a listener with read-only routing it lands on a secondary. */
+    readOnlyIntent: z.boolean().default(true),
+    /** TDS 8.0 strict encryption (SQL Server 2022+, Azure SQL): TLS before any TDS traffic, certificate always validated. */
+    strictEncryption: z.boolean().default(false),
+  })
+  .strict();
+export type MssqlOptions = z.infer<typeof MssqlOptionsSchema>;
+
 /** The plain shape; TargetSchema adds the per-engine rules. */
 export const TargetShape = z
   .object({
@@ -54,12 +75,13 @@ export const TargetShape = z
     /** Per-category overrides of the workspace's sensitive-metadata policy (policy.md). */
     policy: PolicySchema.optional(),
     oracle: OracleOptionsSchema.optional(),
+    mssql: MssqlOptionsSchema.optional(),
   })
   .strict();
 
 /** Per-engine required fields, shared by every schema built on TargetShape. */
 export function checkEngineFields(
-  t: { engine: Engine; database?: string | undefined; service?: string | undefined; oracle?: unknown },
+  t: { engine: Engine; database?: string | undefined; service?: string | undefined; oracle?: unknown; mssql?: unknown },
   ctx: z.RefinementCtx,
 ): void {
     if (ENGINES_WITH_DATABASE.includes(t.engine) && t.database === undefined) {
@@ -70,6 +92,9 @@ export function checkEngineFields(
     }
     if (t.engine !== 'oracle' && t.oracle !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['oracle'], message: `applies to oracle targets only, not ${t.engine}` });
+    }
+    if (t.engine !== 'mssql' && t.mssql !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['mssql'], message: 'applies only to engine mssql' });
     }
 }
 

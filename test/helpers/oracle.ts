@@ -1,4 +1,4 @@
-import { resolvePolicy } from '../../collectors/core/policy.js';
+import { testCycleDeps } from './cycle.js';
 import type { AuditEntry, AuditSink } from '../../collectors/core/audit.js';
 import type { ChecklistItem, IdentityReport } from '../../collectors/core/engine.js';
 import type { PayloadV1 } from '../../collectors/core/payload.js';
@@ -98,8 +98,7 @@ export async function runOracle(who: Identity, targetExtra: Record<string, unkno
     password: 'pw',
     audit,
     agent,
-    policy: resolvePolicy(target.policy),
-    nameKey: async () => new Uint8Array(32).fill(7),
+    ...testCycleDeps(target),
   });
   if (connectError) throw connectError;
   const session = await collector.connect(target, 'pw', { audit, applicationName: 'logstag-agent/0.1.0' });
