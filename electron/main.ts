@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { app, type BrowserWindow, dialog, ipcMain, safeStorage, session, type Tray } from 'electron';
 import { createHandlers } from './agent/api/handlers.js';
 import { AuditLedger } from './agent/audit/ledger.js';
+import { TargetMemoryStore } from './agent/collect/memory-store.js';
+import { targetStateDir } from './agent/config/paths.js';
 import { StateStore } from './agent/config/state-store.js';
 import { loadAgentIdentity } from './agent/identity.js';
 import { TargetOperations } from './agent/service.js';
@@ -38,17 +40,23 @@ async function start(): Promise<void> {
   const audit = new AuditLedger(join(home, 'audit'));
   const agent = loadAgentIdentity(home);
   let vault: SafeStorageVault | undefined;
-  const ops = new TargetOperations(agent, audit, () =>
-    (vault ??= new SafeStorageVault(safeStorage, {
-      appName: app.getName(),
-      log,
-      // safeStorage asked for re-encryption (rotated key): keep the fresh blob.
-      onReseal: async (blob, resealed) => {
-        for (const t of store.targets) {
-          if (t.password !== undefined && 'secret' in t.password && t.password.secret === blob) await store.putTarget({ ...t, password: { secret: resealed } });
-        }
-      },
-    })),
+  const ops = new TargetOperations(
+    agent,
+    audit,
+    () =>
+      (vault ??= new SafeStorageVault(safeStorage, {
+        appName: app.getName(),
+        log,
+        // safeStorage asked for re-encryption (rotated key): keep the fresh blob.
+        onReseal: async (blob, resealed) => {
+          for (const t of store.targets) {
+            if (t.password !== undefined && 'secret' in t.password && t.password.secret === blob) await store.putTarget({ ...t, password: { secret: resealed } });
+          }
+        },
+      })),
+    process.env,
+    // Cursors are committed by whoever stores a payload for delivery; previews never advance them.
+    new TargetMemoryStore(targetStateDir(home)),
   );
   const { handlers, disconnect } = createHandlers({ store, ops });
   registerIpcTransport({ ipcMain, handlers, disconnect, isTrustedUrl: isOwnPage, log });

@@ -5,6 +5,7 @@ import { type ClosableSession, ConfigError, type EngineCollector, type IdentityR
 import type { PayloadV1 } from '../../collectors/core/payload.js';
 import type { Target } from '../../collectors/core/target.js';
 import { type AgentIdentity, collectCycle, type CycleResult, openSession } from './collect/cycle.js';
+import type { TargetMemoryStore } from './collect/memory-store.js';
 import { resolveSecret } from './secrets/resolve.js';
 import type { Vault } from './secrets/vault.js';
 
@@ -44,6 +45,8 @@ export class TargetOperations {
     /** Lazy: only targets with a vault secret need the OS keychain. */
     readonly vault: () => Vault,
     readonly env: NodeJS.ProcessEnv = process.env,
+    /** Per-target state between cycles (slow-log cursors); see CycleResult.commitMemory. */
+    readonly memory?: TargetMemoryStore,
   ) {}
 
   password(target: Target): Promise<string | undefined> {
@@ -81,6 +84,7 @@ export class TargetOperations {
       password: await this.password(target),
       audit: this.audit,
       agent: this.agent,
+      ...(this.memory === undefined ? {} : { memory: this.memory }),
       ...(onProgress ? { onProgress } : {}),
     });
     const unavailableSignals = result.payload.signals.filter((s) => s.status === 'unavailable').length;

@@ -3,7 +3,8 @@ import { parseArgs } from 'node:util';
 import { ConfigError, TargetConnectError } from '../../../collectors/core/engine.js';
 import type { Target } from '../../../collectors/core/target.js';
 import { AuditLedger } from '../audit/ledger.js';
-import { agentHome, auditDir } from '../config/paths.js';
+import { TargetMemoryStore } from '../collect/memory-store.js';
+import { agentHome, auditDir, targetStateDir } from '../config/paths.js';
 import { loadTargetFile, parseTarget, readJsonFile } from '../config/target-file.js';
 import { LocalOutbox } from '../delivery/outbox.js';
 import { loadAgentIdentity } from '../identity.js';
@@ -49,7 +50,7 @@ function context(io: Io) {
   const agent = loadAgentIdentity(home);
   const audit = new AuditLedger(auditDir(home));
   let vault: Vault | undefined;
-  const ops = new TargetOperations(agent, audit, () => (vault ??= new KeychainVault()), io.env);
+  const ops = new TargetOperations(agent, audit, () => (vault ??= new KeychainVault()), io.env, new TargetMemoryStore(targetStateDir(home)));
   return { home, agent, audit, ops };
 }
 
@@ -154,8 +155,10 @@ async function runCommand(file: string, io: Io, signal: AbortSignal): Promise<nu
     runCycle: async (id) => {
       const target = byId.get(id)!;
       try {
-        const { payload, connectError, durationMs } = await ops.collect(target);
+        const { payload, connectError, durationMs, commitMemory } = await ops.collect(target);
         await outbox.put(payload);
+        // Only now is the payload safe: advance the slow-log cursors past what it carries.
+        await commitMemory();
         const down = payload.signals.filter((s) => s.status === 'unavailable').length;
         io.err(
           connectError
