@@ -128,9 +128,10 @@ export class RedisSession implements ClosableSession {
       ...(tls === undefined ? {} : { tls }),
     } satisfies RedisOptions;
 
-    let lastError: unknown;
+    // ioredis rejects connect() with a bare "Connection is closed."; the cause is the first 'error' event.
+    let cause: unknown;
     const remember = (err: unknown): void => {
-      lastError ??= err;
+      cause ??= err;
     };
     let node: Redis;
     let cluster: Cluster | undefined;
@@ -175,7 +176,7 @@ export class RedisSession implements ClosableSession {
       }
     } catch (err) {
       cluster?.disconnect();
-      throw mapRedisConnectError(lastError ?? err, where);
+      throw mapRedisConnectError(cause ?? err, where);
     }
     const session = new RedisSession(node, cluster, target, target.user, ctx.memory ?? new StagedMemory(), ctx.applicationName);
     // Proves the login: without a password Redis accepts the connection and answers NOAUTH to the first command.
@@ -187,7 +188,7 @@ export class RedisSession implements ClosableSession {
         if (err instanceof RedisCommandError && (err.code === 'NOAUTH' || err.code === 'WRONGPASS')) {
           throw new TargetConnectError('authentication', `${where}: authentication failed (${err.code}: the server wants a user name and password)`);
         }
-        throw mapRedisConnectError(lastError ?? err, where);
+        throw mapRedisConnectError(cause ?? err, where);
       }
     }
     return session;

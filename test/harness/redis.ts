@@ -1,11 +1,14 @@
 // A throwaway redis-server for integration tests, with ACL users and a tiny RESP client
 // (ioredis is deliberately not a dependency).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { FatalWaitError, freePort, randomSecret, requireBinary, run, tail, waitFor } from './util.js';
+import { promisify } from 'node:util';
+import { FatalWaitError, freePort, randomSecret, requireBinary, tail, waitFor } from './util.js';
+
+const execFileP = promisify(execFile);
 
 /** The least-privilege ACL the agent documents for its Redis monitoring identity. */
 export const MONITOR_ACL =
@@ -156,7 +159,9 @@ export async function redisCommand(target: RespTarget, ...args: string[]): Promi
 }
 
 async function redisVersion(bin: string): Promise<string> {
-  const r = await run(bin, ['--version']);
+  // execFile resolves on 'close', with all the output: run() resolves on 'exit', which on a busy
+  // machine can come before the output was read (seen under load with many private servers).
+  const r = await execFileP(bin, ['--version'], { timeout: 30_000 });
   const m = /v=(\d+)\.(\d+)\.(\d+)/.exec(r.stdout);
   if (!m) throw new Error(`integration harness: cannot read the version of ${bin}: ${r.stdout.trim()} ${r.stderr.trim()}`);
   const [, major, minor, patch] = m;

@@ -7,12 +7,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PayloadV1Schema, type PayloadV1 } from '../../collectors/core/payload.js';
 import { parseTarget } from '../../electron/agent/config/target-file.js';
-import { checkCommand } from '../../collectors/redis/guard.js';
+import { checkCommand, CommandRefused } from '../../collectors/redis/guard.js';
+import { RedisSession } from '../../collectors/redis/session.js';
 import { AuditLedger } from '../../electron/agent/audit/ledger.js';
 import { TargetMemoryStore } from '../../electron/agent/collect/memory-store.js';
 import { TargetOperations } from '../../electron/agent/service.js';
 import { MONITOR_ACL, type RedisHarness, type RespTarget, redisCommand, redisCommands, redisMonitor, startRedis } from '../harness/redis.js';
-import { freePort, randomSecret, runChecked, waitFor } from '../harness/util.js';
+import { freePort, randomSecret, requireBinary, runChecked, waitFor } from '../harness/util.js';
 import { jsonFile, repoRoot, runAgentCli } from '../helpers/cli.js';
 
 const adminOf = (h: RedisHarness): RespTarget => ({ host: h.host, port: h.port, auth: h.users.admin });
@@ -113,6 +114,55 @@ async function commandCalls(h: RedisHarness): Promise<Map<string, number>> {
   }
   return out;
 }
+
+describe('refusals and renamed commands', () => {
+  let h: RedisHarness;
+  beforeAll(async () => {
+    h = await startRedis({ config: ['rename-command CONFIG ""', 'rename-command SLOWLOG "SLOWLOG-b7f2"'] });
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('refuses a write or a reset before it reaches the server, and records the refusal without its arguments', async () => {
+    const entries: Array<{ statement: string; outcome: string; code?: string }> = [];
+    const t = parseTarget({ id: 'own', engine: 'redis', host: h.host, port: h.port, user: 'admin', password: { env: 'PW' } }, 't');
+    // Even as an administrator: the agent's own allowlist is the first line, not the server's ACL.
+    const session = await RedisSession.open(t, h.users.admin.password, { audit: { record: (e) => entries.push(e) }, applicationName: 'logstag-agent/test' });
+    try {
+      const before = await commandCalls(h);
+      await expect(session.command('SLOWLOG', 'RESET')).rejects.toBeInstanceOf(CommandRefused);
+      await expect(session.command('CONFIG', 'SET', 'requirepass', 'hunter2')).rejects.toBeInstanceOf(CommandRefused);
+      await expect(session.command('FLUSHALL')).rejects.toBeInstanceOf(CommandRefused);
+      expect(await session.command('PING')).toBe('PONG');
+      const after = await commandCalls(h);
+      expect([...after].filter(([k, n]) => n !== (before.get(k) ?? 0)).map(([k]) => k).sort()).toEqual(['auth', 'info', 'ping']);
+    } finally {
+      await session.close();
+    }
+    expect(entries.filter((e) => e.outcome === 'refused')).toEqual([
+      { time: expect.any(String), targetId: 'own', engine: 'redis', statement: 'SLOWLOG RESET', durationMs: 0, outcome: 'refused', code: 'allowlist' },
+      { time: expect.any(String), targetId: 'own', engine: 'redis', statement: 'CONFIG SET <2 args>', durationMs: 0, outcome: 'refused', code: 'allowlist' },
+      { time: expect.any(String), targetId: 'own', engine: 'redis', statement: 'FLUSHALL', durationMs: 0, outcome: 'refused', code: 'allowlist' },
+    ]);
+    expect(JSON.stringify(entries)).not.toContain('hunter2');
+  });
+
+  it('reports commands renamed with rename-command as disabled and keeps collecting the rest', async () => {
+    const t = target(h, 'monitor');
+    const r = await runAgentCli(['collect', '--once', '--target', t.file, '--json'], { env: t.env });
+    expect(r.code).toBe(0);
+    const p = PayloadV1Schema.parse(JSON.parse(r.stdout));
+    for (const id of ['redis.config', 'redis.slowlog', 'redis.slowlog_len']) {
+      expect(p.signals.find((s) => s.id === id)).toMatchObject({ status: 'unavailable', reason: 'disabled', detail: expect.stringMatching(/renamed or disabled on this server \(rename-command\)/) });
+    }
+    expect(valueOf<{ product: string }>(p, 'redis.server').product).toBe('redis');
+    expect(valueOf<unknown[]>(p, 'redis.client_list').length).toBeGreaterThan(0);
+    const c = await runAgentCli(['check', '--target', t.file], { env: t.env });
+    expect(c.code).toBe(0);
+    expect(c.stdout).toMatch(/\[not_enabled\] \+config\|get: CONFIG is renamed or disabled/);
+  });
+});
 
 describe('slow-log entries are shipped once', () => {
   let h: RedisHarness;
@@ -262,7 +312,7 @@ describe('connection modes', () => {
       ].join('\n'),
       { mode: 0o600 },
     );
-    const sentinel = spawn('redis-server', [join(dir, 'sentinel.conf'), '--sentinel'], { cwd: dir, stdio: 'ignore' });
+    const sentinel = spawn(requireBinary(process.env.REDIS_SERVER ?? 'redis-server', 'redis-server'), [join(dir, 'sentinel.conf'), '--sentinel'], { cwd: dir, stdio: 'ignore' });
     try {
       await waitFor('the Sentinel to know the master', async () => {
         const r = await redisCommand({ host: '127.0.0.1', port, timeoutMs: 1000 }, 'SENTINEL', 'get-master-addr-by-name', 'mymaster');
@@ -334,7 +384,8 @@ describe('connection modes', () => {
 
   it('TLS: verify-full against the server certificate works; a wrong CA fails as a TLS error (exit 3)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lsa-tls-'));
-    const ssl = (...args: string[]) => runChecked('openssl', args, { cwd: dir });
+    const openssl = requireBinary('openssl', 'openssl');
+    const ssl = (...args: string[]) => runChecked(openssl, args, { cwd: dir });
     await ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=Test CA', '-keyout', 'ca.key', '-out', 'ca.pem');
     await ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=Other CA', '-keyout', 'other.key', '-out', 'other.pem');
     await ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', 'server.key', '-out', 'server.csr');

@@ -2,7 +2,7 @@ import type { AuditSink } from '../../../collectors/core/audit.js';
 import { type ClosableSession, type EngineCollector, TargetConnectError } from '../../../collectors/core/engine.js';
 import { buildPayload, type PayloadV1 } from '../../../collectors/core/payload.js';
 import { runSignals, type SignalOutcome } from '../../../collectors/core/runner.js';
-import type { StagedMemory } from '../../../collectors/core/memory.js';
+import type { TargetMemory } from '../../../collectors/core/memory.js';
 import { unavailable } from '../../../collectors/core/signal.js';
 import type { Target } from '../../../collectors/core/target.js';
 import type { TargetMemoryStore } from './memory-store.js';
@@ -43,7 +43,7 @@ export const applicationName = (agent: AgentIdentity): string => `logstag-agent/
 export function openSession(
   target: Target,
   deps: Pick<CycleDeps, 'collector' | 'password' | 'audit' | 'agent'>,
-  memory?: StagedMemory,
+  memory?: TargetMemory,
 ): Promise<ClosableSession> {
   return deps.collector.connect(target, deps.password, {
     audit: deps.audit,
