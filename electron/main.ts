@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { app, type BrowserWindow, dialog, ipcMain, safeStorage, session, type Tray } from 'electron';
 import { createHandlers } from './agent/api/handlers.js';
 import { AuditLedger } from './agent/audit/ledger.js';
+import { TargetMemoryStore } from './agent/collect/memory-store.js';
+import { targetStateDir } from './agent/config/paths.js';
 import { StateStore } from './agent/config/state-store.js';
 import { loadAgentIdentity } from './agent/identity.js';
 import { TargetOperations } from './agent/service.js';
@@ -51,7 +53,8 @@ async function start(): Promise<void> {
       },
     }));
   const nameKeys = new NameKeyStore(home, vaultOf);
-  const ops = new TargetOperations(agent, audit, vaultOf, process.env, () => nameKeys.load());
+  // Cursors are committed by whoever stores a payload for delivery; previews never advance them.
+  const ops = new TargetOperations(agent, audit, vaultOf, process.env, () => nameKeys.load(), new TargetMemoryStore(targetStateDir(home)));
   const { handlers, disconnect } = createHandlers({ store, ops });
   registerIpcTransport({ ipcMain, handlers, disconnect, isTrustedUrl: isOwnPage, log });
 

@@ -1,6 +1,7 @@
 import type { AnySignalSpec, Unavailable } from './signal.js';
 import type { Engine, Target } from './target.js';
 import type { AuditSink } from './audit.js';
+import type { TargetMemory } from './memory.js';
 
 /** Why a target as a whole could not be reached. CLI exit code 3 for all of them. */
 export type ConnectFailureKind = 'unreachable' | 'tls' | 'authentication' | 'timeout';
@@ -28,6 +29,12 @@ export interface SessionContext {
   audit: AuditSink;
   /** Identifies the agent to the server (application_name, appName, CLIENT SETNAME). */
   applicationName: string;
+  /**
+   * State kept for this target between cycles (e.g. the last slow-log entry id
+   * shipped). Absent for one-off sessions (check, grants): collectors then work
+   * as if this were the first cycle.
+   */
+  memory?: TargetMemory;
 }
 
 export interface ClosableSession {

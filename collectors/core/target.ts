@@ -23,7 +23,15 @@ export const TlsSchema = z
     mode: z.enum(['disable', 'prefer', 'require', 'verify-ca', 'verify-full']).default('prefer'),
     caFile: z.string().min(1).optional(),
     serverName: z.string().min(1).optional(),
+    /** Client certificate and its key (PEM files), for servers that authenticate clients by certificate. */
+    certFile: z.string().min(1).optional(),
+    keyFile: z.string().min(1).optional(),
   })
+  .strict()
+  .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), { message: 'certFile and keyFile go together', path: ['keyFile'] });
+
+const EndpointSchema = z
+  .object({ host: z.string().min(1).max(255), port: z.number().int().min(1).max(65535) })
   .strict();
 
 /**
@@ -54,6 +62,34 @@ export const MssqlOptionsSchema = z
   .strict();
 export type MssqlOptions = z.infer<typeof MssqlOptionsSchema>;
 
+/**
+ * How a Redis/Valkey target is reached. `standalone` (the default) talks to
+ * host:port. `sentinel`: host:port is a Sentinel (more in `sentinels`) and the
+ * target is whichever server is the current master of `masterName`.
+ * `cluster`: host:port is a cluster node (more seeds in `nodes`); the node's own
+ * signals are read from host:port and the cluster's topology is reported.
+ */
+export const RedisOptionsSchema = z.discriminatedUnion(
+  'mode',
+  [
+    z.object({ mode: z.literal('standalone') }).strict(),
+    z
+      .object({
+        mode: z.literal('sentinel'),
+        masterName: z.string().min(1).max(128),
+        sentinels: z.array(EndpointSchema).max(16).optional(),
+        /** `target`: authenticate to the Sentinels with the target's user and password; `none`: Sentinels need no password. */
+        sentinelAuth: z.enum(['none', 'target']).default('none'),
+        /** Use the target's TLS settings for the Sentinel connections too. */
+        sentinelTls: z.boolean().default(false),
+      })
+      .strict(),
+    z.object({ mode: z.literal('cluster'), nodes: z.array(EndpointSchema).max(64).optional() }).strict(),
+  ],
+  { error: 'must be "standalone", "sentinel" or "cluster"' },
+);
+export type RedisOptions = z.infer<typeof RedisOptionsSchema>;
+
 /** The plain shape; TargetSchema adds the per-engine rules. */
 export const TargetShape = z
   .object({
@@ -67,6 +103,7 @@ export const TargetShape = z
     service: z.string().min(1).max(128).optional(),
     password: SecretRefSchema.optional(),
     tls: TlsSchema.optional(),
+    redis: RedisOptionsSchema.optional(),
     intervalSeconds: z.number().int().min(10).max(86_400).default(60),
     statementTimeoutMs: z.number().int().min(100).max(600_000).default(5_000),
     /** How long one statement may wait for a lock; 0 leaves lock waits bounded by statementTimeoutMs only. */
@@ -81,7 +118,7 @@ export const TargetShape = z
 
 /** Per-engine required fields, shared by every schema built on TargetShape. */
 export function checkEngineFields(
-  t: { engine: Engine; database?: string | undefined; service?: string | undefined; oracle?: unknown; mssql?: unknown },
+  t: { engine: Engine; database?: string | undefined; service?: string | undefined; oracle?: unknown; mssql?: unknown; redis?: unknown },
   ctx: z.RefinementCtx,
 ): void {
     if (ENGINES_WITH_DATABASE.includes(t.engine) && t.database === undefined) {
@@ -95,6 +132,9 @@ export function checkEngineFields(
     }
     if (t.engine !== 'mssql' && t.mssql !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['mssql'], message: 'applies only to engine mssql' });
+    }
+    if (t.engine !== 'redis' && t.redis !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['redis'], message: 'is only for engine redis' });
     }
 }
 

@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { checkServerIdentity, type ConnectionOptions } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
-import { ConfigError, type ClosableSession, type SessionContext } from '../core/engine.js';
+import type { ClosableSession, SessionContext } from '../core/engine.js';
+import { tlsConnectionOptions } from '../core/tls.js';
 import type { Target } from '../core/target.js';
 import { mapPgConnectError } from './errors.js';
 import { assertReadOnlySql, ReadOnlyViolation } from './guard.js';
@@ -9,21 +9,7 @@ import { assertReadOnlySql, ReadOnlyViolation } from './guard.js';
 type TlsOption = false | ConnectionOptions;
 
 function tlsOptions(target: Target): TlsOption {
-  const tls = target.tls ?? { mode: 'prefer' as const };
-  if (tls.mode === 'disable') return false;
-  // prefer/require encrypt without authenticating the server, as libpq does.
-  if (tls.mode === 'prefer' || tls.mode === 'require') return { rejectUnauthorized: false };
-  if (tls.caFile === undefined) throw new ConfigError(`tls.caFile is required for tls.mode ${tls.mode}`);
-  let ca: string;
-  try {
-    ca = readFileSync(tls.caFile, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`tls.caFile ${tls.caFile}: ${(err as NodeJS.ErrnoException).code ?? 'cannot be read'}`);
-  }
-  if (tls.mode === 'verify-ca') return { ca, rejectUnauthorized: true, checkServerIdentity: () => undefined };
-  // node-postgres overwrites `servername` with the host, so the expected name is checked here.
-  const expected = tls.serverName ?? target.host;
-  return { ca, rejectUnauthorized: true, checkServerIdentity: (_host, cert) => checkServerIdentity(expected, cert) };
+  return (target.tls?.mode ?? 'prefer') === 'disable' ? false : tlsConnectionOptions(target);
 }
 
 /**

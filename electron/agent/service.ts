@@ -5,6 +5,7 @@ import { type ClosableSession, ConfigError, type EngineCollector, type IdentityR
 import { type Policy, resolvePolicy } from '../../collectors/core/policy.js';
 import type { Target } from '../../collectors/core/target.js';
 import { type AgentIdentity, collectCycle, type CycleResult, openSession } from './collect/cycle.js';
+import type { TargetMemoryStore } from './collect/memory-store.js';
 import { resolveSecret } from './secrets/resolve.js';
 import type { Vault } from './secrets/vault.js';
 
@@ -56,6 +57,8 @@ export class TargetOperations {
     readonly env: NodeJS.ProcessEnv = process.env,
     /** The per-agent key for hashing names (NameKeyStore.load); only asked for when a policy redacts names. */
     readonly nameKey: () => Promise<Uint8Array> = noNameKey,
+    /** Per-target state between cycles (slow-log cursors); see CycleResult.commitMemory. */
+    readonly memory?: TargetMemoryStore,
   ) {}
 
   password(target: Target): Promise<string | undefined> {
@@ -96,6 +99,7 @@ export class TargetOperations {
       agent: this.agent,
       policy: resolvePolicy(opts.workspacePolicy, target.policy),
       nameKey: this.nameKey,
+      ...(this.memory === undefined ? {} : { memory: this.memory }),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
     const unavailableSignals = result.payload.signals.filter((s) => s.status === 'unavailable').length;

@@ -1,16 +1,22 @@
 // A throwaway redis-server for integration tests, with ACL users and a tiny RESP client
 // (ioredis is deliberately not a dependency).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { FatalWaitError, freePort, randomSecret, requireBinary, run, tail, waitFor } from './util.js';
+import { promisify } from 'node:util';
+import { FatalWaitError, freePort, randomSecret, requireBinary, tail, waitFor } from './util.js';
+
+const execFileP = promisify(execFile);
 
 /** The least-privilege ACL the agent documents for its Redis monitoring identity. */
 export const MONITOR_ACL =
   'resetkeys resetchannels -@all +ping +hello +info +slowlog|get +slowlog|len +latency|latest +latency|history ' +
   '+config|get +client|list +client|info +client|setname +memory|stats +acl|whoami +cluster|info';
+
+/** The monitoring ACL without SLOWLOG GET: a DBA who left the slow log out. */
+export const NOSLOWLOG_ACL = `${MONITOR_ACL} -slowlog|get`;
 
 export interface RedisCredentials {
   user: string;
@@ -26,6 +32,8 @@ export interface RedisConnectionInfo {
   logFile: string;
   users: {
     monitor: RedisCredentials;
+    /** MONITOR_ACL minus SLOWLOG GET. */
+    noslowlog: RedisCredentials;
     admin: RedisCredentials;
     /** The `default` user (what `requirepass` sets): AUTH <password>. */
     default: { password: string };
@@ -35,6 +43,8 @@ export interface RedisConnectionInfo {
 export interface RedisHarness extends RedisConnectionInfo {
   /** SIGTERM (no persistence configured, so nothing is saved) and removal of the temp dir. Idempotent. */
   stop(): Promise<void>;
+  /** Stops and starts the server on the same port (a new run_id, an empty slow log). */
+  restart(): Promise<void>;
 }
 
 /** A RESP error reply (`-ERR ...`, `-NOPERM ...`): returned as a value, never thrown, so tests can assert on it. */
@@ -149,7 +159,9 @@ export async function redisCommand(target: RespTarget, ...args: string[]): Promi
 }
 
 async function redisVersion(bin: string): Promise<string> {
-  const r = await run(bin, ['--version']);
+  // execFile resolves on 'close', with all the output: run() resolves on 'exit', which on a busy
+  // machine can come before the output was read (seen under load with many private servers).
+  const r = await execFileP(bin, ['--version'], { timeout: 30_000 });
   const m = /v=(\d+)\.(\d+)\.(\d+)/.exec(r.stdout);
   if (!m) throw new Error(`integration harness: cannot read the version of ${bin}: ${r.stdout.trim()} ${r.stderr.trim()}`);
   const [, major, minor, patch] = m;
@@ -160,8 +172,17 @@ async function redisVersion(bin: string): Promise<string> {
   return `${major}.${minor}.${patch}`;
 }
 
-/** Starts redis-server on a free 127.0.0.1 port with the `default`, `monitor` and `admin` users. */
-export async function startRedis(): Promise<RedisHarness> {
+export interface StartRedisOptions {
+  /** Extra redis.conf lines (private instances: cluster-enabled, maxclients, more users, …). */
+  config?: readonly string[];
+}
+
+/**
+ * Starts redis-server on a free 127.0.0.1 port with the `default`, `monitor`, `noslowlog` and
+ * `admin` users. The shared instance (global-setup) takes no options; tests that change server
+ * settings or restart the server start a private one.
+ */
+export async function startRedis(options: StartRedisOptions = {}): Promise<RedisHarness> {
   const bin = requireBinary(process.env.REDIS_SERVER ?? 'redis-server', 'redis-server', process.env.REDIS_SERVER ? ' (REDIS_SERVER)' : ' on PATH');
   const version = await redisVersion(bin);
 
@@ -173,6 +194,7 @@ export async function startRedis(): Promise<RedisHarness> {
     const logFile = path.join(dir, 'redis.log');
     const users = {
       monitor: { user: 'monitor', password: randomSecret() },
+      noslowlog: { user: 'noslowlog', password: randomSecret() },
       admin: { user: 'admin', password: randomSecret() },
       default: { password: randomSecret() },
     };
@@ -188,35 +210,41 @@ export async function startRedis(): Promise<RedisHarness> {
       `logfile ${logFile}`,
       `user default on >${users.default.password} ~* &* +@all`,
       `user monitor on >${users.monitor.password} ${MONITOR_ACL}`,
+      `user noslowlog on >${users.noslowlog.password} ${NOSLOWLOG_ACL}`,
       `user admin on >${users.admin.password} ~* &* +@all`,
+      ...(options.config ?? []),
     ].join('\n');
     const confFile = path.join(dir, 'redis.conf');
     await writeFile(confFile, `${conf}\n`, { mode: 0o600 });
 
-    const proc = spawn(bin, [confFile], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    child = proc;
-    let early = '';
-    const keep = (d: string): void => {
-      early = (early + d).slice(-8192);
+    const spawnServer = async (): Promise<ChildProcess> => {
+      const proc = spawn(bin, [confFile], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = proc;
+      let early = '';
+      const keep = (d: string): void => {
+        early = (early + d).slice(-8192);
+      };
+      proc.stdout.setEncoding('utf8').on('data', keep);
+      proc.stderr.setEncoding('utf8').on('data', keep);
+      let exited: string | undefined;
+      proc.on('exit', (code, signal) => (exited = `exited with ${code ?? signal}`));
+      const spawnError = new Promise<never>((_, reject) => proc.on('error', reject));
+
+      await Promise.race([
+        spawnError,
+        waitFor('redis-server to answer PING', async () => {
+          if (exited !== undefined) {
+            const log = await readFile(logFile, 'utf8').catch(() => '');
+            throw new FatalWaitError(`integration harness: redis-server ${exited}\n${tail(early)}\n${tail(log)}`);
+          }
+          const reply = await redisCommand({ host, port, auth: { password: users.default.password }, timeoutMs: 1_000 }, 'PING');
+          return reply === 'PONG' ? true : undefined;
+        }),
+      ]);
+      return proc;
     };
-    proc.stdout.setEncoding('utf8').on('data', keep);
-    proc.stderr.setEncoding('utf8').on('data', keep);
-    let exited: string | undefined;
-    proc.on('exit', (code, signal) => (exited = `exited with ${code ?? signal}`));
-    const spawnError = new Promise<never>((_, reject) => proc.on('error', reject));
 
-    await Promise.race([
-      spawnError,
-      waitFor('redis-server to answer PING', async () => {
-        if (exited !== undefined) {
-          const log = await readFile(logFile, 'utf8').catch(() => '');
-          throw new FatalWaitError(`integration harness: redis-server ${exited}\n${tail(early)}\n${tail(log)}`);
-        }
-        const reply = await redisCommand({ host, port, auth: { password: users.default.password }, timeoutMs: 1_000 }, 'PING');
-        return reply === 'PONG' ? true : undefined;
-      }),
-    ]);
-
+    let proc = await spawnServer();
     let stopped = false;
     return {
       host,
@@ -224,6 +252,10 @@ export async function startRedis(): Promise<RedisHarness> {
       version,
       logFile,
       users,
+      async restart() {
+        await stopChild(proc);
+        proc = await spawnServer();
+      },
       async stop() {
         if (stopped) return;
         stopped = true;
@@ -236,6 +268,57 @@ export async function startRedis(): Promise<RedisHarness> {
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** A MONITOR session, run by a test as an administrator: the server's own record of every command. */
+export interface RedisMonitor {
+  /** MONITOR lines so far, e.g. `1700000000.123456 [0 127.0.0.1:51234] "SLOWLOG" "GET" "10"`. */
+  lines(): string[];
+  stop(): Promise<void>;
+}
+
+/** Starts MONITOR on its own connection and resolves once the server confirmed it (+OK). */
+export function redisMonitor(target: RespTarget): Promise<RedisMonitor> {
+  return new Promise((resolve, reject) => {
+    const sock: Socket = connect({ host: target.host, port: target.port });
+    const commands: string[][] = [];
+    if (target.auth) commands.push(target.auth.user === undefined ? ['AUTH', target.auth.password] : ['AUTH', target.auth.user, target.auth.password]);
+    commands.push(['MONITOR']);
+    // One +OK per command (AUTH, MONITOR); every later line is a monitored command.
+    let pendingOks = commands.length;
+    const lines: string[] = [];
+    let buf = '';
+    sock.setEncoding('utf8');
+    sock.on('error', reject);
+    sock.on('connect', () => sock.write(commands.map(encodeCommand).join('')));
+    sock.on('data', (chunk: string) => {
+      buf += chunk;
+      let eol: number;
+      while ((eol = buf.indexOf('\r\n')) >= 0) {
+        const line = buf.slice(0, eol);
+        buf = buf.slice(eol + 2);
+        if (pendingOks > 0) {
+          if (line !== '+OK') {
+            sock.destroy();
+            reject(new RespError(line.replace(/^-/, '')));
+            return;
+          }
+          if (--pendingOks === 0) {
+            resolve({
+              lines: () => [...lines],
+              stop: () =>
+                new Promise<void>((done) => {
+                  sock.once('close', () => done());
+                  sock.destroy();
+                }),
+            });
+          }
+        } else if (line.startsWith('+')) {
+          lines.push(line.slice(1));
+        }
+      }
+    });
+  });
 }
 
 async function stopChild(proc: ChildProcess): Promise<void> {

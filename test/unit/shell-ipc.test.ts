@@ -88,7 +88,7 @@ function setup() {
     collectedAt: new Date().toISOString(),
     signals: [],
   });
-  const publish = (id: string) => ops.cycles.emit('cycle', { payload: payload(id), annotations: [], policy: resolvePolicy(), durationMs: 1 });
+  const publish = (id: string) => ops.cycles.emit('cycle', { payload: payload(id), annotations: [], policy: resolvePolicy(), durationMs: 1, commitMemory: async () => {} });
   return { store, ops, ipcMain, disconnect, logged, transport, publish };
 }
 

@@ -23,6 +23,19 @@ import { normalizeSql, type SqlDialect } from './sql.js';
  * `exclude` removes the key; `collect` passes the value as read. A key the catalog
  * does not tag is dropped (fail closed: an untagged field is never shipped).
  */
+/** `{count, byte_lengths}` as the Redis collector reads a slow-log entry's arguments. */
+function isArgSummary(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const keys = Object.keys(v);
+  const o = v as { count?: unknown; byte_lengths?: unknown };
+  return (
+    keys.length === 2 &&
+    typeof o.count === 'number' &&
+    Array.isArray(o.byte_lengths) &&
+    o.byte_lengths.every((n) => n === null || typeof n === 'number')
+  );
+}
+
 export interface RedactionContext {
   policy: EffectivePolicy;
   engine: Engine;
@@ -72,6 +85,8 @@ function redactValue(category: Category, v: unknown, ctx: RedactionContext): Jso
     case 'query_text':
       return redactText(v, ctx.engine);
     case 'slowlog_args':
+      // The Redis collector reduces arguments at the source and never holds them raw: its summary is already the redacted form.
+      if (isArgSummary(v)) return v as Json;
       if (!Array.isArray(v) || !v.every((a) => typeof a === 'string' || a instanceof Uint8Array)) return null;
       return { ...reduceRedisArgs(v as Array<string | Uint8Array>) };
     case 'current_ops':

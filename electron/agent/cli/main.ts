@@ -5,7 +5,8 @@ import { serializePayload } from '../../../collectors/core/payload.js';
 import { type Policy, PolicySchema } from '../../../collectors/core/policy.js';
 import { describeIssue, type Target } from '../../../collectors/core/target.js';
 import { AuditLedger } from '../audit/ledger.js';
-import { agentHome, auditDir } from '../config/paths.js';
+import { TargetMemoryStore } from '../collect/memory-store.js';
+import { agentHome, auditDir, targetStateDir } from '../config/paths.js';
 import { loadTargetFile, parseTarget, readJsonFile } from '../config/target-file.js';
 import { LocalOutbox } from '../delivery/outbox.js';
 import { loadAgentIdentity } from '../identity.js';
@@ -54,7 +55,7 @@ function context(io: Io) {
   let vault: Vault | undefined;
   const vaultOf = (): Vault => (vault ??= new KeychainVault());
   const nameKeys = new NameKeyStore(home, vaultOf);
-  const ops = new TargetOperations(agent, audit, vaultOf, io.env, () => nameKeys.load());
+  const ops = new TargetOperations(agent, audit, vaultOf, io.env, () => nameKeys.load(), new TargetMemoryStore(targetStateDir(home)));
   return { home, agent, audit, ops };
 }
 
@@ -168,8 +169,10 @@ async function runCommand(file: string, io: Io, signal: AbortSignal): Promise<nu
     runCycle: async (id) => {
       const target = byId.get(id)!;
       try {
-        const { payload, connectError, durationMs } = await ops.collect(target, { workspacePolicy: cfg.policy });
+        const { payload, connectError, durationMs, commitMemory } = await ops.collect(target, { workspacePolicy: cfg.policy });
         await outbox.put(payload);
+        // Only now is the payload safe: advance the slow-log cursors past what it carries.
+        await commitMemory();
         const down = payload.signals.filter((s) => s.status === 'unavailable').length;
         io.err(
           connectError

@@ -5,8 +5,10 @@ import type { EffectivePolicy } from '../../../collectors/core/policy.js';
 import { annotate, applyPolicy, type FieldAnnotation, needsNameKey, type RedactionContext } from '../../../collectors/core/redact/apply.js';
 import { NameHasher } from '../../../collectors/core/redact/names.js';
 import { runSignals, type SignalOutcome } from '../../../collectors/core/runner.js';
+import type { TargetMemory } from '../../../collectors/core/memory.js';
 import { unavailable } from '../../../collectors/core/signal.js';
 import type { Target } from '../../../collectors/core/target.js';
+import type { TargetMemoryStore } from './memory-store.js';
 
 export interface AgentIdentity {
   id: string;
@@ -23,6 +25,8 @@ export interface CycleDeps {
   policy: EffectivePolicy;
   /** The per-agent name key; asked for only when the policy redacts names. */
   nameKey(): Promise<Uint8Array>;
+  /** Per-target state between cycles (slow-log cursors); without it every cycle is a first cycle. */
+  memory?: TargetMemoryStore;
   onProgress?(done: number, total: number, signalId: string): void;
 }
 
@@ -35,13 +39,28 @@ export interface CycleResult {
   /** Set when the target could not be connected to; every signal then says so. */
   connectError?: TargetConnectError;
   durationMs: number;
+  /**
+   * Makes the state this cycle advanced (e.g. the last slow-log entry shipped)
+   * durable. Call it once the payload is safely stored (outbox, spool); a cycle
+   * that is never committed — a preview, `collect --once` — leaves the next
+   * cycle to read the same entries again.
+   */
+  commitMemory(): Promise<void>;
 }
 
 export const applicationName = (agent: AgentIdentity): string => `logstag-agent/${agent.version}`;
 
 /** Opens a session with the engine's read-only adapter; the caller closes it. */
-export function openSession(target: Target, deps: Pick<CycleDeps, 'collector' | 'password' | 'audit' | 'agent'>): Promise<ClosableSession> {
-  return deps.collector.connect(target, deps.password, { audit: deps.audit, applicationName: applicationName(deps.agent) });
+export function openSession(
+  target: Target,
+  deps: Pick<CycleDeps, 'collector' | 'password' | 'audit' | 'agent'>,
+  memory?: TargetMemory,
+): Promise<ClosableSession> {
+  return deps.collector.connect(target, deps.password, {
+    audit: deps.audit,
+    applicationName: applicationName(deps.agent),
+    ...(memory === undefined ? {} : { memory }),
+  });
 }
 
 /**
@@ -64,8 +83,9 @@ export async function collectCycle(target: Target, deps: CycleDeps): Promise<Cyc
   let outcomes: SignalOutcome[];
   let connectError: TargetConnectError | undefined;
   let session: ClosableSession | undefined;
+  const memory = deps.memory === undefined ? undefined : await deps.memory.load(target.id);
   try {
-    session = await openSession(target, deps);
+    session = await openSession(target, deps, memory);
   } catch (err) {
     if (!(err instanceof TargetConnectError)) throw err;
     connectError = err;
@@ -93,11 +113,13 @@ export async function collectCycle(target: Target, deps: CycleDeps): Promise<Cyc
     outcomes,
     (spec, value) => applyPolicy(spec, value, redaction),
   );
+  const store = deps.memory;
   return {
     payload,
     annotations: annotate(collector.catalog, policy),
     policy,
     ...(connectError ? { connectError } : {}),
     durationMs: performance.now() - started,
+    commitMemory: () => (store === undefined || memory === undefined ? Promise.resolve() : store.commit(target.id, memory)),
   };
 }

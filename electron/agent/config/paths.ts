@@ -7,3 +7,6 @@ export function agentHome(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export const auditDir = (home: string): string => join(home, 'audit');
+
+/** Collectors' per-target state between cycles (slow-log cursors), one file per target. */
+export const targetStateDir = (home: string): string => join(home, 'target-state');

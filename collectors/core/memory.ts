@@ -1,0 +1,47 @@
+/**
+ * Per-target state a collector keeps between cycles: the Redis slow-log cursor,
+ * later the cursors of other engines' logs. Collectors only see this interface;
+ * the agent decides where it lives (a file per target under the agent home) and
+ * when a cycle's changes become durable (after its payload is safely stored), so
+ * collectors stay pure and an entry that never left the machine is read again.
+ */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+export interface TargetMemory {
+  get(key: string): JsonValue | undefined;
+  set(key: string, value: JsonValue): void;
+}
+
+/**
+ * A memory whose writes are staged: get() sees them at once, the owner decides
+ * whether to keep them (`changes`). Values are deep-copied in and out, so a
+ * collector can never mutate what was stored behind the owner's back.
+ */
+export class StagedMemory implements TargetMemory {
+  private readonly values: Map<string, JsonValue>;
+  private readonly changed = new Set<string>();
+
+  constructor(initial: Readonly<Record<string, JsonValue>> = {}) {
+    this.values = new Map(Object.entries(structuredClone(initial)));
+  }
+
+  get(key: string): JsonValue | undefined {
+    const v = this.values.get(key);
+    return v === undefined ? undefined : structuredClone(v);
+  }
+
+  set(key: string, value: JsonValue): void {
+    // Round-trip through JSON: what is kept is exactly what a file would hold.
+    this.values.set(key, JSON.parse(JSON.stringify(value)) as JsonValue);
+    this.changed.add(key);
+  }
+
+  get dirty(): boolean {
+    return this.changed.size > 0;
+  }
+
+  /** Every value, for persisting. */
+  snapshot(): Record<string, JsonValue> {
+    return structuredClone(Object.fromEntries(this.values));
+  }
+}

@@ -1,0 +1,48 @@
+import { mkdir, readFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
+import { type JsonValue, StagedMemory } from '../../../collectors/core/memory.js';
+
+/**
+ * Where collectors' per-target state lives between cycles and agent restarts:
+ * one small JSON file per target (mode 0600), replaced atomically so a crash
+ * mid-write keeps the previous version. A cycle works on a staged copy; the
+ * caller commits it only once the cycle's payload is safely stored, so an entry
+ * that never left the machine is read again (at-least-once, never lost).
+ */
+export class TargetMemoryStore {
+  constructor(readonly dir: string) {}
+
+  file(targetId: string): string {
+    // Target ids are already file-name safe (target.ts); encode anyway, it costs nothing.
+    return join(this.dir, `${encodeURIComponent(targetId)}.json`);
+  }
+
+  async load(targetId: string): Promise<StagedMemory> {
+    const file = this.file(targetId);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new StagedMemory();
+      throw err;
+    }
+    try {
+      const parsed = JSON.parse(text) as { version?: unknown; values?: unknown };
+      if (parsed.version === 1 && typeof parsed.values === 'object' && parsed.values !== null && !Array.isArray(parsed.values)) {
+        return new StagedMemory(parsed.values as Record<string, JsonValue>);
+      }
+    } catch {
+      // fall through: a damaged file is set aside, not fatal
+    }
+    // Losing the state only means re-reading what the server still holds (duplicates, not gaps).
+    await rename(file, `${file}.damaged-${Date.now()}`).catch(() => {});
+    return new StagedMemory();
+  }
+
+  async commit(targetId: string, memory: StagedMemory): Promise<void> {
+    if (!memory.dirty) return;
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await writeFileAtomic(this.file(targetId), `${JSON.stringify({ version: 1, values: memory.snapshot() })}\n`, { mode: 0o600 });
+  }
+}

@@ -1,0 +1,244 @@
+// The CLI against the shared harness Redis 7.0 with a least-privileged ACL user, a user
+// lacking SLOWLOG GET, and the default user: what check, grants and collect show.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { PayloadV1Schema, type PayloadSignal, type PayloadV1 } from '../../collectors/core/payload.js';
+import { checkCommand } from '../../collectors/redis/guard.js';
+import { RespError, redisCommand, redisCommands } from '../harness/redis.js';
+import { freePort, randomSecret } from '../harness/util.js';
+import { isOneLineError, jsonFile, runAgentCli } from '../helpers/cli.js';
+
+const redis = inject('redis');
+type Who = 'monitor' | 'noslowlog' | 'default';
+const admin = { host: redis.host, port: redis.port, auth: redis.users.admin };
+
+function targetFor(who: Who, extra: Record<string, unknown> = {}) {
+  const creds = who === 'default' ? { user: 'default', password: redis.users.default.password } : redis.users[who];
+  const file = jsonFile({
+    id: `redis-${who}`,
+    engine: 'redis',
+    host: redis.host,
+    port: redis.port,
+    user: creds.user,
+    password: { env: 'LSA_REDIS_PASSWORD' },
+    ...extra,
+  });
+  return { file, env: { LSA_REDIS_PASSWORD: creds.password } };
+}
+
+async function collect(who: Who, home?: string): Promise<PayloadV1> {
+  const t = targetFor(who);
+  const r = await runAgentCli(['collect', '--once', '--target', t.file, '--json'], { env: t.env, ...(home ? { home } : {}) });
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  return PayloadV1Schema.parse(JSON.parse(r.stdout));
+}
+
+const signal = (p: PayloadV1, id: string): PayloadSignal => {
+  const s = p.signals.find((x) => x.id === id);
+  if (s === undefined) throw new Error(`no signal ${id}`);
+  return s;
+};
+const value = <T>(p: PayloadV1, id: string): T => {
+  const s = signal(p, id);
+  if (s.status !== 'ok') throw new Error(`${id} is ${s.status}: ${s.detail}`);
+  return s.value as T;
+};
+
+interface Check {
+  identity: { user: string; isAdministrator: boolean; reasons: string[]; serverVersion: string };
+  items: Array<{ grant: string; status: string; fix?: string }>;
+  script: string;
+}
+async function check(who: Who): Promise<Check> {
+  const t = targetFor(who);
+  const r = await runAgentCli(['check', '--target', t.file, '--json'], { env: t.env });
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout) as Check;
+}
+const statusOf = (c: Check): Record<string, string> => Object.fromEntries(c.items.map((i) => [i.grant, i.status]));
+
+// Slow-log entries whose arguments hold a secret: none of it may reach a payload.
+const SECRET_VALUE = `secret-${randomSecret(12)}`;
+beforeAll(async () => {
+  const [, , , back] = await redisCommands(admin, [
+    ['CONFIG', 'SET', 'slowlog-log-slower-than', '0'],
+    ['SET', 'customer:42:card', SECRET_VALUE],
+    ['HSET', 'customer:42', 'email', `${SECRET_VALUE}@example.com`],
+    ['CONFIG', 'SET', 'slowlog-log-slower-than', '10000'],
+  ]);
+  expect(back).toBe('OK');
+});
+afterAll(async () => {
+  await redisCommand(admin, 'DEL', 'customer:42:card', 'customer:42');
+});
+
+describe('redis harness users', () => {
+  it('noslowlog may run SLOWLOG LEN but not SLOWLOG GET', async () => {
+    const [len, get] = await redisCommands({ host: redis.host, port: redis.port, auth: redis.users.noslowlog }, [
+      ['SLOWLOG', 'LEN'],
+      ['SLOWLOG', 'GET', '1'],
+    ]);
+    expect(typeof len).toBe('number');
+    expect((get as RespError).code).toBe('NOPERM');
+  });
+});
+
+describe('CLI against the harness Redis', () => {
+  it('a least-privileged ACL user: checklist all granted but the opt-in ACL LIST, not an administrator', async () => {
+    const c = await check('monitor');
+    expect(c.identity).toMatchObject({ user: 'monitor', isAdministrator: false, reasons: [], serverVersion: `Redis ${redis.version}` });
+    expect(statusOf(c)).toEqual({
+      '+ping': 'granted',
+      '+client|setname': 'granted',
+      '+info': 'granted',
+      '+client|list': 'granted',
+      '+slowlog|get': 'granted',
+      '+slowlog|len': 'granted',
+      '+latency|latest': 'granted',
+      '+config|get': 'granted',
+      '+memory|stats': 'granted',
+      '+acl|whoami': 'granted',
+      '+acl|list': 'opt_in',
+      '+cluster|info': 'not_applicable',
+    });
+    expect(c.script).toMatch(/Nothing is missing/);
+    expect(c.script).toContain('# ACL SETUSER monitor +acl|list');
+  });
+
+  it('a least-privileged ACL user: real values, the slow log without its arguments, never 0 for what it cannot see', async () => {
+    const p = await collect('monitor');
+    expect(p.target).toEqual({ id: 'redis-monitor', engine: 'redis', name: 'redis-monitor' });
+    expect(value<{ product: string; version: string; tcp_port: number }>(p, 'redis.server')).toMatchObject({ product: 'redis', version: redis.version, tcp_port: redis.port });
+    expect(value<{ connected_clients: number }>(p, 'redis.clients').connected_clients).toBeGreaterThanOrEqual(1);
+    expect(value<{ role: string }>(p, 'redis.replication').role).toBe('master');
+    expect(value<Array<{ command: string; calls: number }>>(p, 'redis.commandstats').some((r) => r.command === 'slowlog|get')).toBe(true);
+    expect(value<{ user: string; is_default_user: boolean }>(p, 'redis.identity')).toEqual({ user: 'monitor', is_default_user: false });
+    const clients = value<Array<{ name: string | null; user: string | null; cmd: string | null }>>(p, 'redis.client_list');
+    expect(clients.some((c) => c.name?.startsWith('logstag-agent/') && c.user === 'monitor' && c.cmd === 'client|list')).toBe(true);
+    const config = value<Array<{ name: string; value: string }>>(p, 'redis.config');
+    expect(config).toContainEqual({ name: 'slowlog-log-slower-than', value: '10000' });
+    expect(config.map((c) => c.name)).not.toContain('requirepass');
+
+    const slow = value<Array<{ command: string; args: { count: number; byte_lengths: Array<number | null> }; client_addr: string }>>(p, 'redis.slowlog');
+    expect(slow).toContainEqual(expect.objectContaining({ command: 'set', args: { count: 2, byte_lengths: [16, SECRET_VALUE.length] } }));
+    expect(slow).toContainEqual(expect.objectContaining({ command: 'hset', args: { count: 3, byte_lengths: [11, 5, SECRET_VALUE.length + 12] } }));
+    expect(JSON.stringify(p)).not.toContain(SECRET_VALUE);
+    expect(JSON.stringify(p)).not.toContain('customer:42');
+    expect(value<{ length: number; cursor: string }>(p, 'redis.slowlog_len')).toMatchObject({ cursor: 'first_cycle' });
+
+    expect(signal(p, 'redis.acl_users')).toEqual({
+      id: 'redis.acl_users',
+      family: 'security_posture',
+      status: 'unavailable',
+      reason: 'permission',
+      detail: 'the ACL of monitor does not allow ACL LIST',
+      fix: 'ACL SETUSER monitor +acl|list',
+    });
+    expect(signal(p, 'redis.commandlog')).toMatchObject({ status: 'unavailable', reason: 'unsupported' });
+    expect(signal(p, 'redis.latency')).toMatchObject({ status: 'unavailable', reason: 'not_enabled', fix: expect.stringMatching(/^CONFIG SET latency-monitor-threshold/) });
+    expect(signal(p, 'redis.cluster')).toMatchObject({ status: 'unavailable', reason: 'not_enabled' });
+    for (const s of p.signals) if (s.status === 'unavailable') expect(s).not.toHaveProperty('value');
+  });
+
+  it('a user lacking SLOWLOG GET: the checklist names the missing subcommand, the payload says permission with the exact fix', async () => {
+    const c = await check('noslowlog');
+    expect(c.items.find((i) => i.grant === '+slowlog|get')).toMatchObject({ status: 'missing', fix: 'ACL SETUSER noslowlog +slowlog|get' });
+    expect(c.items.filter((i) => i.status === 'missing')).toHaveLength(1);
+
+    const p = await collect('noslowlog');
+    expect(signal(p, 'redis.slowlog')).toEqual({
+      id: 'redis.slowlog',
+      family: 'slowlog',
+      status: 'unavailable',
+      reason: 'permission',
+      detail: 'the ACL of noslowlog does not allow SLOWLOG GET',
+      fix: 'ACL SETUSER noslowlog +slowlog|get',
+    });
+    // SLOWLOG LEN is still allowed: a length, with no claim about entries it could not read.
+    expect(value<{ length: number; new_entries: number | null }>(p, 'redis.slowlog_len')).toMatchObject({ new_entries: null });
+    expect(value<unknown>(p, 'redis.memory_stats')).toBeTypeOf('object');
+
+    const g = targetFor('noslowlog');
+    const r = await runAgentCli(['grants', '--target', g.file], { env: g.env });
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('ACL '))).toEqual(['ACL SETUSER noslowlog +slowlog|get']);
+  });
+
+  it('the default user: flagged as an administrator, with the dedicated least-privileged user to create instead', async () => {
+    const c = await check('default');
+    expect(c.identity.isAdministrator).toBe(true);
+    expect(c.identity.reasons).toEqual([
+      expect.stringMatching(/^is the default user/),
+      expect.stringMatching(/^can run ACL GETUSER: holds @admin/),
+      expect.stringMatching(/^has \+@all/),
+      expect.stringMatching(/^can write every key/),
+    ]);
+    const acl = c.script.split('\n').filter((l) => l.startsWith('ACL '));
+    expect(acl).toEqual([
+      'ACL SETUSER logstag_monitor on >CHOOSE-A-STRONG-PASSWORD resetkeys resetchannels -@all +ping +hello +client|setname +info +client|list +slowlog|get +slowlog|len +latency|latest +config|get +memory|stats +acl|whoami +cluster|info',
+    ]);
+    // Subcommands only: no category is granted, no container command as a whole.
+    expect(acl[0]!.match(/\+\S+/g)!.every((g) => /^\+[a-z]+(\|[a-z-]+)?$/.test(g) && !g.startsWith('+@'))).toBe(true);
+    expect(acl[0]).not.toMatch(/\+client( |$)|\+@connection|\+slowlog( |$)|\+config( |$)/);
+
+    const text = await runAgentCli(['check', '--target', targetFor('default').file], { env: targetFor('default').env });
+    expect(text.stdout).toMatch(/^WARNING: default is an administrator \(is the default user/m);
+
+    const p = await collect('default');
+    const users = value<Array<{ user: string; enabled: boolean; nopass: boolean; all_commands: boolean; writes_all_keys: boolean }>>(p, 'redis.acl_users');
+    expect(users.find((u) => u.user === 'default')).toMatchObject({ enabled: true, nopass: false, all_commands: true, writes_all_keys: true });
+    expect(users.find((u) => u.user === 'monitor')).toMatchObject({ enabled: true, all_commands: false, writes_all_keys: false });
+    expect(JSON.stringify(users)).not.toMatch(/#[0-9a-f]{64}/);
+    expect(value<{ is_default_user: boolean }>(p, 'redis.identity').is_default_user).toBe(true);
+  });
+
+  it('unreachable, wrong password and missing password exit 3 with one line; TLS "prefer" exits 2', async () => {
+    const closed = targetFor('monitor', { port: await freePort(), connectTimeoutMs: 3000 });
+    const r1 = await runAgentCli(['collect', '--once', '--target', closed.file], { env: closed.env });
+    expect(r1.code).toBe(3);
+    expect(r1.stderr).toMatch(/unreachable \(ECONNREFUSED\)/);
+    expect(isOneLineError(r1.stderr)).toBe(true);
+
+    const bad = targetFor('monitor');
+    const r2 = await runAgentCli(['check', '--target', bad.file], { env: { LSA_REDIS_PASSWORD: 'not-the-password' } });
+    expect(r2.code).toBe(3);
+    expect(r2.stderr).toMatch(/authentication failed \(WRONGPASS/);
+    expect(r2.stderr).not.toContain('not-the-password');
+    expect(isOneLineError(r2.stderr)).toBe(true);
+
+    const none = jsonFile({ id: 'redis-nopw', engine: 'redis', host: redis.host, port: redis.port, user: 'default' });
+    const r3 = await runAgentCli(['collect', '--once', '--target', none]);
+    expect(r3.code).toBe(3);
+    expect(r3.stderr).toMatch(/authentication failed \(NOAUTH/);
+
+    const prefer = targetFor('monitor', { tls: { mode: 'prefer' } });
+    const r4 = await runAgentCli(['collect', '--once', '--target', prefer.file], { env: prefer.env });
+    expect(r4.code).toBe(2);
+    expect(r4.stderr).toMatch(/tls\.mode "prefer" does not apply to Redis/);
+    expect(isOneLineError(r4.stderr)).toBe(true);
+  });
+
+  it('records every command in the audit ledger: allowlisted, credentials redacted', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'lsa-redis-audit-'));
+    await collect('monitor', home);
+    const ledger = readFileSync(join(home, 'audit', 'audit.jsonl'), 'utf8');
+    expect(ledger).not.toContain(redis.users.monitor.password);
+    const entries = ledger
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { statement: string; outcome: string; targetId: string; engine: string; code?: string });
+    expect(entries[0]).toMatchObject({ statement: 'AUTH <redacted>', outcome: 'ok', engine: 'redis', targetId: 'redis-monitor' });
+    expect(entries.map((e) => e.statement)).toEqual(expect.arrayContaining(['CLIENT SETNAME logstag-agent/0.1.0', 'PING', 'SLOWLOG LEN', 'CLIENT LIST', 'ACL LIST']));
+    for (const e of entries) {
+      if (e.statement === 'AUTH <redacted>') continue;
+      const [name, ...args] = e.statement.replace(/…$/, '').split(' ');
+      // CONFIG GET's statement is cut at 1000 characters: check the names it shows.
+      expect(() => checkCommand(name!, e.statement.endsWith('…') ? args.slice(0, -1) : args)).not.toThrow();
+    }
+    expect(entries.find((e) => e.statement === 'ACL LIST')).toMatchObject({ outcome: 'error', code: 'NOPERM' });
+  });
+});

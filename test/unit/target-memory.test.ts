@@ -1,0 +1,58 @@
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { StagedMemory } from '../../collectors/core/memory.js';
+import { TargetMemoryStore } from '../../electron/agent/collect/memory-store.js';
+
+describe('staged target memory', () => {
+  it('sees its own writes at once and reports whether anything changed', () => {
+    const m = new StagedMemory({ a: 1 });
+    expect(m.dirty).toBe(false);
+    expect(m.get('a')).toBe(1);
+    m.set('b', { lastId: 3, runId: 'x' });
+    expect(m.dirty).toBe(true);
+    expect(m.get('b')).toEqual({ lastId: 3, runId: 'x' });
+    expect(m.snapshot()).toEqual({ a: 1, b: { lastId: 3, runId: 'x' } });
+  });
+
+  it('copies values in and out, so a caller cannot change what is kept behind its back', () => {
+    const m = new StagedMemory();
+    const v = { list: [1] };
+    m.set('k', v);
+    v.list.push(2);
+    (m.get('k') as { list: number[] }).list.push(3);
+    expect(m.get('k')).toEqual({ list: [1] });
+  });
+});
+
+describe('target memory store', () => {
+  it('keeps state across store instances (agent restarts), only when committed, in a 0600 file', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'lsa-mem-')), 'target-state');
+    const store = new TargetMemoryStore(dir);
+    const m = await store.load('redis-main');
+    m.set('redis.slowlog', { runId: 'r', lastId: 41 });
+    const uncommitted = await new TargetMemoryStore(dir).load('redis-main');
+    expect(uncommitted.get('redis.slowlog')).toBeUndefined();
+    await store.commit('redis-main', m);
+    const again = await new TargetMemoryStore(dir).load('redis-main');
+    expect(again.get('redis.slowlog')).toEqual({ runId: 'r', lastId: 41 });
+    expect(statSync(store.file('redis-main')).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(store.file('redis-main'), 'utf8'))).toEqual({ version: 1, values: { 'redis.slowlog': { runId: 'r', lastId: 41 } } });
+  });
+
+  it('does not write when nothing changed', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'lsa-mem-')), 'target-state');
+    const store = new TargetMemoryStore(dir);
+    await store.commit('t', await store.load('t'));
+    expect(() => readdirSync(dir)).toThrow();
+  });
+
+  it('sets a damaged file aside and starts afresh', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lsa-mem-'));
+    const store = new TargetMemoryStore(dir);
+    writeFileSync(store.file('t'), '{"version": 1, "values": ');
+    expect((await store.load('t')).snapshot()).toEqual({});
+    expect(readdirSync(dir).some((f) => f.startsWith('t.json.damaged-'))).toBe(true);
+  });
+});
