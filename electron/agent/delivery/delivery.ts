@@ -60,7 +60,10 @@ export class Delivery {
 
   static async open(o: DeliveryOptions): Promise<Delivery> {
     const spool = await Spool.open(o.spool.dir, { maxBytes: o.spool.maxBytes, ...(o.spool.segmentBytes ? { segmentBytes: o.spool.segmentBytes } : {}) });
+    const opened = await spool.stats();
+    if (opened.tornRecordsDiscarded > 0) o.log?.(`spool: cut off a partial record left by an interrupted write (it was never reported spooled, so nothing acknowledged is lost)`);
     const destination = o.destination ?? null;
+    if (opened.backlog > 0) o.log?.(`spool: ${opened.backlog} unsent payload(s) from earlier runs${destination === null ? ' kept' : ' will be sent first'}`);
     if (destination === null) {
       const d = new Delivery(spool, undefined, undefined, null, async () => {});
       await d.writeStatus();
