@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { ConfigError, TargetConnectError } from '../../../collectors/core/engine.js';
-import { describeIssue, type Target, TargetSchema } from '../../../collectors/core/target.js';
+import { describeIssue, type SecretRef, type Target, TargetSchema } from '../../../collectors/core/target.js';
 import type { PayloadV1 } from '../../../collectors/core/payload.js';
-import type { StateStore } from '../config/state-store.js';
+import { type Destination, DestinationSchema } from '../config/destination.js';
+import type { Settings, StateStore } from '../config/state-store.js';
+import type { DeliveryStatus } from '../delivery/status.js';
 import { NotFoundError, type TargetOperations } from '../service.js';
 import { VaultError } from '../secrets/vault.js';
-import { API, type ErrorCode, type FeedEvent, type Method, type Params, RequestSchema, type Response, type Result, type TargetView } from './contract.js';
+import { API, type DestinationView, type ErrorCode, type FeedEvent, type Method, type Params, RequestSchema, type Response, type Result, type TargetView } from './contract.js';
 
 export type Handlers = { [M in Method]: (params: Params<M>, conn: Connection) => Promise<Result<M>> };
 
@@ -40,10 +42,37 @@ function validTarget(raw: unknown): Target {
 export interface HandlerDeps {
   store: StateStore;
   ops: TargetOperations;
+  /** The running delivery pipeline, if this process has one (status.get reports it). */
+  delivery?: { status(): Promise<DeliveryStatus> };
 }
 
+const secretSource = (ref: SecretRef): 'env' | 'vault' => ('env' in ref ? 'env' : 'vault');
+
+function destinationView(d: Destination): DestinationView {
+  return {
+    url: d.url,
+    apiKey: secretSource(d.apiKey),
+    ...(d.caFile === undefined ? {} : { caFile: d.caFile }),
+    ...(d.pin === undefined ? {} : { pin: d.pin }),
+    ...(d.proxy === undefined
+      ? {}
+      : {
+          proxy: {
+            url: d.proxy.url,
+            ...(d.proxy.username === undefined ? {} : { username: d.proxy.username }),
+            password: d.proxy.password === undefined ? ('none' as const) : secretSource(d.proxy.password),
+          },
+        }),
+    allowPrivateAddress: d.allowPrivateAddress,
+    maxBatchesPerSecond: d.maxBatchesPerSecond,
+    maxBytesPerSecond: d.maxBytesPerSecond,
+  };
+}
+
+const settingsView = (s: Settings): Result<'settings.get'> => ({ paused: s.paused, destination: s.destination === null ? null : destinationView(s.destination) });
+
 /** The handler table: one implementation of the contract for every transport. */
-export function createHandlers({ store, ops }: HandlerDeps): { handlers: Handlers; disconnect(conn: Connection): void } {
+export function createHandlers({ store, ops, delivery }: HandlerDeps): { handlers: Handlers; disconnect(conn: Connection): void } {
   const subscriptions = new Map<string, Connection>();
   ops.payloads.on('payload', (payload: PayloadV1) => {
     for (const [subscription, conn] of subscriptions) conn.emit({ subscription, payload });
@@ -58,6 +87,7 @@ export function createHandlers({ store, ops }: HandlerDeps): { handlers: Handler
     'status.get': async () => ({
       agent: ops.agent,
       paused: store.settings.paused,
+      delivery: (await delivery?.status()) ?? null,
       targets: store.targets.map((t) => ({ id: t.id, engine: t.engine, ...ops.healthOf(t.id) })),
     }),
     'targets.list': async () => store.targets.map(view),
@@ -113,8 +143,30 @@ export function createHandlers({ store, ops }: HandlerDeps): { handlers: Handler
       if (owned) subscriptions.delete(subscription);
       return { unsubscribed: owned };
     },
-    'settings.get': async () => store.settings,
-    'settings.update': async (patch) => store.updateSettings(Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined))),
+    'settings.get': async () => settingsView(store.settings),
+    'settings.update': async ({ paused, destination }) => {
+      const next: Partial<Settings> = {};
+      if (paused !== undefined) next.paused = paused;
+      if (destination === null) next.destination = null;
+      else if (destination !== undefined) {
+        // A secret value typed in the UI is sealed here and never stored or returned in plaintext.
+        const secret = async (input: { env: string } | { value: string } | undefined, keep: SecretRef | undefined): Promise<SecretRef | undefined> =>
+          input === undefined ? keep : 'env' in input ? { env: input.env } : { secret: await ops.vault().seal(input.value) };
+        const current = store.settings.destination;
+        const apiKey = await secret(destination.apiKey, current?.apiKey);
+        if (apiKey === undefined) throw new ConfigError('destination.apiKey: required (an environment variable name or the key itself)');
+        const { proxy, ...rest } = destination;
+        const proxyPassword = proxy === undefined ? undefined : await secret(proxy.password, current?.proxy?.password);
+        const parsed = DestinationSchema.safeParse({
+          ...rest,
+          apiKey,
+          ...(proxy === undefined ? {} : { proxy: { ...proxy, ...(proxyPassword === undefined ? {} : { password: proxyPassword }) } }),
+        });
+        if (!parsed.success) throw new ConfigError(`destination: ${describeIssue(parsed.error)}`);
+        next.destination = parsed.data;
+      }
+      return settingsView(await store.updateSettings(next));
+    },
   };
 
   return {
