@@ -69,14 +69,22 @@ export class Delivery {
       await d.writeStatus();
       return d;
     }
-    if (o.apiKey === undefined || o.apiKey === '') throw new Error('delivery: the API key was not resolved');
     const log = o.log ?? (() => {});
-    const guard = new EgressGuard(egressEndpoints(destination), {
-      ...(o.resolve ? { resolve: o.resolve } : {}),
-      onRefuse: (r) => log(`egress guard: refused ${r.host}: ${r.reason}`),
-    });
-    const dispatcher = createDispatcher({ destination, guard, ca: o.ca, proxyPassword: o.proxyPassword });
-    const shipper = new Shipper({ spool, destination, apiKey: o.apiKey, agent: o.agent, dispatcher, guard, log, ...o.tuning });
+    let guard: EgressGuard;
+    let dispatcher: ReturnType<typeof createDispatcher>;
+    let shipper: Shipper;
+    try {
+      if (o.apiKey === undefined || o.apiKey === '') throw new Error('delivery: the API key was not resolved');
+      guard = new EgressGuard(egressEndpoints(destination), {
+        ...(o.resolve ? { resolve: o.resolve } : {}),
+        onRefuse: (r) => log(`egress guard: refused ${r.host}: ${r.reason}`),
+      });
+      dispatcher = createDispatcher({ destination, guard, ca: o.ca, proxyPassword: o.proxyPassword });
+      shipper = new Shipper({ spool, destination, apiKey: o.apiKey, agent: o.agent, dispatcher, guard, log, ...o.tuning });
+    } catch (err) {
+      await spool.close(); // releases the spool lock for whoever tries next
+      throw err;
+    }
     const d = new Delivery(spool, shipper, guard, destination, () => dispatcher.close());
     spool.onAppend = () => shipper.notify();
     shipper.events.on('change', () => d.scheduleStatusWrite());

@@ -203,6 +203,7 @@ export class Shipper {
     this.inflight = ac;
     const timer = setTimeout(() => ac.abort(new DOMException('request timed out', 'TimeoutError')), this.timeoutMs);
     try {
+      if (this.stopping) return;
       // Before undici is asked for anything: the URL must be the destination.
       this.o.guard.checkUrl(this.url);
       const res = await request(this.url, {

@@ -327,13 +327,24 @@ export class Spool {
       const out: Array<{ seq: number; key: string }> = [];
       let pending: Buffer[] = [];
       let pendingBytes = 0;
+      /** Sequence number after the last durable record of this call. */
+      let durableNext = this.nextSeq;
       const flush = async (): Promise<void> => {
         if (pending.length === 0) return;
         const seg = this.segments.at(-1)!;
         const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
-        await this.active!.write(data, 0, data.length, seg.size);
-        await this.active!.datasync();
+        try {
+          await this.active!.write(data, 0, data.length, seg.size);
+          await this.active!.datasync();
+        } catch (err) {
+          // Not durable (disk full, I/O error): these seqs were never reported spooled, so reuse them,
+          // and cut any bytes that did land so the segment ends on a whole record.
+          this.nextSeq = durableNext;
+          await this.active!.truncate(seg.size).catch(() => {});
+          throw err;
+        }
         seg.size += data.length;
+        durableNext = this.nextSeq;
         pending = [];
         pendingBytes = 0;
       };
