@@ -56,13 +56,19 @@ describe('spool', () => {
     expect(keys[0]).toBe(`${s.id}:1`);
     const b = await s.peek(4, 1e6);
     expect(b.records.map((r) => r.seq)).toEqual([1, 2, 3, 4]);
+    const before = await s.stats();
     await s.ack(b);
+    const after = await s.stats();
+    expect(after.backlog).toBe(6);
+    // Exactly the four acknowledged records (header + body each) are no longer backlog.
+    expect(before.backlogBytes - after.backlogBytes).toBe(b.records.reduce((n, r) => n + RECORD_HEADER_BYTES + r.body.length, 0));
     await s.close();
 
     const again = await openSpool(dir);
     expect(again.id).toBe(s.id);
     expect((await again.stats()).backlog).toBe(6);
     expect(await drain(again)).toEqual([5, 6, 7, 8, 9, 10]);
+    expect((await again.stats()).backlogBytes).toBe(0);
     expect((await again.append(body(11))).seq).toBe(11);
   });
 

@@ -185,7 +185,7 @@ async function statusCommand(file: string, json: boolean, io: Io): Promise<numbe
       `destination:     ${s.destination ?? 'none (payloads stay in the spool)'}`,
       `state:           ${s.state}`,
       `last success:    ${s.lastSuccessAt ?? 'never'}`,
-      `backlog:         ${s.backlog.payloads} payload(s), ${s.backlog.bytes} bytes on disk; oldest unsent: ${age}`,
+      `backlog:         ${s.backlog.payloads} payload(s) (${s.backlog.bytes} bytes); oldest unsent: ${age}`,
       `dropped:         ${s.dropped.total} in total, ${s.dropped.count} not yet reported${s.dropped.since ? ` (since ${s.dropped.since})` : ''}`,
       `last error:      ${s.lastError ?? 'none'}`,
       ...(s.egressRefusals > 0 ? [`egress refused:  ${s.egressRefusals} connection(s) to hosts other than the destination`] : []),

@@ -35,7 +35,7 @@ type ShipperSnapshot = Pick<DeliveryStatus, 'destination' | 'state' | 'lastSucce
 export function composeStatus(snap: ShipperSnapshot, stats: SpoolStats, now = Date.now()): DeliveryStatus {
   return DeliveryStatusSchema.parse({
     ...snap,
-    backlog: { payloads: stats.backlog, bytes: stats.bytes },
+    backlog: { payloads: stats.backlog, bytes: stats.backlogBytes },
     oldestUnsentAgeSeconds: stats.oldestUnsentAt === null ? null : Math.max(0, Math.round((now - stats.oldestUnsentAt) / 100) / 10),
     dropped: stats.dropped,
   });

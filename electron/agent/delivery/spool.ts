@@ -86,6 +86,8 @@ export interface DropReport {
 export interface SpoolStats {
   /** Payloads written and not yet acknowledged by the service. */
   backlog: number;
+  /** Bytes on disk from the first unacknowledged record on (right after the first ack of a run; until then it may include acknowledged records of the same segment). */
+  backlogBytes: number;
   /** Bytes of all segment files. */
   bytes: number;
   /** When the oldest unacknowledged payload was spooled (ms since epoch), null if none. */
@@ -574,8 +576,15 @@ export class Spool {
       const b = await this.peek(1, 1);
       oldestUnsentAt = b.records[0]?.spooledAt ?? null;
     }
+    const backlog = this.backlog();
+    let backlogBytes = 0;
+    if (backlog > 0 && start !== undefined) {
+      for (const seg of this.segments) if (seg.first >= start.segment) backlogBytes += seg.size;
+      backlogBytes = Math.max(0, backlogBytes - start.offset);
+    }
     return {
-      backlog: this.backlog(),
+      backlog,
+      backlogBytes,
       bytes: this.totalBytes(),
       oldestUnsentAt,
       dropped: this.dropReport(),
