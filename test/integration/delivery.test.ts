@@ -1,4 +1,6 @@
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -67,6 +69,7 @@ describe('delivery to a local HTTPS ingest server', () => {
     const d = await delivery({ url: srv.url() });
     for (let i = 1; i <= 5; i++) await d.put(payload(i));
     await until('5 payloads', () => srv.accepted.length === 5);
+    await until('acknowledged', async () => (await d.status()).backlog.payloads === 0);
     const req = srv.requests[0]!;
     expect(req.headers['content-encoding']).toBe('gzip');
     expect(req.headers['idempotency-key']).toMatch(new RegExp(`^${d.spool.id}:\\d+(-\\d+)?$`));
@@ -76,6 +79,22 @@ describe('delivery to a local HTTPS ingest server', () => {
     const st = await d.status();
     expect(st).toMatchObject({ state: 'idle', backlog: { payloads: 0 }, lastError: null, dropped: { count: 0, total: 0 } });
     expect(st.lastSuccessAt).not.toBeNull();
+  });
+
+  it('plain http works only because the destination is a loopback address (a local test server)', async () => {
+    const got: string[] = [];
+    const http = createServer((req, res) => {
+      got.push(String(req.headers.authorization));
+      req.resume().on('end', () => res.writeHead(204).end());
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    cleanup.push(() => new Promise((r) => http.close(r)));
+    const port = (http.address() as AddressInfo).port;
+    const d = await delivery({ url: `http://127.0.0.1:${port}/ingest` });
+    await d.put(payload(1));
+    await until('delivered', () => got.length === 1);
+    expect(got[0]).toBe(`Bearer ${API_KEY}`);
+    expect(() => DestinationSchema.parse({ url: `http://ingest.test:${port}/`, apiKey: { env: 'K' } })).toThrow(/must use https/);
   });
 
   it('an outage of many cycles, then recovery: every payload exactly once, in order, paced', async () => {
@@ -100,9 +119,11 @@ describe('delivery to a local HTTPS ingest server', () => {
     // Retry-After was honoured: the attempt after a 503 came at least ~1 s later.
     const i503 = srv.requests.findIndex((r) => r.status === 503);
     expect(srv.requests[i503 + 1]!.at - srv.requests[i503]!.at).toBeGreaterThanOrEqual(900);
-    // Replay is paced (4 batches/s): successful requests are at least ~250 ms apart.
+    // Replay is paced (4 batches/s, so >= 250 ms between sends; arrival times jitter a little around that).
     const ok = srv.requests.filter((r) => r.status === 200).map((r) => r.at);
-    for (let i = 1; i < ok.length; i++) expect(ok[i]! - ok[i - 1]!).toBeGreaterThanOrEqual(230);
+    expect(ok.length).toBeGreaterThanOrEqual(6);
+    for (let i = 1; i < ok.length; i++) expect(ok[i]! - ok[i - 1]!).toBeGreaterThanOrEqual(150);
+    expect(ok.at(-1)! - ok[0]!).toBeGreaterThanOrEqual((ok.length - 1) * 250 - 100);
     expect((await d.status()).lastError).toBeNull();
     expect(logs.join('\n')).not.toContain(API_KEY);
   }, 60_000);

@@ -248,7 +248,7 @@ export class Shipper {
       const pace = Math.max(1000 / this.o.destination.maxBatchesPerSecond, (body.length / this.o.destination.maxBytesPerSecond) * 1000);
       this.nextAttemptAt = started + pace;
       this.log(`delivered ${batch.records.length} payload(s) (seq ${range}, ${body.length} bytes gzip)${drops.count > 0 ? `; reported ${drops.count} dropped payload(s)` : ''}${recovered ? '; delivery recovered' : ''}`);
-      this.set('sending');
+      this.set(this.o.spool.backlog() === 0 ? 'idle' : 'sending');
       return;
     }
     const plain = oneLine(text);
