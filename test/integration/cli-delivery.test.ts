@@ -118,7 +118,8 @@ describe('logstag-agent run with a destination', () => {
     await until('the acknowledged payloads to arrive', () => acknowledged.every((k) => srv.accepted.some((e) => e.key === k)));
     await second.waitForCount(/; spooled /, 2);
     second.child.kill('SIGTERM');
-    expect((await second.exited).code).toBe(0);
+    const ex = await second.exited;
+    expect({ ...ex, stderr: ex.code === 0 ? '' : second.lines().join('\n') }).toMatchObject({ code: 0, stderr: '' });
     // Everything reported spooled before the crash, and everything after, arrived once; nothing damaged arrived.
     expect(srv.duplicates).toBe(0);
     expect(srv.invalid).toBe(0);

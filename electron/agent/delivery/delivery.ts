@@ -6,7 +6,7 @@ import type { AgentIdentity } from '../collect/cycle.js';
 import { type Destination, describeDestination } from '../config/destination.js';
 import { EgressGuard, type Resolver } from './egress-guard.js';
 import { Shipper, type ShipperOptions } from './shipper.js';
-import { Spool, type SpoolStats } from './spool.js';
+import { pidAlive, Spool, type SpoolStats } from './spool.js';
 import { type DeliveryStatus, DeliveryStatusSchema } from './status.js';
 import { createDispatcher, egressEndpoints } from './transport.js';
 
@@ -158,35 +158,27 @@ export class Delivery {
 export async function readStatus(dir: string, maxBytes: number): Promise<DeliveryStatus> {
   const spool = await Spool.open(dir, { maxBytes, readOnly: true });
   try {
-    let snap: ShipperSnapshot & { pid?: number } = {
-      destination: null,
-      state: 'stopped',
-      lastSuccessAt: null,
-      lastError: null,
-      lastErrorAt: null,
-      nextAttemptAt: null,
-      egressRefusals: 0,
-    };
+    let saved: Partial<ShipperSnapshot> & { pid?: number } = {};
     try {
-      const saved = JSON.parse(await readFile(join(dir, STATUS_FILE), 'utf8')) as ShipperSnapshot & { pid?: number };
-      snap = { ...snap, ...saved };
+      saved = JSON.parse(await readFile(join(dir, STATUS_FILE), 'utf8')) as typeof saved;
     } catch {
-      // Never run, or the file is being replaced: the spool numbers still stand.
+      // Never run, or the file is being replaced: the spool's own numbers still stand.
     }
-    const { pid, ...rest } = snap as ShipperSnapshot & { pid?: number; writtenAt?: string };
-    delete (rest as { writtenAt?: string }).writtenAt;
-    const alive = pid !== undefined && isAlive(pid);
-    return composeStatus({ ...rest, state: alive || rest.state === 'spool_only' ? rest.state : 'stopped' }, await spool.stats());
+    // A state saved by a process that has gone is history: it is stopped now.
+    const alive = typeof saved.pid === 'number' && pidAlive(saved.pid);
+    return composeStatus(
+      {
+        destination: saved.destination ?? null,
+        state: saved.state === 'spool_only' || alive ? (saved.state ?? 'stopped') : 'stopped',
+        lastSuccessAt: saved.lastSuccessAt ?? null,
+        lastError: saved.lastError ?? null,
+        lastErrorAt: saved.lastErrorAt ?? null,
+        nextAttemptAt: alive ? (saved.nextAttemptAt ?? null) : null,
+        egressRefusals: saved.egressRefusals ?? 0,
+      },
+      await spool.stats(),
+    );
   } finally {
     await spool.close();
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { type FileHandle, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import writeFileAtomic from 'write-file-atomic';
@@ -164,7 +164,8 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, owned by someone else). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -234,11 +235,7 @@ export class Spool {
         return m ? [{ first: Number(m[1]), size: 0 }] : [];
       })
       .sort((a, b) => a.first - b.first);
-    for (const s of this.segments) {
-      const fh = await open(this.path(s.first), 'r');
-      s.size = (await fh.stat()).size;
-      await fh.close();
-    }
+    for (const s of this.segments) s.size = (await stat(this.path(s.first))).size;
     const acked = this.state.ackedSeq;
     this.nextSeq = acked + 1;
     const last = this.segments.at(-1);
