@@ -34,7 +34,7 @@ export const BatchV1Schema = z
       .object({
         /** Payloads lost (spool cap, damage, refused by the service) and not yet acknowledged as reported. */
         count: z.number().int().min(0),
-        /** All payloads lost since the spool was created: monotonic, so a repeated report is harmless. */
+        /** All payloads lost since the spool was created: never lower than an acknowledged report, so a repeated report is harmless. */
         total: z.number().int().min(0),
         /** When the first unreported loss happened. */
         since: iso.nullable(),

@@ -172,6 +172,22 @@ describe('spool', () => {
     expect(s.dropReport().total).toBe(0);
   });
 
+  it('a batch in flight when the cap removes its segment, then acknowledged, is not counted as lost', async () => {
+    const s = await openSpool(tmp(), 8 * 1024, { segmentBytes: 1024 });
+    for (let i = 1; i <= 4; i++) await s.append(body(i, 200));
+    const inFlight = await s.peek(3, 1e6);
+    for (let i = 5; i <= 60; i++) await s.append(body(i, 200));
+    const counted = s.dropReport().total;
+    expect(counted).toBeGreaterThan(inFlight.records.length);
+    await s.ack(inFlight);
+    expect(s.dropReport().total).toBe(counted - inFlight.records.length);
+    // What is read next is the oldest payload still on disk, after the acknowledged ones.
+    const next = await s.peek(1, 1e6);
+    expect(next.records[0]!.seq).toBeGreaterThan(inFlight.records.at(-1)!.seq);
+    const backlog = s.backlog();
+    expect(s.dropReport().total + backlog + inFlight.records.length).toBe(60);
+  });
+
   it('a payload larger than the whole cap is refused and counted', async () => {
     const s = await openSpool(tmp(), 2048);
     await expect(s.append('x'.repeat(4096))).rejects.toThrow(/larger than the spool cap/);

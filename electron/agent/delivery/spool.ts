@@ -383,10 +383,15 @@ export class Spool {
       if (this.segments.length > 1) {
         const first = this.segments[0]!;
         const lastSeq = this.segments[1]!.first - 1;
-        const unsent = Math.max(0, lastSeq - Math.max(first.first, this.state.ackedSeq + 1) + 1);
+        const from = Math.max(first.first, this.state.ackedSeq + 1);
+        const unsent = Math.max(0, lastSeq - from + 1);
         // Counted before the file goes, so a crash in between overstates the loss rather than hiding it.
-        // (A batch of this segment that is in flight right now and then acknowledged is also counted: the safe side.)
         await this.countDropped(unsent);
+        if (unsent > 0) {
+          // A batch read from this segment may be in flight; if it is acknowledged, ack() takes it back off the count.
+          this.droppedRanges.push([from, lastSeq]);
+          if (this.droppedRanges.length > 64) this.droppedRanges.shift();
+        }
         await this.removeSegment(0);
       } else if (this.segments[0]!.size > 0) {
         await this.rotate();
@@ -514,6 +519,9 @@ export class Spool {
     return { records, bytes, next: pos };
   }
 
+  /** Seq ranges the cap removed while this process ran (for the in-flight case in ack). */
+  private readonly droppedRanges: Array<[number, number]> = [];
+
   /** Gaps (seq of the record after the gap -> records missing before it) found by read(). */
   private readonly pendingLost = new Map<number, number>();
 
@@ -540,8 +548,12 @@ export class Spool {
         lost += this.pendingLost.get(r.seq) ?? 0;
         this.pendingLost.delete(r.seq);
       }
+      // Records counted as dropped by the cap while this batch was in flight were delivered after all;
+      // uncounted only while not yet reported, since the service may keep the largest total it saw.
+      // (A refused record the cap already counted nets to one count: +1 lost, -1 here.)
+      const counted = batch.records.filter((r) => this.droppedRanges.some(([a, b]) => r.seq >= a && r.seq <= b)).length;
       const d = this.state.dropped;
-      const total = d.total + lost;
+      const total = Math.max(d.reported, d.total + lost - counted);
       const reported = Math.min(total, Math.max(d.reported, opts.dropsReported ?? d.reported));
       await this.saveState({
         ...this.state,
