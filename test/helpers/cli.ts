@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,4 +48,42 @@ export function jsonFile(content: unknown, name = 'target.json'): string {
 export function isOneLineError(stderr: string): boolean {
   const lines = stderr.trim().split('\n');
   return lines.length === 1 && lines[0]!.startsWith('error: ') && !/\s+at .+:\d+:\d+/.test(stderr);
+}
+
+export interface RunningCli {
+  child: ChildProcess;
+  home: string;
+  /** stderr so far, as lines. */
+  lines(): string[];
+  /** Resolves with the first stderr line matching, or rejects after timeoutMs. */
+  waitForLine(re: RegExp, timeoutMs?: number): Promise<string>;
+  /** Resolves when at least n stderr lines match. */
+  waitForCount(re: RegExp, n: number, timeoutMs?: number): Promise<string[]>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts the built CLI as a long-running process (`run`), for tests that signal or kill it. */
+export function spawnAgentCli(args: readonly string[], opts: { env?: NodeJS.ProcessEnv; home?: string } = {}): RunningCli {
+  const home = opts.home ?? mkdtempSync(join(tmpdir(), 'lsa-home-'));
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, LOGSTAG_HOME: home, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout!.resume();
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const lines = () => stderr.split('\n').filter((l) => l !== '');
+  const waitForCount = async (re: RegExp, n: number, timeoutMs = 60_000): Promise<string[]> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hits = lines().filter((l) => re.test(l));
+      if (hits.length >= n) return hits;
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the CLI exited (${child.exitCode ?? child.signalCode}) before ${n} line(s) matching ${re}:\n${stderr}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${n} line(s) matching ${re}:\n${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  return { child, home, lines, waitForCount, waitForLine: async (re, t) => (await waitForCount(re, 1, t))[0]!, exited };
 }

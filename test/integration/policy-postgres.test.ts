@@ -1,7 +1,7 @@
 // The policy end to end against the harness PostgreSQL: what the preview API
 // returns is byte for byte what the shipper writes for the same cycle, excluded
 // columns are not even selected, redacted names are stable across cycles.
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
@@ -10,7 +10,7 @@ import type { FeedEvent, Preview } from '../../electron/agent/api/contract.js';
 import { createHandlers, dispatch } from '../../electron/agent/api/handlers.js';
 import { AuditLedger } from '../../electron/agent/audit/ledger.js';
 import { StateStore } from '../../electron/agent/config/state-store.js';
-import { LocalOutbox } from '../../electron/agent/delivery/outbox.js';
+import { Delivery } from '../../electron/agent/delivery/delivery.js';
 import { NameKeyStore } from '../../electron/agent/secrets/name-key.js';
 import { VaultError } from '../../electron/agent/secrets/vault.js';
 import { TargetOperations } from '../../electron/agent/service.js';
@@ -27,10 +27,10 @@ function agent() {
   };
   const nameKeys = new NameKeyStore(home, noVault);
   const ops = new TargetOperations({ id: '0c5b1a4e-6f1d-4a8e-9b7c-2d3e4f5a6b7c', version: '0.1.0', host: 'it-host' }, ledger, noVault, { IT_PG: pg.users.monitor.password }, () => nameKeys.load());
-  // The shipper of this agent: every finished cycle goes to the outbox, as `run` does.
-  const outbox = new LocalOutbox(join(home, 'outbox'));
-  const shipped: Array<Promise<string>> = [];
-  ops.cycles.on('cycle', (r) => shipped.push(outbox.put(r.payload)));
+  // The delivery of this agent: every finished cycle goes into the spool, as `run` does.
+  const delivery = Delivery.open({ agent: ops.agent, spool: { dir: join(home, 'spool'), maxBytes: 16 * 1024 * 1024 }, destination: null });
+  const shipped: Array<Promise<unknown>> = [];
+  ops.cycles.on('cycle', (r) => shipped.push(delivery.then((d) => d.put(r.payload))));
   const { handlers } = createHandlers({ store, ops });
   const events: FeedEvent[] = [];
   const conn = { emit: (e: FeedEvent) => events.push(JSON.parse(JSON.stringify(e)) as FeedEvent) };
@@ -41,7 +41,7 @@ function agent() {
     if (!res.ok) throw new Error(`${method}: ${res.error.message}`);
     return res.result as T;
   };
-  return { home, ledger, outbox, shipped, events, call };
+  return { home, ledger, delivery, shipped, events, call };
 }
 
 const target = (extra: Record<string, unknown> = {}) => ({
@@ -72,12 +72,14 @@ describe('policy against the harness PostgreSQL', () => {
 
     const preview = await a.call<Preview>('preview.get', { id: 'appdb' });
     expect(a.shipped).toHaveLength(1);
-    const file = await a.shipped[0]!;
-    const shippedBytes = readFileSync(file);
-    expect(Buffer.from(`${serializePayload(preview.payload)}\n`).equals(shippedBytes)).toBe(true);
+    await a.shipped[0];
+    // The bytes as they sit in the spool, which is what the shipper sends.
+    const spooled = await (await a.delivery).spool.peek(10, 64 * 1024 * 1024);
+    expect(spooled.records).toHaveLength(1);
+    const shippedBytes = spooled.records[0]!.body;
+    expect(Buffer.from(serializePayload(preview.payload)).equals(shippedBytes)).toBe(true);
     expect(a.events).toHaveLength(1);
-    expect(serializePayload(a.events[0]!.payload)).toBe(shippedBytes.toString('utf8').trimEnd());
-    expect(readdirSync(a.outbox.dir)).toHaveLength(1);
+    expect(serializePayload(a.events[0]!.payload)).toBe(shippedBytes.toString('utf8'));
     PayloadV1Schema.parse(JSON.parse(shippedBytes.toString('utf8')));
 
     // The policy applied: client metadata absent (not even selected), users hashed, the annotations say so.

@@ -1,5 +1,6 @@
 // Redis tests that change server state (slow-log threshold, ACL users, restarts) or need a
 // topology (Sentinel, cluster, TLS): each runs on private servers started by the same harness.
+import { Spool } from '../../electron/agent/delivery/spool.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -220,29 +221,39 @@ describe('slow-log entries are shipped once', () => {
     expect(readdirSync(join(dir, 'target-state'))).toEqual(['cache.json']);
   });
 
-  it('`run` persists the cursor after the payload is in the outbox, so a restarted agent does not ship entries again', async () => {
+  it('`run` persists the cursor after the payload is in the spool, so a restarted agent does not ship entries again', async () => {
     await slowEntries(h, 2);
     const home = mkdtempSync(join(tmpdir(), 'lsa-run-'));
-    const outbox = join(home, 'outbox');
+    const spoolDir = join(home, 'spool');
     const t = target(h, 'monitor', { id: 'cache-run' });
-    const config = jsonFile({ targets: [{ file: t.file }], outbox }, 'run.json');
+    const config = jsonFile({ targets: [{ file: t.file }], spool: { dir: spoolDir } }, 'run.json');
+    // Every payload the agent spooled so far (a read-only view of the spool, as `logstag-agent spool` shows it).
+    const spooled = async (): Promise<PayloadV1[]> => {
+      if (!existsSync(spoolDir)) return [];
+      const spool = await Spool.open(spoolDir, { maxBytes: 256 * 1024 * 1024, readOnly: true });
+      try {
+        const batch = await spool.peek(1000, 256 * 1024 * 1024);
+        return batch.records.map((r) => PayloadV1Schema.parse(JSON.parse(r.body.toString('utf8'))));
+      } finally {
+        await spool.close();
+      }
+    };
     const runOnce = async (): Promise<PayloadV1> => {
-      const before = existsSync(outbox) ? readdirSync(outbox).length : 0;
+      const before = (await spooled()).length;
       const child: ChildProcess = spawn(process.execPath, [join(repoRoot, 'dist/electron/agent/cli/bin.js'), 'run', '--config', config], {
         env: { ...process.env, ...t.env, LOGSTAG_HOME: home },
         stdio: 'ignore',
       });
       const exited = new Promise((r) => child.once('exit', r));
       try {
-        const file = await waitFor(
-          'the first payload in the outbox',
+        return await waitFor(
+          'the first payload in the spool',
           async () => {
-            const files = existsSync(outbox) ? readdirSync(outbox).sort() : [];
-            return files.length > before && existsSync(join(home, 'target-state', 'cache-run.json')) ? files.at(-1) : undefined;
+            const all = await spooled();
+            return all.length > before && existsSync(join(home, 'target-state', 'cache-run.json')) ? all.at(-1) : undefined;
           },
           20_000,
         );
-        return PayloadV1Schema.parse(JSON.parse(readFileSync(join(outbox, file), 'utf8')));
       } finally {
         child.kill('SIGTERM');
         await exited;

@@ -16,7 +16,9 @@ describe('CLI bad input: exit code 2 and one line', () => {
     ['a missing --target', () => ['check'], /--target FILE is required/],
     ['an unknown option', () => ['check', '--target', 'x', '--frobnicate'], /frobnicate/],
     ['an unknown command', () => ['explode'], /unknown command "explode"/],
-    ['a bad run config', () => ['run', '--config', jsonFile({ targets: [] })], /targets must be a non-empty list/],
+    ['a bad run config', () => ['run', '--config', jsonFile({ targets: [] })], /targets: must be a non-empty list/],
+    ['a plaintext API key', () => ['run', '--config', jsonFile({ targets: [target], destination: { url: 'https://ingest.example/', apiKey: 'lsk_123' } })], /destination.apiKey: plaintext API keys are refused/],
+    ['an unset API key variable', () => ['run', '--config', jsonFile({ targets: [{ ...target, password: undefined }], destination: { url: 'https://ingest.example/', apiKey: { env: 'LSA_NO_SUCH_KEY' } } })], /destination.apiKey: environment variable LSA_NO_SUCH_KEY is not set/],
   ])('%s', async (_name, args, message) => {
     const r = await runAgentCli(args());
     expect(r.code).toBe(2);

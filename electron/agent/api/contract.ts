@@ -9,6 +9,8 @@ import { checkEngineFields, ENGINES, TargetShape } from '../../../collectors/cor
 import { PayloadV1Schema } from '../../../collectors/core/payload.js';
 import { CategorySchema } from '../../../collectors/core/category.js';
 import { ActionSchema, EffectivePolicySchema, PolicySchema } from '../../../collectors/core/policy.js';
+import { DestinationSchema, ProxySchema } from '../config/destination.js';
+import { DeliveryStatusSchema } from '../delivery/status.js';
 
 const Id = z.object({ id: z.string().min(1).max(63) }).strict();
 const Empty = z.object({}).strict();
@@ -66,12 +68,50 @@ export const PermissionReportSchema = z
   })
   .strict();
 
+/** The destination as the UI sees it: secrets reduced to where they come from. */
+export const DestinationViewSchema = z
+  .object({
+    url: z.string(),
+    apiKey: z.enum(['env', 'vault']),
+    caFile: z.string().optional(),
+    pin: z.string().optional(),
+    proxy: z.object({ url: z.string(), username: z.string().optional(), password: z.enum(['none', 'env', 'vault']) }).strict().optional(),
+    allowPrivateAddress: z.boolean(),
+    maxBatchesPerSecond: z.number(),
+    maxBytesPerSecond: z.number(),
+  })
+  .strict();
+export type DestinationView = z.infer<typeof DestinationViewSchema>;
+
+/** A secret from the UI: an environment variable name, or the value itself, which the agent seals at once. */
+const SecretInputSchema = z.union([
+  z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/) }).strict(),
+  z.object({ value: z.string().min(1).max(4096) }).strict(),
+]);
+
+/** The destination settings (config/destination.ts) with secrets as SecretInput; an omitted apiKey keeps the stored one. */
+export const DestinationInputSchema = DestinationSchema.extend({
+  apiKey: SecretInputSchema.optional(),
+  proxy: z
+    .object({ url: ProxySchema.shape.url, username: z.string().min(1).max(256).optional(), password: SecretInputSchema.optional() })
+    .strict()
+    .optional(),
+});
+
 export const SettingsSchema = z
   .object({
     paused: z.boolean(),
-    destinationUrl: z.url({ protocol: /^https?$/ }).nullable(),
+    destination: DestinationViewSchema.nullable(),
     /** The workspace default policy: per-category overrides of the built-in defaults. */
     policy: PolicySchema,
+  })
+  .strict();
+export const SettingsUpdateSchema = z
+  .object({
+    paused: z.boolean().optional(),
+    /** null: no destination (the spool is the sink). */
+    destination: DestinationInputSchema.nullable().optional(),
+    policy: PolicySchema.optional(),
   })
   .strict();
 
@@ -101,6 +141,8 @@ export const StatusSchema = z
   .object({
     agent: z.object({ id: z.string(), version: z.string(), host: z.string() }).strict(),
     paused: z.boolean(),
+    /** Null while no delivery pipeline runs in this process. */
+    delivery: DeliveryStatusSchema.nullable(),
     targets: z.array(
       z
         .object({
@@ -139,7 +181,7 @@ export const API = {
   'feed.subscribe': { params: Empty, result: z.object({ subscription: z.string() }).strict() },
   'feed.unsubscribe': { params: z.object({ subscription: z.string().min(1).max(64) }).strict(), result: z.object({ unsubscribed: z.boolean() }).strict() },
   'settings.get': { params: Empty, result: SettingsSchema },
-  'settings.update': { params: SettingsSchema.partial().strict(), result: SettingsSchema },
+  'settings.update': { params: SettingsUpdateSchema, result: SettingsSchema },
 } as const;
 
 export type Method = keyof typeof API;

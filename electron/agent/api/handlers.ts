@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { ConfigError, TargetConnectError } from '../../../collectors/core/engine.js';
-import { describeIssue, type Target, TargetSchema } from '../../../collectors/core/target.js';
+import { describeIssue, type SecretRef, type Target, TargetSchema } from '../../../collectors/core/target.js';
 import { CATEGORIES } from '../../../collectors/core/category.js';
 import { type Policy, resolvePolicy } from '../../../collectors/core/policy.js';
 import { operatorName } from '../audit/ledger.js';
 import type { CycleResult } from '../collect/cycle.js';
-import type { StateStore } from '../config/state-store.js';
+import { type Destination, DestinationSchema } from '../config/destination.js';
+import type { Settings, StateStore } from '../config/state-store.js';
+import type { DeliveryStatus } from '../delivery/status.js';
 import { NotFoundError, type TargetOperations } from '../service.js';
 import { VaultError } from '../secrets/vault.js';
-import { API, type ErrorCode, type FeedEvent, type Method, type Params, type Preview, RequestSchema, type Response, type Result, type TargetView } from './contract.js';
+import { API, type DestinationView, type ErrorCode, type FeedEvent, type Method, type Params, type Preview, RequestSchema, type Response, type Result, type TargetView } from './contract.js';
 
 export type Handlers = { [M in Method]: (params: Params<M>, conn: Connection) => Promise<Result<M>> };
 
@@ -55,10 +57,41 @@ function validTarget(raw: unknown): Target {
 export interface HandlerDeps {
   store: StateStore;
   ops: TargetOperations;
+  /** The running delivery pipeline, if this process has one (status.get reports it). */
+  delivery?: { status(): Promise<DeliveryStatus> };
 }
 
+const secretSource = (ref: SecretRef): 'env' | 'vault' => ('env' in ref ? 'env' : 'vault');
+
+function destinationView(d: Destination): DestinationView {
+  return {
+    url: d.url,
+    apiKey: secretSource(d.apiKey),
+    ...(d.caFile === undefined ? {} : { caFile: d.caFile }),
+    ...(d.pin === undefined ? {} : { pin: d.pin }),
+    ...(d.proxy === undefined
+      ? {}
+      : {
+          proxy: {
+            url: d.proxy.url,
+            ...(d.proxy.username === undefined ? {} : { username: d.proxy.username }),
+            password: d.proxy.password === undefined ? ('none' as const) : secretSource(d.proxy.password),
+          },
+        }),
+    allowPrivateAddress: d.allowPrivateAddress,
+    maxBatchesPerSecond: d.maxBatchesPerSecond,
+    maxBytesPerSecond: d.maxBytesPerSecond,
+  };
+}
+
+const settingsView = (s: Settings): Result<'settings.get'> => ({
+  paused: s.paused,
+  destination: s.destination === null ? null : destinationView(s.destination),
+  policy: s.policy,
+});
+
 /** The handler table: one implementation of the contract for every transport. */
-export function createHandlers({ store, ops }: HandlerDeps): { handlers: Handlers; disconnect(conn: Connection): void } {
+export function createHandlers({ store, ops, delivery }: HandlerDeps): { handlers: Handlers; disconnect(conn: Connection): void } {
   const subscriptions = new Map<string, Connection>();
   ops.cycles.on('cycle', (result: CycleResult) => {
     const preview = previewOf(result);
@@ -95,6 +128,7 @@ export function createHandlers({ store, ops }: HandlerDeps): { handlers: Handler
     'status.get': async () => ({
       agent: ops.agent,
       paused: store.settings.paused,
+      delivery: (await delivery?.status()) ?? null,
       targets: store.targets.map((t) => ({ id: t.id, engine: t.engine, ...ops.healthOf(t.id) })),
     }),
     'targets.list': async () => store.targets.map(view),
@@ -162,14 +196,33 @@ export function createHandlers({ store, ops }: HandlerDeps): { handlers: Handler
       if (owned) subscriptions.delete(subscription);
       return { unsubscribed: owned };
     },
-    'settings.get': async () => store.settings,
-    'settings.update': async (patch) => {
+    'settings.get': async () => settingsView(store.settings),
+    'settings.update': async ({ paused, destination, policy }) => {
+      const next: Partial<Settings> = {};
+      if (paused !== undefined) next.paused = paused;
       const before = store.settings.policy;
-      const sent = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
-      if (patch.policy !== undefined) sent['policy'] = canonicalPolicy(patch.policy);
-      const settings = await store.updateSettings(sent);
-      if (patch.policy !== undefined && !samePolicy(before, settings.policy)) recordPolicyChange('workspace', before, settings.policy);
-      return settings;
+      if (policy !== undefined) next.policy = canonicalPolicy(policy);
+      if (destination === null) next.destination = null;
+      else if (destination !== undefined) {
+        // A secret value typed in the UI is sealed here and never stored or returned in plaintext.
+        const secret = async (input: { env: string } | { value: string } | undefined, keep: SecretRef | undefined): Promise<SecretRef | undefined> =>
+          input === undefined ? keep : 'env' in input ? { env: input.env } : { secret: await ops.vault().seal(input.value) };
+        const current = store.settings.destination;
+        const apiKey = await secret(destination.apiKey, current?.apiKey);
+        if (apiKey === undefined) throw new ConfigError('destination.apiKey: required (an environment variable name or the key itself)');
+        const { proxy, ...rest } = destination;
+        const proxyPassword = proxy === undefined ? undefined : await secret(proxy.password, current?.proxy?.password);
+        const parsed = DestinationSchema.safeParse({
+          ...rest,
+          apiKey,
+          ...(proxy === undefined ? {} : { proxy: { ...proxy, ...(proxyPassword === undefined ? {} : { password: proxyPassword }) } }),
+        });
+        if (!parsed.success) throw new ConfigError(`destination: ${describeIssue(parsed.error)}`);
+        next.destination = parsed.data;
+      }
+      const settings = await store.updateSettings(next);
+      if (policy !== undefined && !samePolicy(before, settings.policy)) recordPolicyChange('workspace', before, settings.policy);
+      return settingsView(settings);
     },
   };
 

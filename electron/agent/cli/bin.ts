@@ -10,7 +10,20 @@ async function readStdin(): Promise<string> {
 }
 
 const controller = new AbortController();
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => controller.abort());
+// process.on, not once: write-file-atomic's signal-exit re-raises a signal when it sees no other
+// listener, which would kill the process in the middle of a graceful stop. A second signal stops at once
+// (the spool is durable; what was not sent waits for the next start).
+let stopping = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (stopping) {
+      process.stderr.write(`${sig} again: stopping now; unsent payloads stay in the spool\n`);
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    }
+    stopping = true;
+    controller.abort();
+  });
+}
 
 const code = await runCli(
   process.argv.slice(2),

@@ -1,18 +1,19 @@
-import { join, resolve, dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, TargetConnectError } from '../../../collectors/core/engine.js';
 import { serializePayload } from '../../../collectors/core/payload.js';
-import { type Policy, PolicySchema } from '../../../collectors/core/policy.js';
-import { describeIssue, type Target } from '../../../collectors/core/target.js';
 import { AuditLedger } from '../audit/ledger.js';
 import { TargetMemoryStore } from '../collect/memory-store.js';
 import { agentHome, auditDir, targetStateDir } from '../config/paths.js';
-import { loadTargetFile, parseTarget, readJsonFile } from '../config/target-file.js';
-import { LocalOutbox } from '../delivery/outbox.js';
+import { describeDestination } from '../config/destination.js';
+import { defaultSpoolDir, loadRunConfig, readCaFile, type RunConfig } from '../config/run-config.js';
+import { loadTargetFile } from '../config/target-file.js';
+import { Delivery, readStatus } from '../delivery/delivery.js';
+import { Spool, SpoolError } from '../delivery/spool.js';
 import { loadAgentIdentity } from '../identity.js';
 import { Scheduler } from '../scheduler.js';
 import { KeychainVault } from '../secrets/keychain-vault.js';
 import { NameKeyStore } from '../secrets/name-key.js';
+import { resolveSecret } from '../secrets/resolve.js';
 import { type Vault, VaultError } from '../secrets/vault.js';
 import { requireCollector, TargetOperations } from '../service.js';
 import { AGENT_VERSION } from '../version.js';
@@ -26,11 +27,13 @@ Usage:
   logstag-agent collect --once --target FILE [--json]
                                                   one collection cycle; prints the payload exactly as it would be sent
   logstag-agent grants  --target FILE             the grant script for what the identity is missing
-  logstag-agent run     --config FILE             collect every target on its interval until stopped (Ctrl-C)
+  logstag-agent run     --config FILE             collect every target on its interval, spool and deliver, until stopped (Ctrl-C)
+  logstag-agent status  --config FILE [--json]    delivery status: backlog, oldest unsent, dropped, last success and error
+  logstag-agent spool   --config FILE             print every unsent payload in the spool, one JSON line each, oldest first
   logstag-agent secret encrypt                    read a secret on stdin, print a machine-bound blob
 
 Exit codes: 0 success, 2 bad input, 3 target unreachable or authentication failed, 1 internal error.
-State (agent id, audit ledger, outbox) lives in $LOGSTAG_HOME or the OS's application data folder.`;
+State (agent id, audit ledger, spool) lives in $LOGSTAG_HOME or the OS's application data folder.`;
 
 export interface Io {
   out(text: string): void;
@@ -111,73 +114,46 @@ async function grantsCommand(file: string, io: Io): Promise<number> {
   return EXIT.ok;
 }
 
-interface RunConfig {
-  targets: Target[];
-  outbox: string | undefined;
-  concurrency: number;
-  /** Workspace default policy for every target of this config (a target's own policy overrides it). */
-  policy: Policy | undefined;
-}
-
-async function loadRunConfig(file: string): Promise<RunConfig> {
-  const raw = await readJsonFile(file);
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${file}: the config must be a JSON object`);
-  const cfg = raw as Record<string, unknown>;
-  const unknownKeys = Object.keys(cfg).filter((k) => !['targets', 'outbox', 'concurrency', 'policy'].includes(k));
-  if (unknownKeys.length > 0) throw new ConfigError(`${file}: unknown field(s) ${unknownKeys.map((k) => `"${k}"`).join(', ')}`);
-  if (!Array.isArray(cfg['targets']) || cfg['targets'].length === 0) throw new ConfigError(`${file}: targets must be a non-empty list`);
-  const base = dirname(resolve(file));
-  const targets: Target[] = [];
-  for (const [i, entry] of (cfg['targets'] as unknown[]).entries()) {
-    // An entry is a target object or {"file": "t.json"} relative to the config file.
-    if (typeof entry === 'object' && entry !== null && 'file' in entry && typeof (entry as { file: unknown }).file === 'string') {
-      targets.push(await loadTargetFile(resolve(base, (entry as { file: string }).file)));
-    } else {
-      targets.push(parseTarget(entry, `${file}: targets[${i}]`));
-    }
-  }
-  const ids = new Set<string>();
-  for (const t of targets) {
-    if (ids.has(t.id)) throw new ConfigError(`${file}: target id "${t.id}" appears twice`);
-    ids.add(t.id);
-    requireCollector(t.engine);
-  }
-  const outbox = cfg['outbox'];
-  if (outbox !== undefined && typeof outbox !== 'string') throw new ConfigError(`${file}: outbox must be a directory path`);
-  const concurrency = cfg['concurrency'] ?? 4;
-  if (typeof concurrency !== 'number' || !Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
-    throw new ConfigError(`${file}: concurrency must be an integer from 1 to 64`);
-  }
-  let policy: Policy | undefined;
-  if (cfg['policy'] !== undefined) {
-    const parsed = PolicySchema.safeParse(cfg['policy']);
-    if (!parsed.success) throw new ConfigError(`${file}: policy.${describeIssue(parsed.error)}`);
-    policy = parsed.data;
-  }
-  return { targets, outbox: outbox === undefined ? undefined : resolve(base, outbox), concurrency, policy };
+async function resolveDelivery(cfg: RunConfig, ops: TargetOperations, io: Io) {
+  const d = cfg.destination;
+  if (d === null) return { destination: null };
+  // Resolved once, up front: a bad reference is reported now (exit 2), not at the first send.
+  const apiKey = await resolveSecret(d.apiKey, ops.vault, io.env, 'destination.apiKey');
+  const proxyPassword = d.proxy?.password === undefined ? undefined : await resolveSecret(d.proxy.password, ops.vault, io.env, 'destination.proxy.password');
+  const ca = d.caFile === undefined ? undefined : await readCaFile(d.caFile);
+  return { destination: d, apiKey, proxyPassword, ca };
 }
 
 async function runCommand(file: string, io: Io, signal: AbortSignal): Promise<number> {
   const cfg = await loadRunConfig(file);
-  const { ops, home } = context(io);
+  for (const { target } of cfg.targets) requireCollector(target.engine);
+  const { ops, home, agent } = context(io);
   // Resolve every secret up front: a bad reference is reported now, not at 3 a.m.
-  for (const t of cfg.targets) await ops.password(t);
-  const outbox = new LocalOutbox(cfg.outbox ?? join(home, 'outbox'));
-  const byId = new Map(cfg.targets.map((t) => [t.id, t]));
+  for (const { target } of cfg.targets) await ops.password(target);
+  const sink = await resolveDelivery(cfg, ops, io);
+  const spoolDir = cfg.spoolDir ?? defaultSpoolDir(home);
+  const delivery = await Delivery.open({
+    agent,
+    spool: { dir: spoolDir, maxBytes: cfg.spoolMaxBytes },
+    ...sink,
+    log: (line) => io.err(line),
+  });
+  const byId = new Map(cfg.targets.map((t) => [t.target.id, t.target]));
   const scheduler = new Scheduler({
     concurrency: cfg.concurrency,
     runCycle: async (id) => {
       const target = byId.get(id)!;
       try {
         const { payload, connectError, durationMs, commitMemory } = await ops.collect(target, { workspacePolicy: cfg.policy });
-        await outbox.put(payload);
+        // Spooled (fsynced) before anything is sent; the key is what the service dedupes on.
+        const { key } = await delivery.put(payload);
         // Only now is the payload safe: advance the slow-log cursors past what it carries.
         await commitMemory();
         const down = payload.signals.filter((s) => s.status === 'unavailable').length;
         io.err(
           connectError
-            ? `${id}: not collected: ${connectError.message}`
-            : `${id}: ${payload.signals.length} signals (${down} unavailable) in ${Math.round(durationMs)} ms`,
+            ? `${id}: not collected: ${connectError.message}; spooled ${key}`
+            : `${id}: ${payload.signals.length} signals (${down} unavailable) in ${Math.round(durationMs)} ms; spooled ${key}`,
         );
       } catch (err) {
         io.err(`${id}: cycle failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -185,11 +161,59 @@ async function runCommand(file: string, io: Io, signal: AbortSignal): Promise<nu
     },
     onSkip: (id, why) => io.err(`${id}: cycle skipped (${why === 'still_running' ? 'the previous cycle is still running' : 'paused'})`),
   });
-  io.err(`collecting ${cfg.targets.length} target(s); payloads go to ${outbox.dir}; stop with Ctrl-C`);
-  scheduler.start(cfg.targets.map((t) => ({ id: t.id, intervalMs: t.intervalSeconds * 1000 })));
+  const where = sink.destination === null ? `the spool ${spoolDir} (no destination configured; read it with \`logstag-agent spool --config ${file}\`)` : `${describeDestination(sink.destination)} through the spool ${spoolDir}`;
+  io.err(`collecting ${cfg.targets.length} target(s); payloads go to ${where}; stop with Ctrl-C`);
+  scheduler.start(cfg.targets.map((t) => ({ id: t.target.id, intervalMs: t.intervalSeconds * 1000 })));
   await new Promise<void>((r) => (signal.aborted ? r() : signal.addEventListener('abort', () => r(), { once: true })));
-  io.err('stopping: waiting for cycles in flight');
+  io.err('stopping: finishing the cycles in flight');
   await scheduler.stop();
+  if (sink.destination !== null) io.err(`stopping: delivering the spool (at most ${cfg.flushTimeoutSeconds} s)`);
+  const { remaining } = await delivery.shutdown(cfg.flushTimeoutSeconds * 1000);
+  io.err(remaining === 0 ? 'stopped; the spool is empty' : `stopped; ${remaining} payload(s) wait in the spool for the next start`);
+  return EXIT.ok;
+}
+
+/** The spool a run config uses, with its cap. */
+async function spoolOf(file: string, io: Io): Promise<{ dir: string; maxBytes: number }> {
+  const cfg = await loadRunConfig(file);
+  return { dir: cfg.spoolDir ?? defaultSpoolDir(agentHome(io.env)), maxBytes: cfg.spoolMaxBytes };
+}
+
+async function statusCommand(file: string, json: boolean, io: Io): Promise<number> {
+  const { dir, maxBytes } = await spoolOf(file, io);
+  const s = await readStatus(dir, maxBytes);
+  if (json) {
+    io.out(JSON.stringify(s));
+    return EXIT.ok;
+  }
+  const age = s.oldestUnsentAgeSeconds === null ? 'none' : `${Math.round(s.oldestUnsentAgeSeconds)} s old`;
+  io.out(
+    [
+      `destination:     ${s.destination ?? 'none (payloads stay in the spool)'}`,
+      `state:           ${s.state}`,
+      `last success:    ${s.lastSuccessAt ?? 'never'}`,
+      `backlog:         ${s.backlog.payloads} payload(s) (${s.backlog.bytes} bytes); oldest unsent: ${age}`,
+      `dropped:         ${s.dropped.total} in total, ${s.dropped.count} not yet reported${s.dropped.since ? ` (since ${s.dropped.since})` : ''}`,
+      `last error:      ${s.lastError ?? 'none'}`,
+      ...(s.egressRefusals > 0 ? [`egress refused:  ${s.egressRefusals} connection(s) to hosts other than the destination`] : []),
+    ].join('\n'),
+  );
+  return EXIT.ok;
+}
+
+async function spoolCommand(file: string, io: Io): Promise<number> {
+  const { dir, maxBytes } = await spoolOf(file, io);
+  const spool = await Spool.open(dir, { maxBytes, readOnly: true });
+  try {
+    let n = 0;
+    for await (const r of spool.unsent()) {
+      io.out(r.body.toString('utf8'));
+      n++;
+    }
+    io.err(`${n} unsent payload(s) in ${dir}`);
+  } finally {
+    await spool.close();
+  }
   return EXIT.ok;
 }
 
@@ -238,6 +262,10 @@ export async function runCli(argv: readonly string[], io: Io, signal: AbortSigna
         return await grantsCommand(requireFlag(values.target, '--target', 'grants'), io);
       case 'run':
         return await runCommand(requireFlag(values.config, '--config', 'run'), io, signal);
+      case 'status':
+        return await statusCommand(requireFlag(values.config, '--config', 'status'), values.json, io);
+      case 'spool':
+        return await spoolCommand(requireFlag(values.config, '--config', 'spool'), io);
       case 'secret':
         return await secretCommand(sub, io);
       default:
@@ -254,7 +282,7 @@ function reportError(err: unknown, io: Io): number {
     io.err(`error: ${line(err.message)}`);
     return EXIT.unreachable;
   }
-  if (err instanceof ConfigError || err instanceof VaultError) {
+  if (err instanceof ConfigError || err instanceof VaultError || err instanceof SpoolError) {
     io.err(`error: ${line(err.message)}`);
     return EXIT.badInput;
   }

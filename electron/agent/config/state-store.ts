@@ -5,11 +5,14 @@ import { z } from 'zod';
 import { ConfigError } from '../../../collectors/core/engine.js';
 import { PolicySchema } from '../../../collectors/core/policy.js';
 import { describeIssue, type Target, TargetSchema } from '../../../collectors/core/target.js';
+import { DEFAULT_SPOOL_MAX_BYTES, DestinationSchema, SpoolSettingsSchema } from './destination.js';
 
 const SettingsShape = z
   .object({
     paused: z.boolean().default(false),
-    destinationUrl: z.string().nullable().default(null),
+    /** Same schema as the CLI's run config; null: payloads stay in the spool. */
+    destination: DestinationSchema.nullable().default(null),
+    spool: SpoolSettingsSchema.default({ maxBytes: DEFAULT_SPOOL_MAX_BYTES }),
     /** Workspace default sensitive-metadata policy; each target may override categories. */
     policy: PolicySchema.default({}),
   })
@@ -46,7 +49,7 @@ export class StateStore {
     try {
       text = readFileSync(this.file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, targets: [], settings: { paused: false, destinationUrl: null, policy: {} } };
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return StateSchema.parse({ version: 1, targets: [], settings: {} });
       throw new ConfigError(`${this.file}: cannot be read (${(err as NodeJS.ErrnoException).code})`);
     }
     let raw: unknown;
@@ -55,6 +58,9 @@ export class StateStore {
     } catch {
       throw new ConfigError(`${this.file}: not valid JSON; restore it from a backup or remove it to start afresh`);
     }
+    // Before delivery existed, settings held a bare destinationUrl that could never send (no API key): dropped.
+    const settings = (raw as { settings?: Record<string, unknown> } | null)?.settings;
+    if (settings && typeof settings === 'object' && 'destinationUrl' in settings) delete settings['destinationUrl'];
     const parsed = StateSchema.safeParse(raw);
     if (!parsed.success) throw new ConfigError(`${this.file}: ${describeIssue(parsed.error)}`);
     return parsed.data;
