@@ -66,4 +66,6 @@ export interface EngineCollector<S extends ClosableSession = ClosableSession> {
   checklist(session: S): Promise<ChecklistItem[]>;
   /** One reviewable script that gives a dedicated monitoring identity exactly what is missing. */
   grantScript(target: Target, items: readonly ChecklistItem[] | 'all'): string;
+  /** Whether the operator enabled an opt-in signal for this target; without it opt-in signals stay `disabled`. */
+  isOptedIn?(target: Target, spec: AnySignalSpec<S>): boolean;
 }

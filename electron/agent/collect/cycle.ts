@@ -61,6 +61,7 @@ export async function collectCycle(target: Target, deps: CycleDeps): Promise<Cyc
       outcomes = await runSignals(collector.catalog, session, {
         timeoutMs: target.statementTimeoutMs + 3000,
         mapError: (e) => collector.mapSignalError(e),
+        isOptedIn: (spec) => collector.isOptedIn?.(target, spec) ?? false,
         ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
       });
     } finally {
