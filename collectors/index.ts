@@ -2,6 +2,7 @@ import type { ClosableSession, EngineCollector } from './core/engine.js';
 import type { Engine } from './core/target.js';
 import { oracleCollector } from './oracle/index.js';
 import { mssqlCollector } from './mssql/index.js';
+import { mongodbCollector } from './mongodb/index.js';
 import { postgresCollector } from './postgres/index.js';
 import { redisCollector } from './redis/index.js';
 
@@ -11,6 +12,7 @@ const COLLECTORS: Partial<Record<Engine, EngineCollector<ClosableSession>>> = {
   oracle: oracleCollector as unknown as EngineCollector<ClosableSession>,
   mssql: mssqlCollector as unknown as EngineCollector<ClosableSession>,
   redis: redisCollector as unknown as EngineCollector<ClosableSession>,
+  mongodb: mongodbCollector as unknown as EngineCollector<ClosableSession>,
 };
 
 export function collectorFor(engine: Engine): EngineCollector<ClosableSession> | undefined {

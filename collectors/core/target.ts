@@ -90,6 +90,25 @@ export const RedisOptionsSchema = z.discriminatedUnion(
 );
 export type RedisOptions = z.infer<typeof RedisOptionsSchema>;
 
+/**
+ * MongoDB-only connection options. The target's `database` is the authentication
+ * database; `tls` carries the CA and verification mode as for every engine.
+ */
+export const MongoOptionsSchema = z
+  .object({
+    /** `host` is a DNS SRV name (mongodb+srv://host): the members and ports come from DNS, `port` is not used. */
+    srv: z.boolean().default(false),
+    /** Connect to the whole replica set through discovery; without it the agent talks to `host:port` only. */
+    replicaSet: z.string().min(1).max(128).optional(),
+    /** Pins the mechanism; by default the driver negotiates SCRAM-SHA-256 or SCRAM-SHA-1 with the server. */
+    authMechanism: z.enum(['SCRAM-SHA-256', 'SCRAM-SHA-1', 'MONGODB-X509']).optional(),
+    /** PEM file holding the client certificate and its key (mutual TLS, MONGODB-X509). */
+    tlsCertificateKeyFile: z.string().min(1).optional(),
+    /** The operator's opt-in for current operations ($currentOp); command documents are always redacted. */
+    currentOps: z.boolean().default(false),
+  })
+  .strict();
+
 /** The plain shape; TargetSchema adds the per-engine rules. */
 export const TargetShape = z
   .object({
@@ -104,6 +123,7 @@ export const TargetShape = z
     password: SecretRefSchema.optional(),
     tls: TlsSchema.optional(),
     redis: RedisOptionsSchema.optional(),
+    mongodb: MongoOptionsSchema.optional(),
     intervalSeconds: z.number().int().min(10).max(86_400).default(60),
     statementTimeoutMs: z.number().int().min(100).max(600_000).default(5_000),
     /** How long one statement may wait for a lock; 0 leaves lock waits bounded by statementTimeoutMs only. */
@@ -118,7 +138,17 @@ export const TargetShape = z
 
 /** Per-engine required fields, shared by every schema built on TargetShape. */
 export function checkEngineFields(
-  t: { engine: Engine; database?: string | undefined; service?: string | undefined; oracle?: unknown; mssql?: unknown; redis?: unknown },
+  t: {
+    engine: Engine;
+    database?: string | undefined;
+    service?: string | undefined;
+    password?: unknown;
+    tls?: { mode?: string | undefined } | undefined;
+    oracle?: unknown;
+    mssql?: unknown;
+    redis?: unknown;
+    mongodb?: z.infer<typeof MongoOptionsSchema> | undefined;
+  },
   ctx: z.RefinementCtx,
 ): void {
     if (ENGINES_WITH_DATABASE.includes(t.engine) && t.database === undefined) {
@@ -136,6 +166,31 @@ export function checkEngineFields(
     if (t.engine !== 'redis' && t.redis !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['redis'], message: 'is only for engine redis' });
     }
+    if (t.engine === 'mongodb' && t.tls?.mode === 'prefer') {
+      ctx.addIssue({ code: 'custom', path: ['tls', 'mode'], message: 'MongoDB has no opportunistic TLS ("prefer"): choose disable, require, verify-ca or verify-full' });
+    }
+    if (t.mongodb !== undefined) checkMongoOptions(t, t.mongodb, ctx);
+}
+
+function checkMongoOptions(
+  t: { engine: Engine; database?: string | undefined; password?: unknown; tls?: { mode?: string | undefined } | undefined },
+  m: z.infer<typeof MongoOptionsSchema>,
+  ctx: z.RefinementCtx,
+): void {
+  if (t.engine !== 'mongodb') {
+    ctx.addIssue({ code: 'custom', path: ['mongodb'], message: 'only applies to engine "mongodb"' });
+    return;
+  }
+  if (m.authMechanism === 'MONGODB-X509') {
+    // X.509 users live in $external and prove themselves with the client certificate, never a password.
+    if (m.tlsCertificateKeyFile === undefined) ctx.addIssue({ code: 'custom', path: ['mongodb', 'tlsCertificateKeyFile'], message: 'is required for MONGODB-X509' });
+    if (t.database !== undefined && t.database !== '$external') ctx.addIssue({ code: 'custom', path: ['database'], message: 'must be "$external" for MONGODB-X509' });
+    if (t.password !== undefined) ctx.addIssue({ code: 'custom', path: ['password'], message: 'is not used with MONGODB-X509 (the client certificate authenticates)' });
+  }
+  // mongodb+srv turns TLS on by default; otherwise a client certificate needs TLS asked for explicitly.
+  if (m.tlsCertificateKeyFile !== undefined && ((t.tls === undefined && !m.srv) || t.tls?.mode === 'disable')) {
+    ctx.addIssue({ code: 'custom', path: ['tls', 'mode'], message: 'must enable TLS (require, verify-ca or verify-full) to present mongodb.tlsCertificateKeyFile' });
+  }
 }
 
 export const TargetSchema = TargetShape.superRefine(checkEngineFields);

@@ -6,12 +6,9 @@
  * a read-only transaction (pg_stat_reset*, pg_stat_statements_reset, set_config,
  * pg_terminate_backend, ...).
  */
-export class ReadOnlyViolation extends Error {
-  constructor(readonly why: string) {
-    super(`refused by the read-only guard: ${why}`);
-    this.name = 'ReadOnlyViolation';
-  }
-}
+import { ReadOnlyViolation } from '../core/read-only.js';
+
+export { ReadOnlyViolation };
 
 const FORBIDDEN_WORDS =
   /\b(insert|update|delete|merge|create|alter|drop|grant|revoke|truncate|copy|call|do|lock|vacuum|analyze|reindex|cluster|refresh|set|reset|notify|listen|unlisten|prepare|execute|deallocate|discard|begin|commit|rollback|savepoint|release|checkpoint|load|import|security|comment|into)\b/i;
