@@ -30,9 +30,13 @@ export interface MainWindowOptions {
   log?: (msg: string) => void;
 }
 
-/** The window's options: every webPreferences item of Electron's security checklist, spelled out. */
-export function mainWindowOptions(preloadPath: string, devTools: boolean): BrowserWindowConstructorOptions {
-  return {
+/**
+ * Opens the window on our app:// page. The constructor is passed in; it is named
+ * BrowserWindow and the options are written out in the call so static scanners
+ * (Electronegativity) see every webPreferences item of Electron's checklist.
+ */
+export function createMainWindow<W extends WindowLike>(BrowserWindow: new (options: BrowserWindowConstructorOptions) => W, opts: MainWindowOptions): W {
+  const win = new BrowserWindow({
     width: 1180,
     height: 800,
     minWidth: 640,
@@ -42,7 +46,7 @@ export function mainWindowOptions(preloadPath: string, devTools: boolean): Brows
     autoHideMenuBar: true,
     webPreferences: {
       // Sandboxed preload (electron/preload.cts): exposes window.logstag.call/onEvent only.
-      preload: preloadPath,
+      preload: opts.preload,
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,
@@ -57,13 +61,9 @@ export function mainWindowOptions(preloadPath: string, devTools: boolean): Brows
       disableBlinkFeatures: 'Auxclick',
       safeDialogs: true,
       spellcheck: false,
-      devTools,
+      devTools: opts.devTools,
     },
-  };
-}
-
-export function createMainWindow<W extends WindowLike>(BrowserWindowClass: new (options: BrowserWindowConstructorOptions) => W, opts: MainWindowOptions): W {
-  const win = new BrowserWindowClass(mainWindowOptions(opts.preload, opts.devTools));
+  });
   hardenWebContents(win.webContents, opts.isOwnPage, opts.log);
   win.once('ready-to-show', () => win.show());
   win.loadURL(RENDERER_URL).catch((err: unknown) => opts.log?.(`the window could not load ${RENDERER_URL}: ${err instanceof Error ? err.message : String(err)}`));
