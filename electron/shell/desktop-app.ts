@@ -113,6 +113,10 @@ export function startDesktopApp(e: ElectronApi, opts: DesktopAppOptions = {}): {
   e.app.on('web-contents-created', (_event, contents) => hardenWebContents(contents, isOwnRendererUrl, logMsg));
   // Closing the window keeps the agent running in the tray; Quit in the tray menu ends it.
   e.app.on('window-all-closed', () => {});
+  // Started at login (Windows passes LOGIN_ARGS; macOS says so): the tray only.
+  let atLoginCached: boolean | undefined;
+  const startedAtLogin = (): boolean =>
+    (atLoginCached ??= argv.includes(LOGIN_ARGS[0]!) || (platform === 'darwin' && e.app.getLoginItemSettings().wasOpenedAtLogin === true));
   // Registered before ready so a second launch during startup is not lost.
   let showWindow: (() => void) | undefined;
   let showWhenReady = false;
@@ -121,7 +125,14 @@ export function startDesktopApp(e: ElectronApi, opts: DesktopAppOptions = {}): {
     else showWindow();
   };
   e.app.on('second-instance', onSecondLaunch);
-  e.app.on('activate', onSecondLaunch);
+  // macOS: opening the app again (Finder, Spotlight) activates the running one. The
+  // launch itself is an activation too: started at login, that one opens nothing.
+  let activations = 0;
+  e.app.on('activate', () => {
+    activations++;
+    if (activations === 1 && startedAtLogin()) return;
+    onSecondLaunch();
+  });
 
   const start = async (): Promise<DesktopApp> => {
     await e.app.whenReady();
@@ -236,9 +247,7 @@ export function startDesktopApp(e: ElectronApi, opts: DesktopAppOptions = {}): {
 
     runtime.start();
     showWindow = show;
-    // Started at login: the tray only (Windows passes LOGIN_ARGS; macOS says so).
-    const atLogin = argv.includes(LOGIN_ARGS[0]!) || (platform === 'darwin' && e.app.getLoginItemSettings().wasOpenedAtLogin === true);
-    if (!atLogin || showWhenReady) show();
+    if (!startedAtLogin() || showWhenReady) show();
     else e.app.dock?.hide();
     return {
       runtime,

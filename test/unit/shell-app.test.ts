@@ -398,6 +398,12 @@ describe('desktop app startup', () => {
     const { world: m } = await launch({ platform: 'darwin', world: mac });
     expect(m.windows).toEqual([]);
     expect(m.dockVisible).toBe(false);
+    // macOS activates the app for the launch itself: that opens nothing; opening it again does.
+    m.app.emit('activate');
+    expect(m.windows).toEqual([]);
+    m.app.emit('activate');
+    expect(m.windows).toHaveLength(1);
+    expect(m.dockVisible).toBe(true);
   });
 
   it('says why it could not start, instead of running half-configured', async () => {
