@@ -42,9 +42,22 @@ export interface BlockableRequest {
  */
 export const BLOCKED_REQUEST_PATTERNS = ['*://*/*', 'file://*/*'];
 
-/** A page never loads remote content or local files; the main process's own requests are not the page's. */
+const BLOCKED_SCHEMES = new Set(['http:', 'https:', 'ws:', 'wss:', 'ftp:', 'file:']);
+
+/**
+ * A page never loads remote content or local files. The main process's own
+ * requests (no webContents) are not the page's; whatever the patterns match,
+ * our app:// files are never cancelled (only the schemes above are).
+ */
 export function shouldBlockRequest(details: BlockableRequest): boolean {
-  return details.webContentsId !== undefined;
+  if (details.webContentsId === undefined) return false;
+  let protocol: string;
+  try {
+    protocol = new URL(details.url).protocol;
+  } catch {
+    return true;
+  }
+  return BLOCKED_SCHEMES.has(protocol);
 }
 
 /**

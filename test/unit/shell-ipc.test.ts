@@ -323,5 +323,8 @@ describe('window hardening', () => {
       expect(decide({ url, webContentsId: 1 }), url).toBe(true);
     }
     expect(decide({ url: 'https://ingest.logstag.example/v1' })).toBe(false);
+    // Our own files are never cancelled, even if a pattern matched them.
+    expect(decide({ url: 'app://logstag/assets/index-abc.js', webContentsId: 1 })).toBe(false);
+    expect(decide({ url: 'not a url', webContentsId: 1 })).toBe(true);
   });
 });
