@@ -1,31 +1,53 @@
-import { pathToFileURL } from 'node:url';
+/**
+ * Where the renderer lives: a privileged custom protocol, `app://logstag/…`,
+ * served from dist/renderer only (renderer-protocol.ts), never `file://`.
+ * A standard, secure scheme gives the page a real origin of its own, so the
+ * CSP's 'self' means our files and nothing else on the disk.
+ */
+export const APP_SCHEME = 'app';
+export const APP_HOST = 'logstag';
+export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
+/** The one page of the app. */
+export const RENDERER_URL = `${APP_ORIGIN}/index.html`;
 
 /**
- * Whether `url` is our own renderer page: the same file as `indexHtml`, whatever
- * its query or fragment. Anything else (another file, http(s), data:, about:blank,
- * devtools) is not ours and gets neither the agent API nor navigation.
+ * How the scheme is registered (before the app is ready): see
+ * protocol.registerSchemesAsPrivileged. As in Electron's own protocol.handle
+ * example (standard + secure + fetch: module scripts load as from https); the
+ * page still cannot fetch anything, its CSP says connect-src 'none'. Nothing
+ * bypasses the CSP, no service workers, no CORS for other origins.
  */
-export function isOwnRendererUrl(url: string, indexHtml: string, platform: NodeJS.Platform = process.platform): boolean {
-  let actual: URL;
-  try {
-    actual = new URL(url);
-  } catch {
-    return false;
-  }
-  const expected = pathToFileURL(indexHtml);
-  if (actual.protocol !== 'file:' || actual.host !== expected.host) return false;
-  // Chromium and Node may percent-encode different characters of the same path.
-  const a = decodePath(actual.pathname);
-  const e = decodePath(expected.pathname);
-  if (a === undefined || e === undefined) return false;
-  // Windows paths are case-insensitive (Chromium may report the drive letter in another case).
-  return platform === 'win32' ? a.toLowerCase() === e.toLowerCase() : a === e;
-}
+export const APP_SCHEME_PRIVILEGES = {
+  standard: true,
+  secure: true,
+  supportFetchAPI: true,
+  corsEnabled: false,
+  bypassCSP: false,
+  allowServiceWorkers: false,
+  stream: false,
+  codeCache: true,
+} as const;
 
-function decodePath(pathname: string): string | undefined {
+function parse(url: string): URL | undefined {
   try {
-    return decodeURI(pathname); // leaves %2F encoded: never a path separator
+    return new URL(url);
   } catch {
     return undefined;
   }
+}
+
+/** Whether `url` is on our origin (any path): the only place subresources may come from. */
+export function isAppOrigin(url: string): boolean {
+  const u = parse(url);
+  return u !== undefined && u.protocol === `${APP_SCHEME}:` && u.host === APP_HOST && u.username === '' && u.password === '';
+}
+
+/**
+ * Whether `url` is our own renderer page, whatever its query or fragment.
+ * Anything else (another path, file:, http(s), data:, about:blank, devtools)
+ * is not ours and gets neither the agent API nor navigation.
+ */
+export function isOwnRendererUrl(url: string): boolean {
+  const u = parse(url);
+  return u !== undefined && isAppOrigin(url) && u.pathname === '/index.html';
 }

@@ -1,5 +1,6 @@
 // End to end: Debian's Chromium (Playwright) drives the production renderer build
-// (dist/renderer, under its own CSP) served from 127.0.0.1, with `window.logstag`
+// (dist/renderer, served from 127.0.0.1 by the app's own app:// protocol handler, so
+// under the same CSP header and meta tag as in the app), with `window.logstag`
 // supplied by the test (exposeBinding) and backed by the real agent API handler
 // table: a real StateStore and audit ledger in a temp dir, and for the second
 // suite the real PostgreSQL of the test harness behind it.
@@ -8,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { extname, join, resolve, sep } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -19,37 +20,26 @@ import { StateStore } from '../../electron/agent/config/state-store.js';
 import { NameKeyStore } from '../../electron/agent/secrets/name-key.js';
 import { VaultError } from '../../electron/agent/secrets/vault.js';
 import { TargetOperations } from '../../electron/agent/service.js';
+import { createRendererProtocolHandler } from '../../electron/shell/renderer-protocol.js';
+import { APP_ORIGIN } from '../../electron/shell/renderer-url.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const distDir = join(root, 'dist', 'renderer');
 const shotDir = fileURLToPath(new URL('./__screenshots__/', import.meta.url));
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'];
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.map': 'application/json',
-  '.png': 'image/png',
-  '.svg': 'image/svg+xml',
-};
-
-/** Serves dist/renderer read-only on 127.0.0.1 (Chromium will not run module scripts from file://). */
+/**
+ * Serves dist/renderer on 127.0.0.1 through the app's own app:// protocol handler
+ * (the same files, path checks and CSP/security headers the desktop app serves;
+ * Chromium will not run module scripts from file://). "/" is the page.
+ */
 async function serveRenderer(): Promise<{ server: Server; base: string }> {
+  const handler = createRendererProtocolHandler({ root: distDir });
   const server = createServer((req, res) => {
     void (async () => {
-      const path = decodeURIComponent(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
-      const file = resolve(distDir, `.${path === '/' ? '/index.html' : path}`);
-      if (!file.startsWith(distDir + sep) || req.method !== 'GET') {
-        res.writeHead(403).end();
-        return;
-      }
-      try {
-        const body = await readFile(file);
-        res.writeHead(200, { 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream' }).end(body);
-      } catch {
-        res.writeHead(404).end();
-      }
+      const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+      const answer = await handler({ url: `${APP_ORIGIN}${path === '/' ? '/index.html' : path}`, method: req.method ?? 'GET' });
+      res.writeHead(answer.status, Object.fromEntries(answer.headers)).end(Buffer.from(await answer.arrayBuffer()));
     })();
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { Scheduler } from '../../electron/agent/scheduler.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CycleTimeoutError, Scheduler } from '../../electron/agent/scheduler.js';
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
@@ -57,5 +57,177 @@ describe('scheduler', () => {
     s.resume();
     await s.trigger('a');
     expect(runs).toBe(1);
+  });
+});
+
+const never = () => new Promise<void>(() => {});
+
+describe('scheduler fairness under a hanging target', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('a hanging cycle gives up its slot at the timeout: the other targets start then, not later', async () => {
+    vi.useFakeTimers();
+    const started: Array<{ id: string; at: number }> = [];
+    const timedOut: string[] = [];
+    const signals = new Map<string, AbortSignal>();
+    const t0 = Date.now();
+    // One slot only: without the per-cycle timeout the hanging target would hold it forever.
+    const s = new Scheduler({
+      concurrency: 1,
+      cycleTimeoutMs: 150,
+      runCycle: async (id, signal) => {
+        started.push({ id, at: Date.now() - t0 });
+        signals.set(id, signal);
+        if (id === 'hang') await never();
+      },
+      onTimeout: (id) => timedOut.push(id),
+    });
+    s.start([
+      { id: 'hang', intervalMs: 60_000 },
+      { id: 'a', intervalMs: 60_000 },
+      { id: 'b', intervalMs: 60_000 },
+    ]);
+    await vi.advanceTimersByTimeAsync(149);
+    expect(started.map((x) => x.id)).toEqual(['hang']);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(started).toEqual([
+      { id: 'hang', at: 0 },
+      { id: 'a', at: 150 },
+      { id: 'b', at: 150 },
+    ]);
+    expect(timedOut).toEqual(['hang']);
+    expect(signals.get('hang')?.aborted).toBe(true);
+    expect(signals.get('hang')?.reason).toBeInstanceOf(CycleTimeoutError);
+    expect(signals.get('a')?.aborted).toBe(false);
+    await s.stop();
+  });
+
+  it('the abandoned target is skipped until its hung work settles, while the others keep their interval', async () => {
+    vi.useFakeTimers();
+    const runs = new Map<string, number>();
+    const skipped: string[] = [];
+    let releaseHang: () => void = () => {};
+    const s = new Scheduler({
+      concurrency: 2,
+      cycleTimeoutMs: 100,
+      runCycle: async (id) => {
+        runs.set(id, (runs.get(id) ?? 0) + 1);
+        if (id === 'hang') await new Promise<void>((r) => (releaseHang = r));
+      },
+      onSkip: (id, why) => skipped.push(`${id}:${why}`),
+    });
+    s.start([
+      { id: 'hang', intervalMs: 80 },
+      { id: 'ok', intervalMs: 80 },
+    ]);
+    await vi.advanceTimersByTimeAsync(800);
+    // One hung cycle, never a pile-up of them; the healthy target ran on every tick.
+    expect(runs.get('hang')).toBe(1);
+    expect(runs.get('ok')).toBe(11);
+    expect(skipped).toEqual(Array.from({ length: 10 }, () => 'hang:still_running'));
+    expect(s.isRunning('hang')).toBe(true);
+    releaseHang();
+    await vi.advanceTimersByTimeAsync(80);
+    expect(runs.get('hang')).toBe(2);
+    releaseHang();
+    await s.stop();
+  });
+
+  it('with free slots a hanging target delays nobody, even before its timeout', async () => {
+    const done: string[] = [];
+    const s = new Scheduler({
+      concurrency: 2,
+      cycleTimeoutMs: 60_000,
+      runCycle: async (id) => {
+        if (id === 'hang') await never();
+        done.push(id);
+      },
+    });
+    void s.trigger('hang');
+    await Promise.all([s.trigger('a'), s.trigger('b'), s.trigger('c')]);
+    expect(done.sort()).toEqual(['a', 'b', 'c']);
+  });
+});
+
+describe('scheduler planning and pausing', () => {
+  it('re-plans: a new target starts now, a removed one stops (its signal fires), an interval change keeps the others', async () => {
+    const runs: string[] = [];
+    const signals = new Map<string, AbortSignal>();
+    let releaseA: () => void = () => {};
+    const s = new Scheduler({
+      concurrency: 4,
+      runCycle: async (id, signal) => {
+        runs.push(id);
+        signals.set(id, signal);
+        if (id === 'a') await new Promise<void>((r) => (releaseA = r));
+      },
+    });
+    s.plan([
+      { id: 'a', intervalMs: 60_000 },
+      { id: 'b', intervalMs: 60_000 },
+    ]);
+    await tick();
+    expect(runs.sort()).toEqual(['a', 'b']);
+    s.plan([
+      { id: 'b', intervalMs: 30_000 },
+      { id: 'c', intervalMs: 60_000 },
+    ]);
+    await tick();
+    expect(s.targetIds.sort()).toEqual(['b', 'c']);
+    expect(runs.sort()).toEqual(['a', 'b', 'c']); // b kept its cycle; c started at once
+    expect(signals.get('a')?.aborted).toBe(true);
+    releaseA();
+    await s.stop();
+  });
+
+  it('runs each planned target again on its interval', async () => {
+    vi.useFakeTimers();
+    const runs = new Map<string, number>();
+    const s = new Scheduler({ concurrency: 2, runCycle: async (id) => void runs.set(id, (runs.get(id) ?? 0) + 1) });
+    s.plan([
+      { id: 'fast', intervalMs: 50 },
+      { id: 'slow', intervalMs: 10_000 },
+    ]);
+    await vi.advanceTimersByTimeAsync(280);
+    expect(runs.get('fast')).toBe(6);
+    expect(runs.get('slow')).toBe(1);
+    await s.stop();
+    vi.useRealTimers();
+  });
+
+  it('cycles queued for a slot do not start once paused; stop waits for the cycle in flight', async () => {
+    const runs: string[] = [];
+    const skipped: string[] = [];
+    let release: () => void = () => {};
+    const s = new Scheduler({
+      concurrency: 1,
+      runCycle: async (id) => {
+        runs.push(id);
+        if (id === 'first') await new Promise<void>((r) => (release = r));
+      },
+      onSkip: (id, why) => skipped.push(`${id}:${why}`),
+    });
+    const first = s.trigger('first');
+    const queued = s.trigger('queued');
+    await tick();
+    s.pause();
+    let stopped = false;
+    const stopping = s.stop().then(() => (stopped = true));
+    await tick();
+    expect(stopped).toBe(false);
+    release();
+    await Promise.all([first, queued, stopping]);
+    expect(runs).toEqual(['first']);
+    expect(skipped).toEqual(['queued:paused']);
+    await s.trigger('later');
+    expect(runs).toEqual(['first']);
+  });
+
+  it('refuses nonsense options', () => {
+    expect(() => new Scheduler({ concurrency: 0, runCycle: async () => {} })).toThrow(RangeError);
+    expect(() => new Scheduler({ concurrency: 1, cycleTimeoutMs: 0, runCycle: async () => {} })).toThrow(RangeError);
+    expect(() => new Scheduler({ concurrency: 1, runCycle: async () => {} }).plan([{ id: 'x', intervalMs: 0 }])).toThrow(RangeError);
   });
 });

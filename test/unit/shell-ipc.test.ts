@@ -5,7 +5,6 @@ import { EventEmitter } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FeedEvent, Response } from '../../electron/agent/api/contract.js';
 import { resolvePolicy } from '../../collectors/core/policy.js';
@@ -15,13 +14,12 @@ import { StateStore } from '../../electron/agent/config/state-store.js';
 import { VaultError } from '../../electron/agent/secrets/vault.js';
 import { TargetOperations } from '../../electron/agent/service.js';
 import type { PayloadV1 } from '../../collectors/core/payload.js';
-import { hardenSession, hardenWebContents, type HardenableContents, type HardenableSession } from '../../electron/shell/hardening.js';
+import { type BlockableRequest, hardenSession, hardenWebContents, type HardenableContents, type HardenableSession } from '../../electron/shell/hardening.js';
 import { CALL_CHANNEL, EVENT_CHANNEL, type InvokeEvent, type IpcMainLike, type IpcSender, registerIpcTransport } from '../../electron/shell/ipc-transport.js';
-import { isOwnRendererUrl } from '../../electron/shell/renderer-url.js';
+import { isAppOrigin, isOwnRendererUrl, RENDERER_URL } from '../../electron/shell/renderer-url.js';
 
-const INDEX_HTML = join(tmpdir(), 'logstag-app', 'dist', 'renderer', 'index.html');
-const OWN_URL = pathToFileURL(INDEX_HTML).href;
-const isOwn = (url: string): boolean => isOwnRendererUrl(url, INDEX_HTML);
+const OWN_URL = RENDERER_URL;
+const isOwn = isOwnRendererUrl;
 
 type Listener = (event: InvokeEvent, ...args: unknown[]) => Promise<unknown>;
 
@@ -202,28 +200,39 @@ describe('IPC transport', () => {
 });
 
 describe('isOwnRendererUrl', () => {
-  it('accepts only the renderer file itself', () => {
+  it('accepts only our page on the app:// origin, whatever its query or fragment', () => {
+    expect(OWN_URL).toBe('app://logstag/index.html');
     expect(isOwn(OWN_URL)).toBe(true);
     expect(isOwn(`${OWN_URL}#feed`)).toBe(true);
-    expect(isOwn(OWN_URL.replace('index.html', 'other.html'))).toBe(false);
-    expect(isOwn(OWN_URL.replace('file://', 'http://'))).toBe(false);
-    expect(isOwn(OWN_URL.replace('file:///', 'file://evil-host/'))).toBe(false);
-    expect(isOwn('not a url')).toBe(false);
-    expect(isOwn(`${OWN_URL}%`)).toBe(false);
+    expect(isOwn(`${OWN_URL}?x=1`)).toBe(true);
+    for (const url of [
+      'app://logstag/other.html',
+      'app://logstag/',
+      'app://logstag',
+      'app://evil/index.html',
+      'app://LOGSTAG.evil/index.html',
+      'app://user:pw@logstag/index.html',
+      'app://logstag:8080/index.html',
+      'http://logstag/index.html',
+      'https://logstag/index.html',
+      'file:///index.html',
+      'file:///opt/Logstag Agent/resources/app.asar/dist/renderer/index.html',
+      'logstag://app/index.html',
+      'app://logstag/%69ndex.html',
+      'about:blank',
+      'data:text/html,hi',
+      'devtools://devtools/bundled/inspector.html',
+      'not a url',
+      '',
+    ]) {
+      expect(isOwn(url), url).toBe(false);
+    }
   });
 
-  it('matches a path whatever characters the browser chose to percent-encode', () => {
-    const dir = '/opt/Logstag Agent [beta]/resources/app.asar/dist/renderer/index.html';
-    expect(isOwnRendererUrl('file:///opt/Logstag%20Agent%20[beta]/resources/app.asar/dist/renderer/index.html', dir, 'linux')).toBe(true);
-    expect(isOwnRendererUrl('file:///opt/Logstag%20Agent%20%5Bbeta%5D/resources/app.asar/dist/renderer/index.html', dir, 'linux')).toBe(true);
-    expect(isOwnRendererUrl('file:///opt/Logstag%20Agent%20%5Bbeta%5D/resources/app.asar/dist/renderer/other.html', dir, 'linux')).toBe(false);
-    expect(isOwnRendererUrl('file:///opt/Logstag%20Agent%20[beta]/resources/app.asar/dist%2Frenderer/index.html', dir, 'linux')).toBe(false);
-  });
-
-  it('compares paths without regard to case on Windows only', () => {
-    expect(isOwnRendererUrl('file:///TMP/App/index.html', '/tmp/app/index.html', 'win32')).toBe(true);
-    expect(isOwnRendererUrl('file:///TMP/App/index.html', '/tmp/app/index.html', 'linux')).toBe(false);
-    expect(isOwnRendererUrl('file:///tmp/app/other.html', '/tmp/app/index.html', 'win32')).toBe(false);
+  it('tells our origin (subresources) from everything else', () => {
+    expect(isAppOrigin('app://logstag/assets/index-abc.js')).toBe(true);
+    expect(isAppOrigin('app://other/assets/index-abc.js')).toBe(false);
+    expect(isAppOrigin('https://logstag/assets/index-abc.js')).toBe(false);
   });
 });
 
@@ -255,22 +264,69 @@ describe('window hardening', () => {
     expect(contents.listenerCount('will-navigate')).toBe(1);
   });
 
+  class FakeSession implements HardenableSession {
+    request: Parameters<HardenableSession['setPermissionRequestHandler']>[0] | undefined;
+    check: Parameters<HardenableSession['setPermissionCheckHandler']>[0] | undefined;
+    device: ((details: unknown) => boolean) | undefined;
+    filter: { urls: string[] } | undefined;
+    beforeRequest: ((details: BlockableRequest, callback: (response: { cancel: boolean }) => void) => void) | undefined;
+    setPermissionRequestHandler(h: NonNullable<FakeSession['request']>): void {
+      this.request = h;
+    }
+    setPermissionCheckHandler(h: NonNullable<FakeSession['check']>): void {
+      this.check = h;
+    }
+    setDevicePermissionHandler(h: (details: unknown) => boolean): void {
+      this.device = h;
+    }
+    readonly webRequest = {
+      onBeforeRequest: (filter: { urls: string[] }, listener: NonNullable<FakeSession['beforeRequest']>): void => {
+        this.filter = filter;
+        this.beforeRequest = listener;
+      },
+    };
+  }
+
   it('denies every permission except clipboard writes from our own page', () => {
-    let request: Parameters<HardenableSession['setPermissionRequestHandler']>[0] | undefined;
-    let check: Parameters<HardenableSession['setPermissionCheckHandler']>[0] | undefined;
-    hardenSession({ setPermissionRequestHandler: (h) => (request = h), setPermissionCheckHandler: (h) => (check = h) }, isOwn);
+    const session = new FakeSession();
+    const logged: string[] = [];
+    hardenSession(session, isOwn, (m) => logged.push(m));
+    const { request, check } = session;
     const ask = (permission: string, url: string): boolean => {
       let granted: boolean | undefined;
       request?.({}, permission, (g) => (granted = g), { requestingUrl: url });
       return granted ?? (() => { throw new Error('callback not called'); })();
     };
-    for (const p of ['media', 'geolocation', 'notifications', 'openExternal', 'clipboard-read', 'fileSystem', 'unknown']) {
+    for (const p of ['media', 'geolocation', 'notifications', 'openExternal', 'clipboard-read', 'fileSystem', 'hid', 'usb', 'serial', 'unknown']) {
       expect(ask(p, OWN_URL)).toBe(false);
-      expect(check?.({}, p, 'file:///', { requestingUrl: OWN_URL })).toBe(false);
+      expect(check?.({}, p, 'app://logstag', { requestingUrl: OWN_URL })).toBe(false);
     }
     expect(ask('clipboard-sanitized-write', OWN_URL)).toBe(true);
     expect(ask('clipboard-sanitized-write', 'https://example.com/')).toBe(false);
-    expect(check?.({}, 'clipboard-sanitized-write', 'file:///', { requestingUrl: OWN_URL })).toBe(true);
-    expect(check?.({}, 'clipboard-sanitized-write', 'file:///', {})).toBe(false);
+    expect(ask('clipboard-sanitized-write', 'file:///index.html')).toBe(false);
+    expect(check?.({}, 'clipboard-sanitized-write', 'app://logstag', { requestingUrl: OWN_URL })).toBe(true);
+    expect(check?.({}, 'clipboard-sanitized-write', 'app://logstag', {})).toBe(false);
+    expect(logged.filter((l) => l.startsWith('denied permission')).length).toBe(12);
+    // WebHID / WebUSB / Web Serial / Bluetooth device access: never.
+    expect(session.device?.({ deviceType: 'usb', origin: 'app://logstag' })).toBe(false);
+  });
+
+  it('cancels every request a page makes to a remote origin or a local file; the main process’s own requests pass', () => {
+    const session = new FakeSession();
+    hardenSession(session, isOwn);
+    // http, https, ws, wss (Chromium's "*" scheme) and file: go through the filter; app:// does not.
+    expect(session.filter).toEqual({ urls: ['*://*/*', 'file://*/*'] });
+    const decide = (details: BlockableRequest): boolean => {
+      let cancel: boolean | undefined;
+      session.beforeRequest?.(details, (r) => (cancel = r.cancel));
+      return cancel ?? (() => { throw new Error('callback not called'); })();
+    };
+    for (const url of ['https://cdn.example.com/x.js', 'http://169.254.169.254/latest/meta-data', 'wss://example.com/', 'file:///etc/passwd']) {
+      expect(decide({ url, webContentsId: 1 }), url).toBe(true);
+    }
+    expect(decide({ url: 'https://ingest.logstag.example/v1' })).toBe(false);
+    // Our own files are never cancelled, even if a pattern matched them.
+    expect(decide({ url: 'app://logstag/assets/index-abc.js', webContentsId: 1 })).toBe(false);
+    expect(decide({ url: 'not a url', webContentsId: 1 })).toBe(true);
   });
 });

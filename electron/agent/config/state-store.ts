@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
@@ -28,6 +29,9 @@ const StateSchema = z
   .strict();
 export type AgentState = z.infer<typeof StateSchema>;
 
+/** What a committed change touched. */
+export type StoreChange = 'targets' | 'settings';
+
 /**
  * The app's configured targets and settings, one JSON file (mode 0600), replaced
  * atomically so a crash mid-write leaves the previous version intact. Secrets in
@@ -35,6 +39,12 @@ export type AgentState = z.infer<typeof StateSchema>;
  */
 export class StateStore {
   readonly file: string;
+  /**
+   * 'change' fires synchronously after each change is applied in memory (the
+   * file write may still be under way): the scheduler re-plans on 'targets',
+   * pauses or resumes on 'settings', whichever transport made the change.
+   */
+  readonly changes = new EventEmitter<{ change: [StoreChange] }>();
   private state: AgentState;
   private writes: Promise<void> = Promise.resolve();
 
@@ -79,24 +89,25 @@ export class StateStore {
 
   async putTarget(t: Target): Promise<void> {
     const others = this.state.targets.filter((x) => x.id !== t.id);
-    await this.commit({ ...this.state, targets: [...others, t].sort((a, b) => a.id.localeCompare(b.id)) });
+    await this.commit({ ...this.state, targets: [...others, t].sort((a, b) => a.id.localeCompare(b.id)) }, 'targets');
   }
 
   async deleteTarget(id: string): Promise<boolean> {
     const before = this.state.targets.length;
-    await this.commit({ ...this.state, targets: this.state.targets.filter((t) => t.id !== id) });
+    await this.commit({ ...this.state, targets: this.state.targets.filter((t) => t.id !== id) }, 'targets');
     return this.state.targets.length < before;
   }
 
   async updateSettings(patch: Partial<Settings>): Promise<Settings> {
-    await this.commit({ ...this.state, settings: { ...this.state.settings, ...patch } });
+    await this.commit({ ...this.state, settings: { ...this.state.settings, ...patch } }, 'settings');
     return this.state.settings;
   }
 
   /** Writes are serialised so concurrent API calls cannot interleave file versions. */
-  private commit(next: AgentState): Promise<void> {
+  private commit(next: AgentState, what: StoreChange): Promise<void> {
     const validated = StateSchema.parse(next);
     this.state = validated;
+    this.changes.emit('change', what);
     const text = `${JSON.stringify(validated, null, 2)}\n`;
     const write = this.writes.then(() => writeFileAtomic(this.file, text, { mode: 0o600 }));
     // One failed write must not poison every later one; the caller still sees its own failure.

@@ -2,18 +2,27 @@ import { ConfigError } from '../../../collectors/core/engine.js';
 import type { SecretRef } from '../../../collectors/core/target.js';
 import { type Vault, VaultError } from './vault.js';
 
+/**
+ * A secret is not available (environment variable unset, vault blob from another
+ * machine or damaged, keystore unavailable): the operator has to re-enter or
+ * provide it. A ConfigError, so every existing caller treats it so.
+ */
+export class CredentialsError extends ConfigError {
+  override readonly name = 'CredentialsError';
+}
+
 /** Turns a secret reference into the secret, in memory only; `label` names the field in errors (never the value). */
 export async function resolveSecret(ref: SecretRef | undefined, vault: () => Vault, env: NodeJS.ProcessEnv = process.env, label = 'password'): Promise<string | undefined> {
   if (ref === undefined) return undefined;
   if ('env' in ref) {
     const v = env[ref.env];
-    if (v === undefined || v === '') throw new ConfigError(`${label}: environment variable ${ref.env} is not set`);
+    if (v === undefined || v === '') throw new CredentialsError(`${label}: environment variable ${ref.env} is not set`);
     return v;
   }
   try {
     return await vault().open(ref.secret);
   } catch (err) {
-    if (err instanceof VaultError) throw new ConfigError(`${label}: ${err.message}`);
+    if (err instanceof VaultError) throw new CredentialsError(`${label}: ${err.message}`);
     throw err;
   }
 }

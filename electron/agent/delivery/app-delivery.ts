@@ -1,0 +1,82 @@
+import type { AgentIdentity } from '../collect/cycle.js';
+import { defaultSpoolDir, readCaFile } from '../config/run-config.js';
+import type { StateStore } from '../config/state-store.js';
+import type { PayloadV1 } from '../../../collectors/core/payload.js';
+import { resolveSecret } from '../secrets/resolve.js';
+import type { Vault } from '../secrets/vault.js';
+import { Delivery } from './delivery.js';
+import type { DeliveryStatus } from './status.js';
+
+export interface AppDeliveryOptions {
+  home: string;
+  agent: AgentIdentity;
+  store: StateStore;
+  vault: () => Vault;
+  env: NodeJS.ProcessEnv;
+  log: (line: string) => void;
+}
+
+/**
+ * The desktop app's delivery: the same Delivery (spool + shipper) the CLI's `run`
+ * uses, configured from the app's settings and reopened when the destination or
+ * the spool settings change. A destination whose secrets cannot be resolved
+ * leaves the spool as the sink (nothing is lost) and says why in the log.
+ */
+export class AppDelivery {
+  private current: Promise<Delivery>;
+  private config: string;
+  private closed = false;
+
+  constructor(private readonly o: AppDeliveryOptions) {
+    this.config = this.configKey();
+    this.current = this.open();
+    o.store.changes.on('change', (what) => {
+      if (what !== 'settings' || this.closed || this.configKey() === this.config) return;
+      this.config = this.configKey();
+      const previous = this.current;
+      // The spool allows one writer: the old pipeline closes (keeping its backlog on disk) before the new one opens.
+      this.current = previous.then((d) => d.shutdown(2000)).catch(() => undefined).then(() => this.open());
+    });
+  }
+
+  private configKey(): string {
+    const s = this.o.store.settings;
+    return JSON.stringify({ destination: s.destination, spool: s.spool });
+  }
+
+  private async open(): Promise<Delivery> {
+    const { store, home, agent, vault, env, log } = this.o;
+    const settings = store.settings;
+    const spool = { dir: settings.spool.dir ?? defaultSpoolDir(home), maxBytes: settings.spool.maxBytes };
+    const d = settings.destination;
+    if (d !== null) {
+      try {
+        const apiKey = await resolveSecret(d.apiKey, vault, env, 'destination.apiKey');
+        const proxyPassword = d.proxy?.password === undefined ? undefined : await resolveSecret(d.proxy.password, vault, env, 'destination.proxy.password');
+        const ca = d.caFile === undefined ? undefined : await readCaFile(d.caFile);
+        return await Delivery.open({ agent, spool, destination: d, apiKey, proxyPassword, ca, log });
+      } catch (err) {
+        log(`delivery: not sending (${err instanceof Error ? err.message : String(err)}); payloads stay in the spool`);
+      }
+    }
+    return Delivery.open({ agent, spool, destination: null, log });
+  }
+
+  async put(payload: PayloadV1): Promise<{ seq: number; key: string }> {
+    return (await this.current).put(payload);
+  }
+
+  async status(): Promise<DeliveryStatus> {
+    return (await this.current).status();
+  }
+
+  /** Unsent payloads right now (for the tray's backlog check). */
+  async pending(): Promise<number> {
+    return (await this.current).spool.backlog();
+  }
+
+  async shutdown(flushTimeoutMs: number): Promise<void> {
+    this.closed = true;
+    await (await this.current).shutdown(flushTimeoutMs);
+  }
+}
