@@ -222,19 +222,19 @@ describe('agent runtime', () => {
     expect(runtime.status().targets.find((t) => t.id === 'down')?.problem).toBeUndefined();
   });
 
-  it('with the real PostgreSQL collector: a missing password is "credentials", a closed port "unreachable", an unbuilt engine "config"', async () => {
+  it('with the real PostgreSQL collector: a missing password is "credentials", a closed port "unreachable", a bad TLS setting "config"', async () => {
     const { store, runtime } = setup({ real: true });
     await store.putTarget(target('no-env', { password: { env: 'LOGSTAG_TEST_UNSET_PASSWORD' } }));
     await store.putTarget(target('foreign', { password: { secret: 'logstag-secret:v1:x' } }));
     await store.putTarget(target('closed', { port: 1, connectTimeoutMs: 2000 }));
-    await store.putTarget(TargetSchema.parse({ id: 'mongo', engine: 'mongodb', host: '127.0.0.1', port: 27017, user: 'm', database: 'admin' }));
+    await store.putTarget(target('bad-tls', { tls: { mode: 'verify-full' } }));
     runtime.start();
     await vi.waitFor(() => expect(runtime.status().targets.every((t) => t.problem !== undefined)).toBe(true), { timeout: 15_000 });
     const byId = new Map(runtime.status().targets.map((t) => [t.id, t.problem]));
     expect(byId.get('no-env')).toMatchObject({ kind: 'credentials', message: expect.stringContaining('LOGSTAG_TEST_UNSET_PASSWORD') });
     expect(byId.get('foreign')).toMatchObject({ kind: 'credentials', message: expect.stringContaining('re-enter') });
     expect(byId.get('closed')).toMatchObject({ kind: 'unreachable' });
-    expect(byId.get('mongo')).toMatchObject({ kind: 'config', message: expect.stringContaining('not implemented') });
+    expect(byId.get('bad-tls')).toMatchObject({ kind: 'config', message: expect.stringContaining('tls.caFile is required') });
   });
 
   it('reports payloads that cannot be stored, and clears that once they can', async () => {
