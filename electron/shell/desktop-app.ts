@@ -79,6 +79,7 @@ export interface DesktopAppOptions {
 /** What startup produced (for tests; the app itself needs none of it). */
 export interface DesktopApp {
   runtime: AgentRuntime;
+  delivery: AppDelivery;
   tray: TrayController;
   store: StateStore;
   showWindow(): void;
@@ -265,6 +266,7 @@ export function startDesktopApp(e: ElectronApi, opts: DesktopAppOptions = {}): {
     else e.app.dock?.hide();
     return {
       runtime,
+      delivery,
       tray,
       store,
       showWindow: show,

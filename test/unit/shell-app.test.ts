@@ -305,7 +305,11 @@ class FakeIpcMain implements IpcMainLike {
 const worlds: World[] = [];
 const apps: DesktopApp[] = [];
 afterEach(async () => {
-  await Promise.all(apps.splice(0).map((a) => a.runtime.stop()));
+  // Stop collecting, then close the spool (it holds files in the world's home) before the home goes.
+  await Promise.all(apps.splice(0).map(async (a) => {
+    await a.runtime.stop();
+    await a.delivery.shutdown(0).catch(() => {});
+  }));
   for (const w of worlds.splice(0)) rmSync(w.home, { recursive: true, force: true });
 });
 

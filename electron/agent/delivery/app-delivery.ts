@@ -29,14 +29,20 @@ export class AppDelivery {
 
   constructor(private readonly o: AppDeliveryOptions) {
     this.config = this.configKey();
-    this.current = this.open();
+    this.current = this.watch(this.open());
     o.store.changes.on('change', (what) => {
       if (what !== 'settings' || this.closed || this.configKey() === this.config) return;
       this.config = this.configKey();
       const previous = this.current;
       // The spool allows one writer: the old pipeline closes (keeping its backlog on disk) before the new one opens.
-      this.current = previous.then((d) => d.shutdown(2000)).catch(() => undefined).then(() => this.open());
+      this.current = this.watch(previous.then((d) => d.shutdown(2000)).catch(() => undefined).then(() => this.open()));
     });
+  }
+
+  /** A spool that cannot open (disk, permissions) is logged now; put() and status() still reject for their callers. */
+  private watch(p: Promise<Delivery>): Promise<Delivery> {
+    p.catch((err: unknown) => this.o.log(`delivery: the spool cannot be opened (${err instanceof Error ? err.message : String(err)})`));
+    return p;
   }
 
   private configKey(): string {
