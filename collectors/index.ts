@@ -1,20 +1,21 @@
 import type { ClosableSession, EngineCollector } from './core/engine.js';
 import type { Engine } from './core/target.js';
-import { oracleCollector } from './oracle/index.js';
-import { mssqlCollector } from './mssql/index.js';
-import { mongodbCollector } from './mongodb/index.js';
-import { postgresCollector } from './postgres/index.js';
-import { redisCollector } from './redis/index.js';
 
-/** Engines whose collector is built. The others answer "not implemented yet", never a fake result. */
-const COLLECTORS: Partial<Record<Engine, EngineCollector<ClosableSession>>> = {
-  postgres: postgresCollector as unknown as EngineCollector<ClosableSession>,
-  oracle: oracleCollector as unknown as EngineCollector<ClosableSession>,
-  mssql: mssqlCollector as unknown as EngineCollector<ClosableSession>,
-  redis: redisCollector as unknown as EngineCollector<ClosableSession>,
-  mongodb: mongodbCollector as unknown as EngineCollector<ClosableSession>,
+type AnyCollector = EngineCollector<ClosableSession>;
+
+/**
+ * Each engine's collector is loaded when a target of that engine is first used:
+ * a PostgreSQL-only agent never loads the SQL Server, MongoDB or Oracle drivers
+ * (tens of MB of resident memory each).
+ */
+const LOADERS: Record<Engine, () => Promise<AnyCollector>> = {
+  postgres: async () => (await import('./postgres/index.js')).postgresCollector as unknown as AnyCollector,
+  mssql: async () => (await import('./mssql/index.js')).mssqlCollector as unknown as AnyCollector,
+  mongodb: async () => (await import('./mongodb/index.js')).mongodbCollector as unknown as AnyCollector,
+  redis: async () => (await import('./redis/index.js')).redisCollector as unknown as AnyCollector,
+  oracle: async () => (await import('./oracle/index.js')).oracleCollector as unknown as AnyCollector,
 };
 
-export function collectorFor(engine: Engine): EngineCollector<ClosableSession> | undefined {
-  return COLLECTORS[engine];
+export function collectorFor(engine: Engine): Promise<AnyCollector> {
+  return LOADERS[engine]();
 }

@@ -24,10 +24,8 @@ export interface TargetHealth {
   unavailableSignals?: number;
 }
 
-export function requireCollector(engine: Target['engine']): EngineCollector<ClosableSession> {
-  const c = collectorFor(engine);
-  if (c === undefined) throw new ConfigError(`engine "${engine}": collector not implemented yet`);
-  return c;
+export async function requireCollector(engine: Target['engine']): Promise<EngineCollector<ClosableSession>> {
+  return collectorFor(engine);
 }
 
 /**
@@ -67,7 +65,7 @@ export class TargetOperations {
 
   /** Connects and disconnects; throws TargetConnectError with the verdict. */
   async testConnection(target: Target): Promise<IdentityReport> {
-    const collector = requireCollector(target.engine);
+    const collector = await requireCollector(target.engine);
     const session = await openSession(target, { collector, password: await this.password(target), audit: this.audit, agent: this.agent });
     try {
       return await collector.identity(session);
@@ -77,7 +75,7 @@ export class TargetOperations {
   }
 
   async checkPermissions(target: Target): Promise<PermissionReport> {
-    const collector = requireCollector(target.engine);
+    const collector = await requireCollector(target.engine);
     const session = await openSession(target, { collector, password: await this.password(target), audit: this.audit, agent: this.agent });
     try {
       const identity = await collector.identity(session);
@@ -91,7 +89,7 @@ export class TargetOperations {
 
   /** One cycle under the policy in force now (the target's over the workspace's over the defaults). */
   async collect(target: Target, opts: CollectOptions = {}): Promise<CycleResult> {
-    const collector = requireCollector(target.engine);
+    const collector = await requireCollector(target.engine);
     const result = await collectCycle(target, {
       collector,
       password: await this.password(target),

@@ -7,7 +7,6 @@ import { agentHome, auditDir, targetStateDir } from '../config/paths.js';
 import { describeDestination } from '../config/destination.js';
 import { defaultSpoolDir, loadRunConfig, readCaFile, type RunConfig } from '../config/run-config.js';
 import { loadTargetFile } from '../config/target-file.js';
-import { Delivery, readStatus } from '../delivery/delivery.js';
 import { Spool, SpoolError } from '../delivery/spool.js';
 import { loadAgentIdentity } from '../identity.js';
 import { Scheduler } from '../scheduler.js';
@@ -64,7 +63,7 @@ function context(io: Io) {
 
 async function checkCommand(file: string, json: boolean, io: Io): Promise<number> {
   const target = await loadTargetFile(file);
-  requireCollector(target.engine);
+  await requireCollector(target.engine);
   const { ops } = context(io);
   const report = await ops.checkPermissions(target);
   if (json) {
@@ -89,7 +88,7 @@ async function checkCommand(file: string, json: boolean, io: Io): Promise<number
 
 async function collectCommand(file: string, json: boolean, io: Io): Promise<number> {
   const target = await loadTargetFile(file);
-  requireCollector(target.engine);
+  await requireCollector(target.engine);
   const { ops } = context(io);
   const progress = io.isTTY ? (done: number, total: number, id: string) => io.err(`  [${done}/${total}] ${id}`) : undefined;
   const result = await ops.collect(target, progress ? { onProgress: progress } : {});
@@ -101,7 +100,7 @@ async function collectCommand(file: string, json: boolean, io: Io): Promise<numb
 
 async function grantsCommand(file: string, io: Io): Promise<number> {
   const target = await loadTargetFile(file);
-  const collector = requireCollector(target.engine);
+  const collector = await requireCollector(target.engine);
   const { ops } = context(io);
   try {
     io.out((await ops.checkPermissions(target)).script.trimEnd());
@@ -126,12 +125,14 @@ async function resolveDelivery(cfg: RunConfig, ops: TargetOperations, io: Io) {
 
 async function runCommand(file: string, io: Io, signal: AbortSignal): Promise<number> {
   const cfg = await loadRunConfig(file);
-  for (const { target } of cfg.targets) requireCollector(target.engine);
+  for (const { target } of cfg.targets) await requireCollector(target.engine);
   const { ops, home, agent } = context(io);
   // Resolve every secret up front: a bad reference is reported now, not at 3 a.m.
   for (const { target } of cfg.targets) await ops.password(target);
   const sink = await resolveDelivery(cfg, ops, io);
   const spoolDir = cfg.spoolDir ?? defaultSpoolDir(home);
+  // Loaded only by the commands that deliver: the HTTP stack stays out of check/collect/grants.
+  const { Delivery } = await import('../delivery/delivery.js');
   const delivery = await Delivery.open({
     agent,
     spool: { dir: spoolDir, maxBytes: cfg.spoolMaxBytes },
@@ -181,6 +182,7 @@ async function spoolOf(file: string, io: Io): Promise<{ dir: string; maxBytes: n
 
 async function statusCommand(file: string, json: boolean, io: Io): Promise<number> {
   const { dir, maxBytes } = await spoolOf(file, io);
+  const { readStatus } = await import('../delivery/delivery.js');
   const s = await readStatus(dir, maxBytes);
   if (json) {
     io.out(JSON.stringify(s));
