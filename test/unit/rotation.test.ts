@@ -82,3 +82,17 @@ describe('rotation through the API', () => {
     expect(store.target('pg-1')).toEqual(old);
   });
 });
+
+describe('switching a password to an environment variable', () => {
+  it('forgets when the sealed one was set (its clock no longer applies)', async () => {
+    const { store, call } = api();
+    await call('targets.create', { target: { id: 'pg-1', engine: 'postgres', host: '127.0.0.1', port: 1, user: 'monitor', database: 'app' } });
+    await call('targets.setPassword', { id: 'pg-1', password: 'pw' });
+    expect(store.target('pg-1')!.passwordSetAt).toBeDefined();
+    await call('targets.update', { id: 'pg-1', patch: { name: 'renamed' } });
+    expect(store.target('pg-1')!.passwordSetAt).toBeDefined();
+    await call('targets.update', { id: 'pg-1', patch: { password: { env: 'PG_PW' } } });
+    expect(store.target('pg-1')).toMatchObject({ password: { env: 'PG_PW' } });
+    expect(store.target('pg-1')!.passwordSetAt).toBeUndefined();
+  });
+});

@@ -147,7 +147,9 @@ export function createHandlers({ store, ops, delivery }: HandlerDeps): { handler
       const current = get(id);
       // Only the keys the caller sent: schema defaults must not overwrite stored values.
       const sent = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
-      const t = validTarget({ ...current, ...sent });
+      // A password switched to an environment variable: when that was set is unknown.
+      const { passwordSetAt: _setAt, ...base } = current;
+      const t = validTarget({ ...('password' in sent ? base : current), ...sent });
       await store.putTarget(t);
       return view(t);
     },
