@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { createHandlers, dispatch } from '../../electron/agent/api/handlers.js';
 import { AuditLedger } from '../../electron/agent/audit/ledger.js';
 import { StateStore } from '../../electron/agent/config/state-store.js';
-import type { RuntimeStatus } from '../../electron/agent/runtime.js';
+import { TargetSchema } from '../../collectors/core/target.js';
+import { DestinationSchema } from '../../electron/agent/config/destination.js';
+import { AgentRuntime, type RuntimeStatus } from '../../electron/agent/runtime.js';
 import { credentialAge, targetCredentialAge } from '../../electron/agent/secrets/rotation.js';
 import type { Vault } from '../../electron/agent/secrets/vault.js';
 import { TargetOperations } from '../../electron/agent/service.js';
@@ -94,5 +96,23 @@ describe('switching a password to an environment variable', () => {
     await call('targets.update', { id: 'pg-1', patch: { password: { env: 'PG_PW' } } });
     expect(store.target('pg-1')).toMatchObject({ password: { env: 'PG_PW' } });
     expect(store.target('pg-1')!.passwordSetAt).toBeUndefined();
+  });
+});
+
+describe('the tray runtime', () => {
+  it('reports an overdue password and a due API key from the stored set times', async () => {
+    const { store } = api();
+    const t0 = Date.now();
+    const days = (n: number) => new Date(t0 - n * DAY).toISOString();
+    await store.putTarget(TargetSchema.parse({ id: 'pg-old', engine: 'postgres', host: 'h', port: 5432, user: 'u', database: 'd', password: { secret: 'sealed:x' }, passwordSetAt: days(100) }));
+    await store.putTarget(TargetSchema.parse({ id: 'pg-new', engine: 'postgres', host: 'h', port: 5432, user: 'u', database: 'd', password: { secret: 'sealed:y' }, passwordSetAt: days(1) }));
+    await store.updateSettings({ destination: DestinationSchema.parse({ url: 'https://ingest.example.com/v1', apiKey: { env: 'K' }, apiKeySetAt: days(80) }) });
+    const ops = new TargetOperations({ id: 'a', version: '0.1.0', host: 't' }, new AuditLedger(mkdtempSync(join(tmpdir(), 'rot-a-'))), () => fakeVault, {});
+    const status = new AgentRuntime({ store, ops, deliver: async () => {}, platform: 'linux' }).status();
+    const byId = new Map(status.targets.map((t) => [t.id, t]));
+    expect(byId.get('pg-old')!.rotation).toEqual({ state: 'overdue', dueAt: new Date(Date.parse(days(100)) + 90 * DAY).toISOString() });
+    expect(byId.get('pg-new')!.rotation).toBeUndefined();
+    expect(status.apiKeyRotation?.state).toBe('due');
+    expect(trayViewOf(status).state).toBe('attention');
   });
 });
