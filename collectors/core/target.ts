@@ -121,6 +121,10 @@ export const TargetShape = z
     database: z.string().min(1).max(128).optional(),
     service: z.string().min(1).max(128).optional(),
     password: SecretRefSchema.optional(),
+    /** When the password was last set (ISO time); the rotation clock starts here. */
+    passwordSetAt: z.iso.datetime({ offset: true }).optional(),
+    /** Rotation period of this target's password (default 90 days). */
+    rotationDays: z.number().int().min(1).max(3650).optional(),
     tls: TlsSchema.optional(),
     redis: RedisOptionsSchema.optional(),
     mongodb: MongoOptionsSchema.optional(),

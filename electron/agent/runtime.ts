@@ -17,7 +17,12 @@ import type { CycleResult } from './collect/cycle.js';
 import type { StateStore, StoreChange } from './config/state-store.js';
 import { CycleTimeoutError, Scheduler, type ScheduledTarget } from './scheduler.js';
 import { CredentialsError } from './secrets/resolve.js';
+import { type CredentialAge, credentialAge, targetCredentialAge } from './secrets/rotation.js';
 import type { TargetOperations, TargetState } from './service.js';
+
+function rotationAttention(age: CredentialAge): { state: 'due' | 'overdue'; dueAt: string } | undefined {
+  return (age.state === 'due' || age.state === 'overdue') && age.dueAt !== undefined ? { state: age.state, dueAt: age.dueAt } : undefined;
+}
 
 /** Why a target is not being collected as it should. */
 export type ProblemKind = 'credentials' | 'unreachable' | 'timeout' | 'config' | 'internal';
@@ -39,6 +44,8 @@ export interface RuntimeTargetStatus {
   /** Signals unavailable because the monitoring identity lacks a grant (last cycle). */
   permissionGaps?: number;
   problem?: TargetProblem;
+  /** Set while the password is due (within 14 days) or overdue for rotation. */
+  rotation?: { state: 'due' | 'overdue'; dueAt: string };
 }
 
 /** What the delivery side reports (the outbox/spool owner supplies it). */
@@ -54,6 +61,8 @@ export interface RuntimeStatus {
   targets: RuntimeTargetStatus[];
   /** Set when the state file or its folder is open to other users. */
   configTooOpen?: string;
+  /** Set while the destination API key is due or overdue for rotation. */
+  apiKeyRotation?: { state: 'due' | 'overdue'; dueAt: string };
   delivery?: DeliveryHealth & { backlog: boolean };
   /** Set when a collected payload could not be handed to delivery (e.g. disk full). */
   deliveryError?: string;
@@ -163,6 +172,7 @@ export class AgentRuntime extends EventEmitter<{ change: [] }> {
         const health = this.opts.ops.healthOf(t.id);
         const problem = this.problems.get(t.id);
         const gaps = this.gaps.get(t.id);
+        const rotation = rotationAttention(targetCredentialAge(t));
         return {
           id: t.id,
           name: t.name ?? t.id,
@@ -170,12 +180,20 @@ export class AgentRuntime extends EventEmitter<{ change: [] }> {
           ...health,
           ...(gaps === undefined ? {} : { permissionGaps: gaps }),
           ...(problem === undefined ? {} : { problem }),
+          ...(rotation === undefined ? {} : { rotation }),
         };
       }),
+      ...this.apiKeyRotation(),
       ...(this.tooOpen === undefined ? {} : { configTooOpen: this.tooOpen }),
       ...(delivery === undefined ? {} : { delivery: { ...delivery, backlog: delivery.failing !== undefined || delivery.pending >= threshold } }),
       ...(this.deliveryError === undefined ? {} : { deliveryError: this.deliveryError }),
     };
+  }
+
+  private apiKeyRotation(): { apiKeyRotation?: { state: 'due' | 'overdue'; dueAt: string } } {
+    const d = this.opts.store.settings.destination;
+    const r = d === null ? undefined : rotationAttention(credentialAge(d.apiKeySetAt));
+    return r === undefined ? {} : { apiKeyRotation: r };
   }
 
   /** Stops the schedule and waits for the cycles in flight (each bounded by its timeout). */

@@ -46,12 +46,13 @@ function isErrorTarget(t: RuntimeTargetStatus): boolean {
   if (t.problem !== undefined) return t.problem.kind === 'unreachable' || t.problem.kind === 'timeout' || t.problem.kind === 'internal';
   return t.state === 'unreachable';
 }
-const isAttentionTarget = (t: RuntimeTargetStatus): boolean => t.problem?.kind === 'credentials' || t.problem?.kind === 'config';
+const isAttentionTarget = (t: RuntimeTargetStatus): boolean => t.problem?.kind === 'credentials' || t.problem?.kind === 'config' || t.rotation !== undefined;
 const isLimitedTarget = (t: RuntimeTargetStatus): boolean => (t.permissionGaps ?? 0) > 0;
 
 function targetDetail(t: RuntimeTargetStatus): string {
   if (t.problem !== undefined) return `${t.id}: ${PROBLEM_TEXT[t.problem.kind]}`;
   if (t.state === 'unreachable') return `${t.id}: ${PROBLEM_TEXT.unreachable}`;
+  if (t.rotation !== undefined) return `${t.id}: password ${t.rotation.state === 'overdue' ? 'overdue' : 'due'} for rotation`;
   if (isLimitedTarget(t)) return `${t.id}: ${plural(t.permissionGaps ?? 0, 'signal')} need a grant`;
   return t.id;
 }
@@ -81,6 +82,7 @@ export function trayViewOf(status: RuntimeStatus): TrayView {
 
   const agentAttention: string[] = [];
   if (status.configTooOpen !== undefined) agentAttention.push('state file is open to other users');
+  if (status.apiKeyRotation !== undefined) agentAttention.push(`API key ${status.apiKeyRotation.state} for rotation`);
   if (status.delivery?.backlog === true) {
     agentAttention.push(
       status.delivery.failing !== undefined ? `delivery failing, ${plural(status.delivery.pending, 'payload')} waiting` : `delivery backlog: ${plural(status.delivery.pending, 'payload')} waiting`,

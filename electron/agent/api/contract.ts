@@ -11,6 +11,7 @@ import { CategorySchema } from '../../../collectors/core/category.js';
 import { ActionSchema, EffectivePolicySchema, PolicySchema } from '../../../collectors/core/policy.js';
 import { DestinationSchema, ProxySchema } from '../config/destination.js';
 import { DeliveryStatusSchema } from '../delivery/status.js';
+import { CredentialAgeSchema } from '../secrets/rotation.js';
 
 const Id = z.object({ id: z.string().min(1).max(63) }).strict();
 const Empty = z.object({}).strict();
@@ -35,7 +36,7 @@ export const TargetViewSchema = z
 export type TargetView = z.infer<typeof TargetViewSchema>;
 
 /** What a caller may set on a target; passwords go through targets.setPassword only, policy changes through policy.set. */
-const TargetInputShape = TargetShape.omit({ password: true }).extend({
+const TargetInputShape = TargetShape.omit({ password: true, passwordSetAt: true }).extend({
   password: z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/) }).strict().optional(),
 });
 export const TargetInputSchema = TargetInputShape.superRefine(checkEngineFields);
@@ -151,9 +152,13 @@ export const StatusSchema = z
           state: z.enum(['never_collected', 'ok', 'limited', 'unreachable']),
           lastCollectedAt: z.string().optional(),
           unavailableSignals: z.number().int().optional(),
+          /** The password's rotation clock ('unknown': no stored secret or no record of when it was set). */
+          credentials: CredentialAgeSchema,
         })
         .strict(),
     ),
+    /** The destination API key's rotation clock; absent while no destination is set. */
+    destinationApiKey: CredentialAgeSchema.optional(),
   })
   .strict();
 
@@ -171,6 +176,11 @@ export const API = {
   'targets.setPassword': {
     params: z.object({ id: z.string().min(1).max(63), password: z.string().min(1).max(4096) }).strict(),
     result: z.object({ stored: z.literal(true) }).strict(),
+  },
+  /** Test-then-swap: the new password is stored only after a connection with it succeeds. */
+  'targets.rotatePassword': {
+    params: z.object({ id: z.string().min(1).max(63), password: z.string().min(1).max(4096) }).strict(),
+    result: z.object({ stored: z.literal(true), setAt: z.string() }).strict(),
   },
   'targets.test': { params: Id, result: ConnectionVerdictSchema },
   'targets.checkPermissions': { params: Id, result: PermissionReportSchema },

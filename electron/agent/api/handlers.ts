@@ -9,6 +9,8 @@ import { type Destination, DestinationSchema } from '../config/destination.js';
 import type { Settings, StateStore } from '../config/state-store.js';
 import type { DeliveryStatus } from '../delivery/status.js';
 import { NotFoundError, type TargetOperations } from '../service.js';
+import { credentialAge, targetCredentialAge } from '../secrets/rotation.js';
+import { probeWithPassword } from '../secrets/probe.js';
 import { VaultError } from '../secrets/vault.js';
 import { API, type DestinationView, type ErrorCode, type FeedEvent, type Method, type Params, type Preview, RequestSchema, type Response, type Result, type TargetView } from './contract.js';
 
@@ -129,7 +131,8 @@ export function createHandlers({ store, ops, delivery }: HandlerDeps): { handler
       agent: ops.agent,
       paused: store.settings.paused,
       delivery: (await delivery?.status()) ?? null,
-      targets: store.targets.map((t) => ({ id: t.id, engine: t.engine, ...ops.healthOf(t.id) })),
+      targets: store.targets.map((t) => ({ id: t.id, engine: t.engine, ...ops.healthOf(t.id), credentials: targetCredentialAge(t) })),
+      ...(store.settings.destination === null ? {} : { destinationApiKey: credentialAge(store.settings.destination.apiKeySetAt) }),
     }),
     'targets.list': async () => store.targets.map(view),
     'targets.get': async ({ id }) => view(get(id)),
@@ -144,7 +147,9 @@ export function createHandlers({ store, ops, delivery }: HandlerDeps): { handler
       const current = get(id);
       // Only the keys the caller sent: schema defaults must not overwrite stored values.
       const sent = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
-      const t = validTarget({ ...current, ...sent });
+      // A password switched to an environment variable: when that was set is unknown.
+      const { passwordSetAt: _setAt, ...base } = current;
+      const t = validTarget({ ...('password' in sent ? base : current), ...sent });
       await store.putTarget(t);
       return view(t);
     },
@@ -156,8 +161,23 @@ export function createHandlers({ store, ops, delivery }: HandlerDeps): { handler
     'targets.setPassword': async ({ id, password }) => {
       const t = get(id);
       const secret = await ops.vault().seal(password);
-      await store.putTarget({ ...t, password: { secret } });
+      await store.putTarget({ ...t, password: { secret }, passwordSetAt: new Date().toISOString() });
       return { stored: true as const };
+    },
+    'targets.rotatePassword': async ({ id, password }) => {
+      const t = get(id);
+      try {
+        await probeWithPassword(ops, t, password);
+      } catch (err) {
+        // The stored password is untouched; say why the new one was refused.
+        if (err instanceof TargetConnectError) throw new TargetConnectError(err.kind, `new password not stored (the current one is kept): ${err.message}`);
+        throw err;
+      }
+      const secret = await ops.vault().seal(password);
+      const setAt = new Date().toISOString();
+      // Re-read: the target may have been edited while the probe ran.
+      await store.putTarget({ ...get(id), password: { secret }, passwordSetAt: setAt });
+      return { stored: true as const, setAt };
     },
     'targets.test': async ({ id }) => {
       const t = get(id);
@@ -209,12 +229,15 @@ export function createHandlers({ store, ops, delivery }: HandlerDeps): { handler
           input === undefined ? keep : 'env' in input ? { env: input.env } : { secret: await ops.vault().seal(input.value) };
         const current = store.settings.destination;
         const apiKey = await secret(destination.apiKey, current?.apiKey);
+        // A new key (sealed value or another variable) restarts its rotation clock.
+        const apiKeySetAt = destination.apiKey === undefined ? current?.apiKeySetAt : new Date().toISOString();
         if (apiKey === undefined) throw new ConfigError('destination.apiKey: required (an environment variable name or the key itself)');
         const { proxy, ...rest } = destination;
         const proxyPassword = proxy === undefined ? undefined : await secret(proxy.password, current?.proxy?.password);
         const parsed = DestinationSchema.safeParse({
           ...rest,
           apiKey,
+          ...(apiKeySetAt === undefined ? {} : { apiKeySetAt }),
           ...(proxy === undefined ? {} : { proxy: { ...proxy, ...(proxyPassword === undefined ? {} : { password: proxyPassword }) } }),
         });
         if (!parsed.success) throw new ConfigError(`destination: ${describeIssue(parsed.error)}`);

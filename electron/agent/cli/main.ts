@@ -1,11 +1,13 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, TargetConnectError } from '../../../collectors/core/engine.js';
 import { serializePayload } from '../../../collectors/core/payload.js';
+import type { Target } from '../../../collectors/core/target.js';
 import { AuditLedger } from '../audit/ledger.js';
 import { TargetMemoryStore } from '../collect/memory-store.js';
 import { agentHome, auditDir, targetStateDir } from '../config/paths.js';
 import { describeDestination } from '../config/destination.js';
 import { defaultSpoolDir, loadRunConfig, readCaFile, type RunConfig } from '../config/run-config.js';
+import { checkConfigPermissions } from '../config/permission-check.js';
 import { loadTargetFile } from '../config/target-file.js';
 import { Spool, SpoolError } from '../delivery/spool.js';
 import { loadAgentIdentity } from '../identity.js';
@@ -13,6 +15,7 @@ import { Scheduler } from '../scheduler.js';
 import { KeychainVault } from '../secrets/keychain-vault.js';
 import { NameKeyStore } from '../secrets/name-key.js';
 import { resolveSecret } from '../secrets/resolve.js';
+import { type CredentialAge, rotationMessage, targetCredentialAge } from '../secrets/rotation.js';
 import { type Vault, VaultError } from '../secrets/vault.js';
 import { requireCollector, TargetOperations } from '../service.js';
 import { AGENT_VERSION } from '../version.js';
@@ -64,12 +67,15 @@ function context(io: Io) {
 async function checkCommand(file: string, json: boolean, io: Io): Promise<number> {
   const target = await loadTargetFile(file);
   await requireCollector(target.engine);
-  const { ops } = context(io);
+  const { ops, home } = context(io);
+  const credentials = targetCredentialAge(target);
+  const configPermissions = checkConfigPermissions([file], home, { env: io.env });
   const report = await ops.checkPermissions(target);
   if (json) {
-    io.out(JSON.stringify({ target: { id: target.id, engine: target.engine }, ...report }));
+    io.out(JSON.stringify({ target: { id: target.id, engine: target.engine }, ...report, credentials, configPermissions }));
     return EXIT.ok;
   }
+  const rotation = rotationMessage('the password', credentials);
   const lines = [
     `Target ${target.id} (${target.engine} ${target.host}:${target.port}${target.database ? `/${target.database}` : ''}) as ${report.identity.user}, server ${report.identity.serverVersion}`,
     report.identity.isAdministrator
@@ -82,8 +88,18 @@ async function checkCommand(file: string, json: boolean, io: Io): Promise<number
     lines.push(`  [${i.status}] ${i.grant}: ${i.detail} (${i.signals.join(', ')})`);
     if (i.fix !== undefined && i.status !== 'granted') lines.push(...i.fix.split('\n').map((l) => `      ${l}`));
   }
+  lines.push('', `Credentials: ${credentialsLine(target, credentials)}`);
+  if (rotation !== undefined) lines.push(`WARNING: ${rotation}`);
+  for (const f of configPermissions) lines.push(`WARNING: ${f.problem}`);
   io.out(lines.join('\n'));
   return EXIT.ok;
+}
+
+function credentialsLine(t: Target, c: CredentialAge): string {
+  if (t.password === undefined) return 'no password';
+  if ('env' in t.password && t.passwordSetAt === undefined) return `from ${t.password.env} (rotation not tracked; add "passwordSetAt" to track it)`;
+  if (c.state === 'unknown') return 'rotation unknown (no record of when the password was set; add "passwordSetAt" or re-enter it)';
+  return `set ${c.setAt}, rotate by ${c.dueAt} (${c.state})`;
 }
 
 async function collectCommand(file: string, json: boolean, io: Io): Promise<number> {
@@ -225,6 +241,8 @@ async function secretCommand(sub: string | undefined, io: Io): Promise<number> {
   if (value === '') throw new UsageError('secret encrypt: nothing on stdin (pipe the secret in, e.g. `read -rs PW; printf %s "$PW" | logstag-agent secret encrypt`)');
   const blob = await new KeychainVault().seal(value);
   io.out(blob);
+  // The rotation clock starts now; stdout stays the bare blob so scripts can capture it.
+  io.err(`note: put the blob in "password": {"secret": ...} and set "passwordSetAt": "${new Date().toISOString()}" to track rotation`);
   return EXIT.ok;
 }
 

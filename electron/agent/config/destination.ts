@@ -49,6 +49,8 @@ export const DestinationSchema = z
     /** The Logstag ingest endpoint the batches are POSTed to. */
     url: DestinationUrlSchema,
     apiKey: secretRef('API key'),
+    /** When the API key was last set (ISO time); rotation is due 90 days later. */
+    apiKeySetAt: z.iso.datetime({ offset: true }).optional(),
     /** PEM file of the CA(s) to trust for the destination instead of the system roots. */
     caFile: z.string().min(1).optional(),
     /** Extra check on top of the chain: SHA-256 of the destination's public key (SPKI), as "sha256/<base64>". */
