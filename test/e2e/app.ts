@@ -142,3 +142,24 @@ export function useApp(): { browser: () => Browser; base: () => string; api: (en
 export async function gotoScreen(page: Page, name: 'Dashboard' | 'Setup wizard' | 'Live feed' | 'Readiness' | 'Settings'): Promise<void> {
   await page.getByRole('navigation', { name: 'Screens' }).getByRole('button', { name, exact: true }).click();
 }
+
+/** Adds a target through the dashboard's Add target form. */
+export async function addTarget(page: Page, t: { id: string; name?: string; host: string; port: string; user: string; database?: string; env?: string }): Promise<void> {
+  const form = page.getByRole('form', { name: 'Add a target' });
+  if (!(await form.isVisible())) await page.getByRole('button', { name: 'Add target' }).click();
+  await form.getByLabel('ID').fill(t.id);
+  if (t.name) await form.getByLabel('Display name').fill(t.name);
+  await form.getByLabel('Host').fill(t.host);
+  await form.getByLabel('Port').fill(t.port);
+  await form.getByLabel('User').fill(t.user);
+  if (t.database) await form.getByLabel('Database').fill(t.database);
+  if (t.env) {
+    await form.getByLabel('From an environment variable').check();
+    await form.getByLabel('Variable name').fill(t.env);
+  }
+  await form.getByRole('button', { name: 'Add target' }).click();
+  await page.getByRole('heading', { name: t.name ?? t.id, level: 3 }).waitFor();
+}
+
+export const card = (page: Page, name: string) => page.getByRole('article', { name });
+
