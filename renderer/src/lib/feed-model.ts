@@ -3,7 +3,7 @@
  * previews reduced to rows, a bounded buffer (oldest dropped first), filters, and
  * the window of rows a virtualised list renders.
  */
-import type { FeedEvent } from '../api.js';
+import type { FeedEvent } from '../../../electron/agent/api/contract.js';
 
 export const FEED_LIMIT = 2_000;
 
@@ -97,7 +97,7 @@ export function filterRows(rows: readonly FeedRow[], f: FeedFilter): FeedRow[] {
 /** The rows to render for a scroll position: [start, end), with `overscan` rows either side. */
 export function visibleRange(scrollTop: number, viewport: number, rowHeight: number, count: number, overscan = 6): { start: number; end: number } {
   const first = Math.floor(Math.max(0, scrollTop) / rowHeight);
-  const start = Math.max(0, first - overscan);
+  const start = Math.min(count, Math.max(0, first - overscan));
   const end = Math.min(count, first + Math.ceil(viewport / rowHeight) + overscan);
   return { start, end: Math.max(start, end) };
 }

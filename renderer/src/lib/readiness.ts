@@ -3,7 +3,7 @@
  * agent API reports. An item the API has no data for is "not checked by this
  * build": never a green it did not earn.
  */
-import type { Result } from '../api.js';
+import type { Result } from '../../../electron/agent/api/contract.js';
 
 export type ReadinessState = 'pass' | 'fail' | 'pending' | 'not_checked';
 

@@ -5,7 +5,7 @@
  * environment variable; the page never sees it again.
  */
 import { DestinationInputSchema } from '../../../electron/agent/api/contract.js';
-import type { Params, Result } from '../api.js';
+import type { Params, Result } from '../../../electron/agent/api/contract.js';
 
 export type KeyMode = 'keep' | 'env' | 'value';
 

@@ -6,7 +6,7 @@
 import type { z } from 'zod';
 import { TargetInputSchema } from '../../../electron/agent/api/contract.js';
 import { checkEngineFields, ENGINES, type Engine } from '../../../collectors/core/target.js';
-import type { Params } from '../api.js';
+import type { Params } from '../../../electron/agent/api/contract.js';
 
 export { ENGINES, type Engine };
 
