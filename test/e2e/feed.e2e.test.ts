@@ -39,7 +39,11 @@ describe('live feed', () => {
     await feed.getByText('2 payloads received', { exact: false }).waitFor();
     await expect(list.getByRole('listitem').count()).resolves.toBe(2);
 
-    // A filter on another target shows nothing.
+    // The feed keeps its history while another screen is shown.
+    await gotoScreen(page, 'Dashboard');
+    await gotoScreen(page, 'Live feed');
+    await expect(list.getByRole('listitem').count()).resolves.toBe(2);
+
     await feed.getByLabel('Category').selectOption('');
     await expect(feed.getByLabel('Target').locator('option').allTextContents()).resolves.toEqual(['All targets', 'Feed DB']);
     expect(problems).toEqual([]);
