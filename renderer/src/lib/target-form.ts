@@ -6,7 +6,7 @@
 import type { z } from 'zod';
 import { TargetInputSchema } from '../../../electron/agent/api/contract.js';
 import { checkEngineFields, ENGINES, type Engine } from '../../../collectors/core/target.js';
-import type { Params } from '../api.js';
+import type { Params } from '../../../electron/agent/api/contract.js';
 
 export { ENGINES, type Engine };
 
@@ -26,9 +26,15 @@ export interface TargetFormValues {
   passwordEnv: string;
   password: string;
   intervalSeconds: string;
+  /** '' keeps the engine's default TLS behaviour. */
+  tlsMode: TlsMode | '';
+  caFile: string;
 }
 
-export type FieldName = 'id' | 'name' | 'engine' | 'host' | 'port' | 'user' | 'database' | 'service' | 'passwordEnv' | 'password' | 'intervalSeconds';
+export const TLS_MODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
+export type TlsMode = (typeof TLS_MODES)[number];
+
+export type FieldName = 'id' | 'name' | 'engine' | 'host' | 'port' | 'user' | 'database' | 'service' | 'passwordEnv' | 'password' | 'intervalSeconds' | 'tlsMode' | 'caFile';
 /** A message per field; `form` for a problem that belongs to no single field. */
 export type FieldErrors = Partial<Record<FieldName | 'form', string>>;
 
@@ -55,6 +61,8 @@ export const emptyForm = (): TargetFormValues => ({
   passwordEnv: '',
   password: '',
   intervalSeconds: '60',
+  tlsMode: '',
+  caFile: '',
 });
 
 /** Which of `database`/`service` the engine requires, asked of the target module's own rule. */
@@ -81,6 +89,7 @@ const FIELD_OF: Record<string, FieldName> = {
   service: 'service',
   password: 'passwordEnv',
   intervalSeconds: 'intervalSeconds',
+  tls: 'tlsMode',
 };
 
 /** Friendlier words for the schema's range checks; other messages are the schema's own. */
@@ -111,6 +120,12 @@ export function validateTargetForm(v: TargetFormValues): { target: TargetInput; 
   if (need.database && v.database.trim() !== '') raw.database = v.database.trim();
   if (need.service && v.service.trim() !== '') raw.service = v.service.trim();
   if (v.passwordMode === 'env') raw.password = { env: v.passwordEnv.trim() };
+  if (v.tlsMode !== '' || v.caFile.trim() !== '') {
+    const tls: Record<string, string> = {};
+    if (v.tlsMode !== '') tls.mode = v.tlsMode;
+    if (v.caFile.trim() !== '') tls.caFile = v.caFile.trim();
+    raw.tls = tls;
+  }
 
   // Presence first, for every field at once (the schema stops at the first kind of problem).
   if (raw.id === '') errors.id = 'is required';
@@ -126,7 +141,7 @@ export function validateTargetForm(v: TargetFormValues): { target: TargetInput; 
   const parsed = TargetInputSchema.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
-      const field = FIELD_OF[String(issue.path[0])];
+      const field = issue.path[0] === 'tls' && issue.path[1] === 'caFile' ? 'caFile' : FIELD_OF[String(issue.path[0])];
       if (field === undefined || errors[field] !== undefined) continue;
       errors[field] = RANGE_MESSAGE[field] ?? issue.message;
     }

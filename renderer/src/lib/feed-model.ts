@@ -1,0 +1,103 @@
+/**
+ * The live feed's model, kept free of Svelte so it can be tested alone: payload
+ * previews reduced to rows, a bounded buffer (oldest dropped first), filters, and
+ * the window of rows a virtualised list renders.
+ */
+import type { FeedEvent } from '../../../electron/agent/api/contract.js';
+
+export const FEED_LIMIT = 2_000;
+
+export interface FeedField {
+  signal: string;
+  field: string;
+  category: string | null;
+  action: 'collect' | 'redact' | 'exclude';
+  /** The value as sent (first row of the signal), shortened; empty for excluded fields. */
+  sample: string;
+}
+
+export interface FeedRow {
+  key: number;
+  targetId: string;
+  target: string;
+  engine: string;
+  collectedAt: string;
+  ok: number;
+  unavailable: number;
+  categories: ReadonlySet<string>;
+  fields: FeedField[];
+}
+
+function sampleOf(value: unknown, field: string): string {
+  const row = Array.isArray(value) ? (value as unknown[]).find((r) => r !== null && typeof r === 'object' && field in r) : value;
+  if (row === null || typeof row !== 'object') return '';
+  const v = (row as Record<string, unknown>)[field];
+  if (v === undefined || v === null) return '';
+  const text = typeof v === 'string' ? v : JSON.stringify(v);
+  return text.length > 160 ? `${text.slice(0, 157)}…` : text;
+}
+
+export function toRow(key: number, { payload, annotations }: Pick<FeedEvent, 'payload' | 'annotations'>): FeedRow {
+  const ok = payload.signals.filter((s) => s.status === 'ok').length;
+  const values = new Map(payload.signals.map((s) => [s.id, (s as { value?: unknown }).value]));
+  const fields: FeedField[] = [];
+  const categories = new Set<string>();
+  for (const a of annotations) {
+    if (a.category === null) continue;
+    categories.add(a.category);
+    fields.push({ signal: a.signalId, field: a.field, category: a.category, action: a.action, sample: a.action === 'exclude' ? '' : sampleOf(values.get(a.signalId), a.field) });
+  }
+  // Redacted and excluded first: what the policy changed is what the operator looks for.
+  const rank = { redact: 0, exclude: 1, collect: 2 } as const;
+  fields.sort((x, y) => rank[x.action] - rank[y.action]);
+  return {
+    key,
+    targetId: payload.target.id,
+    target: payload.target.name,
+    engine: payload.target.engine,
+    collectedAt: payload.collectedAt,
+    ok,
+    unavailable: payload.signals.length - ok,
+    categories,
+    fields,
+  };
+}
+
+/** Newest first, at most `limit` rows. */
+export class FeedBuffer {
+  private rows: FeedRow[] = [];
+  received = 0;
+  constructor(readonly limit = FEED_LIMIT) {}
+  push(row: FeedRow): void {
+    this.rows.push(row);
+    this.received += 1;
+    // Amortised trimming: drop in chunks so a steady stream does not shift the array on every push.
+    if (this.rows.length > this.limit + 256) this.rows = this.rows.slice(this.rows.length - this.limit);
+  }
+  /** Newest first. */
+  snapshot(): FeedRow[] {
+    const from = Math.max(0, this.rows.length - this.limit);
+    return this.rows.slice(from).reverse();
+  }
+  get size(): number {
+    return Math.min(this.rows.length, this.limit);
+  }
+}
+
+export interface FeedFilter {
+  target: string;
+  category: string;
+}
+
+export function filterRows(rows: readonly FeedRow[], f: FeedFilter): FeedRow[] {
+  if (f.target === '' && f.category === '') return rows as FeedRow[];
+  return rows.filter((r) => (f.target === '' || r.targetId === f.target) && (f.category === '' || r.categories.has(f.category)));
+}
+
+/** The rows to render for a scroll position: [start, end), with `overscan` rows either side. */
+export function visibleRange(scrollTop: number, viewport: number, rowHeight: number, count: number, overscan = 6): { start: number; end: number } {
+  const first = Math.floor(Math.max(0, scrollTop) / rowHeight);
+  const start = Math.min(count, Math.max(0, first - overscan));
+  const end = Math.min(count, first + Math.ceil(viewport / rowHeight) + overscan);
+  return { start, end: Math.max(start, end) };
+}

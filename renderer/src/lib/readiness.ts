@@ -1,0 +1,180 @@
+/**
+ * The pre-production checklist (security model), each item judged from what the
+ * agent API reports. An item the API has no data for is "not checked by this
+ * build": never a green it did not earn.
+ */
+import type { Result } from '../../../electron/agent/api/contract.js';
+
+export type ReadinessState = 'pass' | 'fail' | 'pending' | 'not_checked';
+
+export interface ReadinessItem {
+  id: string;
+  title: string;
+  state: ReadinessState;
+  detail: string;
+}
+
+type Target = Result<'targets.list'>[number];
+type Report = Result<'targets.checkPermissions'>;
+type Settings = Result<'settings.get'>;
+
+/** A target's permission check: its report, or the error the check ended with. */
+export type PermissionOutcome = { report: Report } | { error: string };
+
+const names = (ts: readonly Target[]): string => ts.map((t) => t.name).join(', ');
+
+export function readinessItems(targets: readonly Target[], permissions: ReadonlyMap<string, PermissionOutcome>, settings: Settings | null): ReadinessItem[] {
+  const items: ReadinessItem[] = [];
+  const none = targets.length === 0;
+
+  // Dedicated, non-administrator identity per target.
+  {
+    const admins = targets.filter((t) => {
+      const p = permissions.get(t.id);
+      return p !== undefined && 'report' in p && p.report.identity.isAdministrator;
+    });
+    const unchecked = targets.filter((t) => {
+      const p = permissions.get(t.id);
+      return p === undefined || 'error' in p;
+    });
+    const users = new Map<string, Target[]>();
+    for (const t of targets) users.set(`${t.host}:${t.port}/${t.user}`, [...(users.get(`${t.host}:${t.port}/${t.user}`) ?? []), t]);
+    items.push({
+      id: 'identity',
+      title: 'A dedicated, non-administrator identity per target',
+      state: none ? 'pending' : admins.length > 0 ? 'fail' : unchecked.length > 0 ? 'pending' : 'pass',
+      detail: none
+        ? 'No target yet.'
+        : admins.length > 0
+          ? `Administrator identity used by: ${names(admins)}. Create a dedicated monitoring user with the script from its permission check.`
+          : unchecked.length > 0
+            ? `Could not check: ${names(unchecked)} (the server must be reachable).`
+            : 'Every target signs in with an identity that is not an administrator.',
+    });
+  }
+
+  // Least privilege: nothing missing, nothing more than needed.
+  {
+    const missing: string[] = [];
+    let checked = 0;
+    for (const t of targets) {
+      const p = permissions.get(t.id);
+      if (p === undefined || 'error' in p) continue;
+      checked += 1;
+      const m = p.report.items.filter((i) => i.status === 'missing').length;
+      if (m > 0) missing.push(`${t.name} (${m} missing)`);
+    }
+    items.push({
+      id: 'least-privilege',
+      title: 'Least privilege: exactly the grants the signals need',
+      state: none ? 'pending' : missing.length > 0 ? 'fail' : checked < targets.length ? 'pending' : 'pass',
+      detail: none
+        ? 'No target yet.'
+        : missing.length > 0
+          ? `Missing grants: ${missing.join(', ')}. Run the grant script from the target's permission check, then re-check.`
+          : checked < targets.length
+            ? 'Some targets could not be checked.'
+            : 'No grant missing on any target.',
+    });
+  }
+
+  // Secrets encrypted: no plaintext password anywhere.
+  {
+    const noPassword = targets.filter((t) => t.password === 'none');
+    items.push({
+      id: 'secrets',
+      title: 'Secrets encrypted (no plain-text passwords)',
+      state: none ? 'pending' : 'pass',
+      detail: none
+        ? 'No target yet.'
+        : `Every password is sealed on this machine or read from an environment variable; the agent API never accepts a plain-text password in the configuration.${
+            noPassword.length > 0 ? ` Without a password: ${names(noPassword)}.` : ''
+          }`,
+    });
+  }
+
+  // Destination configured over https.
+  {
+    const d = settings?.destination ?? null;
+    let https = false;
+    if (d !== null) {
+      try {
+        https = new URL(d.url).protocol === 'https:';
+      } catch {
+        https = false;
+      }
+    }
+    items.push({
+      id: 'destination',
+      title: 'Destination configured, over HTTPS',
+      state: settings === null ? 'not_checked' : d === null ? 'fail' : https ? 'pass' : 'fail',
+      detail:
+        settings === null
+          ? 'The settings could not be read.'
+          : d === null
+            ? 'No destination: payloads stay in the local spool. Set it in Settings.'
+            : https
+              ? `Sends to ${d.url}; API key ${d.apiKey === 'vault' ? 'sealed on this machine' : 'from an environment variable'}.`
+              : `${d.url} is not https.`,
+    });
+  }
+
+  // Network scope: a proxy or the private-address switch are the only scope settings the API exposes.
+  {
+    const d = settings?.destination ?? null;
+    items.push({
+      id: 'network',
+      title: 'Network scope configured',
+      state: 'not_checked',
+      detail:
+        d === null
+          ? 'Not checked by this build: the agent API does not report the host firewall or egress rules.'
+          : `Not checked by this build beyond the destination: ${d.proxy ? `proxy ${d.proxy.url}` : 'no proxy'}, private addresses ${d.allowPrivateAddress ? 'allowed' : 'refused'}.`,
+    });
+  }
+
+  // Categories reviewed: a policy set, on the workspace or on every target.
+  {
+    const workspaceSet = settings !== null && Object.keys(settings.policy).length > 0;
+    const unreviewed = targets.filter((t) => Object.keys(t.policy).length === 0);
+    items.push({
+      id: 'categories',
+      title: 'Sensitive categories reviewed',
+      state: settings === null ? 'not_checked' : workspaceSet || (!none && unreviewed.length === 0) ? 'pass' : 'fail',
+      detail: workspaceSet
+        ? 'A workspace default policy is set.'
+        : !none && unreviewed.length === 0
+          ? 'Every target has its own policy.'
+          : `No policy chosen yet${unreviewed.length > 0 ? ` for ${names(unreviewed)}` : ''}: the built-in defaults apply. Review them in Settings or in the wizard.`,
+    });
+  }
+
+  items.push(
+    {
+      id: 'config-permissions',
+      title: 'Configuration file permissions',
+      state: 'not_checked',
+      detail: 'Not checked by this build: the agent API does not report file modes. The agent writes its files owner-only; check with your platform tools.',
+    },
+    {
+      id: 'rotation',
+      title: 'Credential rotation schedule',
+      state: 'not_checked',
+      detail: 'Not checked by this build: the agent API has no rotation data. Record the schedule with your DBA.',
+    },
+    {
+      id: 'workspace-access',
+      title: 'Workspace access reviewed',
+      state: 'not_checked',
+      detail: 'A reminder: review who in the Logstag workspace can see this data. The agent cannot check this.',
+    },
+  );
+  return items;
+}
+
+export const READINESS_LABEL: Record<ReadinessState, string> = {
+  pass: 'Ready',
+  fail: 'Action needed',
+  pending: 'Waiting',
+  not_checked: 'Not checked by this build',
+};

@@ -1,0 +1,75 @@
+/**
+ * The Settings screen's model: the destination form to `settings.update`
+ * parameters, validated with the contract's own schema. The API key is
+ * write-only: the agent seals a typed value at once, or reads it from an
+ * environment variable; the page never sees it again.
+ */
+import { DestinationInputSchema } from '../../../electron/agent/api/contract.js';
+import type { Params, Result } from '../../../electron/agent/api/contract.js';
+
+export type KeyMode = 'keep' | 'env' | 'value';
+
+export interface DestinationFormValues {
+  url: string;
+  keyMode: KeyMode;
+  keyEnv: string;
+  keyValue: string;
+  proxyUrl: string;
+  proxyUser: string;
+  allowPrivateAddress: boolean;
+}
+
+export type DestinationField = 'url' | 'keyEnv' | 'keyValue' | 'proxyUrl' | 'proxyUser';
+export type DestinationErrors = Partial<Record<DestinationField | 'form', string>>;
+export type DestinationInput = NonNullable<Params<'settings.update'>['destination']>;
+
+export function destinationForm(view: Result<'settings.get'>['destination']): DestinationFormValues {
+  return {
+    url: view?.url ?? '',
+    keyMode: view === null ? 'value' : 'keep',
+    keyEnv: '',
+    keyValue: '',
+    proxyUrl: view?.proxy?.url ?? '',
+    proxyUser: view?.proxy?.username ?? '',
+    allowPrivateAddress: view?.allowPrivateAddress ?? false,
+  };
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function validateDestination(v: DestinationFormValues, current: Result<'settings.get'>['destination']): { destination: DestinationInput; errors?: undefined } | { destination?: undefined; errors: DestinationErrors } {
+  const errors: DestinationErrors = {};
+  const raw: Record<string, unknown> = { url: v.url.trim(), allowPrivateAddress: v.allowPrivateAddress };
+  if (current !== null) {
+    raw.maxBatchesPerSecond = current.maxBatchesPerSecond;
+    raw.maxBytesPerSecond = current.maxBytesPerSecond;
+    if (current.caFile !== undefined) raw.caFile = current.caFile;
+    if (current.pin !== undefined) raw.pin = current.pin;
+  }
+  if (v.url.trim() === '') errors.url = 'is required';
+  if (v.keyMode === 'env') {
+    if (!ENV_NAME.test(v.keyEnv.trim())) errors.keyEnv = 'must be an environment variable name: letters, digits and "_", not starting with a digit';
+    raw.apiKey = { env: v.keyEnv.trim() };
+  } else if (v.keyMode === 'value') {
+    if (v.keyValue === '') errors.keyValue = 'is required: paste the API key (it is sealed on this machine and never shown again)';
+    raw.apiKey = { value: v.keyValue };
+  } else if (current === null) {
+    errors.keyValue = 'is required for a new destination';
+  }
+  if (v.proxyUrl.trim() !== '') {
+    const proxy: Record<string, unknown> = { url: v.proxyUrl.trim() };
+    if (v.proxyUser.trim() !== '') proxy.username = v.proxyUser.trim();
+    raw.proxy = proxy;
+  }
+  const parsed = DestinationInputSchema.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const [a, b] = issue.path;
+      const field: DestinationField | 'form' =
+        a === 'url' ? 'url' : a === 'apiKey' ? (v.keyMode === 'env' ? 'keyEnv' : 'keyValue') : a === 'proxy' ? (b === 'username' ? 'proxyUser' : 'proxyUrl') : 'form';
+      errors[field] ??= issue.message;
+    }
+  }
+  if (!parsed.success || Object.keys(errors).length > 0) return { errors };
+  return { destination: parsed.data as DestinationInput };
+}

@@ -1,0 +1,172 @@
+// The setup wizard, end to end over the real agent API: a PostgreSQL target and a
+// Redis target from the test harness, each from engine choice to save.
+import type { Page } from 'playwright-core';
+import { describe, expect, inject, it } from 'vitest';
+import { gotoScreen, openApp, screenshot, useApp } from './app.js';
+
+const app = useApp();
+
+const wizard = (page: Page) => page.getByRole('region', { name: 'Set up a target' });
+/** Waits until the wizard shows that step (steps that save to the agent change asynchronously). */
+const atStep = (page: Page, name: string) => page.locator('#wizard-step-heading', { hasText: new RegExp(`^${name}$`) }).waitFor();
+
+describe('setup wizard', () => {
+  it('adds a PostgreSQL target: validation, back/forward keeping entries, test, permissions, policy review, save', async () => {
+    const pg = inject('pg');
+    const api = app.api({ E2E_PG_MONITOR: pg.users.monitor.password });
+    const { page, problems } = await openApp(app.browser(), app.base(), api);
+    await gotoScreen(page, 'Setup wizard');
+    const w = wizard(page);
+    await expect(w.getByRole('list', { name: 'Setup progress' }).getByRole('listitem').count()).resolves.toBe(7);
+    await expect(w.locator('[aria-current="step"]').textContent()).resolves.toMatch(/Engine/);
+
+    // Engine: PostgreSQL.
+    await w.getByLabel('PostgreSQL').check();
+    await w.getByRole('button', { name: 'Next' }).click();
+    await atStep(page, 'Connection');
+
+    // Connection: empty fields are explained, the first invalid one gets focus.
+    await w.getByRole('button', { name: 'Next' }).click();
+    await expect(w.getByRole('alert').textContent()).resolves.toMatch(/need attention/);
+    await expect(page.evaluate('document.activeElement.id')).resolves.toBe('wizard-id');
+    await expect(w.getByLabel('Database').getAttribute('aria-invalid')).resolves.toBe('true');
+    await w.getByLabel('ID').fill('wiz-pg');
+    await w.getByLabel('Display name').fill('Wizard PG');
+    await w.getByLabel('Host').fill(pg.host);
+    await w.getByLabel('Port').fill('99999');
+    await w.getByLabel('Database').fill(pg.database);
+    await w.getByRole('button', { name: 'Next' }).click();
+    await expect(w.locator('#wizard-port-error').textContent()).resolves.toMatch(/1 to 65535/);
+    await screenshot(page, 'wizard-validation');
+    await w.getByLabel('Port').fill(String(pg.port));
+    await w.getByLabel('TLS mode').selectOption('disable');
+    await w.getByRole('button', { name: 'Next' }).click();
+    await atStep(page, 'Credentials');
+
+    // Back and forward keep what was typed.
+    await w.getByLabel('User').fill(pg.users.monitor.user);
+    await w.getByRole('button', { name: 'Back' }).click();
+    await expect(w.getByLabel('Host').inputValue()).resolves.toBe(pg.host);
+    await expect(w.getByLabel('TLS mode').inputValue()).resolves.toBe('disable');
+    await w.getByRole('button', { name: 'Next' }).click();
+    await expect(w.getByLabel('User').inputValue()).resolves.toBe(pg.users.monitor.user);
+
+    // Credentials: an environment variable holds the password.
+    await w.getByLabel('From an environment variable').check();
+    await w.getByLabel('Variable name').fill('1BAD');
+    await w.getByRole('button', { name: 'Save target and continue' }).click();
+    await expect(w.locator('#wizard-passwordEnv-error').textContent()).resolves.toMatch(/environment variable name/);
+    await w.getByLabel('Variable name').fill('E2E_PG_MONITOR');
+    await w.getByRole('button', { name: 'Save target and continue' }).click();
+    await atStep(page, 'Test connection');
+    expect(api.store.target('wiz-pg')).toMatchObject({ engine: 'postgres', host: pg.host, port: pg.port, database: pg.database, password: { env: 'E2E_PG_MONITOR' }, tls: { mode: 'disable' } });
+
+    // Test connection: a clear verdict.
+    await w.getByRole('button', { name: 'Test connection' }).click();
+    const verdict = w.getByRole('status', { name: 'Connection verdict' });
+    await verdict.waitFor();
+    await expect(verdict.textContent()).resolves.toMatch(/Connected: the agent can reach the server and sign in/);
+    await screenshot(page, 'wizard-test');
+    await w.getByRole('button', { name: 'Next' }).click();
+
+    // Permissions: checklist, copy script, re-check.
+    await w.getByRole('button', { name: 'Check permissions' }).click();
+    const report = w.getByRole('region', { name: 'Permissions for Wizard PG' });
+    await report.waitFor();
+    await expect(report.getByRole('button', { name: 'Copy script' }).isVisible()).resolves.toBe(true);
+    await w.getByRole('button', { name: 'Re-check' }).click();
+    await report.waitFor();
+    await screenshot(page, 'wizard-permissions');
+    await w.getByRole('button', { name: 'Next' }).click();
+
+    // Sensitive categories: a three-way choice and a sample preview.
+    const editor = w.getByRole('form', { name: 'Sensitive-data policy for Wizard PG' });
+    await editor.getByLabel('Client host, application, session: exclude').check();
+    await editor.getByRole('button', { name: 'Save policy' }).click();
+    await editor.getByText('Saved; applies from the next collection.').waitFor();
+    await w.getByRole('button', { name: 'Show a sample preview' }).click();
+    await w.getByRole('region', { name: 'Collection result for Wizard PG' }).waitFor();
+    await screenshot(page, 'wizard-review');
+    await w.getByRole('button', { name: 'Next' }).click();
+    await expect(w.getByRole('status').first().textContent()).resolves.toMatch(/Wizard PG is saved[\s\S]*policy is set/);
+    await screenshot(page, 'wizard');
+    await w.getByRole('button', { name: 'Finish' }).click();
+
+    // Back on the dashboard, the new target has focus.
+    await page.getByRole('article', { name: 'Wizard PG' }).waitFor();
+    await expect(page.evaluate('document.activeElement.id')).resolves.toBe('target-wiz-pg-heading');
+    expect(api.store.target('wiz-pg')?.policy).toMatchObject({ client_metadata: 'exclude' });
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  it('adds a Redis target with the keyboard only', async () => {
+    const redis = inject('redis');
+    const api = app.api({ E2E_REDIS_MONITOR: redis.users.monitor.password });
+    const { page, problems } = await openApp(app.browser(), app.base(), api);
+    const kb = page.keyboard;
+    await page.getByRole('button', { name: 'Setup wizard' }).focus();
+    await kb.press('Enter');
+    const w = wizard(page);
+    await expect(page.evaluate('document.activeElement.id')).resolves.toBe('tab-wizard');
+
+    // Engine: arrows move within the radio group.
+    await w.getByLabel('PostgreSQL').focus();
+    await kb.press('Space');
+    while ((await page.evaluate('document.activeElement.value')) !== 'redis') await kb.press('ArrowDown');
+    await expect(w.getByLabel('Redis / Valkey').isChecked()).resolves.toBe(true);
+    await kb.press('Enter'); // submits the step
+    await atStep(page, 'Connection');
+    await expect(page.evaluate('document.activeElement.id')).resolves.toBe('wizard-step-heading');
+
+    await kb.press('Tab');
+    await kb.type('wiz-redis');
+    await kb.press('Tab');
+    await kb.type('Wizard Redis');
+    await kb.press('Tab');
+    await kb.type(redis.host);
+    await kb.press('Tab');
+    await expect(page.evaluate('document.activeElement.value')).resolves.toBe('6379'); // the engine's default port
+    await kb.press('ControlOrMeta+A');
+    await kb.type(String(redis.port));
+    await expect(w.getByLabel('Database').count()).resolves.toBe(0);
+    await kb.press('Enter');
+    await atStep(page, 'Credentials');
+
+    await kb.press('Tab');
+    await kb.type(redis.users.monitor.user);
+    await w.getByLabel('From an environment variable').focus(); // the radio group is one Tab stop; reach it directly then use arrows
+    await kb.press('Space');
+    await kb.press('Tab');
+    await kb.type('E2E_REDIS_MONITOR');
+    await kb.press('Enter');
+    await atStep(page, 'Test connection');
+    expect(api.store.target('wiz-redis')).toMatchObject({ engine: 'redis', port: redis.port, user: redis.users.monitor.user });
+
+    await kb.press('Tab');
+    await kb.press('Enter');
+    const verdict = w.getByRole('status', { name: 'Connection verdict' });
+    await verdict.waitFor();
+    await expect(verdict.textContent()).resolves.toMatch(/Connected/);
+    await w.getByRole('button', { name: 'Next' }).focus();
+    await kb.press('Enter');
+    await atStep(page, 'Permissions');
+    await kb.press('Tab');
+    await kb.press('Enter');
+    await w.getByRole('region', { name: 'Permissions for Wizard Redis' }).waitFor();
+    await w.getByRole('button', { name: 'Next' }).focus();
+    await kb.press('Enter');
+    await atStep(page, 'Sensitive categories');
+    await w.getByRole('button', { name: 'Show a sample preview' }).focus();
+    await kb.press('Enter');
+    await w.getByRole('region', { name: 'Collection result for Wizard Redis' }).waitFor();
+    await w.getByRole('button', { name: 'Next' }).focus();
+    await kb.press('Enter');
+    await w.getByRole('button', { name: 'Finish' }).focus();
+    await screenshot(page, 'wizard-redis');
+    await kb.press('Enter');
+    await page.getByRole('article', { name: 'Wizard Redis' }).waitFor();
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+});

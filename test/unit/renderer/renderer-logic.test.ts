@@ -1,0 +1,173 @@
+// The renderer's pure logic: step validation of the wizard (the contract's own
+// schema), the settings form, the readiness checklist states, and the live feed's
+// bounded buffer, filters and virtual window.
+import { describe, expect, it } from 'vitest';
+import { FeedBuffer, filterRows, toRow, visibleRange } from '../../../renderer/src/lib/feed-model.js';
+import { readinessItems, type PermissionOutcome } from '../../../renderer/src/lib/readiness.js';
+import { destinationForm, validateDestination } from '../../../renderer/src/lib/settings-form.js';
+import { emptyForm, validateTargetForm } from '../../../renderer/src/lib/target-form.js';
+import { patchFor, validateStep, verdictMessage } from '../../../renderer/src/lib/wizard.js';
+
+const pgForm = () => ({ ...emptyForm(), id: 'db1', host: 'db.example', user: 'monitor', database: 'app' });
+
+describe('wizard step validation', () => {
+  it('reports only the current step\'s fields', () => {
+    const f = emptyForm();
+    expect(validateStep('engine', f)).toEqual({});
+    const conn = validateStep('connection', f);
+    expect(Object.keys(conn).sort()).toEqual(['database', 'host', 'id']);
+    expect(conn.user).toBeUndefined();
+    expect(validateStep('connection', { ...f, id: 'x', host: 'h', database: 'd' })).toEqual({});
+  });
+  it('uses the schema\'s rules: id charset, port range, TLS, env names', () => {
+    expect(validateStep('connection', { ...pgForm(), id: 'bad id!' }).id).toMatch(/letters, digits/);
+    expect(validateStep('connection', { ...pgForm(), port: '0' }).port).toMatch(/1 to 65535/);
+    expect(validateStep('connection', { ...pgForm(), engine: 'mongodb', tlsMode: 'prefer' }).tlsMode).toMatch(/no opportunistic TLS/);
+    expect(validateStep('connection', { ...pgForm(), tlsMode: 'verify-full', caFile: '/etc/ca.pem' })).toEqual({});
+    expect(validateStep('credentials', { ...pgForm(), user: '' }).user).toBe('is required');
+    expect(validateStep('credentials', { ...pgForm(), passwordMode: 'env', passwordEnv: '9X' }).passwordEnv).toMatch(/environment variable name/);
+    expect(validateStep('credentials', { ...pgForm(), passwordMode: 'store', password: '' }).password).toMatch(/required/);
+    expect(validateStep('credentials', { ...pgForm(), intervalSeconds: '5' }).intervalSeconds).toMatch(/10 to 86400/);
+  });
+  it('redis needs no database; oracle needs a service', () => {
+    expect(validateStep('connection', { ...emptyForm(), engine: 'redis', id: 'r', host: 'h', port: '6379' })).toEqual({});
+    expect(validateStep('connection', { ...emptyForm(), engine: 'oracle', id: 'o', host: 'h', port: '1521' }).service).toMatch(/required for Oracle/);
+  });
+  it('builds the target with TLS and the update patch without id/engine/policy', () => {
+    const r = validateTargetForm({ ...pgForm(), tlsMode: 'verify-ca', caFile: '/ca.pem', passwordMode: 'env', passwordEnv: 'PW' });
+    expect(r.target).toMatchObject({ id: 'db1', engine: 'postgres', tls: { mode: 'verify-ca', caFile: '/ca.pem' }, password: { env: 'PW' } });
+    const patch = patchFor(r.target!);
+    expect(patch).not.toHaveProperty('id');
+    expect(patch).not.toHaveProperty('engine');
+    expect(patch).toMatchObject({ host: 'db.example', tls: { mode: 'verify-ca' } });
+  });
+  it('words every connection verdict', () => {
+    for (const v of ['ok', 'unreachable', 'tls', 'authentication', 'timeout', 'config'] as const) expect(verdictMessage(v).text.length).toBeGreaterThan(10);
+    expect(verdictMessage('ok').tone).toBe('ok');
+    expect(verdictMessage('authentication').text).toMatch(/Authentication failed/);
+  });
+});
+
+describe('settings form', () => {
+  it('requires https, a key for a new destination, a valid proxy and env name', () => {
+    const f = destinationForm(null);
+    expect(f.keyMode).toBe('value');
+    const r1 = validateDestination({ ...f, url: 'http://ingest.example.com' }, null);
+    expect(r1.errors?.url).toMatch(/https/);
+    expect(r1.errors?.keyValue).toMatch(/required/);
+    expect(validateDestination({ ...f, url: 'https://i.example', keyMode: 'env', keyEnv: '1X' }, null).errors?.keyEnv).toMatch(/variable name/);
+    expect(validateDestination({ ...f, url: 'https://i.example', keyValue: 'k', proxyUrl: 'ftp://p' }, null).errors?.proxyUrl).toMatch(/proxy URL/);
+    const ok = validateDestination({ ...f, url: 'https://i.example', keyValue: 'k', proxyUrl: 'http://p:3128' }, null);
+    expect(ok.destination).toMatchObject({ url: 'https://i.example', apiKey: { value: 'k' }, proxy: { url: 'http://p:3128' } });
+  });
+  it('keeps the stored key when asked (apiKey omitted)', () => {
+    const view = { url: 'https://i.example', apiKey: 'vault' as const, allowPrivateAddress: false, maxBatchesPerSecond: 2, maxBytesPerSecond: 1048576 };
+    const f = destinationForm(view);
+    expect(f.keyMode).toBe('keep');
+    const r = validateDestination(f, view);
+    expect(r.destination).toBeDefined();
+    expect(r.destination).not.toHaveProperty('apiKey');
+  });
+});
+
+type Target = Parameters<typeof readinessItems>[0][number];
+const target = (id: string, over: Partial<Target> = {}): Target => ({
+  id,
+  engine: 'postgres',
+  name: id,
+  host: 'h',
+  port: 5432,
+  user: `u_${id}`,
+  database: 'd',
+  intervalSeconds: 60,
+  password: 'env',
+  policy: {},
+  ...over,
+});
+const report = (admin: boolean, missing: number): PermissionOutcome => ({
+  report: {
+    identity: { user: 'u', isAdministrator: admin, reasons: [], serverVersion: '15' },
+    items: Array.from({ length: 3 }, (_, i) => ({ grant: `g${i}`, status: i < missing ? ('missing' as const) : ('granted' as const), signals: [], detail: '' })),
+    script: '',
+  },
+});
+const settings = (over: Partial<NonNullable<Parameters<typeof readinessItems>[2]>> = {}) => ({ paused: false, destination: null, policy: {}, ...over });
+const state = (items: ReturnType<typeof readinessItems>, id: string) => items.find((i) => i.id === id)?.state;
+
+describe('readiness checklist states', () => {
+  it('is waiting, never green, with no targets; unknowable items are "not checked"', () => {
+    const items = readinessItems([], new Map(), settings());
+    expect(state(items, 'identity')).toBe('pending');
+    expect(state(items, 'least-privilege')).toBe('pending');
+    expect(state(items, 'destination')).toBe('fail');
+    for (const id of ['config-permissions', 'rotation', 'network', 'workspace-access']) expect(state(items, id)).toBe('not_checked');
+    expect(items.filter((i) => i.state === 'pass')).toEqual([]);
+  });
+  it('fails on an administrator and on missing grants; waits when a check errored', () => {
+    const ts = [target('a'), target('b')];
+    const items = readinessItems(ts, new Map([['a', report(true, 0)], ['b', report(false, 2)]]), settings());
+    expect(state(items, 'identity')).toBe('fail');
+    expect(items.find((i) => i.id === 'identity')?.detail).toMatch(/used by: a/);
+    expect(state(items, 'least-privilege')).toBe('fail');
+    expect(items.find((i) => i.id === 'least-privilege')?.detail).toMatch(/b \(2 missing\)/);
+    const pending = readinessItems(ts, new Map<string, PermissionOutcome>([['a', report(false, 0)], ['b', { error: 'unreachable' }]]), settings());
+    expect(state(pending, 'identity')).toBe('pending');
+    expect(state(pending, 'least-privilege')).toBe('pending');
+  });
+  it('passes when every check passes; destination must be https; categories need a policy', () => {
+    const ts = [target('a', { policy: { query_text: 'redact' } })];
+    const https = settings({ destination: { url: 'https://i.example', apiKey: 'vault', allowPrivateAddress: false, maxBatchesPerSecond: 2, maxBytesPerSecond: 1 } });
+    const items = readinessItems(ts, new Map([['a', report(false, 0)]]), https);
+    for (const id of ['identity', 'least-privilege', 'secrets', 'destination', 'categories']) expect(state(items, id)).toBe('pass');
+    const http = settings({ destination: { url: 'http://127.0.0.1:8080', apiKey: 'env', allowPrivateAddress: false, maxBatchesPerSecond: 2, maxBytesPerSecond: 1 } });
+    expect(state(readinessItems(ts, new Map(), http), 'destination')).toBe('fail');
+    expect(state(readinessItems([target('x')], new Map(), settings()), 'categories')).toBe('fail');
+    expect(state(readinessItems([target('x')], new Map(), settings({ policy: { client_metadata: 'exclude' } })), 'categories')).toBe('pass');
+    expect(state(readinessItems([target('x')], new Map(), null), 'destination')).toBe('not_checked');
+  });
+});
+
+const event = (target: string, i: number) => ({
+  payload: {
+    target: { id: target, name: target.toUpperCase(), engine: 'postgres' },
+    collectedAt: new Date(1_700_000_000_000 + i).toISOString(),
+    signals: [{ id: 's', status: 'ok', value: [{ query: 'SELECT $1', usename: 'h:0123456789abcdef' }] }],
+  },
+  annotations: [
+    { signalId: 's', field: 'query', category: 'query_text', action: 'collect' },
+    { signalId: 's', field: 'usename', category: 'identity_metadata', action: 'redact' },
+    { signalId: 's', field: 'state', category: null, action: 'collect' },
+  ],
+});
+
+describe('live feed model', () => {
+  it('reduces a preview to a row, policy-changed fields first, with samples', () => {
+    const row = toRow(1, event('a', 0) as never);
+    expect(row.fields.map((f) => [f.field, f.action, f.sample])).toEqual([
+      ['usename', 'redact', 'h:0123456789abcdef'],
+      ['query', 'collect', 'SELECT $1'],
+    ]);
+    expect([...row.categories].sort()).toEqual(['identity_metadata', 'query_text']);
+  });
+  it('keeps only the last N, newest first', () => {
+    const b = new FeedBuffer(100);
+    for (let i = 0; i < 5_000; i++) b.push(toRow(i, event(i % 2 ? 'a' : 'b', i) as never));
+    const snap = b.snapshot();
+    expect(snap).toHaveLength(100);
+    expect(snap[0]?.key).toBe(4_999);
+    expect(snap[99]?.key).toBe(4_900);
+    expect(b.received).toBe(5_000);
+  });
+  it('filters by target and category', () => {
+    const rows = [toRow(1, event('a', 1) as never), toRow(2, event('b', 2) as never)];
+    expect(filterRows(rows, { target: 'a', category: '' }).map((r) => r.key)).toEqual([1]);
+    expect(filterRows(rows, { target: '', category: 'query_text' })).toHaveLength(2);
+    expect(filterRows(rows, { target: '', category: 'client_metadata' })).toHaveLength(0);
+  });
+  it('renders only the visible window plus overscan', () => {
+    expect(visibleRange(0, 600, 60, 2_000, 5)).toEqual({ start: 0, end: 15 });
+    expect(visibleRange(60_000, 600, 60, 2_000, 5)).toEqual({ start: 995, end: 1_015 });
+    expect(visibleRange(1e9, 600, 60, 2_000, 5)).toEqual({ start: 2_000, end: 2_000 });
+    expect(visibleRange(0, 600, 60, 3, 5)).toEqual({ start: 0, end: 3 });
+  });
+});
