@@ -71,3 +71,51 @@ export function onEvent(cb: (e: FeedEvent) => void): () => void {
 export function describeError(err: unknown): string {
   return messageOf(err).replace(/\s+/g, ' ').trim() || 'unknown error';
 }
+
+export interface FeedHandlers {
+  /** One event of our own subscription. */
+  event(e: FeedEvent): void;
+  /** The agent confirmed the subscription. */
+  live(): void;
+  /** Subscribing failed; the message is for the operator. */
+  failed(message: string): void;
+}
+
+/**
+ * Subscribes to the live feed and returns the unsubscribe function. Events that
+ * arrive before feed.subscribe answers are held until the subscription id is
+ * known, then only ours are delivered; disposing before the answer still
+ * unsubscribes on the agent side.
+ */
+export function subscribeFeed(h: FeedHandlers): () => void {
+  let subscription: string | null = null;
+  let disposed = false;
+  let early: FeedEvent[] = [];
+  let stop: () => void;
+  try {
+    stop = onEvent((e) => {
+      if (subscription === null) early.push(e);
+      else if (e.subscription === subscription) h.event(e);
+    });
+  } catch (err) {
+    h.failed(describeError(err));
+    return () => {};
+  }
+  call('feed.subscribe', {})
+    .then(({ subscription: id }) => {
+      if (disposed) {
+        void call('feed.unsubscribe', { subscription: id }).catch(() => {});
+        return;
+      }
+      subscription = id;
+      h.live();
+      for (const e of early) if (e.subscription === id) h.event(e);
+      early = [];
+    })
+    .catch((err: unknown) => h.failed(describeError(err)));
+  return () => {
+    disposed = true;
+    stop();
+    if (subscription !== null) void call('feed.unsubscribe', { subscription }).catch(() => {});
+  };
+}
