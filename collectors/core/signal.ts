@@ -12,6 +12,7 @@ export const FAMILIES = [
   'security_posture',
   'config',
   'slowlog',
+  'cloud',
 ] as const;
 export const FamilySchema = z.enum(FAMILIES);
 export type Family = z.infer<typeof FamilySchema>;

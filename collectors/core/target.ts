@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { PolicySchema } from './policy.js';
+import { SecretRefSchema } from './secret-ref.js';
+import { CloudBindingSchema, SERVICES_BY_ENGINE } from '../cloud/binding.js';
 
 export const ENGINES = ['postgres', 'mssql', 'mongodb', 'redis', 'oracle'] as const;
 export const EngineSchema = z.enum(ENGINES);
@@ -8,15 +10,7 @@ export type Engine = z.infer<typeof EngineSchema>;
 /** Engines that have a database name in their target (the auth database for MongoDB). */
 const ENGINES_WITH_DATABASE: readonly Engine[] = ['postgres', 'mssql', 'mongodb'];
 
-/**
- * Where a password comes from. A plaintext password is never accepted: either an
- * environment variable name or a machine-bound blob from `secret encrypt`.
- */
-export const SecretRefSchema = z.union([
-  z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name') }).strict(),
-  z.object({ secret: z.string().min(1) }).strict(),
-]);
-export type SecretRef = z.infer<typeof SecretRefSchema>;
+export { SecretRefSchema, type SecretRef } from './secret-ref.js';
 
 export const TlsSchema = z
   .object({
@@ -137,6 +131,8 @@ export const TargetShape = z
     policy: PolicySchema.optional(),
     oracle: OracleOptionsSchema.optional(),
     mssql: MssqlOptionsSchema.optional(),
+    /** The managed-service resource this database is, and the read-only identity that reads its provider metrics. */
+    cloud: CloudBindingSchema.optional(),
   })
   .strict();
 
@@ -152,6 +148,7 @@ export function checkEngineFields(
     mssql?: unknown;
     redis?: unknown;
     mongodb?: z.infer<typeof MongoOptionsSchema> | undefined;
+    cloud?: { provider: string; service: string } | undefined;
   },
   ctx: z.RefinementCtx,
 ): void {
@@ -174,6 +171,9 @@ export function checkEngineFields(
       ctx.addIssue({ code: 'custom', path: ['tls', 'mode'], message: 'MongoDB has no opportunistic TLS ("prefer"): choose disable, require, verify-ca or verify-full' });
     }
     if (t.mongodb !== undefined) checkMongoOptions(t, t.mongodb, ctx);
+    if (t.cloud !== undefined && !(SERVICES_BY_ENGINE[t.engine] ?? []).includes(t.cloud.service)) {
+      ctx.addIssue({ code: 'custom', path: ['cloud', 'service'], message: `"${t.cloud.service}" is not a managed service for ${t.engine} (choose ${(SERVICES_BY_ENGINE[t.engine] ?? []).join(', ')})` });
+    }
 }
 
 function checkMongoOptions(

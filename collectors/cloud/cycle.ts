@@ -1,0 +1,92 @@
+import type { AuditSink } from '../core/audit.js';
+import { ConfigError } from '../core/engine.js';
+import { EgressRefused, type Refusal, type Resolver } from '../core/egress-guard.js';
+import type { EffectivePolicy } from '../core/policy.js';
+import { runSignals, type SignalOutcome } from '../core/runner.js';
+import { type AnySignalSpec, type Unavailable, unavailable } from '../core/signal.js';
+import type { CloudBinding } from './binding.js';
+import { cloudEgress } from './egress.js';
+import { cloudProviderFor } from './index.js';
+import { cloudCatalog, CloudReads, windowEnding } from './metrics.js';
+import type { CloudProvider } from './provider.js';
+
+export interface CloudCycleDeps {
+  targetId: string;
+  audit: AuditSink;
+  policy: EffectivePolicy;
+  /** Resolves the binding's secret; a failure (unset variable, foreign vault blob) makes every cloud signal say so. */
+  secret(): Promise<string | undefined>;
+  now?: () => Date;
+  /** For tests: a resolver for the egress guard, and a hook on refusals. */
+  resolve?: Resolver;
+  onRefuse?(r: Refusal): void;
+  /** Client-side ceiling for the whole provider fetch. */
+  timeoutMs?: number;
+}
+
+export interface CloudCycleResult {
+  catalog: AnySignalSpec<unknown>[];
+  outcomes: SignalOutcome[];
+}
+
+/** An egress refusal anywhere in an SDK error's cause chain. */
+function egressRefusal(err: unknown): EgressRefused | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof EgressRefused || (e as { code?: unknown }).code === 'LOGSTAG_EGRESS_REFUSED') return e as EgressRefused;
+  }
+  return undefined;
+}
+
+export function mapCloudError(provider: CloudProvider, binding: CloudBinding, err: unknown): Unavailable {
+  const refused = egressRefusal(err);
+  if (refused !== undefined) return unavailable('error', `egress guard: ${refused.message}`);
+  return provider.mapError(err, binding);
+}
+
+/**
+ * The cloud half of a target's cycle: the provider's metrics for the binding,
+ * as cloud.* signals. Independent of the database connection, so a database that
+ * cannot be reached still has its provider's view reported (and the reverse).
+ */
+export async function collectCloud(binding: CloudBinding, deps: CloudCycleDeps): Promise<CloudCycleResult> {
+  const provider = await cloudProviderFor(binding.provider);
+  const queries = provider.queries(binding);
+  const catalog = cloudCatalog(queries) as AnySignalSpec<unknown>[];
+  const everySignal = (u: Unavailable): CloudCycleResult => ({ catalog, outcomes: catalog.map((spec) => ({ spec, result: u, durationMs: 0 })) });
+  let secret: string | undefined;
+  try {
+    secret = await deps.secret();
+  } catch (err) {
+    if (err instanceof ConfigError) return everySignal(unavailable('error', `cloud credentials: ${err.message}`));
+    throw err;
+  }
+  let egress;
+  try {
+    egress = cloudEgress(binding, provider.endpoints(binding), { ...(deps.resolve ? { resolve: deps.resolve } : {}), ...(deps.onRefuse ? { onRefuse: deps.onRefuse } : {}) });
+  } catch (err) {
+    if (err instanceof ConfigError) return everySignal(unavailable('error', err.message));
+    throw err;
+  }
+  try {
+    let session;
+    try {
+      session = await provider.open(binding, secret, { audit: deps.audit, targetId: deps.targetId, egress });
+    } catch (err) {
+      if (err instanceof ConfigError) return everySignal(unavailable('error', `cloud binding: ${err.message}`));
+      return everySignal(mapCloudError(provider, binding, err));
+    }
+    try {
+      const reads = new CloudReads(session, queries, windowEnding(deps.now?.() ?? new Date(), binding.lookbackMinutes));
+      const outcomes = await runSignals(catalog, reads, {
+        timeoutMs: deps.timeoutMs ?? 30_000,
+        mapError: (e) => mapCloudError(provider, binding, e),
+        policy: deps.policy,
+      });
+      return { catalog, outcomes };
+    } finally {
+      await session.close();
+    }
+  } finally {
+    egress.agent.destroy();
+  }
+}

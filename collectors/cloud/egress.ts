@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs';
+import { Agent as HttpsAgent, type AgentOptions } from 'node:https';
+import type { Duplex } from 'node:stream';
+import { defaultPort, EgressGuard, type EgressEndpoint, type Resolver, type Refusal } from '../core/egress-guard.js';
+import { ConfigError } from '../core/engine.js';
+import type { CloudBinding } from './binding.js';
+
+/**
+ * The cloud clients' egress: an allowlist of the provider endpoints for the
+ * binding's region (plus an explicit `endpoint`/`authorityHost`/`tokenEndpoint`
+ * override), enforced on every socket the SDK opens. Every SDK is given this
+ * agent; any request elsewhere (another region, a redirect, a stray metadata
+ * call) fails before a socket exists.
+ */
+export interface CloudEgress {
+  guard: EgressGuard;
+  /** The https.Agent every SDK request must use. */
+  agent: HttpsAgent;
+  /** The CA bundle from `caFile`, for SDKs that take it separately. */
+  ca?: string;
+}
+
+export interface CloudEgressOptions {
+  resolve?: Resolver;
+  onRefuse?: (r: Refusal) => void;
+}
+
+/** host:port of an https URL, for the allowlist. Override hosts may be private (VPC endpoints). */
+export function endpointOf(url: string, allowPrivate = true): EgressEndpoint {
+  const u = new URL(url);
+  return { host: u.hostname, port: defaultPort(u), role: 'cloud', allowPrivate };
+}
+
+/** A provider's public endpoint: must resolve to a public address. */
+export const publicEndpoint = (host: string): EgressEndpoint => ({ host, port: 443, role: 'cloud', allowPrivate: false });
+
+export function cloudEgress(binding: CloudBinding, endpoints: readonly EgressEndpoint[], opts: CloudEgressOptions = {}): CloudEgress {
+  const guard = new EgressGuard(endpoints, {
+    scope: `a ${binding.provider.toUpperCase()} endpoint for region ${binding.region} of this target's cloud binding`,
+    ...(opts.resolve ? { resolve: opts.resolve } : {}),
+    ...(opts.onRefuse ? { onRefuse: opts.onRefuse } : {}),
+  });
+  let ca: string | undefined;
+  if (binding.caFile !== undefined) {
+    try {
+      ca = readFileSync(binding.caFile, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cloud.caFile: cannot read ${binding.caFile} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  const agent = new GuardedAgent(guard, { keepAlive: true, maxSockets: 4, lookup: guard.lookup, ...(ca === undefined ? {} : { ca }) });
+  return { guard, agent, ...(ca === undefined ? {} : { ca }) };
+}
+
+/** An https.Agent that checks host:port against the guard before it creates a connection (IP literals never reach `lookup`). */
+class GuardedAgent extends HttpsAgent {
+  constructor(
+    private readonly guard: EgressGuard,
+    options: AgentOptions,
+  ) {
+    super(options);
+  }
+
+  override createConnection(options: { host?: string | null; hostname?: string | null; port?: number | string | null }, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+    const host = options.hostname ?? options.host ?? 'localhost';
+    const port = options.port === undefined || options.port === null || options.port === '' ? 443 : Number(options.port);
+    if (!this.guard.allows(host, port)) {
+      // Throwing here makes the request emit 'error' before any socket exists.
+      this.guard.checkUrl(`https://${host.includes(':') ? `[${host}]` : host}:${port}/`);
+    }
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    return (HttpsAgent.prototype as any).createConnection.call(this, options, callback);
+  }
+}
