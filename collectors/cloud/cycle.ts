@@ -4,7 +4,7 @@ import { EgressRefused, type Refusal, type Resolver } from '../core/egress-guard
 import type { EffectivePolicy } from '../core/policy.js';
 import { runSignals, type SignalOutcome } from '../core/runner.js';
 import { type AnySignalSpec, type Unavailable, unavailable } from '../core/signal.js';
-import type { CloudBinding } from './binding.js';
+import { type CloudBinding, SECRET_NAMES } from './binding.js';
 import { cloudEgress } from './egress.js';
 import { cloudProviderFor } from './index.js';
 import { cloudCatalog, CloudReads, windowEnding } from './metrics.js';
@@ -28,6 +28,9 @@ export interface CloudCycleResult {
   catalog: AnySignalSpec<unknown>[];
   outcomes: SignalOutcome[];
 }
+
+/** Every binding but an AWS profile carries its secret in cloud.secret. */
+export const needsSecret = (b: CloudBinding): boolean => !(b.provider === 'aws' && b.auth === 'profile');
 
 /** An egress refusal anywhere in an SDK error's cause chain. */
 function egressRefusal(err: unknown): EgressRefused | undefined {
@@ -59,6 +62,9 @@ export async function collectCloud(binding: CloudBinding, deps: CloudCycleDeps):
   } catch (err) {
     if (err instanceof ConfigError) return everySignal(unavailable('error', `cloud credentials: ${err.message}`));
     throw err;
+  }
+  if (secret === undefined && needsSecret(binding)) {
+    return everySignal(unavailable('error', `cloud credentials: ${SECRET_NAMES[binding.provider]} is not set (cloud.secret)`));
   }
   let egress;
   try {

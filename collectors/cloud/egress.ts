@@ -36,7 +36,7 @@ export const publicEndpoint = (host: string): EgressEndpoint => ({ host, port: 4
 
 export function cloudEgress(binding: CloudBinding, endpoints: readonly EgressEndpoint[], opts: CloudEgressOptions = {}): CloudEgress {
   const guard = new EgressGuard(endpoints, {
-    scope: `a ${binding.provider.toUpperCase()} endpoint for region ${binding.region} of this target's cloud binding`,
+    scope: `one of the ${binding.provider.toUpperCase()} endpoints for region ${binding.region} of this target's cloud binding`,
     ...(opts.resolve ? { resolve: opts.resolve } : {}),
     ...(opts.onRefuse ? { onRefuse: opts.onRefuse } : {}),
   });
@@ -65,8 +65,16 @@ class GuardedAgent extends HttpsAgent {
     const host = options.hostname ?? options.host ?? 'localhost';
     const port = options.port === undefined || options.port === null || options.port === '' ? 443 : Number(options.port);
     if (!this.guard.allows(host, port)) {
-      // Throwing here makes the request emit 'error' before any socket exists.
-      this.guard.checkUrl(`https://${host.includes(':') ? `[${host}]` : host}:${port}/`);
+      let refusal: Error;
+      try {
+        this.guard.checkUrl(`https://${host.includes(':') ? `[${host}]` : host}:${port}/`);
+        refusal = new Error('unreachable');
+      } catch (err) {
+        refusal = err as Error;
+      }
+      // The agent hands the error to the request ('error' event); no socket is created.
+      process.nextTick(() => callback?.(refusal, undefined as unknown as Duplex));
+      return undefined;
     }
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     return (HttpsAgent.prototype as any).createConnection.call(this, options, callback);

@@ -7,14 +7,19 @@ import type { Target } from '../../collectors/core/target.js';
 import { type AgentIdentity, collectCycle, type CycleResult, openSession } from './collect/cycle.js';
 import type { TargetMemoryStore } from './collect/memory-store.js';
 import { resolveSecret } from './secrets/resolve.js';
+import type { CloudCheck } from '../../collectors/cloud/check.js';
 import type { Vault } from './secrets/vault.js';
 
 export class NotFoundError extends Error {}
 
 export interface PermissionReport {
   identity: IdentityReport;
+  /** The engine's checklist, followed by the cloud binding's (if any). */
   items: ChecklistItem[];
+  /** The engine's grant script (the cloud access script is cloud.script: a different administrator runs it). */
   script: string;
+  /** The cloud binding's identity and its checks. */
+  cloud?: CloudCheck;
 }
 
 export type TargetState = 'never_collected' | 'ok' | 'limited' | 'unreachable';
@@ -63,6 +68,17 @@ export class TargetOperations {
     return resolveSecret(target.password, this.vault, this.env);
   }
 
+  cloudSecret(target: Target): Promise<string | undefined> {
+    return resolveSecret(target.cloud?.secret, this.vault, this.env, 'cloud.secret');
+  }
+
+  /** The cloud binding's identity and permission checks (undefined without a binding). */
+  async checkCloud(target: Target): Promise<CloudCheck | undefined> {
+    if (target.cloud === undefined) return undefined;
+    const { checkCloud } = await import('../../collectors/cloud/check.js');
+    return checkCloud(target.cloud, { targetId: target.id, audit: this.audit, secret: () => this.cloudSecret(target) });
+  }
+
   /** Connects and disconnects; throws TargetConnectError with the verdict. */
   async testConnection(target: Target): Promise<IdentityReport> {
     const collector = await requireCollector(target.engine);
@@ -81,7 +97,15 @@ export class TargetOperations {
       const identity = await collector.identity(session);
       const items = await collector.checklist(session);
       const script = collector.grantScript(target, identity.isAdministrator ? 'all' : items);
-      return { identity, items, script };
+      const cloud = await this.checkCloud(target);
+      if (cloud === undefined) return { identity, items, script };
+      return {
+        identity,
+        items: [...items, ...cloud.items],
+        // The engine script is for the DBA, the cloud script (cloud.script) for the cloud administrator: kept apart.
+        script,
+        cloud,
+      };
     } finally {
       await session.close();
     }
@@ -97,6 +121,7 @@ export class TargetOperations {
       agent: this.agent,
       policy: resolvePolicy(opts.workspacePolicy, target.policy),
       nameKey: this.nameKey,
+      cloudSecret: () => this.cloudSecret(target),
       ...(this.memory === undefined ? {} : { memory: this.memory }),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });

@@ -31,6 +31,8 @@ export const TargetViewSchema = z
     password: z.enum(['none', 'env', 'vault']),
     /** The target's own policy overrides ({} when it follows the workspace default). */
     policy: PolicySchema,
+    /** The cloud binding with its secret reduced to where it comes from. */
+    cloud: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
 export type TargetView = z.infer<typeof TargetViewSchema>;
@@ -39,7 +41,17 @@ export type TargetView = z.infer<typeof TargetViewSchema>;
 const TargetInputShape = TargetShape.omit({ password: true, passwordSetAt: true }).extend({
   password: z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/) }).strict().optional(),
 });
-export const TargetInputSchema = TargetInputShape.superRefine(checkEngineFields);
+/** A cloud secret from the UI is an environment variable name; a value goes through targets.setCloudSecret, which seals it. */
+function cloudSecretIsEnv(t: { cloud?: { secret?: object | undefined; secretSetAt?: string | undefined } | undefined }, ctx: z.RefinementCtx): void {
+  if (t.cloud?.secret !== undefined && !('env' in t.cloud.secret)) {
+    ctx.addIssue({ code: 'custom', path: ['cloud', 'secret'], message: 'must be {"env": NAME}; set a value with targets.setCloudSecret' });
+  }
+  if (t.cloud?.secretSetAt !== undefined) ctx.addIssue({ code: 'custom', path: ['cloud', 'secretSetAt'], message: 'is set by the agent' });
+}
+export const TargetInputSchema = TargetInputShape.superRefine((t, ctx) => {
+  checkEngineFields(t, ctx);
+  cloudSecretIsEnv(t, ctx);
+});
 
 export const ConnectionVerdictSchema = z
   .object({
@@ -66,6 +78,17 @@ export const PermissionReportSchema = z
       .strict(),
     items: z.array(ChecklistItemSchema),
     script: z.string(),
+    /** The cloud binding's identity and checks; its script is for the cloud administrator. */
+    cloud: z
+      .object({
+        provider: z.enum(['aws', 'azure', 'gcp']),
+        region: z.string(),
+        identity: z.object({ principal: z.string(), readOnly: z.enum(['yes', 'no', 'unknown']), reasons: z.array(z.string()) }).strict().optional(),
+        items: z.array(ChecklistItemSchema),
+        script: z.string(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -154,6 +177,8 @@ export const StatusSchema = z
           unavailableSignals: z.number().int().optional(),
           /** The password's rotation clock ('unknown': no stored secret or no record of when it was set). */
           credentials: CredentialAgeSchema,
+          /** The cloud binding secret's rotation clock; absent without a cloud binding. */
+          cloudCredentials: CredentialAgeSchema.optional(),
         })
         .strict(),
     ),
@@ -169,7 +194,7 @@ export const API = {
   'targets.get': { params: Id, result: TargetViewSchema },
   'targets.create': { params: z.object({ target: TargetInputSchema }).strict(), result: TargetViewSchema },
   'targets.update': {
-    params: z.object({ id: z.string().min(1).max(63), patch: TargetInputShape.omit({ id: true, engine: true, policy: true }).partial() }).strict(),
+    params: z.object({ id: z.string().min(1).max(63), patch: TargetInputShape.omit({ id: true, engine: true, policy: true }).partial().superRefine(cloudSecretIsEnv) }).strict(),
     result: TargetViewSchema,
   },
   'targets.delete': { params: Id, result: z.object({ deleted: z.literal(true) }).strict() },
@@ -181,6 +206,11 @@ export const API = {
   'targets.rotatePassword': {
     params: z.object({ id: z.string().min(1).max(63), password: z.string().min(1).max(4096) }).strict(),
     result: z.object({ stored: z.literal(true), setAt: z.string() }).strict(),
+  },
+  /** Seals the cloud binding's secret (AWS secret access key, Azure client secret, GCP key JSON) on this machine. */
+  'targets.setCloudSecret': {
+    params: z.object({ id: z.string().min(1).max(63), secret: z.string().min(1).max(16_384) }).strict(),
+    result: z.object({ stored: z.literal(true) }).strict(),
   },
   'targets.test': { params: Id, result: ConnectionVerdictSchema },
   'targets.checkPermissions': { params: Id, result: PermissionReportSchema },

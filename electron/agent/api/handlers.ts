@@ -36,7 +36,14 @@ function view(t: Target): TargetView {
     intervalSeconds: t.intervalSeconds,
     password: t.password === undefined ? 'none' : 'env' in t.password ? 'env' : 'vault',
     policy: t.policy ?? {},
+    ...(t.cloud === undefined ? {} : { cloud: cloudView(t.cloud) }),
   };
+}
+
+/** The binding as the UI sees it: the secret reduced to where it comes from. */
+function cloudView(b: NonNullable<Target['cloud']>): Record<string, unknown> {
+  const { secret, ...rest } = b;
+  return { ...rest, secret: secret === undefined ? 'none' : 'env' in secret ? 'env' : 'vault' };
 }
 
 /** The API's view of a cycle: the shipped payload object itself, plus what the policy did. */
@@ -131,7 +138,13 @@ export function createHandlers({ store, ops, delivery }: HandlerDeps): { handler
       agent: ops.agent,
       paused: store.settings.paused,
       delivery: (await delivery?.status()) ?? null,
-      targets: store.targets.map((t) => ({ id: t.id, engine: t.engine, ...ops.healthOf(t.id), credentials: targetCredentialAge(t) })),
+      targets: store.targets.map((t) => ({
+        id: t.id,
+        engine: t.engine,
+        ...ops.healthOf(t.id),
+        credentials: targetCredentialAge(t),
+        ...(t.cloud === undefined ? {} : { cloudCredentials: t.cloud.secret === undefined ? { state: 'unknown' as const } : credentialAge(t.cloud.secretSetAt, t.rotationDays) }),
+      })),
       ...(store.settings.destination === null ? {} : { destinationApiKey: credentialAge(store.settings.destination.apiKeySetAt) }),
     }),
     'targets.list': async () => store.targets.map(view),
@@ -149,6 +162,13 @@ export function createHandlers({ store, ops, delivery }: HandlerDeps): { handler
       const sent = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
       // A password switched to an environment variable: when that was set is unknown.
       const { passwordSetAt: _setAt, ...base } = current;
+      // A binding sent without a secret keeps the sealed one (the UI never sees it to send it back), as long as the provider is the same.
+      if (sent.cloud !== undefined && sent.cloud !== null && current.cloud !== undefined) {
+        const next = sent.cloud as NonNullable<Target['cloud']>;
+        if (next.secret === undefined && next.provider === current.cloud.provider && current.cloud.secret !== undefined) {
+          sent.cloud = { ...next, secret: current.cloud.secret, ...(current.cloud.secretSetAt === undefined ? {} : { secretSetAt: current.cloud.secretSetAt }) };
+        }
+      }
       const t = validTarget({ ...('password' in sent ? base : current), ...sent });
       await store.putTarget(t);
       return view(t);
@@ -178,6 +198,13 @@ export function createHandlers({ store, ops, delivery }: HandlerDeps): { handler
       // Re-read: the target may have been edited while the probe ran.
       await store.putTarget({ ...get(id), password: { secret }, passwordSetAt: setAt });
       return { stored: true as const, setAt };
+    },
+    'targets.setCloudSecret': async ({ id, secret }) => {
+      const t = get(id);
+      if (t.cloud === undefined) throw new ConfigError(`target "${id}" has no cloud binding; add one before its secret`);
+      const sealed = await ops.vault().seal(secret);
+      await store.putTarget({ ...t, cloud: { ...t.cloud, secret: { secret: sealed }, secretSetAt: new Date().toISOString() } });
+      return { stored: true as const };
     },
     'targets.test': async ({ id }) => {
       const t = get(id);

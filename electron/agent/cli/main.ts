@@ -15,9 +15,9 @@ import { Scheduler } from '../scheduler.js';
 import { KeychainVault } from '../secrets/keychain-vault.js';
 import { NameKeyStore } from '../secrets/name-key.js';
 import { resolveSecret } from '../secrets/resolve.js';
-import { type CredentialAge, rotationMessage, targetCredentialAge } from '../secrets/rotation.js';
+import { type CredentialAge, credentialAge, rotationMessage, targetCredentialAge } from '../secrets/rotation.js';
 import { type Vault, VaultError } from '../secrets/vault.js';
-import { requireCollector, TargetOperations } from '../service.js';
+import { type PermissionReport, requireCollector, TargetOperations } from '../service.js';
 import { AGENT_VERSION } from '../version.js';
 
 export const EXIT = { ok: 0, internal: 1, badInput: 2, unreachable: 3 } as const;
@@ -90,9 +90,28 @@ async function checkCommand(file: string, json: boolean, io: Io): Promise<number
   }
   lines.push('', `Credentials: ${credentialsLine(target, credentials)}`);
   if (rotation !== undefined) lines.push(`WARNING: ${rotation}`);
+  if (report.cloud !== undefined) lines.push(...cloudLines(target, report.cloud, file));
   for (const f of configPermissions) lines.push(`WARNING: ${f.problem}`);
   io.out(lines.join('\n'));
   return EXIT.ok;
+}
+
+/** The cloud binding's part of `check`: who the identity is, whether it is read-only, its rotation clock. */
+function cloudLines(t: Target, cloud: NonNullable<PermissionReport['cloud']>, file: string): string[] {
+  const out = ['', `Cloud metrics (${cloud.provider}, ${cloud.region}):`];
+  const id = cloud.identity;
+  if (id === undefined) out.push('  identity: not established (see the checklist above)');
+  else {
+    out.push(`  identity: ${id.principal}`);
+    if (id.readOnly === 'no') out.push(`WARNING: the cloud identity can change resources (${id.reasons.join('; ')}). Use a dedicated read-only identity: logstag-agent grants --target ${file}`);
+    else out.push(`  read-only: ${id.readOnly}${id.reasons.length > 0 ? ` (${id.reasons.join('; ')})` : ''}`);
+  }
+  const secret = t.cloud?.secret;
+  if (secret !== undefined && t.cloud?.secretSetAt !== undefined) {
+    const rotation = rotationMessage('the cloud secret', credentialAge(t.cloud.secretSetAt, t.rotationDays));
+    if (rotation !== undefined) out.push(`WARNING: ${rotation}`);
+  } else if (secret !== undefined) out.push('  cloud secret: rotation not tracked (add "cloud.secretSetAt" to track it)');
+  return out;
 }
 
 function credentialsLine(t: Target, c: CredentialAge): string {
@@ -119,15 +138,23 @@ async function grantsCommand(file: string, io: Io): Promise<number> {
   const collector = await requireCollector(target.engine);
   const { ops } = context(io);
   try {
-    io.out((await ops.checkPermissions(target)).script.trimEnd());
+    const report = await ops.checkPermissions(target);
+    io.out(report.script.trimEnd());
+    if (report.cloud !== undefined) io.out(cloudScriptBlock(report.cloud));
   } catch (err) {
     if (!(err instanceof TargetConnectError)) throw err;
     // The identity may not exist yet: give the DBA the full dedicated-identity script.
     io.err(`note: could not connect (${err.message}); printing the full script for a new dedicated identity`);
     io.out(collector.grantScript(target, 'all').trimEnd());
+    const cloud = await ops.checkCloud(target);
+    if (cloud !== undefined) io.out(cloudScriptBlock(cloud));
   }
   return EXIT.ok;
 }
+
+/** The cloud access script, marked off from the DBA's script: a cloud administrator applies it. */
+const cloudScriptBlock = (cloud: { provider: string; script: string }): string =>
+  `\n==== Cloud metrics (${cloud.provider}): for the cloud administrator, not the DBA ====\n${cloud.script.trimEnd()}`;
 
 async function resolveDelivery(cfg: RunConfig, ops: TargetOperations, io: Io) {
   const d = cfg.destination;
@@ -144,7 +171,10 @@ async function runCommand(file: string, io: Io, signal: AbortSignal): Promise<nu
   for (const { target } of cfg.targets) await requireCollector(target.engine);
   const { ops, home, agent } = context(io);
   // Resolve every secret up front: a bad reference is reported now, not at 3 a.m.
-  for (const { target } of cfg.targets) await ops.password(target);
+  for (const { target } of cfg.targets) {
+    await ops.password(target);
+    await ops.cloudSecret(target);
+  }
   const sink = await resolveDelivery(cfg, ops, io);
   const spoolDir = cfg.spoolDir ?? defaultSpoolDir(home);
   // Loaded only by the commands that deliver: the HTTP stack stays out of check/collect/grants.

@@ -6,9 +6,10 @@ import { annotate, applyPolicy, type FieldAnnotation, needsNameKey, type Redacti
 import { NameHasher } from '../../../collectors/core/redact/names.js';
 import { runSignals, type SignalOutcome } from '../../../collectors/core/runner.js';
 import type { TargetMemory } from '../../../collectors/core/memory.js';
-import { unavailable } from '../../../collectors/core/signal.js';
+import { type AnySignalSpec, unavailable } from '../../../collectors/core/signal.js';
 import type { Target } from '../../../collectors/core/target.js';
 import type { TargetMemoryStore } from './memory-store.js';
+import type { Refusal } from '../../../collectors/core/egress-guard.js';
 
 export interface AgentIdentity {
   id: string;
@@ -28,6 +29,10 @@ export interface CycleDeps {
   /** Per-target state between cycles (slow-log cursors); without it every cycle is a first cycle. */
   memory?: TargetMemoryStore;
   onProgress?(done: number, total: number, signalId: string): void;
+  /** The cloud binding's secret, resolved only when the target has a binding. */
+  cloudSecret?(): Promise<string | undefined>;
+  /** Refusals of the cloud clients' egress guard (status, log). */
+  onCloudRefusal?(r: Refusal): void;
 }
 
 export interface CycleResult {
@@ -108,6 +113,20 @@ export async function collectCycle(target: Target, deps: CycleDeps): Promise<Cyc
       await session.close();
     }
   }
+  // The provider's view is read whether or not the database answered: an unreachable database with its provider's CPU at 100% is the point.
+  let cloudCatalog: readonly AnySignalSpec<unknown>[] = [];
+  if (target.cloud !== undefined) {
+    const { collectCloud } = await import('../../../collectors/cloud/cycle.js');
+    const cloud = await collectCloud(target.cloud, {
+      targetId: target.id,
+      audit: deps.audit,
+      policy,
+      secret: deps.cloudSecret ?? (() => Promise.resolve(undefined)),
+      ...(deps.onCloudRefusal ? { onRefuse: deps.onCloudRefusal } : {}),
+    });
+    cloudCatalog = cloud.catalog;
+    outcomes = [...outcomes, ...cloud.outcomes];
+  }
   const payload = buildPayload(
     { agent: deps.agent, target: { id: target.id, engine: target.engine, name: target.name ?? target.id }, collectedAt },
     outcomes,
@@ -116,7 +135,7 @@ export async function collectCycle(target: Target, deps: CycleDeps): Promise<Cyc
   const store = deps.memory;
   return {
     payload,
-    annotations: annotate(collector.catalog, policy),
+    annotations: annotate([...collector.catalog, ...cloudCatalog], policy),
     policy,
     ...(connectError ? { connectError } : {}),
     durationMs: performance.now() - started,
