@@ -17,7 +17,7 @@ describe('setup wizard', () => {
     const { page, problems } = await openApp(app.browser(), app.base(), api);
     await gotoScreen(page, 'Setup wizard');
     const w = wizard(page);
-    await expect(w.getByRole('list', { name: 'Setup progress' }).getByRole('listitem').count()).resolves.toBe(7);
+    await expect(w.getByRole('list', { name: 'Setup progress' }).getByRole('listitem').count()).resolves.toBe(8);
     await expect(w.locator('[aria-current="step"]').textContent()).resolves.toMatch(/Engine/);
 
     // Engine: PostgreSQL.
@@ -77,6 +77,27 @@ describe('setup wizard', () => {
     await w.getByRole('button', { name: 'Re-check' }).click();
     await report.waitFor();
     await screenshot(page, 'wizard-permissions');
+    await w.getByRole('button', { name: 'Next' }).click();
+
+    // Cloud metrics: optional; every field is validated before anything is saved.
+    await atStep(page, 'Cloud metrics');
+    const cloud = w.getByRole('form', { name: 'Cloud metrics' });
+    await cloud.getByLabel('Read cloud provider metrics for this target').check();
+    await cloud.getByLabel('Provider', { exact: true }).selectOption('aws');
+    await cloud.getByLabel('Region', { exact: true }).fill('Ireland');
+    await cloud.getByLabel('Access key ID').fill('not-a-key');
+    await cloud.getByRole('button', { name: 'Save cloud binding' }).click();
+    await expect(cloud.locator('#cloud-service-error').textContent()).resolves.toBe('choose the managed service');
+    await expect(cloud.locator('#cloud-resourceId-error').textContent()).resolves.toBe('is required');
+    await expect(cloud.locator('#cloud-secret-error').textContent()).resolves.toMatch(/is required/);
+    await expect(cloud.locator('#cloud-region-error').textContent()).resolves.toMatch(/must be an AWS region code/);
+    await expect(cloud.locator('#cloud-accessKeyId-error').textContent()).resolves.toMatch(/must be an AWS access key id/);
+    await expect(page.evaluate('document.activeElement.id')).resolves.toMatch(/^cloud-/);
+    await screenshot(page, 'wizard-cloud-validation');
+    // Not a managed service after all: saved without a binding.
+    await cloud.getByLabel('Read cloud provider metrics for this target').uncheck();
+    await cloud.getByRole('button', { name: 'Save without cloud metrics' }).click();
+    await cloud.getByText('No cloud binding.').waitFor();
     await w.getByRole('button', { name: 'Next' }).click();
 
     // Sensitive categories: a three-way choice and a sample preview.
@@ -154,6 +175,9 @@ describe('setup wizard', () => {
     await kb.press('Tab');
     await kb.press('Enter');
     await w.getByRole('region', { name: 'Permissions for Wizard Redis' }).waitFor();
+    await w.getByRole('button', { name: 'Next' }).focus();
+    await kb.press('Enter');
+    await atStep(page, 'Cloud metrics');
     await w.getByRole('button', { name: 'Next' }).focus();
     await kb.press('Enter');
     await atStep(page, 'Sensitive categories');

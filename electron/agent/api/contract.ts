@@ -194,7 +194,16 @@ export const API = {
   'targets.get': { params: Id, result: TargetViewSchema },
   'targets.create': { params: z.object({ target: TargetInputSchema }).strict(), result: TargetViewSchema },
   'targets.update': {
-    params: z.object({ id: z.string().min(1).max(63), patch: TargetInputShape.omit({ id: true, engine: true, policy: true }).partial().superRefine(cloudSecretIsEnv) }).strict(),
+    params: z
+      .object({
+        id: z.string().min(1).max(63),
+        patch: TargetInputShape.omit({ id: true, engine: true, policy: true })
+          .partial()
+          // null removes the cloud binding.
+          .extend({ cloud: TargetShape.shape.cloud.unwrap().nullable().optional() })
+          .superRefine((t, ctx) => cloudSecretIsEnv({ cloud: t.cloud ?? undefined }, ctx)),
+      })
+      .strict(),
     result: TargetViewSchema,
   },
   'targets.delete': { params: Id, result: z.object({ deleted: z.literal(true) }).strict() },

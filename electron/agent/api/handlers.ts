@@ -169,7 +169,9 @@ export function createHandlers({ store, ops, delivery }: HandlerDeps): { handler
           sent.cloud = { ...next, secret: current.cloud.secret, ...(current.cloud.secretSetAt === undefined ? {} : { secretSetAt: current.cloud.secretSetAt }) };
         }
       }
-      const t = validTarget({ ...('password' in sent ? base : current), ...sent });
+      const merged: Record<string, unknown> = { ...('password' in sent ? base : current), ...sent };
+      if (sent.cloud === null) delete merged.cloud;
+      const t = validTarget(merged);
       await store.putTarget(t);
       return view(t);
     },

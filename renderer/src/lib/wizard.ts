@@ -7,7 +7,7 @@ import type { Params } from '../../../electron/agent/api/contract.js';
 import type { FieldErrors, FieldName, TargetFormValues, TargetInput } from './target-form.js';
 import { validateTargetForm } from './target-form.js';
 
-export const STEPS = ['engine', 'connection', 'credentials', 'test', 'permissions', 'review', 'done'] as const;
+export const STEPS = ['engine', 'connection', 'credentials', 'test', 'permissions', 'cloud', 'review', 'done'] as const;
 export type Step = (typeof STEPS)[number];
 
 export const STEP_LABEL: Record<Step, string> = {
@@ -16,6 +16,7 @@ export const STEP_LABEL: Record<Step, string> = {
   credentials: 'Credentials',
   test: 'Test connection',
   permissions: 'Permissions',
+  cloud: 'Cloud metrics',
   review: 'Sensitive categories',
   done: 'Save',
 };
