@@ -4,6 +4,7 @@
  * build": never a green it did not earn.
  */
 import type { Result } from '../../../electron/agent/api/contract.js';
+import { cloudIdentityItem } from './readiness-cloud.js';
 
 export type ReadinessState = 'pass' | 'fail' | 'pending' | 'not_checked';
 
@@ -148,6 +149,8 @@ export function readinessItems(targets: readonly Target[], permissions: Readonly
           : `No policy chosen yet${unreviewed.length > 0 ? ` for ${names(unreviewed)}` : ''}: the built-in defaults apply. Review them in Settings or in the wizard.`,
     });
   }
+
+  items.push(cloudIdentityItem(targets, permissions));
 
   items.push(
     {
