@@ -12,6 +12,7 @@ type Target = Result<'targets.list'>[number];
 export function cloudIdentityItem(targets: readonly Target[], permissions: ReadonlyMap<string, PermissionOutcome>): ReadinessItem {
   const bound = targets.filter((t) => t.cloud !== undefined);
   const base = { id: 'cloud-identity', title: 'Cloud identities are read-only' };
+  if (targets.length === 0) return { ...base, state: 'pending', detail: 'No target yet.' };
   if (bound.length === 0) return { ...base, state: 'pass', detail: 'No target reads cloud provider metrics: there is no cloud identity to check.' };
   const writers: string[] = [];
   const unknown: string[] = [];
