@@ -2,6 +2,7 @@ import { CloudWatchClient, GetMetricDataCommand, type MetricDataResult } from '@
 import { fromIni } from '@aws-sdk/credential-providers';
 import { GetCallerIdentityCommand, getDefaultRoleAssumer, getDefaultRoleAssumerWithWebIdentity, STSClient } from '@aws-sdk/client-sts';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { EgressRefused } from '../../core/egress-guard.js';
 import { ConfigError } from '../../core/engine.js';
 import { type Unavailable, unavailable } from '../../core/signal.js';
 import type { AwsBinding } from '../binding.js';
@@ -157,12 +158,24 @@ function credentialsFor(binding: AwsBinding, secret: string | undefined, handler
     endpoint: awsUrls(binding).sts,
   };
   const plugins = [auditPlugin(ctx, describe(binding))];
-  return fromIni({
+  const provider = fromIni({
     profile: binding.profile ?? 'default',
     clientConfig: { requestHandler: handler, maxAttempts: MAX_ATTEMPTS, ignoreConfiguredEndpointUrls: true },
     roleAssumer: getDefaultRoleAssumer(stsOptions, plugins),
     roleAssumerWithWebIdentity: getDefaultRoleAssumerWithWebIdentity(stsOptions, plugins),
   }) as CredentialSource;
+  return async () => {
+    try {
+      return await provider();
+    } catch (err) {
+      // The SSO provider re-wraps its client's error as new CredentialsProviderError(err): only the
+      // text survives ("EgressRefused: refused to contact …"). Restore the refusal so the cycle says
+      // "egress guard" rather than a credentials problem; the guard has already recorded it.
+      const m = /^EgressRefused: (.*)$/s.exec(err instanceof Error ? err.message : '');
+      if (m) throw new EgressRefused(m[1]!);
+      throw err;
+    }
+  };
 }
 
 /** Builds both clients on the guarded agent; sends nothing. */
