@@ -48,6 +48,11 @@ export const AwsBindingSchema = z
     secret: SecretRefSchema.optional(),
     /** When the secret was last set (ISO time), for the rotation clock. */
     secretSetAt: z.iso.datetime({ offset: true }).optional(),
+    /**
+     * Overrides the STS endpoint (GetCallerIdentity, a profile's AssumeRole): a VPC
+     * endpoint for STS is a host of its own, apart from the monitoring one; the test responder.
+     */
+    stsEndpoint: EndpointUrl.optional(),
     ...common,
   })
   .strict();
