@@ -21,7 +21,7 @@ describe('Oracle catalog', () => {
       expect(s.id).toMatch(/^oracle\.[a-z_]+$/);
       expect(Object.keys(s.fields).length, s.id).toBeGreaterThan(0);
     }
-    expect(new Set(oracleCatalog.map((s) => s.family))).toEqual(new Set(FAMILIES.filter((f) => f !== 'slowlog')));
+    expect(new Set(oracleCatalog.map((s) => s.family))).toEqual(new Set(FAMILIES.filter((f) => f !== 'slowlog' && f !== 'cloud')));
     expect(oracleCatalog.filter((s) => s.optIn === 'license').map((s) => s.id)).toEqual(LICENSED);
     expect(oracleCatalog.find((s) => s.id === 'oracle.sql_stats')?.fields).toMatchObject({ sql_text: 'query_text' });
   });
