@@ -22,6 +22,8 @@ type Aggregation = 'average' | 'maximum' | 'total';
 
 export class AzureSession implements CloudSession {
   readonly resourceId: string;
+  /** The latest egress refusal on any request of this session (set by the audit policy). */
+  refused: Error | undefined;
   constructor(
     readonly binding: AzureBinding,
     readonly credential: ClientSecretCredential,
@@ -32,7 +34,26 @@ export class AzureSession implements CloudSession {
   }
 
   /** One metrics:getBatch call per distinct period (all of today's queries share PT1M: one call). */
-  async fetch(queries: readonly MetricQuery[], window: TimeWindow): Promise<Map<string, QueryResult>> {
+  fetch(queries: readonly MetricQuery[], window: TimeWindow): Promise<Map<string, QueryResult>> {
+    return this.guarded(() => this.fetchAll(queries, window));
+  }
+
+  /**
+   * Runs an SDK call so that an egress refusal stays the reason: MSAL reports a
+   * refused authority request as "endpoints_resolution_error" and drops the
+   * cause, which would read as an authentication failure.
+   */
+  async guarded<T>(call: () => Promise<T>): Promise<T> {
+    this.refused = undefined;
+    try {
+      return await call();
+    } catch (err) {
+      if (this.refused !== undefined && !hasCause(err, this.refused)) throw this.refused;
+      throw err;
+    }
+  }
+
+  private async fetchAll(queries: readonly MetricQuery[], window: TimeWindow): Promise<Map<string, QueryResult>> {
     const out = new Map<string, QueryResult>();
     const byPeriod = new Map<number, MetricQuery[]>();
     for (const q of queries) byPeriod.set(q.periodSeconds, [...(byPeriod.get(q.periodSeconds) ?? []), q]);
@@ -71,16 +92,16 @@ export class AzureSession implements CloudSession {
 
   /** The checklist's live probe: one metric over the last five minutes. */
   async probe(name: string, now = new Date()): Promise<void> {
-    await this.metrics.queryResources([this.resourceId], [name], NAMESPACE[this.binding.service], {
+    await this.guarded(() => this.metrics.queryResources([this.resourceId], [name], NAMESPACE[this.binding.service], {
       startTime: new Date(now.getTime() - 5 * 60_000),
       endTime: now,
       interval: 'PT1M',
-    });
+    }));
   }
 
   /** The bearer token the SDK uses (cached by the credential, so usually no second token request). */
   async token(): Promise<string> {
-    const t = await this.credential.getToken(MANAGEMENT_SCOPE);
+    const t = await this.guarded(() => this.credential.getToken(MANAGEMENT_SCOPE));
     if (t === null) throw new Error('Microsoft Entra ID returned no access token');
     return t.token;
   }
@@ -88,6 +109,11 @@ export class AzureSession implements CloudSession {
   async close(): Promise<void> {
     // The clients hold no connection of their own: the guarded agent is destroyed by the cycle.
   }
+}
+
+function hasCause(err: unknown, cause: Error): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) if (e === cause || (e as { code?: unknown }).code === 'LOGSTAG_EGRESS_REFUSED') return true;
+  return false;
 }
 
 const aggregationOf = (q: MetricQuery): Aggregation => q.statistic.toLowerCase() as Aggregation;
@@ -111,19 +137,24 @@ export async function openAzure(binding: AzureBinding, secret: string | undefine
     agent: ctx.egress.agent,
     retryOptions: RETRY_OPTIONS,
   };
+  let session: AzureSession | undefined;
+  const onRefused = (err: Error): void => {
+    if (session !== undefined) session.refused = err;
+  };
   const credential = new ClientSecretCredential(binding.tenantId, binding.clientId, secret, {
     ...common,
     authorityHost: authorityUrl(binding),
     // Instance discovery asks login.microsoftonline.com about the authority: not for an override authority.
     disableInstanceDiscovery: binding.authorityHost !== undefined,
-    additionalPolicies: [{ policy: auditPolicy(ctx.audit, ctx.targetId), position: 'perRetry' }],
+    additionalPolicies: [{ policy: auditPolicy(ctx.audit, ctx.targetId, onRefused), position: 'perRetry' }],
   });
   const metrics = new MetricsClient(metricsUrl(binding), credential, {
     ...common,
     additionalPolicies: [
-      { policy: auditPolicy(ctx.audit, ctx.targetId), position: 'perRetry' },
+      { policy: auditPolicy(ctx.audit, ctx.targetId, onRefused), position: 'perRetry' },
       { policy: retryAfterCapPolicy(), position: 'perRetry' },
     ],
   });
-  return new AzureSession(binding, credential, metrics, ctx);
+  session = new AzureSession(binding, credential, metrics, ctx);
+  return session;
 }
