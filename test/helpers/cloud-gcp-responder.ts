@@ -2,6 +2,7 @@ import { createPublicKey, createVerify, type KeyObject } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { protos } from '@google-cloud/monitoring';
 import { testPki, type TestPki } from './ingest-server.js';
 
 /**
@@ -14,12 +15,17 @@ import { testPki, type TestPki } from './ingest-server.js';
 export interface RecordedRequest {
   method: string;
   path: string;
+  /** The query string; enum parameters sent as numbers (`$alt=json;enum-encoding=int`) are given back as their names. */
   query: URLSearchParams;
   headers: IncomingHttpHeaders;
   body: string;
 }
 
-/** One reduced series the responder holds for a metric type: points oldest first, [ISO end time, value]. */
+/**
+ * One series the responder holds for a metric type, as the API returns it after
+ * alignment and reduction (for a DELTA metric: the per-second rate ALIGN_RATE
+ * yields). Points oldest first, [ISO end time, value].
+ */
 export interface FakeSeries {
   region: string;
   valueType: 'DOUBLE' | 'INT64';
@@ -112,6 +118,24 @@ function verifiedClaims(assertion: string, key: KeyObject): Record<string, unkno
   return ok ? (JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>) : undefined;
 }
 
+/**
+ * google-gax's REST transport asks for `$alt=json;enum-encoding=int`
+ * (https://cloud.google.com/apis/docs/system-parameters) and sends enums as their
+ * numbers; the API reads them as the Aligner / Reducer / TimeSeriesView values
+ * (https://cloud.google.com/monitoring/api/ref_v3/rest/v3/projects.alertPolicies#Aligner).
+ */
+const ENUMS: Record<string, Record<number, string>> = {
+  'aggregation.perSeriesAligner': protos.google.monitoring.v3.Aggregation.Aligner,
+  'aggregation.crossSeriesReducer': protos.google.monitoring.v3.Aggregation.Reducer,
+  view: protos.google.monitoring.v3.ListTimeSeriesRequest.TimeSeriesView,
+} as unknown as Record<string, Record<number, string>>;
+function decodeEnums(q: URLSearchParams): void {
+  for (const [name, values] of Object.entries(ENUMS)) {
+    const v = q.get(name);
+    if (v !== null && /^\d+$/.test(v) && values[Number(v)] !== undefined) q.set(name, values[Number(v)]!);
+  }
+}
+
 /** Nanosecond-free RFC 3339 time, as the Monitoring JSON mapping writes Timestamps. */
 const rfc3339 = (iso: string): string => iso.replace(/\.000Z$/, 'Z');
 
@@ -161,10 +185,12 @@ export async function startGcpResponder(opts: { publicKeyPem: string; project: s
     const end = Date.parse(query.get('interval.endTime') ?? '');
     const inWindow = s.points.filter(([t]) => Date.parse(t) > start && Date.parse(t) <= end);
     if (inWindow.length === 0) return json(200, {});
+    // ALIGN_RATE output is a GAUGE of DOUBLE (Aggregation.Aligner); ALIGN_MEAN keeps the GAUGE's own type.
+    const valueType = s.metricKind === 'DELTA' ? 'DOUBLE' : s.valueType;
     const points = [...inWindow].reverse().map(([t, v]) => ({
       // A DELTA aligned with ALIGN_RATE keeps an interval of one period; a GAUGE point has startTime = endTime.
       interval: { startTime: rfc3339(new Date(Date.parse(t) - (s.metricKind === 'DELTA' ? period * 1000 : 0)).toISOString()), endTime: rfc3339(t) },
-      value: s.valueType === 'DOUBLE' ? { doubleValue: v } : { int64Value: String(v) },
+      value: valueType === 'DOUBLE' ? { doubleValue: v } : { int64Value: String(v) },
     }));
     return json(200, {
       timeSeries: [
@@ -172,9 +198,8 @@ export async function startGcpResponder(opts: { publicKeyPem: string; project: s
           metric: { type },
           // Reduced across labels, the series keeps only the groupByFields: resource.labels.region.
           resource: { type: type.startsWith('cloudsql.') ? 'cloudsql_database' : 'redis_instance', labels: { project_id: opts.project, region: s.region } },
-          // ALIGN_RATE output is a GAUGE of DOUBLE (Aggregation.Aligner); ALIGN_MEAN keeps a GAUGE.
           metricKind: 'GAUGE',
-          valueType: s.metricKind === 'DELTA' ? 'DOUBLE' : s.valueType,
+          valueType,
           points,
         },
       ],
@@ -220,6 +245,7 @@ export async function startGcpResponder(opts: { publicKeyPem: string; project: s
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'https://responder');
+      decodeEnums(url.searchParams);
       const record: RecordedRequest = { method: req.method ?? '', path: decodeURIComponent(url.pathname), query: url.searchParams, headers: req.headers, body: Buffer.concat(chunks).toString() };
       state.requests.push(record);
       const a = route(record);

@@ -27,6 +27,13 @@ export const gcpProvider: CloudProvider<GcpBinding> = {
     // fallback: google-gax's REST transport (HTTP/1.1 + JSON) instead of gRPC, so
     // every request is an https request through the JWT client and its guarded agent.
     const client = new monitoring.MetricServiceClient({ authClient: auth, fallback: true, apiEndpoint, port, projectId: binding.projectId });
+    // The generated client switches a JWT client to self-signed JWTs sent straight
+    // to the API. The agent uses the OAuth exchange instead: one short-lived,
+    // read-scoped access token per cycle from the token endpoint the operator
+    // reviewed (Google's, or cloud.tokenEndpoint), and a rejected key is told apart
+    // as invalid_grant there rather than as a bare 401 from every API.
+    auth.useJWTAccessWithScope = false;
+    auth.defaultServicePath = undefined;
     return new GcpSession(binding, key.clientEmail, client, auth, ctx);
   },
 
