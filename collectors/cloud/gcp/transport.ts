@@ -66,6 +66,10 @@ export function guardedJwt(key: ServiceAccountKey, egress: CloudEgress): JWT {
     resolved: async (config) => {
       if (key.tokenUrl !== GOOGLE_TOKEN_URL && config.url.href === GOOGLE_TOKEN_URL) config.url = tokenUrl;
       config.agent = egress.agent;
+      // gtoken asks gaxios to retry the token POST (3 times, and twice more without
+      // an answer): for a 60 s collector one retry of an answered failure is enough,
+      // and a request that got no answer (refused, unreachable) waits for the next cycle.
+      if (config.retryConfig !== undefined) config.retryConfig = { ...config.retryConfig, retry: 1, noResponseRetries: 0 };
       return config;
     },
   });
