@@ -17,6 +17,9 @@ type Payload = Preview['payload'];
 type Signal = Payload['signals'][number];
 export type Unit = 'count' | 'per_second' | 'percent' | 'bytes';
 
+/** A cycle's signal by id. */
+type Signals = (id: string) => Signal | undefined;
+
 /** A reading from one cycle: a number, or why there is none. */
 export type Reading = { value: number } | { unavailable: string };
 
@@ -27,7 +30,7 @@ interface MetricDef {
   unit: Unit;
   /** 'gauge': plotted as read. 'rate': per-second change of a counter. 'ratio': change of `part` over change of `whole`, in %. */
   kind: 'gauge' | 'rate' | 'ratio';
-  read(signals: ReadonlyMap<string, Signal>): Reading | { part: number; whole: number };
+  read(signals: Signals): Reading | { part: number; whole: number };
 }
 
 // ---------------------------------------------------------------- reading payloads
@@ -44,8 +47,8 @@ const num = (v: unknown): number | undefined => {
 };
 
 /** The ok signal's rows, or the reason it has none, in plain words. */
-function signalRows(signals: ReadonlyMap<string, Signal>, id: string, field: string): Record<string, unknown>[] | { unavailable: string } {
-  const s = signals.get(id);
+function signalRows(signals: Signals, id: string, field: string): Record<string, unknown>[] | { unavailable: string } {
+  const s = signals(id);
   if (s === undefined) return { unavailable: `${id} was not collected in this cycle` };
   if (s.status === 'unavailable') return { unavailable: s.detail };
   if (s.policy?.[field] === 'exclude') return { unavailable: `${field} is excluded by the policy` };
@@ -53,7 +56,7 @@ function signalRows(signals: ReadonlyMap<string, Signal>, id: string, field: str
 }
 
 /** The sum of a numeric field over a signal's rows (e.g. every database's counter). */
-function sumOf(signals: ReadonlyMap<string, Signal>, id: string, field: string): Reading {
+function sumOf(signals: Signals, id: string, field: string): Reading {
   const rows = signalRows(signals, id, field);
   if (!Array.isArray(rows)) return rows;
   let total = 0;
@@ -68,13 +71,13 @@ function sumOf(signals: ReadonlyMap<string, Signal>, id: string, field: string):
   return seen === 0 ? { unavailable: `the server did not report ${field}` } : { value: total };
 }
 
-function countWhere(signals: ReadonlyMap<string, Signal>, id: string, field: string, equals: string): Reading {
+function countWhere(signals: Signals, id: string, field: string, equals: string): Reading {
   const rows = signalRows(signals, id, field);
   if (!Array.isArray(rows)) return rows;
   return { value: rows.filter((r) => r[field] === equals).length };
 }
 
-function ratioOf(signals: ReadonlyMap<string, Signal>, id: string, hit: string, miss: string): { part: number; whole: number } | Reading {
+function ratioOf(signals: Signals, id: string, hit: string, miss: string): { part: number; whole: number } | Reading {
   const h = sumOf(signals, id, hit);
   const m = sumOf(signals, id, miss);
   if ('unavailable' in h) return h;
@@ -181,7 +184,8 @@ export class MetricsHistory {
       target = { engine: payload.target.engine, metrics: new Map() };
       this.targets.set(payload.target.id, target);
     }
-    const signals = new Map(payload.signals.map((s) => [s.id, s]));
+    // A lookup, not a map of every signal: a payload has dozens, the charts read two or three, and this runs for every preview.
+    const signals: Signals = (id) => payload.signals.find((s) => s.id === id);
     for (const def of defs) {
       let m = target.metrics.get(def.id);
       if (m === undefined) {
