@@ -139,7 +139,9 @@ try {
   // cut at each frame's animation-frame callbacks).
   const cdp = await page.context().newCDPSession(page);
   const trace: TraceEvent[] = [];
-  cdp.on('Tracing.dataCollected', (e: { value: TraceEvent[] }) => void trace.push(...e.value));
+  cdp.on('Tracing.dataCollected', (e) => {
+    for (const ev of e.value as unknown as TraceEvent[]) trace.push(ev);
+  });
   await cdp.send('Tracing.start', { categories: 'toplevel,devtools.timeline,disabled-by-default-devtools.timeline', transferMode: 'ReportEvents' });
   const result = (await page.evaluate(
     `new Promise((done) => {
