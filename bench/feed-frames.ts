@@ -43,23 +43,23 @@ interface TraceEvent {
 
 /**
  * The renderer main thread's CPU time in each frame interval, in ms: top-level
- * tasks' thread time summed between consecutive animation frames (the first
- * FireAnimationFrame of each frame), a task spanning a boundary split across both.
+ * tasks' thread time summed between consecutive animation frames (stamped by the
+ * page's first rAF callback), a task spanning a boundary split across both.
  */
 function busyPerFrame(events: TraceEvent[]): number[] {
   const main = events.find((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain');
   if (main === undefined) return [];
   const on = events.filter((e) => e.pid === main.pid && e.tid === main.tid);
-  const tasks = on.filter((e) => e.ph === 'X' && (e.name === 'ThreadControllerImpl::RunTask' || e.name === 'RunTask')).sort((a, b) => a.ts - b.ts);
-  // Only the frames while previews arrive (the page stamps the start and the end).
-  const stamp = (what: string) => events.find((e) => e.name === 'TimeStamp' && (e.args as { data?: { message?: string } } | undefined)?.data?.message === what)?.ts;
-  const first = stamp('bench:start') ?? -Infinity;
-  const last = stamp('bench:end') ?? Infinity;
-  const fired = on
-    .filter((e) => e.name === 'FireAnimationFrame' && e.ts >= first && e.ts <= last)
-    .map((e) => e.ts)
-    .sort((a, b) => a - b);
-  const starts = fired.filter((t, i) => i === 0 || t - fired[i - 1]! > 2_000); // callbacks of one frame are within 2 ms
+  // One name only: Chromium nests ThreadControllerImpl::RunTask inside RunTask, and counting both would double the time.
+  const taskName = on.some((e) => e.name === 'RunTask') ? 'RunTask' : 'ThreadControllerImpl::RunTask';
+  const tasks = on.filter((e) => e.ph === 'X' && e.name === taskName).sort((a, b) => a.ts - b.ts);
+  // Only the frames while previews arrive; the page stamps the start, each frame (in its first rAF callback) and the end.
+  const stamps = (what: string) => on.filter((e) => e.name === 'TimeStamp' && (e.args?.data as { message?: string } | undefined)?.message === what).map((e) => e.ts);
+  const first = stamps('bench:start')[0] ?? -Infinity;
+  const last = stamps('bench:end')[0] ?? Infinity;
+  const starts = stamps('bench:frame')
+    .sort((a, b) => a - b)
+    .filter((t, i, all) => t >= first && (all[i - 1] ?? -Infinity) <= last);
   const out: number[] = [];
   for (let i = 0; i + 1 < starts.length; i += 1) {
     const from = starts[i]!;
@@ -151,6 +151,7 @@ try {
       // Frames while previews arrive, and the one that draws the last of them; not the idle tail.
       let counting = true;
       const tick = (now) => {
+        console.timeStamp('bench:frame');
         if (counting) frames.push(now - last);
         if (sent >= total) counting = false;
         last = now;
