@@ -1,6 +1,6 @@
 // Shared setup of the end-to-end specs: the production renderer build served through
 // the app's own app:// protocol handler, Debian's Chromium driven by Playwright, and
-// `window.logstag` backed by the real agent API handler table (see renderer.e2e.test.ts).
+// `window.logstag` backed by the real agent API handler table, per spec file (useApp).
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
