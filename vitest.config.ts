@@ -1,13 +1,32 @@
+import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // Compiles the renderer's components for the component tests (the 'dom' project).
+  plugins: [svelte({ configFile: false })],
   test: {
-    // Real PostgreSQL, Redis and Secret Service for the whole run (see test/harness/).
-    globalSetup: ['test/harness/global-setup.ts'],
-    include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Child processes (not worker threads): native drivers and process.env changes stay per worker.
     pool: 'forks',
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'node',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/**/*.dom.test.ts'],
+          // Real PostgreSQL, Redis and Secret Service for the whole run (see test/harness/).
+          globalSetup: ['test/harness/global-setup.ts'],
+        },
+      },
+      {
+        // Svelte components mounted in happy-dom: Svelte's client runtime (the 'browser'
+        // export), bundled by Vite rather than loaded by Node, which would pick the server one.
+        extends: true,
+        resolve: { conditions: ['browser', 'development'] },
+        test: { name: 'dom', include: ['test/**/*.dom.test.ts'], environment: 'happy-dom', server: { deps: { inline: ['svelte'] } } },
+      },
+    ],
   },
 });

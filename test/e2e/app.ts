@@ -1,13 +1,13 @@
 // Shared setup of the end-to-end specs: the production renderer build served through
 // the app's own app:// protocol handler, Debian's Chromium driven by Playwright, and
-// `window.logstag` backed by the real agent API handler table (see renderer.e2e.test.ts).
+// `window.logstag` backed by the real agent API handler table, per spec file (useApp).
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import type { FeedEvent } from '../../electron/agent/api/contract.js';
 import { type Connection, createHandlers, dispatch } from '../../electron/agent/api/handlers.js';
@@ -99,9 +99,11 @@ export async function openApp(browser: Browser, base: string, api: AgentApi): Pr
   return { page, problems };
 }
 
-export async function screenshot(page: Page, name: string): Promise<void> {
+/** Saves the whole page, or just one element (a long page is scaled down too far to look at). */
+export async function screenshot(page: Page, name: string, element?: Locator): Promise<void> {
   mkdirSync(shotDir, { recursive: true });
-  await page.screenshot({ path: join(shotDir, `${name}.png`), fullPage: true });
+  const path = join(shotDir, `${name}.png`);
+  await (element ? element.screenshot({ path }) : page.screenshot({ path, fullPage: true }));
 }
 
 

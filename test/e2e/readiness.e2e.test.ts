@@ -1,5 +1,6 @@
 // The readiness page: each item checked live against the agent API; what the API
 // cannot tell is said to be not checked, never shown green.
+import { chmodSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { describe, expect, inject, it } from 'vitest';
 import { addTarget, gotoScreen, openApp, screenshot, useApp } from './app.js';
@@ -24,7 +25,11 @@ describe('readiness', () => {
     await expect(item(page, 'secrets').getAttribute('data-state')).resolves.toBe('pass');
     await expect(item(page, 'destination').getAttribute('data-state')).resolves.toBe('fail');
     await expect(item(page, 'categories').getAttribute('data-state')).resolves.toBe('fail');
-    for (const id of ['config-permissions', 'rotation', 'network', 'workspace-access']) {
+    // Checked live from status.get: the fresh home is private; passwords from the environment have no known age.
+    await expect(item(page, 'config-permissions').getAttribute('data-state')).resolves.toBe('pass');
+    await expect(item(page, 'rotation').getAttribute('data-state')).resolves.toBe('unknown');
+    await expect(item(page, 'rotation').textContent()).resolves.toMatch(/cannot tell when these were set: .*Monitor \(password\): from an environment variable/);
+    for (const id of ['network', 'workspace-access']) {
       await expect(item(page, id).getAttribute('data-state')).resolves.toBe('not_checked');
       await expect(item(page, id).textContent()).resolves.toMatch(/Not checked by this build|cannot check/);
     }
@@ -37,6 +42,12 @@ describe('readiness', () => {
     await page.locator('li[data-item="destination"][data-state="pass"]').waitFor();
     await expect(item(page, 'identity').getAttribute('data-state')).resolves.toBe('pass');
     await expect(item(page, 'categories').getAttribute('data-state')).resolves.toBe('pass');
+
+    // The state file opened to other users is reported with the command that fixes it.
+    chmodSync(api.store.file, 0o644);
+    await page.getByRole('button', { name: 'Check again' }).click();
+    await page.locator('li[data-item="config-permissions"][data-state="fail"]').waitFor();
+    await expect(item(page, 'config-permissions').textContent()).resolves.toContain(`chmod 600 "${api.store.file}"`);
     expect(problems).toEqual([]);
     await page.context().close();
   });

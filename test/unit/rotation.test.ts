@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -70,6 +70,17 @@ describe('rotation through the API', () => {
     expect(setAt).toBeGreaterThanOrEqual(before);
     expect(await call('status.get', {})).toMatchObject({ ok: true, result: { targets: [{ credentials: { state: 'ok', setAt: new Date(setAt).toISOString() } }] } });
     expect(await call('targets.create', { target: { ...target, id: 'pg-2', passwordSetAt: ago(1) } })).toMatchObject({ ok: false, error: { code: 'bad_request' } });
+  });
+
+  it('status.get reports the state file and home open to other users (readiness page), and nothing when private', async () => {
+    const priv = api();
+    await priv.call('targets.create', { target });
+    expect(await priv.call('status.get', {})).toMatchObject({ ok: true, result: { configPermissions: [] } });
+    const open = api();
+    await open.call('targets.create', { target });
+    chmodSync(open.store.file, 0o644);
+    const r = (await open.call('status.get', {})) as { result: { configPermissions: { path: string; problem: string }[] } };
+    expect(r.result.configPermissions).toEqual([{ path: open.store.file, problem: expect.stringContaining(`chmod 600 "${open.store.file}"`) }]);
   });
 
   it('rotatePassword refuses a password it cannot connect with and keeps the old one', async () => {

@@ -184,6 +184,12 @@ export const StatusSchema = z
     ),
     /** The destination API key's rotation clock; absent while no destination is set. */
     destinationApiKey: CredentialAgeSchema.optional(),
+    /**
+     * The agent's configuration (state file and home) checked for access by other
+     * users: one finding per problem, empty when private. Absent from an agent that
+     * does not check (the readiness page then says so).
+     */
+    configPermissions: z.array(z.object({ path: z.string(), problem: z.string() }).strict()).optional(),
   })
   .strict();
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { dirname } from 'node:path';
 import { ConfigError, TargetConnectError } from '../../../collectors/core/engine.js';
 import { describeIssue, type SecretRef, type Target, TargetSchema } from '../../../collectors/core/target.js';
 import { CATEGORIES } from '../../../collectors/core/category.js';
@@ -6,6 +7,7 @@ import { type Policy, resolvePolicy } from '../../../collectors/core/policy.js';
 import { operatorName } from '../audit/ledger.js';
 import type { CycleResult } from '../collect/cycle.js';
 import { type Destination, DestinationSchema } from '../config/destination.js';
+import { checkConfigPermissions, type PermissionFinding } from '../config/permission-check.js';
 import type { Settings, StateStore } from '../config/state-store.js';
 import type { DeliveryStatus } from '../delivery/status.js';
 import { NotFoundError, type TargetOperations } from '../service.js';
@@ -133,6 +135,17 @@ export function createHandlers({ store, ops, delivery }: HandlerDeps): { handler
     return t;
   };
 
+  // The same check as the CLI's `check`, on the app's own state file and home (readiness page).
+  // status.get is polled (after each cycle). On POSIX the check is two stat calls, done every time so a
+  // chmod shows at once; on Windows it runs icacls, so it is redone at most every 30 s.
+  const reuseFor = process.platform === 'win32' ? 30_000 : 0;
+  let permissions: { at: number; findings: PermissionFinding[] } | undefined;
+  const configPermissions = (): PermissionFinding[] => {
+    const now = Date.now();
+    if (permissions === undefined || now - permissions.at >= reuseFor) permissions = { at: now, findings: checkConfigPermissions([store.file], dirname(store.file)) };
+    return permissions.findings;
+  };
+
   const handlers: Handlers = {
     'status.get': async () => ({
       agent: ops.agent,
@@ -146,6 +159,7 @@ export function createHandlers({ store, ops, delivery }: HandlerDeps): { handler
         ...(t.cloud === undefined ? {} : { cloudCredentials: t.cloud.secret === undefined ? { state: 'unknown' as const } : credentialAge(t.cloud.secretSetAt, t.rotationDays) }),
       })),
       ...(store.settings.destination === null ? {} : { destinationApiKey: credentialAge(store.settings.destination.apiKeySetAt) }),
+      configPermissions: configPermissions(),
     }),
     'targets.list': async () => store.targets.map(view),
     'targets.get': async ({ id }) => view(get(id)),

@@ -27,6 +27,6 @@ export function cloudIdentityItem(targets: readonly Target[], permissions: Reado
   }
   if (writers.length > 0) return { ...base, state: 'fail', detail: `Can change resources: ${writers.join(', ')}. Use a dedicated read-only identity with the access script from the permission check.` };
   if (unchecked.length > 0) return { ...base, state: 'pending', detail: `Could not check: ${unchecked.join(', ')} (the provider must be reachable and the secret set).` };
-  if (unknown.length > 0) return { ...base, state: 'not_checked', detail: `Cannot be told by the agent — ${unknown.join('; ')}. Confirm the identity has only the access script's permissions.` };
+  if (unknown.length > 0) return { ...base, state: 'unknown', detail: `Cannot be told by the agent — ${unknown.join('; ')}. Confirm the identity has only the access script's permissions.` };
   return { ...base, state: 'pass', detail: `Every cloud identity is read-only (checked with the provider): ${bound.map((t) => t.name).join(', ')}.` };
 }

@@ -6,7 +6,8 @@
 import type { Result } from '../../../electron/agent/api/contract.js';
 import { cloudIdentityItem } from './readiness-cloud.js';
 
-export type ReadinessState = 'pass' | 'fail' | 'pending' | 'not_checked';
+/** 'unknown': the agent checked and cannot tell (e.g. when a password from an environment variable was set). */
+export type ReadinessState = 'pass' | 'fail' | 'pending' | 'unknown' | 'not_checked';
 
 export interface ReadinessItem {
   id: string;
@@ -18,13 +19,22 @@ export interface ReadinessItem {
 type Target = Result<'targets.list'>[number];
 type Report = Result<'targets.checkPermissions'>;
 type Settings = Result<'settings.get'>;
+type Status = Result<'status.get'>;
+type CredentialAge = Status['targets'][number]['credentials'];
 
 /** A target's permission check: its report, or the error the check ended with. */
 export type PermissionOutcome = { report: Report } | { error: string };
 
 const names = (ts: readonly Target[]): string => ts.map((t) => t.name).join(', ');
 
-export function readinessItems(targets: readonly Target[], permissions: ReadonlyMap<string, PermissionOutcome>, settings: Settings | null): ReadinessItem[] {
+const day = (iso: string | undefined): string => (iso === undefined ? 'an unknown date' : iso.slice(0, 10));
+
+export function readinessItems(
+  targets: readonly Target[],
+  permissions: ReadonlyMap<string, PermissionOutcome>,
+  settings: Settings | null,
+  status: Status | null = null,
+): ReadinessItem[] {
   const items: ReadinessItem[] = [];
   const none = targets.length === 0;
 
@@ -151,33 +161,70 @@ export function readinessItems(targets: readonly Target[], permissions: Readonly
   }
 
   items.push(cloudIdentityItem(targets, permissions));
-
-  items.push(
-    {
-      id: 'config-permissions',
-      title: 'Configuration file permissions',
-      state: 'not_checked',
-      detail: 'Not checked by this build: the agent API does not report file modes. The agent writes its files owner-only; check with your platform tools.',
-    },
-    {
-      id: 'rotation',
-      title: 'Credential rotation schedule',
-      state: 'not_checked',
-      detail: 'Not checked by this build: the agent API has no rotation data. Record the schedule with your DBA.',
-    },
-    {
-      id: 'workspace-access',
-      title: 'Workspace access reviewed',
-      state: 'not_checked',
-      detail: 'A reminder: review who in the Logstag workspace can see this data. The agent cannot check this.',
-    },
-  );
+  items.push(configPermissionsItem(status), rotationItem(targets, status), {
+    id: 'workspace-access',
+    title: 'Workspace access reviewed',
+    state: 'not_checked',
+    detail: 'A reminder: review who in the Logstag workspace can see this data. The agent cannot check this.',
+  });
   return items;
+}
+
+/** The agent's state file and folder, as status.get checked them. */
+function configPermissionsItem(status: Status | null): ReadinessItem {
+  const base = { id: 'config-permissions', title: 'Configuration file permissions' };
+  const findings = status?.configPermissions;
+  if (findings === undefined) {
+    return { ...base, state: 'not_checked', detail: 'Not checked by this build: this agent does not report the permissions of its files.' };
+  }
+  if (findings.length > 0) return { ...base, state: 'fail', detail: `Other users of this machine can reach the agent's configuration: ${findings.map((f) => f.problem).join('; ')}.` };
+  return {
+    ...base,
+    state: 'pass',
+    detail: "The agent's state file and folder are private to this user. Target files of the command-line agent are checked by its “check” command.",
+  };
+}
+
+/** Every stored credential against its rotation period (status.get's clocks). */
+function rotationItem(targets: readonly Target[], status: Status | null): ReadinessItem {
+  const base = { id: 'rotation', title: 'Credential rotation schedule' };
+  if (status === null) return { ...base, state: 'not_checked', detail: "Not checked: the agent's status could not be read." };
+  const name = new Map(targets.map((t) => [t.id, t]));
+  const creds: Array<{ what: string; age: CredentialAge; source?: Target['password'] }> = status.targets.map((t) => ({
+    what: `${name.get(t.id)?.name ?? t.id} (password)`,
+    age: t.credentials,
+    ...(name.get(t.id) === undefined ? {} : { source: name.get(t.id)!.password }),
+  }));
+  // A cloud binding's secret has its own clock (secretSetAt), on the target's rotation period.
+  for (const t of status.targets) {
+    if (t.cloudCredentials !== undefined) creds.push({ what: `${name.get(t.id)?.name ?? t.id} (cloud secret)`, age: t.cloudCredentials });
+  }
+  if (status.destinationApiKey !== undefined) creds.push({ what: 'the destination API key', age: status.destinationApiKey });
+  if (creds.length === 0) return { ...base, state: 'pending', detail: 'No credential yet.' };
+  const of = (state: CredentialAge['state']) => creds.filter((c) => c.age.state === state);
+  const overdue = of('overdue');
+  const due = of('due');
+  const unknown = of('unknown');
+  const parts: string[] = [];
+  if (overdue.length > 0) parts.push(`Overdue for rotation: ${overdue.map((c) => `${c.what}, was due ${day(c.age.dueAt)}`).join('; ')}.`);
+  if (due.length > 0) parts.push(`Due for rotation soon: ${due.map((c) => `${c.what}, by ${day(c.age.dueAt)}`).join('; ')}.`);
+  if (overdue.length + due.length > 0) parts.push('Rotate a password from its target (the new one is tested before it replaces the old) and the API key in Settings.');
+  if (unknown.length > 0) {
+    const why = (c: (typeof creds)[number]) =>
+      c.source === 'env' ? 'from an environment variable' : c.source === 'none' ? 'no password' : 'no record of when it was set';
+    parts.push(`The agent cannot tell when these were set: ${unknown.map((c) => `${c.what}: ${why(c)}`).join('; ')}. Store the password in the app so its age is tracked, or keep the rotation schedule with your DBA.`);
+  }
+  if (parts.length === 0) {
+    const next = creds.map((c) => c.age.dueAt ?? '').sort()[0];
+    return { ...base, state: 'pass', detail: `Every stored credential is within its rotation period; the next is due ${day(next)}.` };
+  }
+  return { ...base, state: overdue.length + due.length > 0 ? 'fail' : 'unknown', detail: parts.join(' ') };
 }
 
 export const READINESS_LABEL: Record<ReadinessState, string> = {
   pass: 'Ready',
   fail: 'Action needed',
   pending: 'Waiting',
+  unknown: 'Cannot tell',
   not_checked: 'Not checked by this build',
 };

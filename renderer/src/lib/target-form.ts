@@ -102,6 +102,19 @@ const RANGE_MESSAGE: Partial<Record<FieldName, string>> = {
   passwordEnv: 'must be an environment variable name: letters, digits and "_", not starting with a digit',
 };
 
+/**
+ * The usual ways a host is pasted wrong (a URL, host:port, a stray space), named
+ * so the operator knows what to change; the agent would only fail to connect.
+ */
+function hostProblem(host: string): string | undefined {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(host)) return 'is a host name or IP address only, without a scheme such as postgres:// (e.g. db1.internal)';
+  if (/\s/.test(host)) return 'must not contain spaces';
+  const hostPort = /^([^:\[\]]+|\[[^\]]+\]):(\d+)$/.exec(host);
+  if (hostPort) return `is the host name only: put ${hostPort[2]} in the Port field`;
+  if (/[/?#@]/.test(host)) return 'is a host name or IP address only (no path, user or query), e.g. db1.internal';
+  return undefined;
+}
+
 /** Validates the form; returns either the target to create or a message per field. */
 export function validateTargetForm(v: TargetFormValues): { target: TargetInput; errors?: undefined } | { target?: undefined; errors: FieldErrors } {
   const errors: FieldErrors = {};
@@ -129,7 +142,8 @@ export function validateTargetForm(v: TargetFormValues): { target: TargetInput; 
 
   // Presence first, for every field at once (the schema stops at the first kind of problem).
   if (raw.id === '') errors.id = 'is required';
-  if (raw.host === '') errors.host = 'is required';
+  const badHost = raw.host === '' ? 'is required' : hostProblem(String(raw.host));
+  if (badHost !== undefined) errors.host = badHost;
   if (raw.user === '') errors.user = 'is required';
   if (port === undefined) errors.port = RANGE_MESSAGE.port;
   if (interval === undefined) errors.intervalSeconds = RANGE_MESSAGE.intervalSeconds;

@@ -127,6 +127,47 @@ describe('readiness checklist states', () => {
   });
 });
 
+type Status = NonNullable<Parameters<typeof readinessItems>[3]>;
+const status = (creds: Status['targets'][number]['credentials'][], over: Partial<Status> = {}): Status => ({
+  agent: { id: 'a', version: '0', host: 'h' },
+  paused: false,
+  delivery: null,
+  targets: creds.map((credentials, i) => ({ id: `t${i}`, engine: 'postgres', state: 'ok', credentials })),
+  configPermissions: [],
+  ...over,
+});
+const detail = (items: ReturnType<typeof readinessItems>, id: string) => items.find((i) => i.id === id)?.detail ?? '';
+
+describe('readiness: rotation and configuration permissions from status.get', () => {
+  const ts = [target('t0', { name: 'Main', password: 'vault' }), target('t1', { name: 'Cache', password: 'env' })];
+  const ok = { state: 'ok' as const, setAt: '2026-10-01T00:00:00.000Z', dueAt: '2026-12-30T00:00:00.000Z' };
+  it('passes when every credential is within its period, and names the next due date', () => {
+    const items = readinessItems(ts.slice(0, 1), new Map(), settings(), status([ok]));
+    expect(state(items, 'rotation')).toBe('pass');
+    expect(detail(items, 'rotation')).toMatch(/next is due 2026-12-30/);
+  });
+  it('asks for action on an overdue or due credential, and cannot tell for a password from the environment', () => {
+    const overdue = { state: 'overdue' as const, setAt: '2026-01-01T00:00:00.000Z', dueAt: '2026-04-01T00:00:00.000Z' };
+    const items = readinessItems(ts, new Map(), settings(), status([overdue, { state: 'unknown' }], { destinationApiKey: { state: 'due', dueAt: '2026-12-01T00:00:00.000Z' } }));
+    expect(state(items, 'rotation')).toBe('fail');
+    expect(detail(items, 'rotation')).toMatch(/Overdue for rotation: Main \(password\), was due 2026-04-01/);
+    expect(detail(items, 'rotation')).toMatch(/Due for rotation soon: the destination API key, by 2026-12-01/);
+    expect(detail(items, 'rotation')).toMatch(/cannot tell when these were set: Cache \(password\): from an environment variable/);
+    const unknownOnly = readinessItems(ts, new Map(), settings(), status([ok, { state: 'unknown' }]));
+    expect(state(unknownOnly, 'rotation')).toBe('unknown');
+  });
+  it('fails with the fix when the configuration is open to others; says "not checked" without the data', () => {
+    const open = status([ok], { configPermissions: [{ path: '/h/state.json', problem: '/h/state.json can be read by other users (mode 0644); run: chmod 600 "/h/state.json"' }] });
+    const items = readinessItems(ts, new Map(), settings(), open);
+    expect(state(items, 'config-permissions')).toBe('fail');
+    expect(detail(items, 'config-permissions')).toMatch(/chmod 600 "\/h\/state.json"/);
+    expect(state(readinessItems(ts, new Map(), settings(), status([ok])), 'config-permissions')).toBe('pass');
+    const { configPermissions: _c, ...older } = status([ok]);
+    expect(state(readinessItems(ts, new Map(), settings(), older), 'config-permissions')).toBe('not_checked');
+    expect(state(readinessItems(ts, new Map(), settings(), null), 'rotation')).toBe('not_checked');
+  });
+});
+
 const event = (target: string, i: number) => ({
   payload: {
     target: { id: target, name: target.toUpperCase(), engine: 'postgres' },

@@ -1,0 +1,129 @@
+// The dashboard charts' model: key metrics read from cycles, rates from counters,
+// a bounded one-hour ring per target, and unavailable metrics kept apart from 0.
+import { describe, expect, it } from 'vitest';
+import type { Preview } from '../../../electron/agent/api/contract.js';
+import { describeSeries, formatMetric, MetricsHistory, Ring, WINDOW_MS } from '../../../renderer/src/lib/metrics-history.js';
+
+type Payload = Preview['payload'];
+type Signal = Payload['signals'][number];
+
+const T0 = Date.parse('2026-11-26T10:00:00Z');
+const agent = { id: 'a', version: '0', host: 'h' };
+
+function payload(engine: 'postgres' | 'redis' | 'mssql', at: number, signals: Signal[], id = 'db'): Payload {
+  return { schema: 'logstag.payload/v1', agent, target: { id, engine, name: id }, collectedAt: new Date(at).toISOString(), signals } as unknown as Payload;
+}
+const ok = (id: string, value: unknown): Signal => ({ id, family: 'server_stats', status: 'ok', value }) as Signal;
+const down = (id: string, detail: string): Signal => ({ id, family: 'activity', status: 'unavailable', reason: 'permission', detail }) as Signal;
+
+const pgDatabases = (commits: number, hit: number, read: number) =>
+  ok('postgres.databases', [
+    { datname: 'app', numbackends: 3, xact_commit: commits, blks_hit: hit, blks_read: read },
+    { datname: 'postgres', numbackends: 1, xact_commit: 0, blks_hit: 0, blks_read: 0 },
+  ]);
+const pgActivity = (states: string[]) => ok('postgres.activity', states.map((state, pid) => ({ pid, state })));
+
+const byId = (h: MetricsHistory, target = 'db', now = T0 + 120_000) => new Map(h.view(target, now).map((s) => [s.id, s]));
+
+describe('metrics history', () => {
+  it('reads PostgreSQL gauges and turns counters into per-second rates and interval ratios', () => {
+    const h = new MetricsHistory();
+    h.record(payload('postgres', T0, [pgDatabases(1000, 900, 100), pgActivity(['active', 'idle', 'active'])]));
+    h.record(payload('postgres', T0 + 60_000, [pgDatabases(1600, 1890, 110), pgActivity(['idle'])]));
+    const m = byId(h);
+    expect(m.get('connections')!.v).toEqual([4, 4]);
+    expect(m.get('active')!.v).toEqual([2, 0]);
+    // (1600 - 1000) commits over 60 s; the first cycle has no rate yet (a gap, not 0).
+    expect(m.get('commits')!.v).toEqual([null, 10]);
+    // (1890 - 900) hits of (990 + 10) block reads in the interval.
+    expect(m.get('cache_hit')!.v[1]).toBeCloseTo(99, 5);
+    expect(m.get('commits')!.t).toEqual([T0, T0 + 60_000]);
+  });
+
+  it('shows an unavailable metric with its reason, never as 0, and does not bridge a rate across the gap', () => {
+    const h = new MetricsHistory();
+    h.record(payload('postgres', T0, [pgDatabases(100, 10, 0), down('postgres.activity', 'needs pg_read_all_stats')]));
+    let m = byId(h);
+    expect(m.get('active')!.unavailable).toBe('needs pg_read_all_stats');
+    expect(m.get('active')!.v).toEqual([null]);
+    expect(describeSeries(m.get('active')!)).toBe('Active sessions: unavailable: needs pg_read_all_stats');
+    expect(m.get('commits')!.waiting).toBe('needs a second cycle');
+
+    h.record(payload('postgres', T0 + 60_000, [down('postgres.databases', 'server closed the connection')]));
+    h.record(payload('postgres', T0 + 120_000, [pgDatabases(400, 10, 0)]));
+    m = byId(h);
+    expect(m.get('connections')!.v).toEqual([4, null, 4]);
+    expect(m.get('connections')!.unavailable).toBeUndefined();
+    // After the gap the rate starts again instead of averaging across it.
+    expect(m.get('commits')!.v).toEqual([null, null, null]);
+    // A signal missing from the payload and a field the policy excluded both say why.
+    expect(m.get('active')!.unavailable).toBe('postgres.activity was not collected in this cycle');
+    const excluded = { ...pgDatabases(1, 1, 1), policy: { numbackends: 'exclude' } } as Signal;
+    h.record(payload('postgres', T0 + 180_000, [excluded]));
+    expect(byId(h, 'db', T0 + 180_000).get('connections')!.unavailable).toBe('numbackends is excluded by the policy');
+  });
+
+  it('treats a counter that went down (server restart) as a gap, not a negative rate', () => {
+    const h = new MetricsHistory();
+    h.record(payload('postgres', T0, [pgDatabases(5000, 0, 0)]));
+    h.record(payload('postgres', T0 + 10_000, [pgDatabases(20, 0, 0)]));
+    h.record(payload('postgres', T0 + 20_000, [pgDatabases(120, 0, 0)]));
+    expect(byId(h).get('commits')!.v).toEqual([null, null, 10]);
+    // No block reads at all in an interval: no ratio, not 0 % and not 100 %.
+    expect(byId(h).get('cache_hit')!.v).toEqual([null, null, null]);
+  });
+
+  it('reads Redis INFO sections (one object, numbers or numeric strings)', () => {
+    const h = new MetricsHistory();
+    h.record(
+      payload('redis', T0, [
+        ok('redis.memory', [{ used_memory: 1_048_576 }]),
+        ok('redis.clients', { connected_clients: '7' }),
+        ok('redis.stats', [{ instantaneous_ops_per_sec: 42, keyspace_hits: 10, keyspace_misses: 0 }]),
+      ]),
+    );
+    h.record(payload('redis', T0 + 60_000, [ok('redis.memory', [{ used_memory: null }]), ok('redis.stats', [{ instantaneous_ops_per_sec: 40, keyspace_hits: 40, keyspace_misses: 10 }])]));
+    const m = byId(h);
+    expect(m.get('memory')!.v).toEqual([1_048_576, null]);
+    expect(m.get('memory')!.unavailable).toBe('the server did not report used_memory');
+    expect(m.get('clients')!.v).toEqual([7, null]);
+    expect(m.get('ops')!.v).toEqual([42, 40]);
+    expect(m.get('hit')!.v).toEqual([null, 75]);
+  });
+
+  it('keeps only the last hour, per target, and ignores engines without charts', () => {
+    const h = new MetricsHistory();
+    for (let i = 0; i <= 70; i += 1) h.record(payload('redis', T0 + i * 60_000, [ok('redis.clients', [{ connected_clients: i }])], 'r'));
+    h.record(payload('mssql', T0, [], 'sql'));
+    const now = T0 + 70 * 60_000;
+    const clients = byId(h, 'r', now).get('clients')!;
+    expect(clients.t[0]).toBe(now - WINDOW_MS);
+    expect(clients.v.at(-1)).toBe(70);
+    expect(clients.v).toHaveLength(61);
+    expect(h.view('sql', now)).toEqual([]);
+    expect(h.view('db', now)).toEqual([]);
+    // Out-of-order cycles are not recorded twice.
+    h.record(payload('redis', T0, [ok('redis.clients', [{ connected_clients: 999 }])], 'r'));
+    expect(byId(h, 'r', now).get('clients')!.v).not.toContain(999);
+  });
+});
+
+describe('ring', () => {
+  it('is bounded: the oldest point is overwritten first', () => {
+    const r = new Ring(3);
+    for (let i = 1; i <= 5; i += 1) r.push(i, i === 4 ? null : i * 10);
+    expect(r.size).toBe(3);
+    expect(r.since(0)).toEqual({ t: [3, 4, 5], v: [30, null, 50] });
+    expect(r.since(5)).toEqual({ t: [5], v: [50] });
+  });
+});
+
+describe('formatting', () => {
+  it('formats by unit', () => {
+    expect(formatMetric(1_572_864, 'bytes')).toBe('1.5 MiB');
+    expect(formatMetric(99.123, 'percent')).toBe('99.1 %');
+    expect(formatMetric(2.5, 'per_second')).toBe('2.50/s');
+    expect(formatMetric(1234.4, 'count')).toBe('1,234');
+    expect(formatMetric(null, 'count')).toBe('–');
+  });
+});
