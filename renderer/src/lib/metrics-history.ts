@@ -167,6 +167,40 @@ interface MetricState {
 interface TargetState {
   engine: string;
   metrics: Map<string, MetricState>;
+  /** The provider's own last hour, as the latest cycle carried it (cloud.* signals): replaced, not accumulated. */
+  cloud: MetricSeries[];
+}
+
+/** The cloud.* signals charted for a target with a cloud binding, first provider metric of each. */
+const CLOUD_CHARTS: ReadonlyArray<{ id: string; label: string }> = [
+  { id: 'cloud.cpu', label: 'Cloud CPU' },
+  { id: 'cloud.memory', label: 'Cloud memory' },
+  { id: 'cloud.connections', label: 'Cloud connections' },
+  { id: 'cloud.iops', label: 'Cloud IOPS' },
+];
+const CLOUD_UNIT: Record<string, Unit> = { percent: 'percent', bytes: 'bytes', count: 'count', 'count/s': 'per_second' };
+
+/** A cloud signal's first metric as a chart series: the provider's points (already an hour), or why there are none. */
+function cloudSeries(signal: Signal | undefined, def: { id: string; label: string }, since: number): MetricSeries | undefined {
+  if (signal === undefined) return undefined;
+  const base = { id: def.id, label: def.label, unit: 'count' as Unit, t: [] as number[], v: [] as (number | null)[] };
+  if (signal.status === 'unavailable') return { ...base, unavailable: signal.detail };
+  const row = rowsOf(signal)[0];
+  if (row === undefined) return { ...base, unavailable: 'the provider returned no metric' };
+  const unit = CLOUD_UNIT[String(row.unit)];
+  if (unit === undefined) return undefined;
+  const series: MetricSeries = { ...base, label: `${def.label} (${String(row.metric)})`, unit };
+  if (row.status === 'no_data') return { ...series, unavailable: 'the provider published no data points in the window' };
+  const points = Array.isArray(row.points) ? (row.points as unknown[]) : [];
+  for (const p of points) {
+    if (!Array.isArray(p)) continue;
+    const time = Date.parse(String(p[0]));
+    const value = num(p[1]);
+    if (Number.isNaN(time) || time < since || value === undefined) continue;
+    series.t.push(time);
+    series.v.push(value);
+  }
+  return series;
 }
 
 export class MetricsHistory {
@@ -175,17 +209,21 @@ export class MetricsHistory {
 
   /** Records one cycle. Payloads of engines without charts are ignored. */
   record(payload: Payload): void {
-    const defs = METRICS[payload.target.engine];
-    if (defs === undefined) return;
+    const defs = METRICS[payload.target.engine] ?? [];
+    const hasCloud = payload.signals.some((s) => s.family === 'cloud');
+    if (defs.length === 0 && !hasCloud) return;
     const time = Date.parse(payload.collectedAt);
     if (Number.isNaN(time)) return;
     let target = this.targets.get(payload.target.id);
     if (target === undefined || target.engine !== payload.target.engine) {
-      target = { engine: payload.target.engine, metrics: new Map() };
+      target = { engine: payload.target.engine, metrics: new Map(), cloud: [] };
       this.targets.set(payload.target.id, target);
     }
     // A lookup, not a map of every signal: a payload has dozens, the charts read two or three, and this runs for every preview.
     const signals: Signals = (id) => payload.signals.find((s) => s.id === id);
+    if (hasCloud) {
+      target.cloud = CLOUD_CHARTS.map((def) => cloudSeries(signals(def.id), def, time - WINDOW_MS)).filter((x): x is MetricSeries => x !== undefined);
+    }
     for (const def of defs) {
       let m = target.metrics.get(def.id);
       if (m === undefined) {
@@ -229,7 +267,12 @@ export class MetricsHistory {
     const target = this.targets.get(targetId);
     if (target === undefined) return [];
     const defs = METRICS[target.engine as Payload['target']['engine']] ?? [];
-    return defs.map((def) => {
+    const since = now - WINDOW_MS;
+    const cloud = target.cloud.map((c) => {
+      const keep = c.t.map((t) => t >= since);
+      return { ...c, t: c.t.filter((_, i) => keep[i]), v: c.v.filter((_, i) => keep[i]) };
+    });
+    const engine = defs.map((def): MetricSeries => {
       const m = target.metrics.get(def.id);
       const { t, v } = m?.ring.since(now - WINDOW_MS) ?? { t: [], v: [] };
       return {
@@ -242,6 +285,7 @@ export class MetricsHistory {
         ...(m?.waiting === undefined ? {} : { waiting: m.waiting }),
       };
     });
+    return [...engine, ...cloud];
   }
 
   forget(targetId: string): void {

@@ -127,3 +127,35 @@ describe('formatting', () => {
     expect(formatMetric(null, 'count')).toBe('–');
   });
 });
+
+describe('cloud charts', () => {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const cloud = (id: string, rows: unknown[]): Signal => ({ id, family: 'cloud', status: 'ok', value: rows }) as Signal;
+  const row = (metric: string, unit: string, points: Array<[number, number]>) => ({
+    metric, statistic: 'Average', unit, periodSeconds: 60, status: points.length === 0 ? 'no_data' : 'ok',
+    latest: points.at(-1)?.[1] ?? null, latestAt: points.length === 0 ? null : iso(points.at(-1)![0]), points: points.map(([t, v]) => [iso(t), v]),
+  });
+
+  it("draws the provider's own last hour, for any engine; no data and unavailable say why, never 0", () => {
+    const h = new MetricsHistory();
+    const at = T0 + 120_000;
+    h.record(payload('mssql', at, [
+      cloud('cloud.cpu', [row('cpu_percent', 'percent', [[T0 - 2 * WINDOW_MS, 5], [T0, 40], [T0 + 60_000, 42.5]])]),
+      cloud('cloud.connections', [row('sessions_count', 'count', [])]),
+      { id: 'cloud.memory', family: 'cloud', status: 'unavailable', reason: 'permission', detail: 'AuthorizationFailed: assign Monitoring Reader' } as Signal,
+    ]));
+    const m = byId(h, 'db', at);
+    // The point older than the hour is left out; the others are the provider's, as published.
+    expect(m.get('cloud.cpu')).toMatchObject({ label: 'Cloud CPU (cpu_percent)', unit: 'percent', t: [T0, T0 + 60_000], v: [40, 42.5] });
+    expect(m.get('cloud.connections')).toMatchObject({ t: [], unavailable: expect.stringMatching(/no data points/) });
+    expect(m.get('cloud.memory')).toMatchObject({ unavailable: 'AuthorizationFailed: assign Monitoring Reader' });
+    expect(m.has('cloud.iops')).toBe(false);
+  });
+
+  it("the latest cycle's provider series replaces the previous one (it already holds the hour)", () => {
+    const h = new MetricsHistory();
+    h.record(payload('postgres', T0, [cloud('cloud.cpu', [row('CPUUtilization', 'percent', [[T0 - 60_000, 10]])])]));
+    h.record(payload('postgres', T0 + 60_000, [cloud('cloud.cpu', [row('CPUUtilization', 'percent', [[T0 - 60_000, 10], [T0, 12]])])]));
+    expect(byId(h, 'db', T0 + 60_000).get('cloud.cpu')!.v).toEqual([10, 12]);
+  });
+});
