@@ -3,6 +3,7 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, inject, it } from 'vitest';
 import { gotoScreen, openApp, screenshot, useApp } from './app.js';
+import { startAwsResponder } from '../helpers/cloud-aws-responder.js';
 
 const app = useApp();
 
@@ -192,5 +193,84 @@ describe('setup wizard', () => {
     await page.getByRole('article', { name: 'Wizard Redis' }).waitFor();
     expect(problems).toEqual([]);
     await page.context().close();
+  });
+
+  it('binds a PostgreSQL target to its RDS instance: cloud step, live cloud access check, cloud signals in the preview', async () => {
+    const pg = inject('pg');
+    const aws = await startAwsResponder();
+    try {
+      const now = Math.floor(Date.now() / 60_000) * 60;
+      aws.data.set('CPUUtilization', [[now - 180, 35], [now - 120, 38.5], [now - 60, 41]]);
+      aws.data.set('FreeableMemory', [[now - 180, 2.1e9], [now - 120, 2.0e9], [now - 60, 1.9e9]]);
+      aws.data.set('DatabaseConnections', [[now - 180, 11], [now - 120, 14], [now - 60, 12]]);
+      const api = app.api({ E2E_PG_MONITOR: pg.users.monitor.password, E2E_AWS_SECRET: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' });
+      const { page, problems } = await openApp(app.browser(), app.base(), api);
+      await gotoScreen(page, 'Setup wizard');
+      const w = wizard(page);
+      await w.getByLabel('PostgreSQL').check();
+      await w.getByRole('button', { name: 'Next' }).click();
+      await atStep(page, 'Connection');
+      await w.getByLabel('ID').fill('orders');
+      await w.getByLabel('Display name').fill('Orders (RDS)');
+      await w.getByLabel('Host').fill(pg.host);
+      await w.getByLabel('Port').fill(String(pg.port));
+      await w.getByLabel('Database').fill(pg.database);
+      await w.getByLabel('TLS mode').selectOption('disable');
+      await w.getByRole('button', { name: 'Next' }).click();
+      await atStep(page, 'Credentials');
+      await w.getByLabel('User').fill(pg.users.monitor.user);
+      await w.getByLabel('From an environment variable').check();
+      await w.getByLabel('Variable name').fill('E2E_PG_MONITOR');
+      await w.getByRole('button', { name: 'Save target and continue' }).click();
+      await atStep(page, 'Test connection');
+      await w.getByRole('button', { name: 'Next' }).click();
+      await atStep(page, 'Permissions');
+      await w.getByRole('button', { name: 'Next' }).click();
+
+      await atStep(page, 'Cloud metrics');
+      const cloud = w.getByRole('form', { name: 'Cloud metrics' });
+      await cloud.getByLabel('Read cloud provider metrics for this target').check();
+      await cloud.getByLabel('Managed service').selectOption('rds');
+      await cloud.getByLabel('Region', { exact: true }).fill('eu-west-1');
+      await cloud.getByLabel('Instance or cluster identifier').fill('orders-db');
+      await cloud.getByLabel('Access key ID').fill('AKIAIOSFODNN7EXAMPLE');
+      await cloud.getByLabel('From an environment variable').check();
+      await cloud.getByLabel('Variable name').fill('E2E_AWS_SECRET');
+      await cloud.getByRole('button', { name: 'Save cloud binding' }).click();
+      await cloud.getByText('Cloud binding saved.').waitFor();
+      expect(api.store.target('orders')?.cloud).toMatchObject({ provider: 'aws', region: 'eu-west-1', service: 'rds', resourceId: 'orders-db', secret: { env: 'E2E_AWS_SECRET' } });
+      // Test-only routing: CloudWatch and STS are the local responder (the wizard has no endpoint fields; target files and the API do).
+      const t = api.store.target('orders')!;
+      await api.store.putTarget({ ...t, cloud: { ...t.cloud!, endpoint: aws.url, stsEndpoint: aws.url, caFile: aws.caFile } as typeof t.cloud });
+
+      await w.getByRole('button', { name: 'Check cloud access' }).click();
+      const access = w.getByRole('region', { name: 'Cloud access check' });
+      await access.waitFor();
+      await expect(access.textContent()).resolves.toMatch(/arn:aws:iam::123456789012:user\/[\s\S]*Read-only: unknown[\s\S]*cloudwatch:GetMetricData/);
+      await expect(access.getByLabel('Cloud access script').textContent()).resolves.toContain('"cloudwatch:GetMetricData"');
+      await screenshot(page, 'wizard-cloud');
+      await w.getByRole('button', { name: 'Next' }).click();
+
+      // The sample preview carries the provider's metrics beside the database's.
+      await atStep(page, 'Sensitive categories');
+      await w.getByRole('button', { name: 'Show a sample preview' }).click();
+      const result = w.getByRole('region', { name: 'Collection result for Orders (RDS)' });
+      await result.waitFor();
+      await expect(result.textContent()).resolves.toMatch(/cloud\.cpu/);
+      expect(aws.requests.some((r) => r.operation === 'GetMetricData')).toBe(true);
+      await w.getByRole('button', { name: 'Next' }).click();
+      await w.getByRole('button', { name: 'Finish' }).click();
+
+      // The dashboard draws the provider's own last hour beside the database's charts.
+      const orders = page.getByRole('article', { name: 'Orders (RDS)' });
+      await orders.waitFor();
+      const cpu = orders.getByRole('img', { name: /^Cloud CPU \(CPUUtilization\), last hour: latest 41\.0 %, lowest 35\.0 %, highest 41\.0 %/ });
+      await cpu.waitFor();
+      await screenshot(page, 'dashboard-cloud-charts', orders.getByRole('region', { name: 'Key metrics of Orders (RDS), last hour' }));
+      expect(problems).toEqual([]);
+      await page.context().close();
+    } finally {
+      await aws.stop();
+    }
   });
 });
