@@ -1,4 +1,5 @@
 import type { AuditSink } from '../core/audit.js';
+import type { Engine } from '../core/target.js';
 import { ConfigError } from '../core/engine.js';
 import { EgressRefused, type Refusal, type Resolver } from '../core/egress-guard.js';
 import type { EffectivePolicy } from '../core/policy.js';
@@ -7,11 +8,13 @@ import { type AnySignalSpec, type Unavailable, unavailable } from '../core/signa
 import { type CloudBinding, SECRET_NAMES } from './binding.js';
 import { cloudEgress } from './egress.js';
 import { cloudProviderFor } from './index.js';
-import { cloudCatalog, CloudReads, windowEnding } from './metrics.js';
+import { cloudCatalog, CloudReads, type MetricQuery, windowEnding } from './metrics.js';
 import type { CloudProvider } from './provider.js';
 
 export interface CloudCycleDeps {
   targetId: string;
+  /** The target's engine: per-engine metrics of a multi-engine service are read only for it. */
+  engine?: Engine;
   audit: AuditSink;
   policy: EffectivePolicy;
   /** Resolves the binding's secret; a failure (unset variable, foreign vault blob) makes every cloud signal say so. */
@@ -27,6 +30,11 @@ export interface CloudCycleDeps {
 export interface CloudCycleResult {
   catalog: AnySignalSpec<unknown>[];
   outcomes: SignalOutcome[];
+}
+
+/** The binding's queries for a target of `engine` (all of them when the engine is not given). */
+export function queriesFor(provider: CloudProvider, binding: CloudBinding, engine: Engine | undefined): MetricQuery[] {
+  return provider.queries(binding).filter((q) => q.engines === undefined || engine === undefined || q.engines.includes(engine));
 }
 
 /** Every binding but an AWS profile carries its secret in cloud.secret. */
@@ -53,7 +61,7 @@ export function mapCloudError(provider: CloudProvider, binding: CloudBinding, er
  */
 export async function collectCloud(binding: CloudBinding, deps: CloudCycleDeps): Promise<CloudCycleResult> {
   const provider = await cloudProviderFor(binding.provider);
-  const queries = provider.queries(binding);
+  const queries = queriesFor(provider, binding, deps.engine);
   const catalog = cloudCatalog(queries) as AnySignalSpec<unknown>[];
   const everySignal = (u: Unavailable): CloudCycleResult => ({ catalog, outcomes: catalog.map((spec) => ({ spec, result: u, durationMs: 0 })) });
   let secret: string | undefined;

@@ -1,6 +1,7 @@
 import type { AnySignalSpec, Unavailable } from '../core/signal.js';
 import { defineSignal, SignalUnavailable } from '../core/signal.js';
 import type { CloudSession } from './provider.js';
+import type { Engine } from '../core/target.js';
 
 /** The cloud signals: the same kinds of metric for every provider, plus the service's own. */
 export const CLOUD_SIGNALS = ['cpu', 'memory', 'storage', 'iops', 'connections', 'replica_lag', 'service'] as const;
@@ -20,6 +21,8 @@ export interface MetricQuery {
   periodSeconds: number;
   /** Multiplies provider values into `unit` (e.g. 100 for a 0–1 utilisation fraction). */
   scale?: number;
+  /** Only for targets of these engines (a service that runs several engines publishes per-engine metrics). */
+  engines?: readonly Engine[];
 }
 
 export interface TimeWindow {

@@ -137,3 +137,15 @@ describe('cloud egress', () => {
     expect(() => cloudEgress(binding, [])).toThrow(/cloud.caFile: cannot read \/nonexistent\/ca.pem \(ENOENT\)/);
   });
 });
+
+describe('per-engine queries of a multi-engine service', () => {
+  it('a Cloud SQL binding reads the PostgreSQL connection metric for a PostgreSQL target and the SQL Server one for SQL Server', async () => {
+    const { gcpProvider } = await import('../../collectors/cloud/gcp/index.js');
+    const { queriesFor } = await import('../../collectors/cloud/cycle.js');
+    const b = CloudBindingSchema.parse({ provider: 'gcp', region: 'europe-west1', projectId: 'my-proj-1', service: 'cloudsql', instanceId: 'pg1' }) as CloudBinding;
+    const names = (engine: 'postgres' | 'mssql') => queriesFor(gcpProvider, b, engine).filter((q) => q.signal === 'connections').map((q) => q.name);
+    expect(names('postgres')).toEqual(['cloudsql.googleapis.com/database/postgresql/num_backends']);
+    expect(names('mssql')).toEqual(['cloudsql.googleapis.com/database/sqlserver/connections/user_connections']);
+    expect(queriesFor(gcpProvider, b, 'mssql').some((q) => q.name.includes('/postgresql/'))).toBe(false);
+  });
+});

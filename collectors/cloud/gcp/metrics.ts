@@ -25,6 +25,7 @@ interface MetricDef {
   reducer: Reducer;
   unit: string;
   scale?: number;
+  engines?: MetricQuery['engines'];
 }
 
 export const PERIOD_SECONDS = 60;
@@ -43,15 +44,13 @@ const DEFS: Record<GcpBinding['service'], MetricDef[]> = {
     // DELTA INT64 counts per sample: ALIGN_RATE gives operations per second.
     { signal: 'iops', type: `${CLOUDSQL}/disk/read_ops_count`, aligner: 'ALIGN_RATE', reducer: 'REDUCE_SUM', unit: 'count/s' },
     { signal: 'iops', type: `${CLOUDSQL}/disk/write_ops_count`, aligner: 'ALIGN_RATE', reducer: 'REDUCE_SUM', unit: 'count/s' },
-    // PostgreSQL reports backends per database; SQL Server its user connections. The
-    // binding does not say which engine the instance runs, so both are read: the
-    // other engine's metric is reported as no_data, never as 0.
-    { signal: 'connections', type: `${CLOUDSQL}/postgresql/num_backends`, aligner: 'ALIGN_MEAN', reducer: 'REDUCE_SUM', unit: 'count' },
-    { signal: 'connections', type: `${CLOUDSQL}/sqlserver/connections/user_connections`, aligner: 'ALIGN_MEAN', reducer: 'REDUCE_SUM', unit: 'count' },
+    // PostgreSQL reports backends per database; SQL Server its user connections: each read only for its engine.
+    { signal: 'connections', type: `${CLOUDSQL}/postgresql/num_backends`, aligner: 'ALIGN_MEAN', reducer: 'REDUCE_SUM', unit: 'count', engines: ['postgres'] },
+    { signal: 'connections', type: `${CLOUDSQL}/sqlserver/connections/user_connections`, aligner: 'ALIGN_MEAN', reducer: 'REDUCE_SUM', unit: 'count', engines: ['mssql'] },
     // GAUGE DOUBLE s: only a read replica publishes it.
     { signal: 'replica_lag', type: `${CLOUDSQL}/replication/replica_lag`, aligner: 'ALIGN_MEAN', reducer: 'REDUCE_MAX', unit: 'seconds' },
-    { signal: 'service', type: `${CLOUDSQL}/postgresql/transaction_count`, aligner: 'ALIGN_RATE', reducer: 'REDUCE_SUM', unit: 'count/s' },
-    { signal: 'service', type: `${CLOUDSQL}/postgresql/deadlock_count`, aligner: 'ALIGN_RATE', reducer: 'REDUCE_SUM', unit: 'count/s' },
+    { signal: 'service', type: `${CLOUDSQL}/postgresql/transaction_count`, aligner: 'ALIGN_RATE', reducer: 'REDUCE_SUM', unit: 'count/s', engines: ['postgres'] },
+    { signal: 'service', type: `${CLOUDSQL}/postgresql/deadlock_count`, aligner: 'ALIGN_RATE', reducer: 'REDUCE_SUM', unit: 'count/s', engines: ['postgres'] },
   ],
   // redis_instance (one series per node: primary and replica in the Standard tier).
   'memorystore-redis': [
@@ -83,6 +82,7 @@ export function gcpQueries(binding: GcpBinding): MetricQuery[] {
     unit: d.unit,
     periodSeconds: PERIOD_SECONDS,
     ...(d.scale === undefined ? {} : { scale: d.scale }),
+    ...(d.engines === undefined ? {} : { engines: d.engines }),
   }));
 }
 

@@ -119,6 +119,7 @@ export async function collectCycle(target: Target, deps: CycleDeps): Promise<Cyc
     const { collectCloud } = await import('../../../collectors/cloud/cycle.js');
     const cloud = await collectCloud(target.cloud, {
       targetId: target.id,
+      engine: target.engine,
       audit: deps.audit,
       policy,
       secret: deps.cloudSecret ?? (() => Promise.resolve(undefined)),
