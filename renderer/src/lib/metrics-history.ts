@@ -47,11 +47,11 @@ const num = (v: unknown): number | undefined => {
 };
 
 /** The ok signal's rows, or the reason it has none, in plain words. */
-function signalRows(signals: Signals, id: string, field: string): Record<string, unknown>[] | { unavailable: string } {
+function signalRows(signals: Signals, id: string, field?: string): Record<string, unknown>[] | { unavailable: string } {
   const s = signals(id);
   if (s === undefined) return { unavailable: `${id} was not collected in this cycle` };
   if (s.status === 'unavailable') return { unavailable: s.detail };
-  if (s.policy?.[field] === 'exclude') return { unavailable: `${field} is excluded by the policy` };
+  if (field !== undefined && s.policy?.[field] === 'exclude') return { unavailable: `${field} is excluded by the policy` };
   return rowsOf(s);
 }
 
@@ -77,6 +77,53 @@ function countWhere(signals: Signals, id: string, field: string, equals: string)
   return { value: rows.filter((r) => r[field] === equals).length };
 }
 
+/** How many rows a signal has (e.g. sessions); an empty list is a real 0. */
+function countRows(signals: Signals, id: string): Reading {
+  const rows = signalRows(signals, id);
+  return Array.isArray(rows) ? { value: rows.length } : rows;
+}
+
+/** A number inside a sub-document of the signal's row, e.g. MongoDB serverStatus `connections.current`; the policy is the top-level field's. */
+function valueAt(signals: Signals, id: string, field: string, key: string): Reading {
+  const rows = signalRows(signals, id, field);
+  if (!Array.isArray(rows)) return rows;
+  for (const r of rows) {
+    const doc = r[field];
+    const n = doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? num((doc as Record<string, unknown>)[key]) : undefined;
+    if (n !== undefined) return { value: n };
+  }
+  return { unavailable: `the server did not report ${field}.${key}` };
+}
+
+/**
+ * The value of a named row in a name/value list (e.g. Oracle V$SYSMETRIC's metric_name / value).
+ * Rows come ordered by container, so the first match is the lowest con_id: the whole database.
+ */
+function named(signals: Signals, id: string, nameField: string, name: string, valueField: string): Reading {
+  const rows = signalRows(signals, id, valueField);
+  if (!Array.isArray(rows)) return rows;
+  for (const r of rows) {
+    if (r[nameField] !== name) continue;
+    const n = num(r[valueField]);
+    if (n !== undefined) return { value: n };
+  }
+  return { unavailable: `the server did not report ${name}` };
+}
+
+/** The sum of readings (counters reported apart); any unavailable part makes the sum unavailable. */
+function plus(...readings: Reading[]): Reading {
+  let total = 0;
+  for (const r of readings) {
+    if ('unavailable' in r) return r;
+    total += r.value;
+  }
+  return { value: total };
+}
+
+const scaled = (r: Reading, factor: number): Reading => ('unavailable' in r ? r : { value: r.value * factor });
+const MIB = 1_048_576;
+const MONGO_OPCOUNTERS = ['insert', 'query', 'update', 'delete', 'getmore', 'command'];
+
 function ratioOf(signals: Signals, id: string, hit: string, miss: string): { part: number; whole: number } | Reading {
   const h = sumOf(signals, id, hit);
   const m = sumOf(signals, id, miss);
@@ -99,6 +146,38 @@ const METRICS: Partial<Record<Payload['target']['engine'], MetricDef[]>> = {
     { id: 'clients', label: 'Connected clients', unit: 'count', kind: 'gauge', read: (s) => sumOf(s, 'redis.clients', 'connected_clients') },
     { id: 'ops', label: 'Operations', unit: 'per_second', kind: 'gauge', read: (s) => sumOf(s, 'redis.stats', 'instantaneous_ops_per_sec') },
     { id: 'hit', label: 'Keyspace hit', unit: 'percent', kind: 'ratio', read: (s) => ratioOf(s, 'redis.stats', 'keyspace_hits', 'keyspace_misses') },
+  ],
+  // The collector reads no Batch Requests/sec or User Connections counter: sessions, file I/O and buffer pool counters instead.
+  mssql: [
+    { id: 'sessions', label: 'User sessions', unit: 'count', kind: 'gauge', read: (s) => countRows(s, 'mssql.sessions') },
+    { id: 'active', label: 'Active sessions', unit: 'count', kind: 'gauge', read: (s) => countWhere(s, 'mssql.sessions', 'session_status', 'running') },
+    {
+      id: 'io',
+      label: 'File I/O operations',
+      unit: 'per_second',
+      kind: 'rate',
+      read: (s) => plus(sumOf(s, 'mssql.file_io', 'num_of_reads'), sumOf(s, 'mssql.file_io', 'num_of_writes')),
+    },
+    { id: 'ple', label: 'Page life expectancy (s)', unit: 'count', kind: 'gauge', read: (s) => sumOf(s, 'mssql.memory', 'page_life_expectancy_s') },
+  ],
+  mongodb: [
+    { id: 'connections', label: 'Connections', unit: 'count', kind: 'gauge', read: (s) => valueAt(s, 'mongodb.server_status', 'connections', 'current') },
+    {
+      id: 'ops',
+      label: 'Operations',
+      unit: 'per_second',
+      kind: 'rate',
+      read: (s) => plus(...MONGO_OPCOUNTERS.map((op) => valueAt(s, 'mongodb.server_status', 'opcounters', op))),
+    },
+    { id: 'resident', label: 'Resident memory', unit: 'bytes', kind: 'gauge', read: (s) => scaled(valueAt(s, 'mongodb.server_status', 'memory', 'resident_mb'), MIB) },
+    { id: 'cache', label: 'WiredTiger cache', unit: 'bytes', kind: 'gauge', read: (s) => valueAt(s, 'mongodb.server_status', 'wiredtiger_cache', 'bytes_in_cache') },
+  ],
+  // V$SYSMETRIC values are already per second or % over the last minute: gauges, not counters.
+  oracle: [
+    { id: 'sessions', label: 'Sessions', unit: 'count', kind: 'gauge', read: (s) => named(s, 'oracle.sysmetrics', 'metric_name', 'Session Count', 'value') },
+    { id: 'active', label: 'Active sessions', unit: 'count', kind: 'gauge', read: (s) => countWhere(s, 'oracle.sessions', 'status', 'ACTIVE') },
+    { id: 'commits', label: 'User commits', unit: 'per_second', kind: 'gauge', read: (s) => named(s, 'oracle.sysmetrics', 'metric_name', 'User Commits Per Sec', 'value') },
+    { id: 'cache_hit', label: 'Buffer cache hit', unit: 'percent', kind: 'gauge', read: (s) => named(s, 'oracle.sysmetrics', 'metric_name', 'Buffer Cache Hit Ratio', 'value') },
   ],
 };
 

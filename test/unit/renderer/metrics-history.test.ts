@@ -2,7 +2,15 @@
 // a bounded one-hour ring per target, and unavailable metrics kept apart from 0.
 import { describe, expect, it } from 'vitest';
 import type { Preview } from '../../../electron/agent/api/contract.js';
+import { readFileSync } from 'node:fs';
+import { Long } from 'mongodb';
 import { describeSeries, formatMetric, MetricsHistory, Ring, WINDOW_MS } from '../../../renderer/src/lib/metrics-history.js';
+import { serverSignals as mongoServerSignals } from '../../../collectors/mongodb/catalog-server.js';
+import type { MongoSession } from '../../../collectors/mongodb/session.js';
+import { readContext, DEFAULT_POLICY } from '../../../collectors/core/policy.js';
+import { deployment } from '../../fixtures/mongodb/deployment.js';
+import { serverStatus } from '../../fixtures/mongodb/server-docs.js';
+import { FILE_IO, MEMORY, SESSIONS } from '../../fixtures/mssql/rows.js';
 
 type Payload = Preview['payload'];
 type Signal = Payload['signals'][number];
@@ -10,7 +18,7 @@ type Signal = Payload['signals'][number];
 const T0 = Date.parse('2026-11-26T10:00:00Z');
 const agent = { id: 'a', version: '0', host: 'h' };
 
-function payload(engine: 'postgres' | 'redis' | 'mssql', at: number, signals: Signal[], id = 'db'): Payload {
+function payload(engine: string, at: number, signals: Signal[], id = 'db'): Payload {
   return { schema: 'logstag.payload/v1', agent, target: { id, engine, name: id }, collectedAt: new Date(at).toISOString(), signals } as unknown as Payload;
 }
 const ok = (id: string, value: unknown): Signal => ({ id, family: 'server_stats', status: 'ok', value }) as Signal;
@@ -94,7 +102,7 @@ describe('metrics history', () => {
   it('keeps only the last hour, per target, and ignores engines without charts', () => {
     const h = new MetricsHistory();
     for (let i = 0; i <= 70; i += 1) h.record(payload('redis', T0 + i * 60_000, [ok('redis.clients', [{ connected_clients: i }])], 'r'));
-    h.record(payload('mssql', T0, [], 'sql'));
+    h.record(payload('cassandra', T0, [], 'sql'));
     const now = T0 + 70 * 60_000;
     const clients = byId(h, 'r', now).get('clients')!;
     expect(clients.t[0]).toBe(now - WINDOW_MS);
@@ -105,6 +113,98 @@ describe('metrics history', () => {
     // Out-of-order cycles are not recorded twice.
     h.record(payload('redis', T0, [ok('redis.clients', [{ connected_clients: 999 }])], 'r'));
     expect(byId(h, 'r', now).get('clients')!.v).not.toContain(999);
+  });
+});
+
+describe('engine charts from the rows the collectors emit', () => {
+  it('SQL Server: sessions and active sessions, file I/O as a rate, page life expectancy', () => {
+    // mssql.sessions, mssql.file_io and mssql.memory pass the server's rows through as they are (test/fixtures/mssql/rows.ts).
+    const io = (extraReads: number, extraWrites: number) =>
+      FILE_IO.map((f, i) => (i === 0 ? { ...f, num_of_reads: f.num_of_reads + extraReads, num_of_writes: f.num_of_writes + extraWrites } : f));
+    const h = new MetricsHistory();
+    h.record(payload('mssql', T0, [ok('mssql.sessions', SESSIONS), ok('mssql.file_io', io(0, 0)), ok('mssql.memory', MEMORY)]));
+    h.record(payload('mssql', T0 + 60_000, [ok('mssql.sessions', [SESSIONS[1]]), ok('mssql.file_io', io(1_200, 600)), ok('mssql.memory', { ...MEMORY, page_life_expectancy_s: 5460 })]));
+    const m = byId(h);
+    expect(m.get('sessions')!.v).toEqual([2, 1]);
+    expect(m.get('active')!.v).toEqual([1, 0]);
+    // (1200 + 600) reads and writes over 60 s.
+    expect(m.get('io')!.v).toEqual([null, 30]);
+    expect(m.get('ple')!.v).toEqual([5400, 5460]);
+  });
+
+  it('MongoDB: the serverStatus row as the collector builds it from the fake mongod answer', async () => {
+    const spec = mongoServerSignals.find((x) => x.id === 'mongodb.server_status')!;
+    const read = async (doc: Record<string, unknown>) => {
+      const session = { memo: (_: string, f: () => Promise<unknown>) => f(), command: async () => doc } as unknown as MongoSession;
+      return (await spec.read(session, readContext(DEFAULT_POLICY)))[0];
+    };
+    const doc = serverStatus(deployment());
+    const first = await read(doc);
+    const later = await read({ ...doc, connections: { ...(doc['connections'] as object), current: 40 }, opcounters: { insert: Long.fromNumber(120_300), query: Long.fromNumber(450_600), update: Long.fromNumber(80_000), delete: Long.fromNumber(1_200), getmore: Long.fromNumber(33_000), command: Long.fromNumber(900_300) } });
+    const h = new MetricsHistory();
+    h.record(payload('mongodb', T0, [ok('mongodb.server_status', first)]));
+    h.record(payload('mongodb', T0 + 60_000, [ok('mongodb.server_status', later)]));
+    const m = byId(h);
+    expect(m.get('connections')!.v).toEqual([42, 40]);
+    // (300 + 600 + 300) operations over 60 s.
+    expect(m.get('ops')!.v).toEqual([null, 20]);
+    expect(m.get('resident')!.v).toEqual([1024 * 1_048_576, 1024 * 1_048_576]);
+    expect(m.get('cache')!.v).toEqual([1_900_000_000, 1_900_000_000]);
+  });
+
+  it('Oracle: V$SYSMETRIC name/value rows (already per second or %) and active sessions', () => {
+    // The session lower-cases Oracle's upper-case column names (collectors/oracle/session.ts).
+    const rowsOf = (file: string, signal: string): Record<string, unknown>[] => {
+      const fixture = JSON.parse(readFileSync(new URL(`../../fixtures/oracle/${file}`, import.meta.url), 'utf8')) as { cases: Array<{ signal: string; rows: Record<string, unknown>[] }> };
+      const rows = fixture.cases.find((c) => c.signal === signal)!.rows;
+      return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k.toLowerCase(), v])));
+    };
+    const sessions = rowsOf('activity.json', 'oracle.sessions');
+    const metrics = rowsOf('instance.json', 'oracle.sysmetrics');
+    const metric = (metric_name: string, value: number, metric_unit: string) => ({ ...metrics[0], metric_name, value, metric_unit });
+    const sysmetrics = (commits: number) => [
+      ...metrics,
+      metric('Buffer Cache Hit Ratio', 99.1234, '% (LogRead - PhyRead)/LogRead'),
+      metric('Session Count', 57, 'Sessions'),
+      metric('User Commits Per Sec', commits, 'Commits Per Second'),
+    ];
+    const h = new MetricsHistory();
+    h.record(payload('oracle', T0, [ok('oracle.sysmetrics', sysmetrics(12.5)), ok('oracle.sessions', sessions)]));
+    h.record(payload('oracle', T0 + 60_000, [ok('oracle.sysmetrics', sysmetrics(14)), ok('oracle.sessions', sessions.map((r) => ({ ...r, status: 'ACTIVE' })))]));
+    const m = byId(h);
+    expect(m.get('sessions')!.v).toEqual([57, 57]);
+    expect(m.get('active')!.v).toEqual([1, 2]);
+    // A per-second metric is plotted as read: no waiting for a second cycle.
+    expect(m.get('commits')!.v).toEqual([12.5, 14]);
+    expect(m.get('cache_hit')!.v).toEqual([99.1234, 99.1234]);
+    // A metric missing from the list says so.
+    h.record(payload('oracle', T0 + 120_000, [ok('oracle.sysmetrics', metrics), ok('oracle.sessions', [])]));
+    const later = byId(h, 'db', T0 + 120_000);
+    expect(later.get('commits')!.unavailable).toBe('the server did not report User Commits Per Sec');
+    expect(later.get('active')!.v.at(-1)).toBe(0);
+  });
+
+  it('an unavailable signal shows its reason on every engine, never 0', () => {
+    const h = new MetricsHistory();
+    h.record(payload('mssql', T0, [down('mssql.sessions', 'needs VIEW SERVER STATE'), down('mssql.memory', 'instance memory is not available on Azure SQL Database')], 'sql'));
+    h.record(payload('mongodb', T0, [down('mongodb.server_status', 'needs serverStatus on the cluster')], 'mongo'));
+    h.record(payload('oracle', T0, [down('oracle.sysmetrics', 'ORA-00942: needs SELECT on V$SYSMETRIC')], 'ora'));
+    const sql = byId(h, 'sql');
+    expect(sql.get('sessions')).toMatchObject({ v: [null], unavailable: 'needs VIEW SERVER STATE' });
+    expect(sql.get('active')).toMatchObject({ v: [null], unavailable: 'needs VIEW SERVER STATE' });
+    expect(describeSeries(sql.get('ple')!)).toBe('Page life expectancy (s): unavailable: instance memory is not available on Azure SQL Database');
+    expect(sql.get('io')).toMatchObject({ v: [null], unavailable: 'mssql.file_io was not collected in this cycle' });
+    for (const s of h.view('mongo', T0)) expect(s).toMatchObject({ v: [null], unavailable: 'needs serverStatus on the cluster' });
+    const ora = byId(h, 'ora');
+    expect(ora.get('commits')).toMatchObject({ v: [null], unavailable: 'ORA-00942: needs SELECT on V$SYSMETRIC' });
+    expect(ora.get('active')).toMatchObject({ v: [null], unavailable: 'oracle.sessions was not collected in this cycle' });
+    // A mongos has no WiredTiger cache: the field is null in the row, so the chart says so.
+    h.record(payload('mongodb', T0 + 60_000, [ok('mongodb.server_status', { connections: { current: 3 }, opcounters: {}, memory: { resident_mb: null }, wiredtiger_cache: null })], 'mongo'));
+    const mongo = byId(h, 'mongo', T0 + 60_000);
+    expect(mongo.get('connections')!.v).toEqual([null, 3]);
+    expect(mongo.get('cache')!.unavailable).toBe('the server did not report wiredtiger_cache.bytes_in_cache');
+    expect(mongo.get('resident')!.unavailable).toBe('the server did not report memory.resident_mb');
+    expect(mongo.get('ops')!.unavailable).toBe('the server did not report opcounters.insert');
   });
 });
 
