@@ -1,12 +1,12 @@
 import type { AuditSink } from '../core/audit.js';
 import type { Engine } from '../core/target.js';
 import { ConfigError } from '../core/engine.js';
-import { EgressRefused, type Refusal, type Resolver } from '../core/egress-guard.js';
+import type { Refusal, Resolver } from '../core/egress-guard.js';
 import type { EffectivePolicy } from '../core/policy.js';
 import { runSignals, type SignalOutcome } from '../core/runner.js';
 import { type AnySignalSpec, type Unavailable, unavailable } from '../core/signal.js';
 import { type CloudBinding, SECRET_NAMES } from './binding.js';
-import { cloudEgress } from './egress.js';
+import { cloudEgress, egressRefusalIn } from './egress.js';
 import { cloudProviderFor } from './index.js';
 import { cloudCatalog, CloudReads, type MetricQuery, windowEnding } from './metrics.js';
 import type { CloudProvider } from './provider.js';
@@ -40,16 +40,8 @@ export function queriesFor(provider: CloudProvider, binding: CloudBinding, engin
 /** Every binding but an AWS profile carries its secret in cloud.secret. */
 export const needsSecret = (b: CloudBinding): boolean => !(b.provider === 'aws' && b.auth === 'profile');
 
-/** An egress refusal anywhere in an SDK error's cause chain. */
-function egressRefusal(err: unknown): EgressRefused | undefined {
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
-    if (e instanceof EgressRefused || (e as { code?: unknown }).code === 'LOGSTAG_EGRESS_REFUSED') return e as EgressRefused;
-  }
-  return undefined;
-}
-
 export function mapCloudError(provider: CloudProvider, binding: CloudBinding, err: unknown): Unavailable {
-  const refused = egressRefusal(err);
+  const refused = egressRefusalIn(err);
   if (refused !== undefined) return unavailable('error', `egress guard: ${refused.message}`);
   return provider.mapError(err, binding);
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent as HttpsAgent, type AgentOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
-import { defaultPort, EgressGuard, type EgressEndpoint, type Resolver, type Refusal } from '../core/egress-guard.js';
+import { defaultPort, EgressGuard, type EgressEndpoint, EgressRefused, type Resolver, type Refusal } from '../core/egress-guard.js';
 import { ConfigError } from '../core/engine.js';
 import type { CloudBinding } from './binding.js';
 
@@ -78,5 +78,31 @@ class GuardedAgent extends HttpsAgent {
     }
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     return (HttpsAgent.prototype as any).createConnection.call(this, options, callback);
+  }
+}
+
+/** An egress refusal anywhere in an error's cause chain. */
+export function egressRefusalIn(err: unknown): EgressRefused | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof EgressRefused || (e as { code?: unknown }).code === 'LOGSTAG_EGRESS_REFUSED') return e as EgressRefused;
+  }
+  return undefined;
+}
+
+/**
+ * Runs one provider call so that a refusal by the egress guard during it stays
+ * the reason. SDKs wrap or drop the refusal on the way (MSAL reports a refused
+ * authority request as "endpoints_resolution_error", the AWS SSO provider keeps
+ * only the text, google-gax's retries re-wrap): the guard knows it refused, so it
+ * is asked instead of the error.
+ */
+export async function keepRefusal<T>(guard: EgressGuard, call: () => Promise<T>): Promise<T> {
+  const before = guard.refusedCount;
+  try {
+    return await call();
+  } catch (err) {
+    const r = guard.refusals.at(-1);
+    if (guard.refusedCount === before || r === undefined || egressRefusalIn(err) !== undefined) throw err;
+    throw new EgressRefused(`refused to contact ${r.host}: ${r.reason}`, { cause: err });
   }
 }

@@ -2,7 +2,7 @@ import { CloudWatchClient, GetMetricDataCommand, type MetricDataResult } from '@
 import { fromIni } from '@aws-sdk/credential-providers';
 import { GetCallerIdentityCommand, getDefaultRoleAssumer, getDefaultRoleAssumerWithWebIdentity, STSClient } from '@aws-sdk/client-sts';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { EgressRefused } from '../../core/egress-guard.js';
+import { keepRefusal } from '../egress.js';
 import { ConfigError } from '../../core/engine.js';
 import { type Unavailable, unavailable } from '../../core/signal.js';
 import type { AwsBinding } from '../binding.js';
@@ -164,18 +164,8 @@ function credentialsFor(binding: AwsBinding, secret: string | undefined, handler
     roleAssumer: getDefaultRoleAssumer(stsOptions, plugins),
     roleAssumerWithWebIdentity: getDefaultRoleAssumerWithWebIdentity(stsOptions, plugins),
   }) as CredentialSource;
-  return async () => {
-    try {
-      return await provider();
-    } catch (err) {
-      // The SSO provider re-wraps its client's error as new CredentialsProviderError(err): only the
-      // text survives ("EgressRefused: refused to contact …"). Restore the refusal so the cycle says
-      // "egress guard" rather than a credentials problem; the guard has already recorded it.
-      const m = /^EgressRefused: (.*)$/s.exec(err instanceof Error ? err.message : '');
-      if (m) throw new EgressRefused(m[1]!);
-      throw err;
-    }
-  };
+  // The SSO provider re-wraps its client's error and keeps only the text: the guard says whether it refused.
+  return () => keepRefusal(ctx.egress.guard, () => provider());
 }
 
 /** Builds both clients on the guarded agent; sends nothing. */

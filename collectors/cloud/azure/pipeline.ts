@@ -42,10 +42,9 @@ export function errorCodeOf(status: number, headers: { get(n: string): string | 
 
 /**
  * Records every request that goes on the wire (each retry too), as a statement
- * a database would get. `onRefused` hears of egress-guard refusals: MSAL turns a
- * failed metadata request into its own error without the cause.
+ * a database would get; an egress-guard refusal is recorded as refused.
  */
-export function auditPolicy(audit: AuditSink, targetId: string, onRefused?: (err: Error) => void): AzurePolicy {
+export function auditPolicy(audit: AuditSink, targetId: string): AzurePolicy {
   return {
     name: 'logstagAudit',
     async sendRequest(req, next) {
@@ -61,7 +60,6 @@ export function auditPolicy(audit: AuditSink, targetId: string, onRefused?: (err
       } catch (err) {
         const code = (err as { code?: string }).code;
         const refused = code === 'LOGSTAG_EGRESS_REFUSED';
-        if (refused) onRefused?.(err as Error);
         audit.record({ ...entry, durationMs: Math.round(performance.now() - started), outcome: refused ? 'refused' : 'error', code: refused ? 'egress' : (code ?? 'network') });
         throw err;
       }

@@ -10,6 +10,7 @@ import { isPermission, isThrottle, permissionReason } from './errors.js';
 import { auditPolicy, RETRY_OPTIONS, retryAfterCapPolicy } from './pipeline.js';
 import { isoInterval } from './queries.js';
 import { NAMESPACE, resourceIdOf } from './resource.js';
+import { keepRefusal } from '../egress.js';
 
 /** The token audience the metrics SDK asks for (KnownMonitorMetricsQueryAudience.AzurePublicCloud); ARM accepts the same token. */
 export const MANAGEMENT_SCOPE = 'https://management.azure.com/.default';
@@ -22,8 +23,6 @@ type Aggregation = 'average' | 'maximum' | 'total';
 
 export class AzureSession implements CloudSession {
   readonly resourceId: string;
-  /** The latest egress refusal on any request of this session (set by the audit policy). */
-  refused: Error | undefined;
   constructor(
     readonly binding: AzureBinding,
     readonly credential: ClientSecretCredential,
@@ -38,19 +37,9 @@ export class AzureSession implements CloudSession {
     return this.guarded(() => this.fetchAll(queries, window));
   }
 
-  /**
-   * Runs an SDK call so that an egress refusal stays the reason: MSAL reports a
-   * refused authority request as "endpoints_resolution_error" and drops the
-   * cause, which would read as an authentication failure.
-   */
-  async guarded<T>(call: () => Promise<T>): Promise<T> {
-    this.refused = undefined;
-    try {
-      return await call();
-    } catch (err) {
-      if (this.refused !== undefined && !hasCause(err, this.refused)) throw this.refused;
-      throw err;
-    }
+  /** Runs an SDK call so that an egress refusal stays the reason (MSAL drops its cause: keepRefusal asks the guard). */
+  guarded<T>(call: () => Promise<T>): Promise<T> {
+    return keepRefusal(this.ctx.egress.guard, call);
   }
 
   private async fetchAll(queries: readonly MetricQuery[], window: TimeWindow): Promise<Map<string, QueryResult>> {
@@ -111,11 +100,6 @@ export class AzureSession implements CloudSession {
   }
 }
 
-function hasCause(err: unknown, cause: Error): boolean {
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) if (e === cause || (e as { code?: unknown }).code === 'LOGSTAG_EGRESS_REFUSED') return true;
-  return false;
-}
-
 const aggregationOf = (q: MetricQuery): Aggregation => q.statistic.toLowerCase() as Aggregation;
 
 /**
@@ -137,24 +121,19 @@ export async function openAzure(binding: AzureBinding, secret: string | undefine
     agent: ctx.egress.agent,
     retryOptions: RETRY_OPTIONS,
   };
-  let session: AzureSession | undefined;
-  const onRefused = (err: Error): void => {
-    if (session !== undefined) session.refused = err;
-  };
   const credential = new ClientSecretCredential(binding.tenantId, binding.clientId, secret, {
     ...common,
     authorityHost: authorityUrl(binding),
     // Instance discovery asks login.microsoftonline.com about the authority: not for an override authority.
     disableInstanceDiscovery: binding.authorityHost !== undefined,
-    additionalPolicies: [{ policy: auditPolicy(ctx.audit, ctx.targetId, onRefused), position: 'perRetry' }],
+    additionalPolicies: [{ policy: auditPolicy(ctx.audit, ctx.targetId), position: 'perRetry' }],
   });
   const metrics = new MetricsClient(metricsUrl(binding), credential, {
     ...common,
     additionalPolicies: [
-      { policy: auditPolicy(ctx.audit, ctx.targetId, onRefused), position: 'perRetry' },
+      { policy: auditPolicy(ctx.audit, ctx.targetId), position: 'perRetry' },
       { policy: retryAfterCapPolicy(), position: 'perRetry' },
     ],
   });
-  session = new AzureSession(binding, credential, metrics, ctx);
-  return session;
+  return new AzureSession(binding, credential, metrics, ctx);
 }

@@ -1,6 +1,6 @@
 import monitoring, { type protos } from '@google-cloud/monitoring';
 import type { JWT } from 'google-auth-library';
-import { EgressRefused } from '../../core/egress-guard.js';
+import { egressRefusalIn, keepRefusal } from '../egress.js';
 import { type Unavailable, unavailable } from '../../core/signal.js';
 import type { GcpBinding } from '../binding.js';
 import type { MetricQuery, QueryResult, Series, TimeWindow } from '../metrics.js';
@@ -72,26 +72,14 @@ export class GcpSession implements CloudSession {
     });
   }
 
-  /**
-   * An error whose cause chain the core recognises when the guard refused a host
-   * during the call: google-gax retries and re-wraps transport errors, and may
-   * drop the original refusal on the way.
-   */
-  private withRefusal(err: unknown, refusedBefore: number): unknown {
-    const guard = this.ctx.egress.guard;
-    if (guard.refusedCount === refusedBefore) return err;
-    const r = guard.refusals.at(-1);
-    return r === undefined ? err : new EgressRefused(`refused to contact ${r.host}: ${r.reason}`, { cause: err });
-  }
-
   /** One projects.timeSeries.list call for one metric type (https://cloud.google.com/monitoring/api/ref_v3/rest/v3/projects.timeSeries/list). */
   async listSeries(q: MetricQuery, window: TimeWindow, pageSize = 100): Promise<ITimeSeries[]> {
     const reducer = reducerOf(this.binding, q);
     const statement = `ListTimeSeries projects/${this.binding.projectId} ${q.name} ${q.statistic}/${reducer} ${q.periodSeconds}s`;
     const started = Date.now();
-    const refusedBefore = this.ctx.egress.guard.refusedCount;
     try {
-      const [series] = await this.client.listTimeSeries(
+      // google-gax retries and re-wraps transport errors: the guard is asked whether it refused.
+      const [series] = await keepRefusal(this.ctx.egress.guard, () => this.client.listTimeSeries(
         {
           name: `projects/${this.binding.projectId}`,
           filter: metricFilter(this.binding, q),
@@ -107,12 +95,12 @@ export class GcpSession implements CloudSession {
           pageSize,
         },
         CALL_OPTIONS,
-      );
+      ));
       this.audit(statement, started, undefined, series.reduce((n, s) => n + (s.points?.length ?? 0), 0));
       return series;
     } catch (err) {
       this.audit(statement, started, err);
-      throw this.withRefusal(err, refusedBefore);
+      throw err;
     }
   }
 
@@ -165,7 +153,8 @@ export class GcpSession implements CloudSession {
   }
 
   private unavailableFor(err: unknown): Unavailable {
-    if (err instanceof EgressRefused) return unavailable('error', `egress guard: ${err.message}`);
+    const refused = egressRefusalIn(err);
+    if (refused !== undefined) return unavailable('error', `egress guard: ${refused.message}`);
     return mapGcpError(err, this.binding);
   }
 
