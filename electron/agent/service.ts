@@ -93,22 +93,19 @@ export class TargetOperations {
   async checkPermissions(target: Target): Promise<PermissionReport> {
     const collector = await requireCollector(target.engine);
     const session = await openSession(target, { collector, password: await this.password(target), audit: this.audit, agent: this.agent });
+    let engine: { identity: IdentityReport; items: ChecklistItem[]; script: string };
     try {
       const identity = await collector.identity(session);
       const items = await collector.checklist(session);
-      const script = collector.grantScript(target, identity.isAdministrator ? 'all' : items);
-      const cloud = await this.checkCloud(target);
-      if (cloud === undefined) return { identity, items, script };
-      return {
-        identity,
-        items: [...items, ...cloud.items],
-        // The engine script is for the DBA, the cloud script (cloud.script) for the cloud administrator: kept apart.
-        script,
-        cloud,
-      };
+      engine = { identity, items, script: collector.grantScript(target, identity.isAdministrator ? 'all' : items) };
     } finally {
+      // Closed before the cloud calls: the database connection is not held while a provider answers.
       await session.close();
     }
+    const cloud = await this.checkCloud(target);
+    if (cloud === undefined) return engine;
+    // The engine script is for the DBA, the cloud script (cloud.script) for the cloud administrator: kept apart.
+    return { ...engine, items: [...engine.items, ...cloud.items], cloud };
   }
 
   /** One cycle under the policy in force now (the target's over the workspace's over the defaults). */

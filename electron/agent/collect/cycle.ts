@@ -6,7 +6,7 @@ import { annotate, applyPolicy, type FieldAnnotation, needsNameKey, type Redacti
 import { NameHasher } from '../../../collectors/core/redact/names.js';
 import { runSignals, type SignalOutcome } from '../../../collectors/core/runner.js';
 import type { TargetMemory } from '../../../collectors/core/memory.js';
-import { type AnySignalSpec, unavailable } from '../../../collectors/core/signal.js';
+import { unavailable } from '../../../collectors/core/signal.js';
 import type { Target } from '../../../collectors/core/target.js';
 import type { TargetMemoryStore } from './memory-store.js';
 import type { Refusal } from '../../../collectors/core/egress-guard.js';
@@ -89,6 +89,11 @@ export async function collectCycle(target: Target, deps: CycleDeps): Promise<Cyc
   let connectError: TargetConnectError | undefined;
   let session: ClosableSession | undefined;
   const memory = deps.memory === undefined ? undefined : await deps.memory.load(target.id);
+  // The provider's metrics are read alongside the database (another host, another connection), and whether
+  // or not the database answers: an unreachable database with its provider's CPU at 100% is the point.
+  const cloudRead = target.cloud === undefined ? Promise.resolve(undefined) : readCloud(target, target.cloud, deps, policy);
+  // Settled below; a failure on the database side must not leave it unhandled meanwhile.
+  cloudRead.catch(() => {});
   try {
     session = await openSession(target, deps, memory);
   } catch (err) {
@@ -113,21 +118,8 @@ export async function collectCycle(target: Target, deps: CycleDeps): Promise<Cyc
       await session.close();
     }
   }
-  // The provider's view is read whether or not the database answered: an unreachable database with its provider's CPU at 100% is the point.
-  let cloudCatalog: readonly AnySignalSpec<unknown>[] = [];
-  if (target.cloud !== undefined) {
-    const { collectCloud } = await import('../../../collectors/cloud/cycle.js');
-    const cloud = await collectCloud(target.cloud, {
-      targetId: target.id,
-      engine: target.engine,
-      audit: deps.audit,
-      policy,
-      secret: deps.cloudSecret ?? (() => Promise.resolve(undefined)),
-      ...(deps.onCloudRefusal ? { onRefuse: deps.onCloudRefusal } : {}),
-    });
-    cloudCatalog = cloud.catalog;
-    outcomes = [...outcomes, ...cloud.outcomes];
-  }
+  const cloud = await cloudRead;
+  if (cloud !== undefined) outcomes = [...outcomes, ...cloud.outcomes];
   const payload = buildPayload(
     { agent: deps.agent, target: { id: target.id, engine: target.engine, name: target.name ?? target.id }, collectedAt },
     outcomes,
@@ -136,10 +128,22 @@ export async function collectCycle(target: Target, deps: CycleDeps): Promise<Cyc
   const store = deps.memory;
   return {
     payload,
-    annotations: annotate([...collector.catalog, ...cloudCatalog], policy),
+    annotations: annotate([...collector.catalog, ...(cloud?.catalog ?? [])], policy),
     policy,
     ...(connectError ? { connectError } : {}),
     durationMs: performance.now() - started,
     commitMemory: () => (store === undefined || memory === undefined ? Promise.resolve() : store.commit(target.id, memory)),
   };
+}
+
+async function readCloud(target: Target, binding: NonNullable<Target['cloud']>, deps: CycleDeps, policy: EffectivePolicy) {
+  const { collectCloud } = await import('../../../collectors/cloud/cycle.js');
+  return collectCloud(binding, {
+    targetId: target.id,
+    engine: target.engine,
+    audit: deps.audit,
+    policy,
+    secret: deps.cloudSecret ?? (() => Promise.resolve(undefined)),
+    ...(deps.onCloudRefusal ? { onRefuse: deps.onCloudRefusal } : {}),
+  });
 }
