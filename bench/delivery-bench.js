@@ -6,9 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PayloadV1Schema } from '../dist/collectors/core/payload.js';
-import { DestinationSchema } from '../dist/electron/agent/config/destination.js';
-import { Delivery } from '../dist/electron/agent/delivery/delivery.js';
-import { Spool } from '../dist/electron/agent/delivery/spool.js';
+import { DestinationSchema } from '../dist/agent/config/destination.js';
+import { Delivery } from '../dist/agent/delivery/delivery.js';
+import { Spool } from '../dist/agent/delivery/spool.js';
 import { startIngestServer, testPki } from '../test/helpers/ingest-server.js';
 
 const N = Number(process.env.BENCH_PAYLOADS ?? 2000);

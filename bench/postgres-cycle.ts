@@ -74,7 +74,7 @@ try {
   // The CLI end to end, under GNU time for its peak RSS.
   const targetFile = join(mkdtempSync(join(tmpdir(), 'bench-')), 'target.json');
   writeFileSync(targetFile, JSON.stringify({ ...target, password: { env: 'BENCH_PW' } }));
-  const cli = spawnSync('/usr/bin/time', ['-f', '%M %e', process.execPath, 'dist/electron/agent/cli/bin.js', 'collect', '--once', '--json', '--target', targetFile], {
+  const cli = spawnSync('/usr/bin/time', ['-f', '%M %e', process.execPath, 'dist/agent/cli/bin.js', 'collect', '--once', '--json', '--target', targetFile], {
     env: { ...process.env, BENCH_PW: user.password, LOGSTAG_HOME: mkdtempSync(join(tmpdir(), 'bench-home-')) },
     encoding: 'utf8',
     maxBuffer: 256 * 1024 * 1024,

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(root, 'dist/electron/agent/cli/bin.js');
+const CLI = join(root, 'dist/agent/cli/bin.js');
 const CLIENTS = 10_000;
 const SLOWLOG = 1_024;
 const RUNS = 3;

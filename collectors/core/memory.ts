@@ -45,3 +45,13 @@ export class StagedMemory implements TargetMemory {
     return structuredClone(Object.fromEntries(this.values));
   }
 }
+
+/**
+ * Where per-target memory lives between cycles (the agent's file store in
+ * production). load() stages a copy; commit() makes it durable, called only
+ * once the cycle's payload is safely stored.
+ */
+export interface TargetMemoryStore {
+  load(targetId: string): Promise<StagedMemory>;
+  commit(targetId: string, memory: StagedMemory): Promise<void>;
+}

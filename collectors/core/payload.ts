@@ -33,10 +33,14 @@ type JsonValue = z.infer<ReturnType<typeof z.json>>;
 
 export const PayloadSignalSchema = z.discriminatedUnion('status', [OkSignalSchema, UnavailableSignalSchema]);
 
+/** Which agent sent a payload: its installation id, version and host name. */
+export const AgentIdentitySchema = z.object({ id: z.string().min(1), version: z.string().min(1), host: z.string().min(1) }).strict();
+export type AgentIdentity = z.infer<typeof AgentIdentitySchema>;
+
 export const PayloadV1Schema = z
   .object({
     schema: z.literal(PAYLOAD_SCHEMA),
-    agent: z.object({ id: z.string().min(1), version: z.string().min(1), host: z.string().min(1) }).strict(),
+    agent: AgentIdentitySchema,
     target: z.object({ id: z.string().min(1), engine: EngineSchema, name: z.string().min(1) }).strict(),
     collectedAt: z.iso.datetime({ offset: true }),
     signals: z.array(PayloadSignalSchema),
@@ -54,7 +58,7 @@ export type PayloadV1 = z.infer<typeof PayloadV1Schema>;
 export type PayloadSignal = z.infer<typeof PayloadSignalSchema>;
 
 export interface PayloadContext {
-  agent: PayloadV1['agent'];
+  agent: AgentIdentity;
   target: PayloadV1['target'];
   collectedAt: Date;
 }

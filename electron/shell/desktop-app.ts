@@ -1,5 +1,5 @@
 /**
- * The desktop app's main process, composed: the agent runtime (electron/agent)
+ * The desktop app's main process, composed: the agent runtime (agent/)
  * behind the tray, the window and the IPC transport, with every hardening step
  * in the order Electron needs it. Electron's modules are passed in (main.ts
  * hands over the real ones), typed by the narrow views below that Electron's own
@@ -9,16 +9,16 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { CustomScheme } from 'electron';
-import { createHandlers } from '../agent/api/handlers.js';
-import { AuditLedger } from '../agent/audit/ledger.js';
-import { StateStore } from '../agent/config/state-store.js';
-import { TargetMemoryStore } from '../agent/collect/memory-store.js';
-import { targetStateDir } from '../agent/config/paths.js';
-import { AppDelivery } from '../agent/delivery/app-delivery.js';
-import { NameKeyStore } from '../agent/secrets/name-key.js';
-import { loadAgentIdentity } from '../agent/identity.js';
-import { AgentRuntime, type DeliveryHealth } from '../agent/runtime.js';
-import { TargetOperations } from '../agent/service.js';
+import { createHandlers } from '../../agent/api/handlers.js';
+import { AuditLedger } from '../../agent/audit/ledger.js';
+import { StateStore } from '../../agent/config/state-store.js';
+import { TargetMemoryStore } from '../../agent/state/target-memory-store.js';
+import { targetStateDir } from '../../agent/config/paths.js';
+import { AppDelivery } from '../../agent/delivery/app-delivery.js';
+import { NameKeyStore } from '../../agent/secrets/name-key.js';
+import { loadAgentIdentity } from '../../agent/identity.js';
+import { AgentRuntime, type DeliveryHealth } from '../../agent/run/app-runtime.js';
+import { TargetOperations } from '../../agent/target-operations.js';
 import { type HardenableContents, type HardenableSession, hardenSession, hardenWebContents } from './hardening.js';
 import { type IpcMainLike, registerIpcTransport } from './ipc-transport.js';
 import { createRendererProtocolHandler, type ProtocolRequest } from './renderer-protocol.js';

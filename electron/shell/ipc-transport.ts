@@ -8,8 +8,8 @@
  * end of this file), so the logic unit-tests with plain fakes.
  */
 import type { IpcMain, WebContents } from 'electron';
-import type { FeedEvent, Response } from '../agent/api/contract.js';
-import { type Connection, dispatch, type Handlers } from '../agent/api/handlers.js';
+import type { FeedEvent, Response } from '../../contract/api.js';
+import { type Connection, dispatch, type Handlers } from '../../agent/api/handlers.js';
 
 export const CALL_CHANNEL = 'logstag:call';
 export const EVENT_CHANNEL = 'logstag:event';

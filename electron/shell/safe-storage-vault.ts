@@ -7,7 +7,7 @@
  * inside the ciphertext too and compared on open: an edited header fails.
  */
 import type { DecryptStringAsyncReturnValue, SafeStorage } from 'electron';
-import { type BlobHeader, decodeBlob, encodeBlob, foreignMessage, headerBytes, machineFingerprint, type Vault, VaultError } from '../agent/secrets/vault.js';
+import { type BlobHeader, decodeBlob, encodeBlob, foreignMessage, headerBytes, machineFingerprint, type Vault, VaultError } from '../../agent/secrets/vault.js';
 
 /** The asynchronous safeStorage API (electron.d.ts, Electron 45: interface SafeStorage). */
 export type SafeStorageApi = Pick<SafeStorage, 'isAsyncEncryptionAvailable' | 'encryptStringAsync' | 'decryptStringAsync' | 'getSelectedStorageBackend'>;

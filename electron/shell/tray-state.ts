@@ -11,7 +11,7 @@
  *   limited    collecting, but some signals lack a grant (permission-limited)
  *   healthy    everything configured is collected in full
  */
-import type { RuntimeStatus, RuntimeTargetStatus } from '../agent/runtime.js';
+import type { RuntimeStatus, RuntimeTargetStatus } from '../../agent/run/app-runtime.js';
 
 export const TRAY_STATES = ['healthy', 'limited', 'attention', 'error', 'paused'] as const;
 export type TrayState = (typeof TRAY_STATES)[number];

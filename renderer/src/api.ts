@@ -3,7 +3,7 @@
  * which the preload script (Electron) or the end-to-end test supplies. Every call
  * and result is defined once, in the agent API contract.
  */
-import { API, type ErrorCode, type FeedEvent, type Method, type Params, type Response, type Result } from '../../electron/agent/api/contract.js';
+import { API, type ErrorCode, type FeedEvent, type Method, type Params, type Response, type Result } from '../../contract/api.js';
 
 export type { FeedEvent, Method, Params, Result };
 

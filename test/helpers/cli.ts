@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const bin = join(repoRoot, 'dist/electron/agent/cli/bin.js');
+const bin = join(repoRoot, 'dist/agent/cli/bin.js');
 
 export interface CliRun {
   code: number | null;

@@ -4,7 +4,7 @@ import type { ChecklistItem, IdentityReport } from '../../collectors/core/engine
 import type { PayloadV1 } from '../../collectors/core/payload.js';
 import { type Target, TargetSchema, type TargetInput } from '../../collectors/core/target.js';
 import { createMssqlCollector } from '../../collectors/mssql/index.js';
-import { collectCycle } from '../../electron/agent/collect/cycle.js';
+import { collectCycle } from '../../collectors/cycle.js';
 import type { FakeSqlServer } from './mssql-fake.js';
 
 export class MemoryAudit implements AuditSink {

@@ -5,7 +5,7 @@ import type { PayloadV1 } from '../../collectors/core/payload.js';
 import { type Target, TargetSchema } from '../../collectors/core/target.js';
 import { oracleGrantScript } from '../../collectors/oracle/grants.js';
 import { createOracleCollector } from '../../collectors/oracle/index.js';
-import { collectCycle } from '../../electron/agent/collect/cycle.js';
+import { collectCycle } from '../../collectors/cycle.js';
 import { FakeOracleDriver, type Identity } from './oracle-fake.js';
 
 export function oracleTarget(user: string, extra: Record<string, unknown> = {}): Target {

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { Target } from '../../collectors/core/target.js';
 import { TargetSchema } from '../../collectors/core/target.js';
-import { AuditLedger } from '../../electron/agent/audit/ledger.js';
-import { TargetOperations } from '../../electron/agent/service.js';
+import { AuditLedger } from '../../agent/audit/ledger.js';
+import { TargetOperations } from '../../agent/target-operations.js';
 import type { PgConnectionInfo } from '../harness/postgres.js';
 
 /** A superuser client on the harness cluster, for test setup only (never the agent's path). */

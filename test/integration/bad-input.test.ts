@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../collectors/core/engine.js';
-import { StateStore } from '../../electron/agent/config/state-store.js';
+import { StateStore } from '../../agent/config/state-store.js';
 import { isOneLineError, runAgentCli } from '../helpers/cli.js';
 
 function homeWith(content: string): { home: string; file: string } {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { PayloadV1Schema } from '../../collectors/core/payload.js';
-import { frameRecord } from '../../electron/agent/delivery/spool.js';
+import { frameRecord } from '../../agent/delivery/spool.js';
 import { jsonFile, runAgentCli, spawnAgentCli, type RunningCli } from '../helpers/cli.js';
 import { type IngestServer, startIngestServer, testPki } from '../helpers/ingest-server.js';
 

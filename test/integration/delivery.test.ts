@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BatchV1Schema } from '../../collectors/core/batch.js';
 import { PayloadV1Schema, type PayloadV1 } from '../../collectors/core/payload.js';
-import { DestinationSchema, type DestinationInput } from '../../electron/agent/config/destination.js';
-import { Delivery, type DeliveryOptions } from '../../electron/agent/delivery/delivery.js';
-import type { Resolver } from '../../electron/agent/delivery/egress-guard.js';
+import { DestinationSchema, type DestinationInput } from '../../agent/config/destination.js';
+import { Delivery, type DeliveryOptions } from '../../agent/delivery/delivery.js';
+import type { Resolver } from '../../agent/delivery/egress-guard.js';
 import { type IngestServer, startConnectProxy, startIngestServer, testPki } from '../helpers/ingest-server.js';
 
 const agent = { id: '00000000-0000-4000-8000-000000000001', version: '0.1.0', host: 'test-host' };

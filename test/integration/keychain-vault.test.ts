@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { AsyncEntry } from '@napi-rs/keyring';
 import { describe, expect, inject, it } from 'vitest';
-import { KeychainVault } from '../../electron/agent/secrets/keychain-vault.js';
-import { decodeBlob, encodeBlob, VaultError } from '../../electron/agent/secrets/vault.js';
+import { KeychainVault } from '../../agent/secrets/keychain-vault.js';
+import { decodeBlob, encodeBlob, VaultError } from '../../agent/secrets/vault.js';
 import { jsonFile, runAgentCli } from '../helpers/cli.js';
 
 // A real Secret Service (gnome-keyring on a private D-Bus) is started by the harness.

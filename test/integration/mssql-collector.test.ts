@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { type Target, TargetSchema } from '../../collectors/core/target.js';
 import { mssqlCatalog } from '../../collectors/mssql/catalog.js';
 import { mssqlCollector } from '../../collectors/mssql/index.js';
-import { collectCycle } from '../../electron/agent/collect/cycle.js';
+import { collectCycle } from '../../collectors/cycle.js';
 import { AGENT, MemoryAudit } from '../helpers/mssql.js';
 
 /**

@@ -5,14 +5,14 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { createHandlers, dispatch } from '../../electron/agent/api/handlers.js';
-import { AuditLedger } from '../../electron/agent/audit/ledger.js';
-import { auditDir, targetStateDir } from '../../electron/agent/config/paths.js';
-import { StateStore } from '../../electron/agent/config/state-store.js';
-import { TargetMemoryStore } from '../../electron/agent/collect/memory-store.js';
-import { KeychainVault } from '../../electron/agent/secrets/keychain-vault.js';
-import { NameKeyStore } from '../../electron/agent/secrets/name-key.js';
-import { TargetOperations } from '../../electron/agent/service.js';
+import { createHandlers, dispatch } from '../../agent/api/handlers.js';
+import { AuditLedger } from '../../agent/audit/ledger.js';
+import { auditDir, targetStateDir } from '../../agent/config/paths.js';
+import { StateStore } from '../../agent/config/state-store.js';
+import { TargetMemoryStore } from '../../agent/state/target-memory-store.js';
+import { KeychainVault } from '../../agent/secrets/keychain-vault.js';
+import { NameKeyStore } from '../../agent/secrets/name-key.js';
+import { TargetOperations } from '../../agent/target-operations.js';
 import { jsonFile, type RunningCli, runAgentCli, spawnAgentCli } from '../helpers/cli.js';
 import { superClient } from '../helpers/pg.js';
 

@@ -1,18 +1,18 @@
 // Redis tests that change server state (slow-log threshold, ACL users, restarts) or need a
 // topology (Sentinel, cluster, TLS): each runs on private servers started by the same harness.
-import { Spool } from '../../electron/agent/delivery/spool.js';
+import { Spool } from '../../agent/delivery/spool.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PayloadV1Schema, type PayloadV1 } from '../../collectors/core/payload.js';
-import { parseTarget } from '../../electron/agent/config/target-file.js';
+import { parseTarget } from '../../agent/config/target-file.js';
 import { checkCommand, CommandRefused } from '../../collectors/redis/guard.js';
 import { RedisSession } from '../../collectors/redis/session.js';
-import { AuditLedger } from '../../electron/agent/audit/ledger.js';
-import { TargetMemoryStore } from '../../electron/agent/collect/memory-store.js';
-import { TargetOperations } from '../../electron/agent/service.js';
+import { AuditLedger } from '../../agent/audit/ledger.js';
+import { TargetMemoryStore } from '../../agent/state/target-memory-store.js';
+import { TargetOperations } from '../../agent/target-operations.js';
 import { MONITOR_ACL, type RedisHarness, type RespTarget, redisCommand, redisCommands, redisMonitor, startRedis } from '../harness/redis.js';
 import { freePort, randomSecret, requireBinary, runChecked, waitFor } from '../harness/util.js';
 import { jsonFile, repoRoot, runAgentCli } from '../helpers/cli.js';
@@ -240,7 +240,7 @@ describe('slow-log entries are shipped once', () => {
     };
     const runOnce = async (): Promise<PayloadV1> => {
       const before = (await spooled()).length;
-      const child: ChildProcess = spawn(process.execPath, [join(repoRoot, 'dist/electron/agent/cli/bin.js'), 'run', '--config', config], {
+      const child: ChildProcess = spawn(process.execPath, [join(repoRoot, 'dist/agent/cli/bin.js'), 'run', '--config', config], {
         env: { ...process.env, ...t.env, LOGSTAG_HOME: home },
         stdio: 'ignore',
       });

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
-import { createHandlers, dispatch } from '../../electron/agent/api/handlers.js';
-import { AuditLedger } from '../../electron/agent/audit/ledger.js';
-import { StateStore } from '../../electron/agent/config/state-store.js';
-import { KeychainVault } from '../../electron/agent/secrets/keychain-vault.js';
-import { TargetOperations } from '../../electron/agent/service.js';
+import { createHandlers, dispatch } from '../../agent/api/handlers.js';
+import { AuditLedger } from '../../agent/audit/ledger.js';
+import { StateStore } from '../../agent/config/state-store.js';
+import { KeychainVault } from '../../agent/secrets/keychain-vault.js';
+import { TargetOperations } from '../../agent/target-operations.js';
 import { superClient } from '../helpers/pg.js';
 
 describe('password rotation is test-then-swap (real PostgreSQL, real Secret Service)', () => {

@@ -5,12 +5,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Spool } from '../../electron/agent/delivery/spool.js';
+import { Spool } from '../../agent/delivery/spool.js';
 import { repoRoot } from '../helpers/cli.js';
 
 // The writer runs the built spool (dist/), as the CLI does, in its own process so SIGKILL can cut any write.
 const WRITER = `
-const { Spool } = await import(${JSON.stringify(join(repoRoot, 'dist/electron/agent/delivery/spool.js'))});
+const { Spool } = await import(${JSON.stringify(join(repoRoot, 'dist/agent/delivery/spool.js'))});
 const spool = await Spool.open(process.argv[1], { maxBytes: 512 * 1024 * 1024, segmentBytes: 256 * 1024 });
 const pad = 'x'.repeat(3000);
 for (let i = 0; ; i++) {

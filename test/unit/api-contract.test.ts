@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { METHODS, type Response } from '../../electron/agent/api/contract.js';
-import { createHandlers, dispatch } from '../../electron/agent/api/handlers.js';
-import { AuditLedger } from '../../electron/agent/audit/ledger.js';
-import { StateStore } from '../../electron/agent/config/state-store.js';
-import { TargetOperations } from '../../electron/agent/service.js';
-import { VaultError } from '../../electron/agent/secrets/vault.js';
+import { METHODS, type Response } from '../../contract/api.js';
+import { createHandlers, dispatch } from '../../agent/api/handlers.js';
+import { AuditLedger } from '../../agent/audit/ledger.js';
+import { StateStore } from '../../agent/config/state-store.js';
+import { TargetOperations } from '../../agent/target-operations.js';
+import { VaultError } from '../../agent/secrets/vault.js';
 
 function agentApi() {
   const home = mkdtempSync(join(tmpdir(), 'api-'));

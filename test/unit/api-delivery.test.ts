@@ -2,12 +2,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createHandlers, dispatch } from '../../electron/agent/api/handlers.js';
-import { AuditLedger } from '../../electron/agent/audit/ledger.js';
-import { StateStore } from '../../electron/agent/config/state-store.js';
-import type { DeliveryStatus } from '../../electron/agent/delivery/status.js';
-import type { Vault } from '../../electron/agent/secrets/vault.js';
-import { TargetOperations } from '../../electron/agent/service.js';
+import { createHandlers, dispatch } from '../../agent/api/handlers.js';
+import { AuditLedger } from '../../agent/audit/ledger.js';
+import { StateStore } from '../../agent/config/state-store.js';
+import type { DeliveryStatus } from '../../agent/delivery/status.js';
+import type { Vault } from '../../agent/secrets/vault.js';
+import { TargetOperations } from '../../agent/target-operations.js';
 
 /** A stand-in vault: reversible, so the test can prove the stored value is the sealed one and not the plaintext. */
 const fakeVault: Vault = {

@@ -2,11 +2,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createHandlers, dispatch } from '../../electron/agent/api/handlers.js';
-import { AuditLedger } from '../../electron/agent/audit/ledger.js';
-import { StateStore } from '../../electron/agent/config/state-store.js';
-import { VaultError } from '../../electron/agent/secrets/vault.js';
-import { TargetOperations } from '../../electron/agent/service.js';
+import { createHandlers, dispatch } from '../../agent/api/handlers.js';
+import { AuditLedger } from '../../agent/audit/ledger.js';
+import { StateStore } from '../../agent/config/state-store.js';
+import { VaultError } from '../../agent/secrets/vault.js';
+import { TargetOperations } from '../../agent/target-operations.js';
 
 function agentApi() {
   const home = mkdtempSync(join(tmpdir(), 'api-policy-'));

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, parseRetryAfter } from '../../electron/agent/delivery/backoff.js';
+import { backoffDelay, parseRetryAfter } from '../../agent/delivery/backoff.js';
 
 describe('backoff with jitter', () => {
   it('stays within [d/2, d] for d = min(max, base * 2^(n-1)), for any attempt and any random draw', () => {

@@ -8,7 +8,7 @@ import type { CloudSession } from '../../collectors/cloud/provider.js';
 import { runSignals } from '../../collectors/core/runner.js';
 import { unavailable } from '../../collectors/core/signal.js';
 import { describeIssue, TargetSchema } from '../../collectors/core/target.js';
-import { TargetInputSchema } from '../../electron/agent/api/contract.js';
+import { TargetInputSchema } from '../../contract/api.js';
 
 const aws = { provider: 'aws', region: 'eu-west-1', service: 'rds', resourceId: 'db-1', accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secret: { env: 'AWS_SECRET' } } as const;
 const pg = { id: 'pg', engine: 'postgres', host: 'db.example', port: 5432, user: 'mon', database: 'app' } as const;

@@ -1,6 +1,6 @@
 import type { LookupAddress } from 'node:dns';
 import { describe, expect, it, vi } from 'vitest';
-import { EgressGuard, EgressRefused, isLoopbackHost, isPublicAddress, type Resolver } from '../../electron/agent/delivery/egress-guard.js';
+import { EgressGuard, EgressRefused, isLoopbackHost, isPublicAddress, type Resolver } from '../../agent/delivery/egress-guard.js';
 
 const dest = { host: 'ingest.logstag.example', port: 443, role: 'destination' as const, allowPrivate: false };
 const proxy = { host: 'proxy.corp', port: 3128, role: 'proxy' as const, allowPrivate: true };

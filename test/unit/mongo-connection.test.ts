@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../collectors/core/engine.js';
 import { TargetSchema } from '../../collectors/core/target.js';
 import { connectionSettings } from '../../collectors/mongodb/session.js';
-import { parseTarget } from '../../electron/agent/config/target-file.js';
+import { parseTarget } from '../../agent/config/target-file.js';
 
 const base = { id: 'mongo-main', engine: 'mongodb', host: 'db0.example.internal', port: 27017, user: 'logstag_monitor', database: 'admin', password: { env: 'MONGO_PW' } };
 /** `password: null` connects without one. */

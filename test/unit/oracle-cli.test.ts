@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { PayloadV1Schema } from '../../collectors/core/payload.js';
 import type { OracleDriver } from '../../collectors/oracle/driver.js';
-import { runCli, type Io } from '../../electron/agent/cli/main.js';
+import { runCli, type Io } from '../../agent/cli/main.js';
 import { freePort } from '../harness/util.js';
 import { isOneLineError, jsonFile, runAgentCli } from '../helpers/cli.js';
 import { FakeOracleDriver, oracleError } from '../helpers/oracle-fake.js';

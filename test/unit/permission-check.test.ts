@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { broadAclEntries, checkConfigPermissions } from '../../electron/agent/config/permission-check.js';
+import { broadAclEntries, checkConfigPermissions } from '../../agent/config/permission-check.js';
 
 describe.skipIf(process.platform === 'win32')('config permission check (POSIX)', () => {
   it('flags a config file readable by others and an agent home others can read; private ones pass', () => {

@@ -11,8 +11,8 @@ import { runSignals } from '../../collectors/core/runner.js';
 import { type AnySignalSpec, defineSignal, unavailable } from '../../collectors/core/signal.js';
 import { TargetSchema } from '../../collectors/core/target.js';
 import { postgresCatalog } from '../../collectors/postgres/catalog.js';
-import { NameKeyStore } from '../../electron/agent/secrets/name-key.js';
-import { type Vault, VaultError } from '../../electron/agent/secrets/vault.js';
+import { NameKeyStore } from '../../agent/secrets/name-key.js';
+import { type Vault, VaultError } from '../../agent/secrets/vault.js';
 
 const names = new NameHasher(Buffer.alloc(32, 1));
 const all = (action: 'collect' | 'redact' | 'exclude'): EffectivePolicy => resolvePolicy(Object.fromEntries(CATEGORIES.map((c) => [c, action])));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../collectors/core/engine.js';
-import { parseTarget } from '../../electron/agent/config/target-file.js';
+import { parseTarget } from '../../agent/config/target-file.js';
 
 const base = { id: 'cache', engine: 'redis', host: 'cache.internal', port: 6379, user: 'logstag_monitor', password: { env: 'REDIS_PW' } };
 

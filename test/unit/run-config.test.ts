@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadRunConfig } from '../../electron/agent/config/run-config.js';
+import { loadRunConfig } from '../../agent/config/run-config.js';
 import { jsonFile } from '../helpers/cli.js';
 
 const target = { id: 'pg-1', engine: 'postgres', host: '127.0.0.1', port: 5432, user: 'monitor', database: 'app', password: { env: 'PW' } };

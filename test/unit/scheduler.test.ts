@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CycleTimeoutError, Scheduler } from '../../electron/agent/scheduler.js';
+import { CycleTimeoutError, Scheduler } from '../../agent/run/scheduler.js';
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
 

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrowserWindowConstructorOptions, CustomScheme, MenuItemConstructorOptions } from 'electron';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Response as ApiResponse } from '../../electron/agent/api/contract.js';
+import type { Response as ApiResponse } from '../../contract/api.js';
 import { type AppLike, type DesktopApp, type ElectronApi, LOGIN_ARGS, startDesktopApp } from '../../electron/shell/desktop-app.js';
 import type { BlockableRequest, HardenableContents, HardenableSession } from '../../electron/shell/hardening.js';
 import { CALL_CHANNEL, type InvokeEvent, type IpcMainLike, type IpcSender } from '../../electron/shell/ipc-transport.js';

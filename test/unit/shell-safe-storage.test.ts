@@ -8,7 +8,7 @@
 // those signatures in electron.d.ts fails the type check of this file.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
-import { BLOB_PREFIX, decodeBlob, encodeBlob, foreignMessage, VaultError } from '../../electron/agent/secrets/vault.js';
+import { BLOB_PREFIX, decodeBlob, encodeBlob, foreignMessage, VaultError } from '../../agent/secrets/vault.js';
 import { type SafeStorageApi, SafeStorageVault } from '../../electron/shell/safe-storage-vault.js';
 
 type Backend = ReturnType<SafeStorageApi['getSelectedStorageBackend']>;

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import type { MenuItemConstructorOptions } from 'electron';
 import { describe, expect, it, vi } from 'vitest';
-import type { RuntimeStatus, RuntimeTargetStatus } from '../../electron/agent/runtime.js';
+import type { RuntimeStatus, RuntimeTargetStatus } from '../../agent/run/app-runtime.js';
 import { createTrayController, menuTemplate, type TrayLike } from '../../electron/shell/tray.js';
 import { fitTooltip, TOOLTIP_MAX, TRAY_STATES, trayIconFile, trayMenu, type TrayAction, type TrayState, trayViewOf } from '../../electron/shell/tray-state.js';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { frameRecord, parseRecord, RECORD_HEADER_BYTES, Spool } from '../../electron/agent/delivery/spool.js';
+import { frameRecord, parseRecord, RECORD_HEADER_BYTES, Spool } from '../../agent/delivery/spool.js';
 
 const open: Spool[] = [];
 const tmp = () => mkdtempSync(join(tmpdir(), 'lsa-spool-'));

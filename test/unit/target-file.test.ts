@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../collectors/core/engine.js';
-import { loadTargetFile, parseTarget } from '../../electron/agent/config/target-file.js';
+import { loadTargetFile, parseTarget } from '../../agent/config/target-file.js';
 
 const base = { id: 'pg-main', engine: 'postgres', host: 'db.example', port: 5432, user: 'monitor', database: 'app', password: { env: 'PGPW' } };
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StagedMemory } from '../../collectors/core/memory.js';
-import { TargetMemoryStore } from '../../electron/agent/collect/memory-store.js';
+import { TargetMemoryStore } from '../../agent/state/target-memory-store.js';
 
 describe('staged target memory', () => {
   it('sees its own writes at once and reports whether anything changed', () => {

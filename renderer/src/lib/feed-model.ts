@@ -3,7 +3,7 @@
  * previews reduced to rows, a bounded buffer (oldest dropped first), filters, and
  * the window of rows a virtualised list renders.
  */
-import type { FeedEvent } from '../../../electron/agent/api/contract.js';
+import type { FeedEvent } from '../../../contract/api.js';
 
 export const FEED_LIMIT = 2_000;
 

@@ -7,7 +7,7 @@
  * (null) and the metric carries the reason, so the chart can say
  * "unavailable: <reason>" instead of drawing a flat line.
  */
-import type { Preview } from '../../../electron/agent/api/contract.js';
+import type { Preview } from '../../../contract/api.js';
 
 export const WINDOW_MS = 3_600_000;
 /** Points kept per metric: a 10 s interval for an hour, plus room for "Collect now" clicks. */

@@ -5,7 +5,7 @@
  * so instead of passing.
  */
 import type { PermissionOutcome, ReadinessItem } from './readiness.js';
-import type { Result } from '../../../electron/agent/api/contract.js';
+import type { Result } from '../../../contract/api.js';
 
 type Target = Result<'targets.list'>[number];
 

@@ -3,7 +3,7 @@
  * agent API reports. An item the API has no data for is "not checked by this
  * build": never a green it did not earn.
  */
-import type { Result } from '../../../electron/agent/api/contract.js';
+import type { Result } from '../../../contract/api.js';
 import { cloudIdentityItem } from './readiness-cloud.js';
 
 /** 'unknown': the agent checked and cannot tell (e.g. when a password from an environment variable was set). */

@@ -4,8 +4,8 @@
  * write-only: the agent seals a typed value at once, or reads it from an
  * environment variable; the page never sees it again.
  */
-import { DestinationInputSchema } from '../../../electron/agent/api/contract.js';
-import type { Params, Result } from '../../../electron/agent/api/contract.js';
+import { DestinationInputSchema } from '../../../contract/api.js';
+import type { Params, Result } from '../../../contract/api.js';
 
 export type KeyMode = 'keep' | 'env' | 'value';
 

@@ -4,9 +4,9 @@
  * form and the agent can never disagree about what a valid target is.
  */
 import type { z } from 'zod';
-import { TargetInputSchema } from '../../../electron/agent/api/contract.js';
+import { TargetInputSchema } from '../../../contract/api.js';
 import { checkEngineFields, ENGINES, type Engine } from '../../../collectors/core/target.js';
-import type { Params } from '../../../electron/agent/api/contract.js';
+import type { Params } from '../../../contract/api.js';
 
 export { ENGINES, type Engine };
 

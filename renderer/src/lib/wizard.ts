@@ -3,7 +3,7 @@
  * `targets.update` patch for a target the wizard already created. Validation is
  * the Add target form's (the contract's own schema), split per step.
  */
-import type { Params } from '../../../electron/agent/api/contract.js';
+import type { Params } from '../../../contract/api.js';
 import type { FieldErrors, FieldName, TargetFormValues, TargetInput } from './target-form.js';
 import { validateTargetForm } from './target-form.js';
 

@@ -1,7 +1,7 @@
 // The dashboard charts' model: key metrics read from cycles, rates from counters,
 // a bounded one-hour ring per target, and unavailable metrics kept apart from 0.
 import { describe, expect, it } from 'vitest';
-import type { Preview } from '../../../electron/agent/api/contract.js';
+import type { Preview } from '../../../contract/api.js';
 import { readFileSync } from 'node:fs';
 import { Long } from 'mongodb';
 import { describeSeries, formatMetric, MetricsHistory, Ring, WINDOW_MS } from '../../../renderer/src/lib/metrics-history.js';

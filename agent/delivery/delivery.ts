@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
-import { type PayloadV1, serializePayload } from '../../../collectors/core/payload.js';
-import type { AgentIdentity } from '../collect/cycle.js';
+import { type PayloadV1, serializePayload } from '../../collectors/core/payload.js';
+import type { AgentIdentity } from '../../collectors/core/payload.js';
 import { type Destination, describeDestination } from '../config/destination.js';
 import { EgressGuard, type Resolver } from './egress-guard.js';
 import { Shipper, type ShipperOptions } from './shipper.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { AgentIdentity } from './collect/cycle.js';
+import type { AgentIdentity } from '../collectors/core/payload.js';
 import { AGENT_VERSION } from './version.js';
 
 /** The agent id is created once per installation and kept in its home directory. */

@@ -1,7 +1,7 @@
-import type { AgentIdentity } from '../collect/cycle.js';
+import type { AgentIdentity } from '../../collectors/core/payload.js';
 import { defaultSpoolDir, readCaFile } from '../config/run-config.js';
 import type { StateStore } from '../config/state-store.js';
-import type { PayloadV1 } from '../../../collectors/core/payload.js';
+import type { PayloadV1 } from '../../collectors/core/payload.js';
 import { resolveSecret } from '../secrets/resolve.js';
 import type { Vault } from '../secrets/vault.js';
 import { Delivery } from './delivery.js';

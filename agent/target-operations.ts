@@ -1,13 +1,13 @@
 import { EventEmitter } from 'node:events';
-import { collectorFor } from '../../collectors/index.js';
-import type { AgentAuditSink } from '../../collectors/core/audit.js';
-import { type ClosableSession, ConfigError, type EngineCollector, type IdentityReport, type ChecklistItem, TargetConnectError } from '../../collectors/core/engine.js';
-import { type Policy, resolvePolicy } from '../../collectors/core/policy.js';
-import type { Target } from '../../collectors/core/target.js';
-import { type AgentIdentity, collectCycle, type CycleResult, openSession } from './collect/cycle.js';
-import type { TargetMemoryStore } from './collect/memory-store.js';
+import { collectorFor } from '../collectors/index.js';
+import type { AgentAuditSink } from '../collectors/core/audit.js';
+import { type ClosableSession, ConfigError, type EngineCollector, type IdentityReport, type ChecklistItem, TargetConnectError } from '../collectors/core/engine.js';
+import { type Policy, resolvePolicy } from '../collectors/core/policy.js';
+import type { Target } from '../collectors/core/target.js';
+import { type AgentIdentity, collectCycle, type CycleResult, openSession } from '../collectors/cycle.js';
+import type { TargetMemoryStore } from './state/target-memory-store.js';
 import { resolveSecret } from './secrets/resolve.js';
-import type { CloudCheck } from '../../collectors/cloud/check.js';
+import type { CloudCheck } from '../collectors/cloud/check.js';
 import type { Vault } from './secrets/vault.js';
 
 export class NotFoundError extends Error {}
@@ -75,7 +75,7 @@ export class TargetOperations {
   /** The cloud binding's identity and permission checks (undefined without a binding). */
   async checkCloud(target: Target): Promise<CloudCheck | undefined> {
     if (target.cloud === undefined) return undefined;
-    const { checkCloud } = await import('../../collectors/cloud/check.js');
+    const { checkCloud } = await import('../collectors/cloud/check.js');
     return checkCloud(target.cloud, { targetId: target.id, audit: this.audit, secret: () => this.cloudSecret(target) });
   }
 

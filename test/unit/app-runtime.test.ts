@@ -1,4 +1,4 @@
-// The agent runtime the desktop app runs (electron/agent/runtime.ts): the Scheduler
+// The agent runtime the desktop app runs (agent/run/app-runtime.ts): the Scheduler
 // over the store's targets, pause/resume through settings (tray or API alike),
 // re-planning on target changes, and the status the tray shows. Plain Node: real
 // StateStore, handler table and audit ledger in a temp dir; collection is scripted
@@ -11,13 +11,13 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TargetConnectError } from '../../collectors/core/engine.js';
 import type { PayloadV1 } from '../../collectors/core/payload.js';
 import { type Target, TargetSchema } from '../../collectors/core/target.js';
-import { createHandlers, dispatch } from '../../electron/agent/api/handlers.js';
-import { AuditLedger } from '../../electron/agent/audit/ledger.js';
-import type { CycleResult } from '../../electron/agent/collect/cycle.js';
-import { StateStore } from '../../electron/agent/config/state-store.js';
-import { AgentRuntime, defaultCycleTimeoutMs, type RuntimeOptions } from '../../electron/agent/runtime.js';
-import { VaultError } from '../../electron/agent/secrets/vault.js';
-import { TargetOperations, type TargetHealth } from '../../electron/agent/service.js';
+import { createHandlers, dispatch } from '../../agent/api/handlers.js';
+import { AuditLedger } from '../../agent/audit/ledger.js';
+import type { CycleResult } from '../../collectors/cycle.js';
+import { StateStore } from '../../agent/config/state-store.js';
+import { AgentRuntime, defaultCycleTimeoutMs, type RuntimeOptions } from '../../agent/run/app-runtime.js';
+import { VaultError } from '../../agent/secrets/vault.js';
+import { TargetOperations, type TargetHealth } from '../../agent/target-operations.js';
 
 const AGENT = { id: '5b0c8a0e-2f7e-4c5e-9a51-3c1f6f3b7d21', version: '0.1.0', host: 'test' };
 const homes: string[] = [];

@@ -5,13 +5,13 @@
  * messages. This module is pure (no Node APIs) so the renderer can import it.
  */
 import { z } from 'zod';
-import { checkEngineFields, ENGINES, TargetShape } from '../../../collectors/core/target.js';
-import { PayloadV1Schema } from '../../../collectors/core/payload.js';
-import { CategorySchema } from '../../../collectors/core/category.js';
-import { ActionSchema, EffectivePolicySchema, PolicySchema } from '../../../collectors/core/policy.js';
-import { DestinationSchema, ProxySchema } from '../config/destination.js';
-import { DeliveryStatusSchema } from '../delivery/status.js';
-import { CredentialAgeSchema } from '../secrets/rotation.js';
+import { checkEngineFields, ENGINES, TargetShape } from '../collectors/core/target.js';
+import { PayloadV1Schema } from '../collectors/core/payload.js';
+import { CategorySchema } from '../collectors/core/category.js';
+import { ActionSchema, EffectivePolicySchema, PolicySchema } from '../collectors/core/policy.js';
+import { DestinationSchema, ProxySchema } from '../agent/config/destination.js';
+import { DeliveryStatusSchema } from '../agent/delivery/status.js';
+import { CredentialAgeSchema } from '../agent/secrets/rotation.js';
 
 const Id = z.object({ id: z.string().min(1).max(63) }).strict();
 const Empty = z.object({}).strict();

@@ -12,13 +12,13 @@ import { EventEmitter } from 'node:events';
 import { ConfigError } from '../../collectors/core/engine.js';
 import type { Engine, Target } from '../../collectors/core/target.js';
 import type { PayloadV1 } from '../../collectors/core/payload.js';
-import { configTooOpen } from './config/file-permissions.js';
-import type { CycleResult } from './collect/cycle.js';
-import type { StateStore, StoreChange } from './config/state-store.js';
+import { configTooOpen } from '../config/file-permissions.js';
+import type { CycleResult } from '../../collectors/cycle.js';
+import type { StateStore, StoreChange } from '../config/state-store.js';
 import { CycleTimeoutError, Scheduler, type ScheduledTarget } from './scheduler.js';
-import { CredentialsError } from './secrets/resolve.js';
-import { type CredentialAge, credentialAge, targetCredentialAge } from './secrets/rotation.js';
-import type { TargetOperations, TargetState } from './service.js';
+import { CredentialsError } from '../secrets/resolve.js';
+import { type CredentialAge, credentialAge, targetCredentialAge } from '../secrets/rotation.js';
+import type { TargetOperations, TargetState } from '../target-operations.js';
 
 function rotationAttention(age: CredentialAge): { state: 'due' | 'overdue'; dueAt: string } | undefined {
   return (age.state === 'due' || age.state === 'overdue') && age.dueAt !== undefined ? { state: age.state, dueAt: age.dueAt } : undefined;

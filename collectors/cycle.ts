@@ -1,21 +1,16 @@
-import type { AuditSink } from '../../../collectors/core/audit.js';
-import { type ClosableSession, type EngineCollector, TargetConnectError } from '../../../collectors/core/engine.js';
-import { buildPayload, type PayloadV1 } from '../../../collectors/core/payload.js';
-import type { EffectivePolicy } from '../../../collectors/core/policy.js';
-import { annotate, applyPolicy, type FieldAnnotation, needsNameKey, type RedactionContext } from '../../../collectors/core/redact/apply.js';
-import { NameHasher } from '../../../collectors/core/redact/names.js';
-import { runSignals, type SignalOutcome } from '../../../collectors/core/runner.js';
-import type { TargetMemory } from '../../../collectors/core/memory.js';
-import { unavailable } from '../../../collectors/core/signal.js';
-import type { Target } from '../../../collectors/core/target.js';
-import type { TargetMemoryStore } from './memory-store.js';
-import type { Refusal } from '../../../collectors/core/egress-guard.js';
+import type { AuditSink } from './core/audit.js';
+import { type ClosableSession, type EngineCollector, TargetConnectError } from './core/engine.js';
+import { type AgentIdentity, buildPayload, type PayloadV1 } from './core/payload.js';
+import type { EffectivePolicy } from './core/policy.js';
+import { annotate, applyPolicy, type FieldAnnotation, needsNameKey, type RedactionContext } from './core/redact/apply.js';
+import { NameHasher } from './core/redact/names.js';
+import { runSignals, type SignalOutcome } from './core/runner.js';
+import type { TargetMemory, TargetMemoryStore } from './core/memory.js';
+import { unavailable } from './core/signal.js';
+import type { Target } from './core/target.js';
+import type { Refusal } from './core/egress-guard.js';
 
-export interface AgentIdentity {
-  id: string;
-  version: string;
-  host: string;
-}
+export type { AgentIdentity };
 
 export interface CycleDeps {
   collector: EngineCollector<ClosableSession>;
@@ -137,7 +132,7 @@ export async function collectCycle(target: Target, deps: CycleDeps): Promise<Cyc
 }
 
 async function readCloud(target: Target, binding: NonNullable<Target['cloud']>, deps: CycleDeps, policy: EffectivePolicy) {
-  const { collectCloud } = await import('../../../collectors/cloud/cycle.js');
+  const { collectCloud } = await import('./cloud/cycle.js');
   return collectCloud(binding, {
     targetId: target.id,
     engine: target.engine,

@@ -1,6 +1,6 @@
-import type { IdentityReport } from '../../../collectors/core/engine.js';
-import type { Target } from '../../../collectors/core/target.js';
-import { TargetOperations } from '../service.js';
+import type { IdentityReport } from '../../collectors/core/engine.js';
+import type { Target } from '../../collectors/core/target.js';
+import { TargetOperations } from '../target-operations.js';
 import type { Vault } from './vault.js';
 
 const CANDIDATE = 'logstag-candidate';

@@ -1,7 +1,7 @@
 import { appendFileSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { AgentAuditSink, AuditEntry, PolicyChangeEntry } from '../../../collectors/core/audit.js';
+import type { AgentAuditSink, AuditEntry, PolicyChangeEntry } from '../../collectors/core/audit.js';
 
 export interface LedgerOptions {
   /** Rotate when the current file would exceed this many bytes. */

@@ -3,9 +3,9 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { z } from 'zod';
-import { ConfigError } from '../../../collectors/core/engine.js';
-import { PolicySchema } from '../../../collectors/core/policy.js';
-import { describeIssue, type Target, TargetSchema } from '../../../collectors/core/target.js';
+import { ConfigError } from '../../collectors/core/engine.js';
+import { PolicySchema } from '../../collectors/core/policy.js';
+import { describeIssue, type Target, TargetSchema } from '../../collectors/core/target.js';
 import { DEFAULT_SPOOL_MAX_BYTES, DestinationSchema, SpoolSettingsSchema } from './destination.js';
 
 const SettingsShape = z

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError } from '../../../collectors/core/engine.js';
+import { ConfigError } from '../../collectors/core/engine.js';
 import { type Vault, VaultError } from './vault.js';
 
 /**

@@ -1,7 +1,7 @@
 import { mkdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
-import { type JsonValue, StagedMemory } from '../../../collectors/core/memory.js';
+import { type JsonValue, StagedMemory, type TargetMemoryStore as MemoryStore } from '../../collectors/core/memory.js';
 
 /**
  * Where collectors' per-target state lives between cycles and agent restarts:
@@ -10,7 +10,7 @@ import { type JsonValue, StagedMemory } from '../../../collectors/core/memory.js
  * caller commits it only once the cycle's payload is safely stored, so an entry
  * that never left the machine is read again (at-least-once, never lost).
  */
-export class TargetMemoryStore {
+export class TargetMemoryStore implements MemoryStore {
   constructor(readonly dir: string) {}
 
   file(targetId: string): string {
