@@ -15,6 +15,7 @@ import { credentialAge, targetCredentialAge } from '../secrets/rotation.js';
 import { probeWithPassword } from '../secrets/probe.js';
 import { VaultError } from '../secrets/vault.js';
 import { API, type DestinationView, type ErrorCode, type FeedEvent, type Method, type Params, type Preview, RequestSchema, type Response, type Result, type TargetView } from '../../contract/api.js';
+import { oneLine } from '../../collectors/core/text.js';
 
 export type Handlers = { [M in Method]: (params: Params<M>, conn: Connection) => Promise<Result<M>> };
 
@@ -304,12 +305,11 @@ const fail = (code: ErrorCode, message: string, id?: string | number): Response 
 
 /** Maps what a handler threw to an error code and a one-line message; never a stack trace. */
 function errorResponse(err: unknown, id?: string | number): Response {
-  const oneLine = (m: string): string => m.replace(/\s+/g, ' ').slice(0, 500);
-  if (err instanceof ConfigError) return fail('bad_request', oneLine(err.message), id);
-  if (err instanceof NotFoundError) return fail('not_found', oneLine(err.message), id);
-  if (err instanceof ConflictError) return fail('conflict', oneLine(err.message), id);
-  if (err instanceof TargetConnectError) return fail('target_unreachable', oneLine(err.message), id);
-  if (err instanceof VaultError) return fail('unavailable', oneLine(err.message), id);
+  if (err instanceof ConfigError) return fail('bad_request', oneLine(err.message, 500), id);
+  if (err instanceof NotFoundError) return fail('not_found', oneLine(err.message, 500), id);
+  if (err instanceof ConflictError) return fail('conflict', oneLine(err.message, 500), id);
+  if (err instanceof TargetConnectError) return fail('target_unreachable', oneLine(err.message, 500), id);
+  if (err instanceof VaultError) return fail('unavailable', oneLine(err.message, 500), id);
   return fail('internal', 'internal error in the agent; see the agent log', id);
 }
 

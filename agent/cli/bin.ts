@@ -44,3 +44,7 @@ const code = await runCli(
   controller.signal,
 );
 process.exitCode = code;
+// Normally the process ends by itself here. A cycle abandoned at its timeout may still hold a socket
+// the driver never gave up on (a server that accepts and never answers): that must not keep a stopped
+// agent alive, so the exit is forced shortly after (the timer does not itself keep the process up).
+setTimeout(() => process.exit(code), 2000).unref();

@@ -6,19 +6,19 @@ import { AuditLedger } from '../audit/ledger.js';
 import { TargetMemoryStore } from '../state/target-memory-store.js';
 import { agentHome, auditDir, targetStateDir } from '../config/paths.js';
 import { describeDestination } from '../config/destination.js';
-import { defaultSpoolDir, loadRunConfig, readCaFile, type RunConfig } from '../config/run-config.js';
+import { defaultSpoolDir, loadRunConfig } from '../config/run-config.js';
 import { checkConfigPermissions } from '../config/permission-check.js';
 import { loadTargetFile } from '../config/target-file.js';
 import { Spool, SpoolError } from '../delivery/spool.js';
 import { loadAgentIdentity } from '../identity.js';
-import { Scheduler } from '../run/scheduler.js';
+import { type CycleReport, RunLoop } from '../run/run-loop.js';
 import { KeychainVault } from '../secrets/keychain-vault.js';
 import { NameKeyStore } from '../secrets/name-key.js';
-import { resolveSecret } from '../secrets/resolve.js';
 import { type CredentialAge, credentialAge, rotationMessage, targetCredentialAge } from '../secrets/rotation.js';
 import { type Vault, VaultError } from '../secrets/vault.js';
 import { type PermissionReport, requireCollector, TargetOperations } from '../target-operations.js';
 import { AGENT_VERSION } from '../version.js';
+import { oneLine } from '../../collectors/core/text.js';
 
 export const EXIT = { ok: 0, internal: 1, badInput: 2, unreachable: 3 } as const;
 
@@ -156,16 +156,6 @@ async function grantsCommand(file: string, io: Io): Promise<number> {
 const cloudScriptBlock = (cloud: { provider: string; script: string }): string =>
   `\n==== Cloud metrics (${cloud.provider}): for the cloud administrator, not the DBA ====\n${cloud.script.trimEnd()}`;
 
-async function resolveDelivery(cfg: RunConfig, ops: TargetOperations, io: Io) {
-  const d = cfg.destination;
-  if (d === null) return { destination: null };
-  // Resolved once, up front: a bad reference is reported now (exit 2), not at the first send.
-  const apiKey = await resolveSecret(d.apiKey, ops.vault, io.env, 'destination.apiKey');
-  const proxyPassword = d.proxy?.password === undefined ? undefined : await resolveSecret(d.proxy.password, ops.vault, io.env, 'destination.proxy.password');
-  const ca = d.caFile === undefined ? undefined : await readCaFile(d.caFile);
-  return { destination: d, apiKey, proxyPassword, ca };
-}
-
 async function runCommand(file: string, io: Io, signal: AbortSignal): Promise<number> {
   const cfg = await loadRunConfig(file);
   for (const { target } of cfg.targets) await requireCollector(target.engine);
@@ -175,49 +165,47 @@ async function runCommand(file: string, io: Io, signal: AbortSignal): Promise<nu
     await ops.password(target);
     await ops.cloudSecret(target);
   }
-  const sink = await resolveDelivery(cfg, ops, io);
-  const spoolDir = cfg.spoolDir ?? defaultSpoolDir(home);
   // Loaded only by the commands that deliver: the HTTP stack stays out of check/collect/grants.
-  const { Delivery } = await import('../delivery/delivery.js');
-  const delivery = await Delivery.open({
-    agent,
-    spool: { dir: spoolDir, maxBytes: cfg.spoolMaxBytes },
-    ...sink,
-    log: (line) => io.err(line),
-  });
-  const byId = new Map(cfg.targets.map((t) => [t.target.id, t.target]));
-  const scheduler = new Scheduler({
+  const { openDeliveryFromSettings, spoolDirOf } = await import('../delivery/from-settings.js');
+  const settings = { agent, home, destination: cfg.destination, spool: { dir: cfg.spoolDir, maxBytes: cfg.spoolMaxBytes } };
+  const delivery = await openDeliveryFromSettings({ ...settings, vault: ops.vault, env: io.env, log: (line) => io.err(line), onUnresolved: 'throw' });
+  const spoolDir = spoolDirOf(settings);
+  // The same loop the desktop app runs: per-cycle timeout, problems, cursors committed after the spool.
+  const loop = new RunLoop({
+    ops,
+    deliver: (payload) => delivery.put(payload),
+    policy: () => cfg.policy,
     concurrency: cfg.concurrency,
-    runCycle: async (id) => {
-      const target = byId.get(id)!;
-      try {
-        const { payload, connectError, durationMs, commitMemory } = await ops.collect(target, { workspacePolicy: cfg.policy });
-        // Spooled (fsynced) before anything is sent; the key is what the service dedupes on.
-        const { key } = await delivery.put(payload);
-        // Only now is the payload safe: advance the slow-log cursors past what it carries.
-        await commitMemory();
-        const down = payload.signals.filter((s) => s.status === 'unavailable').length;
-        io.err(
-          connectError
-            ? `${id}: not collected: ${connectError.message}; spooled ${key}`
-            : `${id}: ${payload.signals.length} signals (${down} unavailable) in ${Math.round(durationMs)} ms; spooled ${key}`,
-        );
-      } catch (err) {
-        io.err(`${id}: cycle failed: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    },
-    onSkip: (id, why) => io.err(`${id}: cycle skipped (${why === 'still_running' ? 'the previous cycle is still running' : 'paused'})`),
+    ...(cfg.cycleTimeoutSeconds === undefined ? {} : { cycleTimeoutMs: () => cfg.cycleTimeoutSeconds! * 1000 }),
+    log: (err) => io.err(`internal error: ${oneLine(err instanceof Error ? err.message : err)}`),
   });
-  const where = sink.destination === null ? `the spool ${spoolDir} (no destination configured; read it with \`logstag-agent spool --config ${file}\`)` : `${describeDestination(sink.destination)} through the spool ${spoolDir}`;
+  loop.on('cycle', (r) => io.err(cycleLine(r)));
+  loop.on('skip', (id, why) => io.err(`${id}: cycle skipped (${why === 'still_running' ? 'the previous cycle is still running' : 'paused'})`));
+  const where = cfg.destination === null ? `the spool ${spoolDir} (no destination configured; read it with \`logstag-agent spool --config ${file}\`)` : `${describeDestination(cfg.destination)} through the spool ${spoolDir}`;
   io.err(`collecting ${cfg.targets.length} target(s); payloads go to ${where}; stop with Ctrl-C`);
-  scheduler.start(cfg.targets.map((t) => ({ id: t.target.id, intervalMs: t.intervalSeconds * 1000 })));
+  loop.plan(cfg.targets);
   await new Promise<void>((r) => (signal.aborted ? r() : signal.addEventListener('abort', () => r(), { once: true })));
   io.err('stopping: finishing the cycles in flight');
-  await scheduler.stop();
-  if (sink.destination !== null) io.err(`stopping: delivering the spool (at most ${cfg.flushTimeoutSeconds} s)`);
+  await loop.stop();
+  if (cfg.destination !== null) io.err(`stopping: delivering the spool (at most ${cfg.flushTimeoutSeconds} s)`);
   const { remaining } = await delivery.shutdown(cfg.flushTimeoutSeconds * 1000);
   io.err(remaining === 0 ? 'stopped; the spool is empty' : `stopped; ${remaining} payload(s) wait in the spool for the next start`);
   return EXIT.ok;
+}
+
+/** One stderr line per scheduled cycle, as an operator tailing the log reads it. */
+function cycleLine(r: CycleReport): string {
+  switch (r.outcome) {
+    case 'spooled': {
+      if (r.connectError) return `${r.id}: not collected: ${r.connectError.message}; spooled ${r.key}`;
+      const down = r.payload.signals.filter((s) => s.status === 'unavailable').length;
+      return `${r.id}: ${r.payload.signals.length} signals (${down} unavailable) in ${Math.round(r.durationMs)} ms; spooled ${r.key}`;
+    }
+    case 'failed':
+      return `${r.id}: cycle failed: ${r.problem.message}`;
+    case 'not_stored':
+      return `${r.id}: ${r.message}`;
+  }
 }
 
 /** The spool a run config uses, with its cap. */
@@ -327,7 +315,7 @@ export async function runCli(argv: readonly string[], io: Io, signal: AbortSigna
 }
 
 function reportError(err: unknown, io: Io): number {
-  const line = (m: string): string => m.replace(/\s+/g, ' ').trim();
+  const line = (m: string): string => oneLine(m, 1000);
   if (err instanceof TargetConnectError) {
     io.err(`error: ${line(err.message)}`);
     return EXIT.unreachable;

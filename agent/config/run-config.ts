@@ -27,6 +27,12 @@ export const RunConfigSchema = z
     concurrency: z.number().int().min(1).max(64).default(4),
     /** On SIGTERM/SIGINT: how long to keep shipping the spool before exiting (the rest stays on disk). */
     flushTimeoutSeconds: z.number().min(0).max(600).default(10),
+    /**
+     * How long one cycle of one target may take before it is abandoned and the
+     * target reported as timed out. Default: the target's interval, at least 30 s
+     * and at most 10 min (the same rule as the desktop app).
+     */
+    cycleTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
     /** Workspace default sensitive-metadata policy for every target here (a target's own policy overrides it). */
     policy: PolicySchema.optional(),
   })
@@ -46,6 +52,7 @@ export interface RunConfig {
   spoolMaxBytes: number;
   concurrency: number;
   flushTimeoutSeconds: number;
+  cycleTimeoutSeconds: number | undefined;
   policy: Policy | undefined;
 }
 
@@ -86,6 +93,7 @@ export async function loadRunConfig(file: string): Promise<RunConfig> {
     spoolMaxBytes: cfg.spool.maxBytes,
     concurrency: cfg.concurrency,
     flushTimeoutSeconds: cfg.flushTimeoutSeconds,
+    cycleTimeoutSeconds: cfg.cycleTimeoutSeconds,
     policy: cfg.policy,
   };
 }

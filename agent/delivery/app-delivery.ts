@@ -1,10 +1,9 @@
 import type { AgentIdentity } from '../../collectors/core/payload.js';
-import { defaultSpoolDir, readCaFile } from '../config/run-config.js';
 import type { StateStore } from '../config/state-store.js';
 import type { PayloadV1 } from '../../collectors/core/payload.js';
-import { resolveSecret } from '../secrets/resolve.js';
 import type { Vault } from '../secrets/vault.js';
-import { Delivery } from './delivery.js';
+import type { Delivery } from './delivery.js';
+import { openDeliveryFromSettings } from './from-settings.js';
 import type { DeliveryStatus } from './status.js';
 
 export interface AppDeliveryOptions {
@@ -50,22 +49,10 @@ export class AppDelivery {
     return JSON.stringify({ destination: s.destination, spool: s.spool });
   }
 
-  private async open(): Promise<Delivery> {
+  private open(): Promise<Delivery> {
     const { store, home, agent, vault, env, log } = this.o;
-    const settings = store.settings;
-    const spool = { dir: settings.spool.dir ?? defaultSpoolDir(home), maxBytes: settings.spool.maxBytes };
-    const d = settings.destination;
-    if (d !== null) {
-      try {
-        const apiKey = await resolveSecret(d.apiKey, vault, env, 'destination.apiKey');
-        const proxyPassword = d.proxy?.password === undefined ? undefined : await resolveSecret(d.proxy.password, vault, env, 'destination.proxy.password');
-        const ca = d.caFile === undefined ? undefined : await readCaFile(d.caFile);
-        return await Delivery.open({ agent, spool, destination: d, apiKey, proxyPassword, ca, log });
-      } catch (err) {
-        log(`delivery: not sending (${err instanceof Error ? err.message : String(err)}); payloads stay in the spool`);
-      }
-    }
-    return Delivery.open({ agent, spool, destination: null, log });
+    const { destination, spool } = store.settings;
+    return openDeliveryFromSettings({ agent, home, destination, spool, vault, env, log, onUnresolved: 'spool' });
   }
 
   async put(payload: PayloadV1): Promise<{ seq: number; key: string }> {

@@ -9,6 +9,7 @@ import { AGENT_VERSION } from '../version.js';
 import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF, parseRetryAfter } from './backoff.js';
 import { EgressRefused, type EgressGuard, normalizeHost } from './egress-guard.js';
 import type { DropReport, Spool, SpoolBatch } from './spool.js';
+import { oneLine } from '../../collectors/core/text.js';
 
 const gzip = promisify(gzipCb);
 
@@ -39,7 +40,6 @@ const UNTRUSTED_CERT = new Set([
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_UNTRUSTED', 'CERT_SIGNATURE_FAILURE', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID',
 ]);
 
-const oneLine = (s: string): string => s.replace(/\s+/g, ' ').trim().slice(0, 300);
 
 /** The failure in plain words for the status and the log. Never contains the API key (nothing here sees it). */
 export function describeSendError(err: unknown, host: string, timeoutMs: number): string {
@@ -251,7 +251,7 @@ export class Shipper {
       this.set(this.o.spool.backlog() === 0 ? 'idle' : 'sending');
       return;
     }
-    const plain = oneLine(text);
+    const plain = oneLine(text, 300, '');
     const said = plain === '' ? '' : `: ${plain.slice(0, 200)}`;
     if (status === 401 || status === 403) {
       const was = this.stateValue;

@@ -71,6 +71,15 @@ export class SignalUnavailable extends Error {
 /** A permission the monitoring identity needs, referenced by id from the engine's grants module. */
 export type GrantRef = string;
 
+/**
+ * The signals of a catalog that need `ref`, in catalog order. Every engine's
+ * permission checklist names its items' signals through this, so the checklist
+ * cannot drift from what the signals declare.
+ */
+export function signalsRequiring(catalog: readonly { id: string; requires: readonly GrantRef[] }[], ref: GrantRef): string[] {
+  return catalog.filter((s) => s.requires.includes(ref)).map((s) => s.id);
+}
+
 export type FieldCategories<Row> = { readonly [K in keyof Row]-?: Category | null };
 
 /**

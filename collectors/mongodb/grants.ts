@@ -14,6 +14,11 @@ import type { FixUser } from './errors.js';
 import { hasAction, parsePrivileges, type Privilege, type Resource, resourceLiteral, resourceWords } from './privileges.js';
 import type { MongoSession, ServerInfo } from './session.js';
 import { list, str, sub } from './values.js';
+import { signalsRequiring } from '../core/signal.js';
+import { mongodbCatalog } from './catalog.js';
+
+/** The signals that need a grant: from the catalog's `requires`, never a hand-kept list. */
+export const signalsOfGrant = (id: GrantId): string[] => signalsRequiring(mongodbCatalog, id);
 
 export const ROLE_NAME = 'logstagMonitor';
 const ANY_DB: Resource = { db: '' };
@@ -21,7 +26,6 @@ const CLUSTER: Resource = { cluster: true };
 
 export interface GrantSpec {
   privileges: ReadonlyArray<{ resource: Resource; actions: readonly string[] }>;
-  signals: readonly string[];
   /** What the privilege lets the agent read, for the checklist. */
   purpose: string;
   /** Also part of the built-in clusterMonitor role. */
@@ -43,33 +47,28 @@ const notReplicaMember = (s: ServerInfo): string | undefined =>
 export const GRANTS = {
   serverStatus: {
     privileges: [{ resource: CLUSTER, actions: ['serverStatus'] }],
-    signals: ['mongodb.server_status', 'mongodb.locks'],
     purpose: 'server counters: connections, operations, memory, cache, locks and tickets',
     inClusterMonitor: true,
   },
   top: {
     privileges: [{ resource: CLUSTER, actions: ['top'] }],
-    signals: ['mongodb.top'],
     purpose: 'time spent per collection, by operation type',
     inClusterMonitor: true,
     notApplicable: (s) => (s.topology === 'sharded' ? 'a mongos does not keep per-collection usage: add the shard members as targets' : undefined),
   },
   inprog: {
     privileges: [{ resource: CLUSTER, actions: ['inprog'] }],
-    signals: ['mongodb.current_ops'],
     purpose: "every user's current operations (the agent redacts their command documents)",
     inClusterMonitor: true,
   },
   replSetGetStatus: {
     privileges: [{ resource: CLUSTER, actions: ['replSetGetStatus'] }],
-    signals: ['mongodb.replication'],
     purpose: 'replica set member states, optimes and lag',
     inClusterMonitor: true,
     notApplicable: notReplicaMember,
   },
   oplog: {
     privileges: [{ resource: { db: 'local', collection: 'oplog.rs' }, actions: ['find', 'collStats'] }],
-    signals: ['mongodb.oplog'],
     purpose: 'the oplog size and the time span it covers (first and last timestamps only)',
     inClusterMonitor: true,
     caution: 'find on local.oplog.rs could read oplog entries (recent changes to data); the agent reads only their timestamps',
@@ -77,7 +76,6 @@ export const GRANTS = {
   },
   listDatabases: {
     privileges: [{ resource: CLUSTER, actions: ['listDatabases'] }],
-    signals: ['mongodb.databases', 'mongodb.collections', 'mongodb.indexes', 'mongodb.roles'],
     purpose: 'the list of databases',
     inClusterMonitor: true,
   },
@@ -87,49 +85,41 @@ export const GRANTS = {
       { resource: { db: 'local' }, actions: ['dbStats'] },
       { resource: { db: 'config' }, actions: ['dbStats'] },
     ],
-    signals: ['mongodb.databases'],
     purpose: 'database sizes and object counts',
     inClusterMonitor: true,
   },
   listCollections: {
     privileges: [{ resource: ANY_DB, actions: ['listCollections'] }],
-    signals: ['mongodb.collections', 'mongodb.indexes'],
     purpose: 'collection names and types',
     inClusterMonitor: false,
   },
   collStats: {
     privileges: [{ resource: ANY_DB, actions: ['collStats'] }],
-    signals: ['mongodb.collections'],
     purpose: 'collection sizes and document counts',
     inClusterMonitor: true,
   },
   indexStats: {
     privileges: [{ resource: ANY_DB, actions: ['indexStats'] }],
-    signals: ['mongodb.indexes'],
     purpose: 'index definitions (keys and options) and how often each index is used',
     inClusterMonitor: true,
   },
   viewUser: {
     privileges: [{ resource: CLUSTER, actions: ['viewUser'] }],
-    signals: ['mongodb.users'],
     purpose: 'users, their roles and authentication mechanisms (never credentials)',
     inClusterMonitor: false,
   },
   viewRole: {
     privileges: [{ resource: ANY_DB, actions: ['viewRole'] }],
-    signals: ['mongodb.roles'],
     purpose: 'custom roles and their privileges',
     inClusterMonitor: false,
   },
   getCmdLineOpts: {
     privileges: [{ resource: CLUSTER, actions: ['getCmdLineOpts'] }],
-    signals: ['mongodb.security', 'mongodb.config'],
     purpose: 'startup options: authorization, TLS mode, bind addresses, audit log',
     inClusterMonitor: true,
   },
   getParameter: {
     privileges: [{ resource: CLUSTER, actions: ['getParameter'] }],
-    signals: ['mongodb.security', 'mongodb.config'],
     purpose: 'runtime parameters: authentication mechanisms, feature compatibility, limits',
     inClusterMonitor: true,
   },
@@ -302,7 +292,7 @@ export async function mongoChecklist(s: MongoSession): Promise<ChecklistItem[]> 
   return GRANT_IDS.map((id): ChecklistItem => {
     const g: GrantSpec = GRANTS[id];
     const grant = grantLabel(id);
-    const signals = [...g.signals];
+    const signals = signalsOfGrant(id);
     const na = g.notApplicable?.(s.server);
     if (na !== undefined) return { grant, status: 'not_applicable', signals, detail: na };
     const held = open || g.privileges.every((p) => p.actions.every((a) => hasAction(auth.privileges, a, p.resource)));
@@ -338,7 +328,7 @@ export function mongoGrantScript(target: Target, items: readonly ChecklistItem[]
       lines.push('// Nothing is missing: every enabled signal is readable.');
       return `${lines.join('\n')}\n`;
     }
-    for (const id of missing) lines.push(`// ${id}: ${GRANTS[id].purpose} (${GRANTS[id].signals.join(', ')})`);
+    for (const id of missing) lines.push(`// ${id}: ${GRANTS[id].purpose} (${signalsOfGrant(id).join(', ')})`);
     lines.push(grantFix(missing, { user: target.user, authDb }));
     return `${lines.join('\n')}\n`;
   }

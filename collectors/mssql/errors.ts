@@ -2,6 +2,7 @@ import { TargetConnectError } from '../core/engine.js';
 import { type Unavailable, unavailable } from '../core/signal.js';
 import { ReadOnlyViolation } from './guard.js';
 import { quoteName } from './names.js';
+import { oneLine } from '../core/text.js';
 
 /** One server message (an ERROR token) as mssql exposes it on a RequestError. */
 export interface ServerMessage {
@@ -47,7 +48,7 @@ export const driverCode = (err: unknown): string | undefined => {
 };
 
 /** Server messages name objects and permissions, not data; cap them anyway. */
-export const brief = (msg: unknown): string => String(msg ?? 'unknown error').replace(/\s+/g, ' ').trim().slice(0, 300);
+export const brief = (msg: unknown): string => oneLine(msg);
 
 /** Who the monitoring identity is on the server; set by the session so fixes name the real principal. */
 export interface Grantee {

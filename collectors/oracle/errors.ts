@@ -1,6 +1,7 @@
 import { TargetConnectError } from '../core/engine.js';
 import { type Unavailable, unavailable } from '../core/signal.js';
 import { ReadOnlyViolation } from './guard.js';
+import { oneLine } from '../core/text.js';
 
 /** The fields node-oracledb sets on its errors (DBError): `code` 'ORA-00942' / 'NJS-123', `errorNum` for ORA- only. */
 interface OracleLikeError {
@@ -13,14 +14,13 @@ const asOracleError = (err: unknown): OracleLikeError => (typeof err === 'object
 
 /** One line: Thin mode's "Help: <url>" line and per-attempt CONNECTION_ID dropped, the socket cause kept; capped. */
 const brief = (msg: string | undefined): string =>
+  oneLine(
   (msg ?? 'unknown error')
     .split('\n')
     .filter((l) => !l.startsWith('Help:'))
     .join(' ')
-    .replace(/\s*\(CONNECTION_ID=[^)]*\)\.?/g, '')
-    .replace(/\s+/g, ' ')
-    .trim()
-    .slice(0, 300);
+    .replace(/\s*\(CONNECTION_ID=[^)]*\)\.?/g, ''),
+);
 
 const codeOf = (e: OracleLikeError): string =>
   e.code ?? (e.errorNum !== undefined ? `ORA-${String(e.errorNum).padStart(5, '0')}` : /^([A-Z]{2,4}-\d{3,5}):/.exec(e.message ?? '')?.[1] ?? '');

@@ -20,7 +20,8 @@ const replication = defineSignal<PgSession, ReplicationRow>({
   id: 'postgres.replication',
   family: 'replication',
   description: 'Role (primary or standby), WAL position and, on a standby, replay delay and WAL receiver state',
-  requires: ['pg_read_all_stats'],
+  // pg_stat_wal_receiver: on a standby, its details need pg_read_all_stats (a checklist item of its own).
+  requires: ['pg_read_all_stats', 'pg_stat_wal_receiver'],
   shape: 'object',
   read: async (s) => {
     const [r] = await s.query<{ in_recovery: boolean }>('SELECT pg_is_in_recovery() AS in_recovery');

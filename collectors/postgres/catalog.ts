@@ -1,6 +1,6 @@
 import { defineSignal, type FieldCategories, SignalUnavailable, type AnySignalSpec } from '../core/signal.js';
 import { type Columns, selectColumns } from './columns.js';
-import { quoteIdent } from './grants.js';
+import { quoteIdent } from './quote.js';
 import type { PgSession } from './session.js';
 import { needsAllStats } from './visibility.js';
 import { healthSignals } from './catalog-health.js';

@@ -1,6 +1,7 @@
 import { TargetConnectError } from '../core/engine.js';
 import { type Unavailable, unavailable } from '../core/signal.js';
 import { ReadOnlyViolation } from './guard.js';
+import { oneLine } from '../core/text.js';
 
 interface PgLikeError {
   code?: string;
@@ -10,7 +11,7 @@ interface PgLikeError {
 const asPgError = (err: unknown): PgLikeError => (typeof err === 'object' && err !== null ? (err as PgLikeError) : {});
 
 /** Server messages are short and name objects, not data; cap them anyway. */
-const brief = (msg: string | undefined): string => (msg ?? 'unknown error').replace(/\s+/g, ' ').slice(0, 300);
+const brief = (msg: string | undefined): string => oneLine(msg);
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
 const TLS_CODES = /^(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_\w+|CERT_\w+|ERR_TLS_\w+|ERR_SSL_\w+|HOSTNAME_MISMATCH)$/;

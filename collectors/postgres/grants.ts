@@ -1,11 +1,12 @@
 import type { ChecklistItem, IdentityReport } from '../core/engine.js';
+import { signalsRequiring } from '../core/signal.js';
+import { postgresCatalog } from './catalog.js';
 import type { Target } from '../core/target.js';
 import type { PgSession } from './session.js';
 
-/** Quotes an SQL identifier the way PostgreSQL's quote_ident does. */
-export function quoteIdent(name: string): string {
-  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
-}
+import { quoteIdent } from './quote.js';
+
+export { quoteIdent };
 
 /** Roles whose membership turns a monitoring identity into something more. */
 const POWERFUL_ROLES = [
@@ -73,31 +74,33 @@ export async function pgChecklist(s: PgSession): Promise<ChecklistItem[]> {
   );
   if (p === undefined) throw new Error('permission probe returned no row');
   const role = quoteIdent(p.user);
+  // Each item's signals come from the catalog's `requires`, never from a hand-kept list.
+  const needs = (ref: string): string[] => signalsRequiring(postgresCatalog, ref);
   const items: ChecklistItem[] = [
     p.stats
-      ? { grant: 'pg_read_all_stats', status: 'granted', signals: ['postgres.activity', 'postgres.query_stats'], detail: 'sees every session and statement statistic' }
+      ? { grant: 'pg_read_all_stats', status: 'granted', signals: needs('pg_read_all_stats'), detail: 'sees every session and statement statistic' }
       : {
           grant: 'pg_read_all_stats',
           status: 'missing',
-          signals: ['postgres.activity', 'postgres.query_stats'],
+          signals: needs('pg_read_all_stats'),
           detail: "other users' sessions and statements are masked",
           fix: `GRANT pg_read_all_stats TO ${role};  -- or GRANT pg_monitor, which includes it`,
         },
     p.settings
-      ? { grant: 'pg_read_all_settings', status: 'granted', signals: ['postgres.settings'], detail: 'sees every setting' }
+      ? { grant: 'pg_read_all_settings', status: 'granted', signals: needs('pg_read_all_settings'), detail: 'sees every setting' }
       : {
           grant: 'pg_read_all_settings',
           status: 'missing',
-          signals: ['postgres.settings'],
+          signals: needs('pg_read_all_settings'),
           detail: 'superuser-only settings are hidden',
           fix: `GRANT pg_read_all_settings TO ${role};  -- or GRANT pg_monitor, which includes it`,
         },
     p.hba
-      ? { grant: 'pg_hba_file_rules', status: 'granted', signals: ['postgres.hba_rules'], detail: 'can read client authentication rules' }
+      ? { grant: 'pg_hba_file_rules', status: 'granted', signals: needs('pg_hba_file_rules'), detail: 'can read client authentication rules' }
       : {
           grant: 'pg_hba_file_rules',
           status: 'missing',
-          signals: ['postgres.hba_rules'],
+          signals: needs('pg_hba_file_rules'),
           detail: 'pg_hba_file_rules is readable only by superusers unless granted',
           fix: `GRANT SELECT ON pg_catalog.pg_hba_file_rules TO ${role};\nGRANT EXECUTE ON FUNCTION pg_catalog.pg_hba_file_rules() TO ${role};`,
         },
@@ -105,25 +108,25 @@ export async function pgChecklist(s: PgSession): Promise<ChecklistItem[]> {
   // Standby-only views: on a primary there is nothing to grant.
   items.push(
     !p.in_recovery
-      ? { grant: 'pg_stat_wal_receiver', status: 'not_applicable', signals: ['postgres.replication'], detail: 'this server is a primary; WAL receiver details exist only on standbys' }
+      ? { grant: 'pg_stat_wal_receiver', status: 'not_applicable', signals: needs('pg_stat_wal_receiver'), detail: 'this server is a primary; WAL receiver details exist only on standbys' }
       : p.stats
-        ? { grant: 'pg_stat_wal_receiver', status: 'granted', signals: ['postgres.replication'], detail: 'sees the WAL receiver (pg_read_all_stats)' }
+        ? { grant: 'pg_stat_wal_receiver', status: 'granted', signals: needs('pg_stat_wal_receiver'), detail: 'sees the WAL receiver (pg_read_all_stats)' }
         : {
             grant: 'pg_stat_wal_receiver',
             status: 'missing',
-            signals: ['postgres.replication'],
+            signals: needs('pg_stat_wal_receiver'),
             detail: 'WAL receiver details are masked without pg_read_all_stats',
             fix: `GRANT pg_read_all_stats TO ${role};`,
           },
   );
   if (p.ext) {
-    items.push({ grant: 'pg_stat_statements', status: 'granted', signals: ['postgres.query_stats'], detail: 'extension created in this database' });
+    items.push({ grant: 'pg_stat_statements', status: 'granted', signals: needs('pg_stat_statements'), detail: 'extension created in this database' });
   } else {
     const preload = p.preloaded === false ? "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements';  -- append to any existing list, then restart\n" : '';
     items.push({
       grant: 'pg_stat_statements',
       status: 'not_enabled',
-      signals: ['postgres.query_stats'],
+      signals: needs('pg_stat_statements'),
       detail: p.available
         ? `the extension is ${p.preloaded === false ? 'not in shared_preload_libraries and ' : ''}not created in this database`
         : 'the extension is not installed on the server (contrib package)',

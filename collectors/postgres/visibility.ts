@@ -1,5 +1,5 @@
 import { SignalUnavailable } from '../core/signal.js';
-import { quoteIdent } from './grants.js';
+import { quoteIdent } from './quote.js';
 import type { PgSession } from './session.js';
 
 /**

@@ -2,6 +2,7 @@ import { TargetConnectError } from '../core/engine.js';
 import { type Unavailable, unavailable } from '../core/signal.js';
 import { errorCode } from './driver.js';
 import { CommandRefused } from './guard.js';
+import { oneLine } from '../core/text.js';
 
 /**
  * A command of a signal failed. Carries what the mapping needs to give the
@@ -28,7 +29,7 @@ export class RedisCommandError extends Error {
 /** The NOPERM fix: grant exactly the subcommand, nothing broader. */
 export const aclFix = (user: string, key: string): string => `ACL SETUSER ${user} +${key}`;
 
-const brief = (msg: string | undefined): string => (msg ?? 'unknown error').replace(/\s+/g, ' ').slice(0, 200);
+const brief = (msg: string | undefined): string => oneLine(msg, 200);
 
 /** The command name as an operator would type it: 'slowlog|get' → 'SLOWLOG GET'. */
 export const commandName = (key: string): string => key.replace('|', ' ').toUpperCase();

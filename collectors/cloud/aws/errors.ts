@@ -1,6 +1,7 @@
 import { type Unavailable, unavailable } from '../../core/signal.js';
 import type { AwsBinding } from '../binding.js';
 import { awsAccessScript, METRICS_ACTION } from './access.js';
+import { oneLine } from '../../core/text.js';
 
 /**
  * AWS SDK v3 errors are smithy ServiceExceptions: `name` is the error code
@@ -49,7 +50,7 @@ export function awsErrorCode(err: unknown): string {
 }
 
 /** Plain words from an SDK-side error message, never a service message (it can name principals, ARNs). */
-const brief = (err: unknown): string => (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').slice(0, 160);
+const brief = (err: unknown): string => oneLine(err instanceof Error ? err.message : err, 160);
 
 export function mapAwsError(err: unknown, binding: AwsBinding): Unavailable {
   const f = facts(err);

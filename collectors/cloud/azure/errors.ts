@@ -2,6 +2,7 @@ import { type Unavailable, unavailable } from '../../core/signal.js';
 import type { AzureBinding } from '../binding.js';
 import { azureAccessScript } from './access.js';
 import { resourceIdOf } from './resource.js';
+import { oneLine } from '../../core/text.js';
 
 /**
  * Azure SDK errors → the cloud signals' reason. Error messages from Azure are
@@ -38,7 +39,7 @@ const AADSTS: Record<string, string> = {
 /** The header the client keeps Azure's Retry-After in when it was longer than the client waits (session.ts). */
 export const ORIGINAL_RETRY_AFTER = 'x-logstag-retry-after';
 
-const brief = (s: string | undefined): string => (s ?? 'unknown error').replace(/\s+/g, ' ').slice(0, 160);
+const brief = (s: string | undefined): string => oneLine(s, 160);
 
 export function isThrottle(status: number | undefined, code: string | undefined): boolean {
   // 429 is ARM's throttling status; the metrics data plane documents 529 for its own throttling.

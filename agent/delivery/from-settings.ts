@@ -1,0 +1,56 @@
+import type { AgentIdentity } from '../../collectors/core/payload.js';
+import type { Destination } from '../config/destination.js';
+import { defaultSpoolDir, readCaFile } from '../config/run-config.js';
+import { resolveSecret } from '../secrets/resolve.js';
+import type { Vault } from '../secrets/vault.js';
+import { Delivery } from './delivery.js';
+
+export interface DeliverySettings {
+  agent: AgentIdentity;
+  /** The agent home: the spool defaults to `<home>/spool`. */
+  home: string;
+  destination: Destination | null;
+  spool: { dir?: string | null | undefined; maxBytes: number };
+  vault: () => Vault;
+  env: NodeJS.ProcessEnv;
+  log: (line: string) => void;
+  /**
+   * What a destination whose secrets or CA cannot be read does: `throw` (the
+   * CLI: the operator hears it now, exit 2) or `spool` (the app: payloads stay
+   * in the spool, nothing is lost, and the log says why).
+   */
+  onUnresolved: 'throw' | 'spool';
+}
+
+export const spoolDirOf = (s: Pick<DeliverySettings, 'home' | 'spool'>): string => s.spool.dir ?? defaultSpoolDir(s.home);
+
+/**
+ * The one place a Delivery (spool + shipper) is built from settings, for the
+ * CLI's `run` and the desktop app alike: the destination's secrets are resolved
+ * once, up front, and held in memory only.
+ */
+export async function openDeliveryFromSettings(s: DeliverySettings): Promise<Delivery> {
+  const spool = { dir: spoolDirOf(s), maxBytes: s.spool.maxBytes };
+  const d = s.destination;
+  if (d !== null) {
+    let resolved: { apiKey: string | undefined; proxyPassword: string | undefined; ca: Buffer | undefined };
+    try {
+      resolved = {
+        apiKey: await resolveSecret(d.apiKey, s.vault, s.env, 'destination.apiKey'),
+        proxyPassword: d.proxy?.password === undefined ? undefined : await resolveSecret(d.proxy.password, s.vault, s.env, 'destination.proxy.password'),
+        ca: d.caFile === undefined ? undefined : await readCaFile(d.caFile),
+      };
+    } catch (err) {
+      if (s.onUnresolved === 'throw') throw err;
+      s.log(`delivery: not sending (${err instanceof Error ? err.message : String(err)}); payloads stay in the spool`);
+      return Delivery.open({ agent: s.agent, spool, destination: null, log: s.log });
+    }
+    try {
+      return await Delivery.open({ agent: s.agent, spool, destination: d, ...resolved, log: s.log });
+    } catch (err) {
+      if (s.onUnresolved === 'throw') throw err;
+      s.log(`delivery: not sending (${err instanceof Error ? err.message : String(err)}); payloads stay in the spool`);
+    }
+  }
+  return Delivery.open({ agent: s.agent, spool, destination: null, log: s.log });
+}

@@ -1,0 +1,220 @@
+/**
+ * The one run loop of the agent, shared by the CLI's `run` and the desktop
+ * app's runtime: schedule → collect (each cycle bounded by its timeout) → hand
+ * the payload to delivery (spooled, fsynced) → commit the collectors' cursors →
+ * record the target's problem or clear it. The two front ends differ only in
+ * where the targets come from (a run config, the app's state store) and in how
+ * they show what happened (stderr lines, the tray and the window).
+ */
+import { EventEmitter } from 'node:events';
+import { ConfigError, type TargetConnectError } from '../../collectors/core/engine.js';
+import type { PayloadV1 } from '../../collectors/core/payload.js';
+import type { Policy } from '../../collectors/core/policy.js';
+import type { Target } from '../../collectors/core/target.js';
+import type { CycleResult } from '../../collectors/cycle.js';
+import { CredentialsError } from '../secrets/resolve.js';
+import { oneLine } from '../../collectors/core/text.js';
+import type { TargetOperations } from '../target-operations.js';
+import { CycleTimeoutError, Scheduler, type ScheduledTarget, type SkipReason } from './scheduler.js';
+
+/** Why a target is not being collected as it should. */
+export type ProblemKind = 'credentials' | 'unreachable' | 'timeout' | 'config' | 'internal';
+
+export interface TargetProblem {
+  kind: ProblemKind;
+  /** One line for the operator. */
+  message: string;
+  since: string;
+}
+
+/** A target as the loop schedules it: the interval may come from the run config rather than the target. */
+export interface LoopTarget {
+  target: Target;
+  intervalSeconds: number;
+}
+
+/** What one scheduled cycle ended in (the CLI prints it; the app's status follows it). */
+export type CycleReport =
+  | { id: string; outcome: 'spooled'; key: string | undefined; payload: PayloadV1; durationMs: number; connectError?: TargetConnectError }
+  | { id: string; outcome: 'failed'; problem: TargetProblem }
+  | { id: string; outcome: 'not_stored'; message: string };
+
+export interface RunLoopOptions {
+  ops: TargetOperations;
+  /** Stores the payload for delivery; resolves once it is durable (spooled). */
+  deliver(payload: PayloadV1): Promise<{ key?: string } | unknown>;
+  /** The workspace default policy in force now (a target's own policy overrides it). */
+  policy(): Policy | undefined;
+  /** Cycles running at once (default 4). */
+  concurrency?: number;
+  /** Per-cycle timeout of a target (default: defaultCycleTimeoutMs). */
+  cycleTimeoutMs?: (target: Target) => number;
+  log?: (err: unknown) => void;
+}
+
+/**
+ * A cycle may take as long as its interval (then the next one is due anyway),
+ * but at least 30 s (connect timeout plus slow catalog reads) and at most 10 min.
+ */
+export function defaultCycleTimeoutMs(target: Target): number {
+  return Math.min(Math.max(target.intervalSeconds * 1000, 30_000), 600_000);
+}
+
+export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; skip: [string, SkipReason] }> {
+  private readonly scheduler: Scheduler;
+  private readonly targets = new Map<string, LoopTarget>();
+  private readonly configs = new Map<string, string>();
+  private readonly problems = new Map<string, TargetProblem>();
+  private readonly gaps = new Map<string, number>();
+  private storeError: string | undefined;
+  private listening = false;
+  private stopped = false;
+  private readonly onCollected = ({ payload }: CycleResult): void => {
+    // Every collection counts, whoever asked for it (schedule, tray, API).
+    const id = payload.target.id;
+    this.gaps.set(id, payload.signals.filter((s) => s.status === 'unavailable' && s.reason === 'permission').length);
+    if (this.opts.ops.healthOf(id).state !== 'unreachable') this.problems.delete(id);
+    this.emit('change');
+  };
+
+  constructor(private readonly opts: RunLoopOptions) {
+    super();
+    this.scheduler = new Scheduler({
+      concurrency: opts.concurrency ?? 4,
+      runCycle: (id, signal) => this.runCycle(id, signal),
+      onTimeout: (id, ms) => {
+        const problem = this.setProblem(id, 'timeout', `the collection cycle took longer than ${Math.round(ms / 1000)} s and was abandoned`);
+        this.emit('cycle', { id, outcome: 'failed', problem });
+        this.emit('change');
+      },
+      onSkip: (id, why) => this.emit('skip', id, why),
+    });
+  }
+
+  /**
+   * Makes `targets` the schedule (the first call starts the loop): new targets
+   * are collected now, removed ones stop, and an edited target (a fixed
+   * password, another host) is collected again now rather than at its next tick.
+   */
+  plan(targets: readonly LoopTarget[]): void {
+    if (this.stopped) return;
+    if (!this.listening) {
+      this.listening = true;
+      this.opts.ops.cycles.on('cycle', this.onCollected);
+    }
+    const timeout = this.opts.cycleTimeoutMs ?? defaultCycleTimeoutMs;
+    const before = new Map(this.configs);
+    this.targets.clear();
+    this.configs.clear();
+    for (const t of targets) {
+      this.targets.set(t.target.id, t);
+      this.configs.set(t.target.id, JSON.stringify(t));
+    }
+    for (const id of before.keys()) {
+      if (this.configs.has(id)) continue;
+      this.problems.delete(id);
+      this.gaps.delete(id);
+    }
+    const plan: ScheduledTarget[] = targets.map((t) => ({ id: t.target.id, intervalMs: t.intervalSeconds * 1000, timeoutMs: timeout(t.target) }));
+    this.scheduler.plan(plan);
+    for (const [id, json] of this.configs) {
+      const old = before.get(id);
+      if (old !== undefined && old !== json) void this.scheduler.trigger(id);
+    }
+  }
+
+  get isPaused(): boolean {
+    return this.scheduler.isPaused;
+  }
+
+  pause(): void {
+    this.scheduler.pause();
+  }
+
+  /** Resuming collects at once rather than at each target's next tick. */
+  resume(): void {
+    if (!this.scheduler.isPaused) return;
+    this.scheduler.resume();
+    for (const id of this.targets.keys()) void this.scheduler.trigger(id);
+  }
+
+  /** One cycle of every target now (a target already collecting is not doubled). Nothing while paused. */
+  async collectNow(): Promise<void> {
+    if (this.scheduler.isPaused || this.stopped) return;
+    await Promise.all([...this.targets.keys()].map((id) => this.scheduler.trigger(id)));
+  }
+
+  problemOf(id: string): TargetProblem | undefined {
+    return this.problems.get(id);
+  }
+
+  /** Signals unavailable for lack of a grant in the target's last cycle. */
+  permissionGapsOf(id: string): number | undefined {
+    return this.gaps.get(id);
+  }
+
+  /** Set while collected payloads cannot be stored for delivery (e.g. disk full). */
+  get deliveryError(): string | undefined {
+    return this.storeError;
+  }
+
+  /** Stops the schedule and waits for the cycles in flight (each bounded by its timeout). */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.opts.ops.cycles.off('cycle', this.onCollected);
+    await this.scheduler.stop();
+  }
+
+  private setProblem(id: string, kind: ProblemKind, message: string): TargetProblem {
+    const current = this.problems.get(id);
+    const problem = { kind, message: oneLine(message), since: current?.kind === kind ? current.since : new Date().toISOString() };
+    this.problems.set(id, problem);
+    return problem;
+  }
+
+  private async runCycle(id: string, signal: AbortSignal): Promise<void> {
+    const entry = this.targets.get(id);
+    if (entry === undefined) return;
+    let result: CycleResult;
+    try {
+      result = await this.opts.ops.collect(entry.target, { workspacePolicy: this.opts.policy() });
+      if (result.connectError !== undefined) {
+        this.setProblem(id, result.connectError.kind === 'authentication' ? 'credentials' : 'unreachable', result.connectError.message);
+      }
+    } catch (err) {
+      let problem: TargetProblem;
+      if (err instanceof CredentialsError) problem = this.setProblem(id, 'credentials', err.message);
+      else if (err instanceof ConfigError) problem = this.setProblem(id, 'config', err.message);
+      else {
+        this.opts.log?.(err);
+        problem = this.setProblem(id, 'internal', `collection failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      this.emit('cycle', { id, outcome: 'failed', problem });
+      this.emit('change');
+      return;
+    }
+    // A target removed while its cycle ran: its payload is not shipped.
+    if (signal.aborted && !(signal.reason instanceof CycleTimeoutError)) return;
+    try {
+      const stored = await this.opts.deliver(result.payload);
+      // Only once the payload is stored for delivery do the collectors' cursors move past it.
+      await result.commitMemory();
+      this.storeError = undefined;
+      const key = typeof stored === 'object' && stored !== null && 'key' in stored && typeof stored.key === 'string' ? stored.key : undefined;
+      this.emit('cycle', {
+        id,
+        outcome: 'spooled',
+        key,
+        payload: result.payload,
+        durationMs: result.durationMs,
+        ...(result.connectError ? { connectError: result.connectError } : {}),
+      });
+    } catch (err) {
+      this.opts.log?.(err);
+      this.storeError = `payloads cannot be stored for delivery: ${oneLine(err instanceof Error ? err.message : String(err))}`;
+      this.emit('cycle', { id, outcome: 'not_stored', message: this.storeError });
+    }
+    this.emit('change');
+  }
+}

@@ -1,0 +1,69 @@
+// The CLI's `run` and the desktop runtime run the same RunLoop: a target whose
+// server accepts the connection and then never answers is abandoned at its cycle
+// timeout and reported, while the healthy target keeps its schedule.
+import { createServer, type Server, type Socket } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { jsonFile, spawnAgentCli } from '../helpers/cli.js';
+
+const pg = inject('pg');
+
+let silent: Server;
+const sockets: Socket[] = [];
+beforeAll(async () => {
+  // Accepts and reads the startup packet, answers nothing: the driver waits (connectTimeoutMs is 120 s).
+  silent = createServer((s) => {
+    sockets.push(s);
+    s.on('data', () => {});
+    s.on('error', () => {});
+  });
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+});
+afterAll(async () => {
+  for (const s of sockets) s.destroy();
+  await new Promise((r) => silent.close(r));
+});
+
+describe('run --config: one loop with the app', () => {
+  it('abandons a hanging target at its cycle timeout and keeps collecting the healthy one', async () => {
+    const port = (silent.address() as { port: number }).port;
+    const file = jsonFile(
+      {
+        intervalSeconds: 1,
+        cycleTimeoutSeconds: 2,
+        targets: [
+          { id: 'hangs', engine: 'postgres', host: '127.0.0.1', port, user: 'monitor', database: 'x', tls: { mode: 'disable' }, connectTimeoutMs: 120_000 },
+          {
+            id: 'healthy',
+            engine: 'postgres',
+            host: pg.host,
+            port: pg.port,
+            user: pg.users.monitor.user,
+            database: pg.database,
+            password: { env: 'LSA_PG_PASSWORD' },
+            tls: { mode: 'disable' },
+          },
+        ],
+        spool: { dir: mkdtempSync(join(tmpdir(), 'lsa-loop-spool-')), maxBytes: 16 * 1024 * 1024 },
+        flushTimeoutSeconds: 0,
+      },
+      'run.json',
+    );
+    const r = spawnAgentCli(['run', '--config', file], { env: { LSA_PG_PASSWORD: pg.users.monitor.password } });
+    try {
+      const timedOut = await r.waitForLine(/^hangs: cycle failed: .*longer than 2 s and was abandoned/, 20_000);
+      expect(timedOut).toContain('hangs');
+      // While the hanging target holds its abandoned cycle, the healthy one is collected on its interval.
+      await r.waitForCount(/^healthy: \d+ signals .*; spooled /, 3, 20_000);
+      // The abandoned target is not doubled up: its next ticks are skipped while the first attempt hangs.
+      await r.waitForLine(/^hangs: cycle skipped \(the previous cycle is still running\)/, 10_000);
+      r.child.kill('SIGTERM');
+      const { code } = await r.exited;
+      expect(code).toBe(0);
+    } finally {
+      if (r.child.exitCode === null) r.child.kill('SIGKILL');
+    }
+  });
+});
