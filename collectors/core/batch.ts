@@ -4,7 +4,7 @@ import { PayloadV1Schema } from './payload.js';
 /**
  * The envelope the shipper POSTs: v1 payloads, unchanged, each with its
  * idempotency key, plus what the payloads cannot say themselves (payloads lost
- * to the spool cap). Documented in batch-v1.md; change both together.
+ * to the spool cap). Documented in docs/batch-v1.md; change both together.
  *
  * Why an envelope rather than a new payload field: payload v1 is strict and
  * consumed as is (preview, spool, tests, the service); loss and idempotency are

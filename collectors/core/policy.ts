@@ -5,7 +5,7 @@ import { CATEGORIES, type Category } from './category.js';
  * What the agent does with the fields of one sensitive-metadata category:
  * - `collect`: shipped as read;
  * - `redact`: shipped in a deterministic, reduced form (normalised text, hashed
- *   names, argument counts, a value marker), see redact/apply.ts and policy.md;
+ *   names, argument counts, a value marker), see redact/apply.ts and docs/policy.md;
  * - `exclude`: never shipped, and not read from the engine where the signal can avoid it.
  */
 export const ACTIONS = ['collect', 'redact', 'exclude'] as const;

@@ -127,7 +127,7 @@ export const TargetShape = z
     /** How long one statement may wait for a lock; 0 leaves lock waits bounded by statementTimeoutMs only. */
     lockTimeoutMs: z.number().int().min(0).max(600_000).default(1_000),
     connectTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
-    /** Per-category overrides of the workspace's sensitive-metadata policy (policy.md). */
+    /** Per-category overrides of the workspace's sensitive-metadata policy (docs/policy.md). */
     policy: PolicySchema.optional(),
     oracle: OracleOptionsSchema.optional(),
     mssql: MssqlOptionsSchema.optional(),

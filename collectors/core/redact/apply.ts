@@ -10,7 +10,7 @@ import { normalizeSql, type SqlDialect } from './sql.js';
 /**
  * Applies a cycle's policy to one signal's value, field by field, using the
  * categories the catalog declares. What each action means per category is the
- * table in policy.md; in short:
+ * table in docs/policy.md; in short:
  *
  * | category | redact |
  * |---|---|

@@ -85,7 +85,7 @@ export const CATEGORY_LABEL: Record<Category, string> = {
 
 export const ACTION_LABEL: Record<Action, string> = { collect: 'Collected', redact: 'Redacted', exclude: 'Excluded' };
 export const ACTION_VERB: Record<Action, string> = { collect: 'Collect', redact: 'Redact', exclude: 'Exclude' };
-/** What redaction does to the category, in a few words (policy.md has the full table). */
+/** What redaction does to the category, in a few words (docs/policy.md has the full table). */
 export const REDACT_EFFECT: Record<Category, string> = {
   query_text: 'literals replaced by ?',
   slowlog_args: 'command, argument count and lengths only',
