@@ -5,6 +5,8 @@
  * messages. This module is pure (no Node APIs) so the renderer can import it.
  */
 import { z } from 'zod';
+import { CHECKLIST_STATUSES, CONNECT_FAILURE_KINDS } from '../collectors/core/engine.js';
+import { CLOUD_PROVIDERS } from '../collectors/cloud/binding.js';
 import { checkEngineFields, ENGINES, TargetShape } from '../collectors/core/target.js';
 import { PayloadV1Schema } from '../collectors/core/payload.js';
 import { CategorySchema } from '../collectors/core/category.js';
@@ -55,7 +57,7 @@ export const TargetInputSchema = TargetInputShape.superRefine((t, ctx) => {
 
 export const ConnectionVerdictSchema = z
   .object({
-    verdict: z.enum(['ok', 'unreachable', 'tls', 'authentication', 'timeout', 'config']),
+    verdict: z.enum(['ok', ...CONNECT_FAILURE_KINDS, 'config']),
     detail: z.string(),
     serverVersion: z.string().optional(),
   })
@@ -64,7 +66,7 @@ export const ConnectionVerdictSchema = z
 export const ChecklistItemSchema = z
   .object({
     grant: z.string(),
-    status: z.enum(['granted', 'missing', 'not_enabled', 'not_licensed', 'opt_in', 'not_applicable']),
+    status: z.enum(CHECKLIST_STATUSES),
     signals: z.array(z.string()),
     detail: z.string(),
     fix: z.string().optional(),
@@ -81,7 +83,7 @@ export const PermissionReportSchema = z
     /** The cloud binding's identity and checks; its script is for the cloud administrator. */
     cloud: z
       .object({
-        provider: z.enum(['aws', 'azure', 'gcp']),
+        provider: z.enum(CLOUD_PROVIDERS),
         region: z.string(),
         identity: z.object({ principal: z.string(), readOnly: z.enum(['yes', 'no', 'unknown']), reasons: z.array(z.string()) }).strict().optional(),
         items: z.array(ChecklistItemSchema),

@@ -127,6 +127,14 @@ export type AzureBinding = z.infer<typeof AzureBindingSchema>;
 export type GcpBinding = z.infer<typeof GcpBindingSchema>;
 export type CloudProviderId = CloudBinding['provider'];
 
+/** Each provider's managed services, read off the binding schemas (one list, used by the agent and the window). */
+export const SERVICES_BY_PROVIDER: Record<CloudProviderId, readonly string[]> = {
+  aws: AwsBindingSchema.shape.service.options,
+  azure: AzureBindingSchema.shape.service.options,
+  gcp: GcpBindingSchema.shape.service.options,
+};
+export const CLOUD_PROVIDERS = Object.keys(SERVICES_BY_PROVIDER) as CloudProviderId[];
+
 /** Which services fit which engine: a binding for the wrong kind of database is a configuration error. */
 export const SERVICES_BY_ENGINE: Record<string, readonly string[]> = {
   postgres: ['rds', 'aurora', 'postgresql-flexible', 'cloudsql'],

@@ -4,7 +4,8 @@ import type { AuditSink } from './audit.js';
 import type { TargetMemory } from './memory.js';
 
 /** Why a target as a whole could not be reached. CLI exit code 3 for all of them. */
-export type ConnectFailureKind = 'unreachable' | 'tls' | 'authentication' | 'timeout';
+export const CONNECT_FAILURE_KINDS = ['unreachable', 'tls', 'authentication', 'timeout'] as const;
+export type ConnectFailureKind = (typeof CONNECT_FAILURE_KINDS)[number];
 
 /** The target could not be connected to: no signal was collected. */
 export class TargetConnectError extends Error {
@@ -41,7 +42,8 @@ export interface ClosableSession {
   close(): Promise<void>;
 }
 
-export type ChecklistStatus = 'granted' | 'missing' | 'not_enabled' | 'not_licensed' | 'opt_in' | 'not_applicable';
+export const CHECKLIST_STATUSES = ['granted', 'missing', 'not_enabled', 'not_licensed', 'opt_in', 'not_applicable'] as const;
+export type ChecklistStatus = (typeof CHECKLIST_STATUSES)[number];
 
 export interface ChecklistItem {
   /** The grant or prerequisite probed, e.g. 'pg_read_all_stats'. */

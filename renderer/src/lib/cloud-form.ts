@@ -4,11 +4,11 @@
  * the agent never disagree. The secret is never part of the binding sent: it is
  * an environment variable name, or a value sealed by targets.setCloudSecret.
  */
-import { CloudBindingSchema, SERVICES_BY_ENGINE } from '../../../collectors/cloud/binding.js';
+import { CLOUD_PROVIDERS, CloudBindingSchema, type CloudProviderId, SERVICES_BY_ENGINE, SERVICES_BY_PROVIDER } from '../../../collectors/cloud/binding.js';
 import type { Engine } from '../../../collectors/core/target.js';
 
-export type CloudProviderId = 'aws' | 'azure' | 'gcp';
-export const PROVIDERS: readonly CloudProviderId[] = ['aws', 'azure', 'gcp'];
+export type { CloudProviderId };
+export const PROVIDERS: readonly CloudProviderId[] = CLOUD_PROVIDERS;
 export const PROVIDER_LABEL: Record<CloudProviderId, string> = { aws: 'Amazon Web Services', azure: 'Microsoft Azure', gcp: 'Google Cloud' };
 
 export const SERVICE_LABEL: Record<string, string> = {
@@ -23,15 +23,9 @@ export const SERVICE_LABEL: Record<string, string> = {
   'memorystore-redis': 'Memorystore for Redis',
 };
 
-const PROVIDER_SERVICES: Record<CloudProviderId, readonly string[]> = {
-  aws: ['rds', 'aurora', 'elasticache', 'documentdb'],
-  azure: ['sql-database', 'postgresql-flexible', 'redis-cache'],
-  gcp: ['cloudsql', 'memorystore-redis'],
-};
-
 /** The managed services a provider offers for this engine (empty: no binding possible). */
 export const servicesFor = (provider: CloudProviderId, engine: Engine): string[] =>
-  PROVIDER_SERVICES[provider].filter((s) => (SERVICES_BY_ENGINE[engine] ?? []).includes(s));
+  SERVICES_BY_PROVIDER[provider].filter((s) => (SERVICES_BY_ENGINE[engine] ?? []).includes(s));
 
 export const providersFor = (engine: Engine): CloudProviderId[] => PROVIDERS.filter((p) => servicesFor(p, engine).length > 0);
 
