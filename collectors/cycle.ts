@@ -7,13 +7,13 @@ import { NameHasher } from './core/redact/names.js';
 import { runSignals, type SignalOutcome } from './core/runner.js';
 import type { TargetMemory, TargetMemoryStore } from './core/memory.js';
 import { unavailable } from './core/signal.js';
-import type { Target } from './core/target.js';
+import type { Target } from './target.js';
 import type { Refusal } from './core/egress-guard.js';
 
 export type { AgentIdentity };
 
 export interface CycleDeps {
-  collector: EngineCollector<ClosableSession>;
+  collector: EngineCollector<ClosableSession, Target>;
   password: string | undefined;
   audit: AuditSink;
   agent: AgentIdentity;

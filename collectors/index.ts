@@ -1,7 +1,7 @@
 import type { ClosableSession, EngineCollector } from './core/engine.js';
-import type { Engine } from './core/target.js';
+import type { Engine, Target } from './target.js';
 
-type AnyCollector = EngineCollector<ClosableSession>;
+type AnyCollector = EngineCollector<ClosableSession, Target>;
 
 /**
  * Each engine's collector is loaded when a target of that engine is first used:

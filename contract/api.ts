@@ -5,15 +5,19 @@
  * messages. This module is pure (no Node APIs) so the renderer can import it.
  */
 import { z } from 'zod';
+
+/* What the window needs of the agent's own vocabulary comes through here, so the renderer imports nothing else. */
+export { checkEngineFields, ENGINES, type Engine } from '../collectors/target.js';
+export { CLOUD_PROVIDERS, CloudBindingSchema, type CloudProviderId, SERVICES_BY_ENGINE, SERVICES_BY_PROVIDER } from '../collectors/cloud/binding.js';
 import { CHECKLIST_STATUSES, CONNECT_FAILURE_KINDS } from '../collectors/core/engine.js';
 import { CLOUD_PROVIDERS } from '../collectors/cloud/binding.js';
-import { checkEngineFields, ENGINES, TargetShape } from '../collectors/core/target.js';
+import { checkEngineFields, ENGINES, TargetShape } from '../collectors/target.js';
 import { PayloadV1Schema } from '../collectors/core/payload.js';
 import { CategorySchema } from '../collectors/core/category.js';
 import { ActionSchema, EffectivePolicySchema, PolicySchema } from '../collectors/core/policy.js';
-import { DestinationSchema, ProxySchema } from '../agent/config/destination.js';
-import { DeliveryStatusSchema } from '../agent/delivery/status.js';
-import { CredentialAgeSchema } from '../agent/secrets/rotation.js';
+import { DestinationSchema, ProxySchema } from './destination.js';
+import { DeliveryStatusSchema } from './delivery-status.js';
+import { CredentialAgeSchema } from './credential-age.js';
 
 const Id = z.object({ id: z.string().min(1).max(63) }).strict();
 const Empty = z.object({}).strict();

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
 import { ConfigError, TargetConnectError } from '../../collectors/core/engine.js';
-import { describeIssue, type SecretRef, type Target, TargetSchema } from '../../collectors/core/target.js';
+import { describeIssue, type SecretRef, type Target, TargetSchema } from '../../collectors/target.js';
 import { CATEGORIES } from '../../collectors/core/category.js';
 import { type Policy, resolvePolicy } from '../../collectors/core/policy.js';
 import { operatorName } from '../audit/ledger.js';
 import type { CycleResult } from '../../collectors/cycle.js';
-import { type Destination, DestinationSchema } from '../config/destination.js';
+import { type Destination, DestinationSchema } from '../../contract/destination.js';
 import { checkConfigPermissions, type PermissionFinding } from '../config/permission-check.js';
 import type { Settings, StateStore } from '../config/state-store.js';
-import type { DeliveryStatus } from '../delivery/status.js';
+import type { DeliveryStatus } from '../../contract/delivery-status.js';
 import { NotFoundError, type TargetOperations } from '../target-operations.js';
 import { credentialAge, targetCredentialAge } from '../secrets/rotation.js';
 import { probeWithPassword } from '../secrets/probe.js';

@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, TargetConnectError } from '../../collectors/core/engine.js';
 import { serializePayload } from '../../collectors/core/payload.js';
-import type { Target } from '../../collectors/core/target.js';
+import type { Target } from '../../collectors/target.js';
 import { AuditLedger } from '../audit/ledger.js';
 import { TargetMemoryStore } from '../state/target-memory-store.js';
 import { agentHome, auditDir, targetStateDir } from '../config/paths.js';
-import { describeDestination } from '../config/destination.js';
+import { describeDestination } from '../../contract/destination.js';
 import { defaultSpoolDir, loadRunConfig } from '../config/run-config.js';
 import { checkConfigPermissions } from '../config/permission-check.js';
 import { loadTargetFile } from '../config/target-file.js';

@@ -3,8 +3,8 @@ import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../../collectors/core/engine.js';
 import { type Policy, PolicySchema } from '../../collectors/core/policy.js';
-import { describeIssue, type Target } from '../../collectors/core/target.js';
-import { DEFAULT_SPOOL_MAX_BYTES, type Destination, DestinationSchema, SpoolSettingsSchema } from './destination.js';
+import { describeIssue, type Target } from '../../collectors/target.js';
+import { DEFAULT_SPOOL_MAX_BYTES, type Destination, DestinationSchema, SpoolSettingsSchema } from '../../contract/destination.js';
 import { parseTarget, readJsonFile } from './target-file.js';
 
 /**

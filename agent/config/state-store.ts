@@ -5,8 +5,8 @@ import writeFileAtomic from 'write-file-atomic';
 import { z } from 'zod';
 import { ConfigError } from '../../collectors/core/engine.js';
 import { PolicySchema } from '../../collectors/core/policy.js';
-import { describeIssue, type Target, TargetSchema } from '../../collectors/core/target.js';
-import { DEFAULT_SPOOL_MAX_BYTES, DestinationSchema, SpoolSettingsSchema } from './destination.js';
+import { describeIssue, type Target, TargetSchema } from '../../collectors/target.js';
+import { DEFAULT_SPOOL_MAX_BYTES, DestinationSchema, SpoolSettingsSchema } from '../../contract/destination.js';
 
 const SettingsShape = z
   .object({

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../../collectors/core/engine.js';
-import { describeIssue, type Target, TargetSchema } from '../../collectors/core/target.js';
+import { describeIssue, type Target, TargetSchema } from '../../collectors/target.js';
 
 export const PLAINTEXT_REFUSED =
   'plaintext passwords are refused; use {"env": "VAR"} or {"secret": "<blob from `logstag-agent secret encrypt`>"}';

@@ -4,7 +4,7 @@ import type { PayloadV1 } from '../../collectors/core/payload.js';
 import type { Vault } from '../secrets/vault.js';
 import type { Delivery } from './delivery.js';
 import { openDeliveryFromSettings } from './from-settings.js';
-import type { DeliveryStatus } from './status.js';
+import type { DeliveryStatus } from '../../contract/delivery-status.js';
 
 export interface AppDeliveryOptions {
   home: string;

@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { type PayloadV1, serializePayload } from '../../collectors/core/payload.js';
 import type { AgentIdentity } from '../../collectors/core/payload.js';
-import { type Destination, describeDestination } from '../config/destination.js';
+import { type Destination, describeDestination } from '../../contract/destination.js';
 import { EgressGuard, type Resolver } from './egress-guard.js';
 import { Shipper, type ShipperOptions } from './shipper.js';
 import { pidAlive, Spool, type SpoolStats } from './spool.js';
-import { type DeliveryStatus, DeliveryStatusSchema } from './status.js';
+import { type DeliveryStatus, DeliveryStatusSchema } from '../../contract/delivery-status.js';
 import { createDispatcher, egressEndpoints } from './transport.js';
 
 export interface DeliveryOptions {

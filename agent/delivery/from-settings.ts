@@ -1,5 +1,5 @@
 import type { AgentIdentity } from '../../collectors/core/payload.js';
-import type { Destination } from '../config/destination.js';
+import type { Destination } from '../../contract/destination.js';
 import { defaultSpoolDir, readCaFile } from '../config/run-config.js';
 import { resolveSecret } from '../secrets/resolve.js';
 import type { Vault } from '../secrets/vault.js';

@@ -4,7 +4,7 @@ import { gzip as gzipCb } from 'node:zlib';
 import { type Dispatcher, request } from 'undici';
 import { BATCH_SCHEMA } from '../../collectors/core/batch.js';
 import type { AgentIdentity } from '../../collectors/core/payload.js';
-import { type Destination, describeDestination } from '../config/destination.js';
+import { type Destination, describeDestination } from '../../contract/destination.js';
 import { AGENT_VERSION } from '../version.js';
 import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF, parseRetryAfter } from './backoff.js';
 import { EgressRefused, type EgressGuard, normalizeHost } from './egress-guard.js';

@@ -1,7 +1,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { Agent, buildConnector, type Dispatcher, Pool, ProxyAgent } from 'undici';
-import type { Destination } from '../config/destination.js';
+import type { Destination } from '../../contract/destination.js';
 import { defaultPort, type EgressEndpoint, type EgressGuard } from './egress-guard.js';
 
 /**

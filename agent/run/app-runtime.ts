@@ -9,7 +9,7 @@
  * targets, whoever made it, re-plans the schedule.
  */
 import { EventEmitter } from 'node:events';
-import type { Engine, Target } from '../../collectors/core/target.js';
+import type { Engine, Target } from '../../collectors/target.js';
 import type { PayloadV1 } from '../../collectors/core/payload.js';
 import { configTooOpen } from '../config/file-permissions.js';
 import type { StateStore, StoreChange } from '../config/state-store.js';

@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { ConfigError, type TargetConnectError } from '../../collectors/core/engine.js';
 import type { PayloadV1 } from '../../collectors/core/payload.js';
 import type { Policy } from '../../collectors/core/policy.js';
-import type { Target } from '../../collectors/core/target.js';
+import type { Target } from '../../collectors/target.js';
 import type { CycleResult } from '../../collectors/cycle.js';
 import { CredentialsError } from '../secrets/resolve.js';
 import { oneLine } from '../../collectors/core/text.js';

@@ -1,5 +1,5 @@
 import type { IdentityReport } from '../../collectors/core/engine.js';
-import type { Target } from '../../collectors/core/target.js';
+import type { Target } from '../../collectors/target.js';
 import { TargetOperations } from '../target-operations.js';
 import type { Vault } from './vault.js';
 

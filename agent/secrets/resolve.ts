@@ -1,5 +1,5 @@
 import { ConfigError } from '../../collectors/core/engine.js';
-import type { SecretRef } from '../../collectors/core/target.js';
+import type { SecretRef } from '../../collectors/target.js';
 import { type Vault, VaultError } from './vault.js';
 
 /**

@@ -1,17 +1,8 @@
-import { z } from 'zod';
+import { type CredentialAge, DEFAULT_ROTATION_DAYS, DUE_WITHIN_DAYS, type RotationState } from '../../contract/credential-age.js';
 
-export const DEFAULT_ROTATION_DAYS = 90;
-/** A credential is "due" this many days before its rotation date. */
-export const DUE_WITHIN_DAYS = 14;
+export { type CredentialAge, CredentialAgeSchema, DEFAULT_ROTATION_DAYS, DUE_WITHIN_DAYS, type RotationState, RotationStateSchema } from '../../contract/credential-age.js';
+
 const DAY_MS = 86_400_000;
-
-export const RotationStateSchema = z.enum(['ok', 'due', 'overdue', 'unknown']);
-export type RotationState = z.infer<typeof RotationStateSchema>;
-
-export const CredentialAgeSchema = z
-  .object({ setAt: z.string().optional(), dueAt: z.string().optional(), state: RotationStateSchema })
-  .strict();
-export type CredentialAge = z.infer<typeof CredentialAgeSchema>;
 
 /**
  * How old a credential is against its rotation period. 'unknown' when the agent

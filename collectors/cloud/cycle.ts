@@ -1,5 +1,5 @@
 import type { AuditSink } from '../core/audit.js';
-import type { Engine } from '../core/target.js';
+import type { Engine } from '../target.js';
 import { ConfigError } from '../core/engine.js';
 import type { Refusal, Resolver } from '../core/egress-guard.js';
 import type { EffectivePolicy } from '../core/policy.js';

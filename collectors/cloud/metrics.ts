@@ -1,7 +1,7 @@
 import type { AnySignalSpec, Unavailable } from '../core/signal.js';
 import { defineSignal, SignalUnavailable } from '../core/signal.js';
 import type { CloudSession } from './provider.js';
-import type { Engine } from '../core/target.js';
+import type { Engine } from '../target.js';
 
 /** The cloud signals: the same kinds of metric for every provider, plus the service's own. */
 export const CLOUD_SIGNALS = ['cpu', 'memory', 'storage', 'iops', 'connections', 'replica_lag', 'service'] as const;

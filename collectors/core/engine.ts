@@ -1,5 +1,5 @@
 import type { AnySignalSpec, Unavailable } from './signal.js';
-import type { Engine, Target } from './target.js';
+import type { Engine, TargetBase } from './target.js';
 import type { AuditSink } from './audit.js';
 import type { TargetMemory } from './memory.js';
 
@@ -65,19 +65,20 @@ export interface IdentityReport {
   serverVersion: string;
 }
 
-export interface EngineCollector<S extends ClosableSession = ClosableSession> {
+/** T: the target type the engine reads (the composed Target, with the engine's own options). */
+export interface EngineCollector<S extends ClosableSession = ClosableSession, T extends TargetBase = TargetBase> {
   engine: Engine;
   catalog: readonly AnySignalSpec<S>[];
-  connect(target: Target, password: string | undefined, ctx: SessionContext): Promise<S>;
+  connect(target: T, password: string | undefined, ctx: SessionContext): Promise<S>;
   /**
    * Whether the operator opted this target into an `optIn` signal (a licence they
    * hold, an intrusive probe they accept). Absent: every opt-in signal stays off.
    */
-  optedIn?(target: Target, spec: AnySignalSpec<S>): boolean;
+  optedIn?(target: T, spec: AnySignalSpec<S>): boolean;
   /** Turns a driver error raised by one signal's read into an unavailable result. */
   mapSignalError(err: unknown): Unavailable;
   identity(session: S): Promise<IdentityReport>;
   checklist(session: S): Promise<ChecklistItem[]>;
   /** One reviewable script that gives a dedicated monitoring identity exactly what is missing. */
-  grantScript(target: Target, items: readonly ChecklistItem[] | 'all'): string;
+  grantScript(target: T, items: readonly ChecklistItem[] | 'all'): string;
 }

@@ -1,14 +1,20 @@
 import { z } from 'zod';
 import { PolicySchema } from './policy.js';
 import { SecretRefSchema } from './secret-ref.js';
-import { CloudBindingSchema, SERVICES_BY_ENGINE } from '../cloud/binding.js';
+
+/*
+ * What every target has, whatever its engine. The engine folders own their
+ * options (collectors/<engine>/target-options.ts) and the cloud folder its
+ * binding; collectors/target.ts composes them into the schema targets are
+ * validated with. The core imports none of them.
+ */
 
 export const ENGINES = ['postgres', 'mssql', 'mongodb', 'redis', 'oracle'] as const;
 export const EngineSchema = z.enum(ENGINES);
 export type Engine = z.infer<typeof EngineSchema>;
 
 /** Engines that have a database name in their target (the auth database for MongoDB). */
-const ENGINES_WITH_DATABASE: readonly Engine[] = ['postgres', 'mssql', 'mongodb'];
+export const ENGINES_WITH_DATABASE: readonly Engine[] = ['postgres', 'mssql', 'mongodb'];
 
 export { SecretRefSchema, type SecretRef } from './secret-ref.js';
 
@@ -24,182 +30,48 @@ export const TlsSchema = z
   .strict()
   .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), { message: 'certFile and keyFile go together', path: ['keyFile'] });
 
-const EndpointSchema = z
+export const EndpointSchema = z
   .object({ host: z.string().min(1).max(255), port: z.number().int().min(1).max(65535) })
   .strict();
 
-/**
- * Oracle-only options. `diagnosticsPack` is the operator's statement that this
- * database is licensed for the Oracle Diagnostics Pack; without it the agent never
- * touches ASH/AWR views (their mere use requires the licence).
- */
-export const OracleOptionsSchema = z.object({ diagnosticsPack: z.boolean().default(false) }).strict();
+/** The fields every target has, in the order a target file lists them. */
+export const TARGET_BASE_FIELDS = {
+  id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/i, 'letters, digits, ".", "_" or "-" (max 63), starting with a letter or digit'),
+  engine: EngineSchema,
+  name: z.string().min(1).max(200).optional(),
+  host: z.string().min(1).max(255),
+  port: z.number().int().min(1).max(65535),
+  user: z.string().min(1).max(128),
+  database: z.string().min(1).max(128).optional(),
+  service: z.string().min(1).max(128).optional(),
+  password: SecretRefSchema.optional(),
+  /** When the password was last set (ISO time); the rotation clock starts here. */
+  passwordSetAt: z.iso.datetime({ offset: true }).optional(),
+  /** Rotation period of this target's password (default 90 days). */
+  rotationDays: z.number().int().min(1).max(3650).optional(),
+  tls: TlsSchema.optional(),
+  intervalSeconds: z.number().int().min(10).max(86_400).default(60),
+  statementTimeoutMs: z.number().int().min(100).max(600_000).default(5_000),
+  /** How long one statement may wait for a lock; 0 leaves lock waits bounded by statementTimeoutMs only. */
+  lockTimeoutMs: z.number().int().min(0).max(600_000).default(1_000),
+  connectTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+  /** Per-category overrides of the workspace's sensitive-metadata policy (docs/policy.md). */
+  policy: PolicySchema.optional(),
+};
 
-/**
- * SQL Server connection options with no PostgreSQL equivalent. Secrets never go
- * here: a SQL, NTLM or Entra password (or a service principal's client secret)
- * is the target's `password` reference.
- */
-export const MssqlOptionsSchema = z
-  .object({
-    /** sql: SQL login · ntlm: Windows account (user "DOMAIN\\name" or `domain`) · entra-*: Microsoft Entra ID. */
-    authentication: z.enum(['sql', 'ntlm', 'entra-password', 'entra-service-principal', 'entra-managed-identity', 'entra-default']).default('sql'),
-    domain: z.string().min(1).max(255).optional(),
-    /** Entra: application (client) id; for entra-managed-identity, a user-assigned identity's client id. */
-    clientId: z.string().min(1).max(128).optional(),
-    tenantId: z.string().min(1).max(128).optional(),
-    /** ApplicationIntent=ReadOnly: lets the agent connect to readable AG secondaries; through a listener with read-only routing it lands on a secondary. */
-    readOnlyIntent: z.boolean().default(true),
-    /** TDS 8.0 strict encryption (SQL Server 2022+, Azure SQL): TLS before any TDS traffic, certificate always validated. */
-    strictEncryption: z.boolean().default(false),
-  })
-  .strict();
-export type MssqlOptions = z.infer<typeof MssqlOptionsSchema>;
+export const TargetBaseShape = z.object(TARGET_BASE_FIELDS);
+/** A target as the core sees it: what every engine's target has. */
+export type TargetBase = z.infer<typeof TargetBaseShape>;
 
-/**
- * How a Redis/Valkey target is reached. `standalone` (the default) talks to
- * host:port. `sentinel`: host:port is a Sentinel (more in `sentinels`) and the
- * target is whichever server is the current master of `masterName`.
- * `cluster`: host:port is a cluster node (more seeds in `nodes`); the node's own
- * signals are read from host:port and the cluster's topology is reported.
- */
-export const RedisOptionsSchema = z.discriminatedUnion(
-  'mode',
-  [
-    z.object({ mode: z.literal('standalone') }).strict(),
-    z
-      .object({
-        mode: z.literal('sentinel'),
-        masterName: z.string().min(1).max(128),
-        sentinels: z.array(EndpointSchema).max(16).optional(),
-        /** `target`: authenticate to the Sentinels with the target's user and password; `none`: Sentinels need no password. */
-        sentinelAuth: z.enum(['none', 'target']).default('none'),
-        /** Use the target's TLS settings for the Sentinel connections too. */
-        sentinelTls: z.boolean().default(false),
-      })
-      .strict(),
-    z.object({ mode: z.literal('cluster'), nodes: z.array(EndpointSchema).max(64).optional() }).strict(),
-  ],
-  { error: 'must be "standalone", "sentinel" or "cluster"' },
-);
-export type RedisOptions = z.infer<typeof RedisOptionsSchema>;
-
-/**
- * MongoDB-only connection options. The target's `database` is the authentication
- * database; `tls` carries the CA and verification mode as for every engine.
- */
-export const MongoOptionsSchema = z
-  .object({
-    /** `host` is a DNS SRV name (mongodb+srv://host): the members and ports come from DNS, `port` is not used. */
-    srv: z.boolean().default(false),
-    /** Connect to the whole replica set through discovery; without it the agent talks to `host:port` only. */
-    replicaSet: z.string().min(1).max(128).optional(),
-    /** Pins the mechanism; by default the driver negotiates SCRAM-SHA-256 or SCRAM-SHA-1 with the server. */
-    authMechanism: z.enum(['SCRAM-SHA-256', 'SCRAM-SHA-1', 'MONGODB-X509']).optional(),
-    /** PEM file holding the client certificate and its key (mutual TLS, MONGODB-X509). */
-    tlsCertificateKeyFile: z.string().min(1).optional(),
-    /** The operator's opt-in for current operations ($currentOp); command documents are always redacted. */
-    currentOps: z.boolean().default(false),
-  })
-  .strict();
-
-/** The plain shape; TargetSchema adds the per-engine rules. */
-export const TargetShape = z
-  .object({
-    id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/i, 'letters, digits, ".", "_" or "-" (max 63), starting with a letter or digit'),
-    engine: EngineSchema,
-    name: z.string().min(1).max(200).optional(),
-    host: z.string().min(1).max(255),
-    port: z.number().int().min(1).max(65535),
-    user: z.string().min(1).max(128),
-    database: z.string().min(1).max(128).optional(),
-    service: z.string().min(1).max(128).optional(),
-    password: SecretRefSchema.optional(),
-    /** When the password was last set (ISO time); the rotation clock starts here. */
-    passwordSetAt: z.iso.datetime({ offset: true }).optional(),
-    /** Rotation period of this target's password (default 90 days). */
-    rotationDays: z.number().int().min(1).max(3650).optional(),
-    tls: TlsSchema.optional(),
-    redis: RedisOptionsSchema.optional(),
-    mongodb: MongoOptionsSchema.optional(),
-    intervalSeconds: z.number().int().min(10).max(86_400).default(60),
-    statementTimeoutMs: z.number().int().min(100).max(600_000).default(5_000),
-    /** How long one statement may wait for a lock; 0 leaves lock waits bounded by statementTimeoutMs only. */
-    lockTimeoutMs: z.number().int().min(0).max(600_000).default(1_000),
-    connectTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
-    /** Per-category overrides of the workspace's sensitive-metadata policy (docs/policy.md). */
-    policy: PolicySchema.optional(),
-    oracle: OracleOptionsSchema.optional(),
-    mssql: MssqlOptionsSchema.optional(),
-    /** The managed-service resource this database is, and the read-only identity that reads its provider metrics. */
-    cloud: CloudBindingSchema.optional(),
-  })
-  .strict();
-
-/** Per-engine required fields, shared by every schema built on TargetShape. */
-export function checkEngineFields(
-  t: {
-    engine: Engine;
-    database?: string | undefined;
-    service?: string | undefined;
-    password?: unknown;
-    tls?: { mode?: string | undefined } | undefined;
-    oracle?: unknown;
-    mssql?: unknown;
-    redis?: unknown;
-    mongodb?: z.infer<typeof MongoOptionsSchema> | undefined;
-    cloud?: { provider: string; service: string } | undefined;
-  },
-  ctx: z.RefinementCtx,
-): void {
-    if (ENGINES_WITH_DATABASE.includes(t.engine) && t.database === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['database'], message: `is required for ${t.engine}` });
-    }
-    if (t.engine === 'oracle' && t.service === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['service'], message: 'is required for oracle' });
-    }
-    if (t.engine !== 'oracle' && t.oracle !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['oracle'], message: `applies to oracle targets only, not ${t.engine}` });
-    }
-    if (t.engine !== 'mssql' && t.mssql !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['mssql'], message: 'applies only to engine mssql' });
-    }
-    if (t.engine !== 'redis' && t.redis !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['redis'], message: 'is only for engine redis' });
-    }
-    if (t.engine === 'mongodb' && t.tls?.mode === 'prefer') {
-      ctx.addIssue({ code: 'custom', path: ['tls', 'mode'], message: 'MongoDB has no opportunistic TLS ("prefer"): choose disable, require, verify-ca or verify-full' });
-    }
-    if (t.mongodb !== undefined) checkMongoOptions(t, t.mongodb, ctx);
-    if (t.cloud !== undefined && !(SERVICES_BY_ENGINE[t.engine] ?? []).includes(t.cloud.service)) {
-      ctx.addIssue({ code: 'custom', path: ['cloud', 'service'], message: `"${t.cloud.service}" is not a managed service for ${t.engine} (choose ${(SERVICES_BY_ENGINE[t.engine] ?? []).join(', ')})` });
-    }
-}
-
-function checkMongoOptions(
-  t: { engine: Engine; database?: string | undefined; password?: unknown; tls?: { mode?: string | undefined } | undefined },
-  m: z.infer<typeof MongoOptionsSchema>,
-  ctx: z.RefinementCtx,
-): void {
-  if (t.engine !== 'mongodb') {
-    ctx.addIssue({ code: 'custom', path: ['mongodb'], message: 'only applies to engine "mongodb"' });
-    return;
+/** The rules every target follows, whatever its engine. */
+export function checkBaseFields(t: { engine: Engine; database?: string | undefined; service?: string | undefined }, ctx: z.RefinementCtx): void {
+  if (ENGINES_WITH_DATABASE.includes(t.engine) && t.database === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['database'], message: `is required for ${t.engine}` });
   }
-  if (m.authMechanism === 'MONGODB-X509') {
-    // X.509 users live in $external and prove themselves with the client certificate, never a password.
-    if (m.tlsCertificateKeyFile === undefined) ctx.addIssue({ code: 'custom', path: ['mongodb', 'tlsCertificateKeyFile'], message: 'is required for MONGODB-X509' });
-    if (t.database !== undefined && t.database !== '$external') ctx.addIssue({ code: 'custom', path: ['database'], message: 'must be "$external" for MONGODB-X509' });
-    if (t.password !== undefined) ctx.addIssue({ code: 'custom', path: ['password'], message: 'is not used with MONGODB-X509 (the client certificate authenticates)' });
-  }
-  // mongodb+srv turns TLS on by default; otherwise a client certificate needs TLS asked for explicitly.
-  if (m.tlsCertificateKeyFile !== undefined && ((t.tls === undefined && !m.srv) || t.tls?.mode === 'disable')) {
-    ctx.addIssue({ code: 'custom', path: ['tls', 'mode'], message: 'must enable TLS (require, verify-ca or verify-full) to present mongodb.tlsCertificateKeyFile' });
+  if (t.engine === 'oracle' && t.service === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['service'], message: 'is required for oracle' });
   }
 }
-
-export const TargetSchema = TargetShape.superRefine(checkEngineFields);
-export type Target = z.infer<typeof TargetSchema>;
-export type TargetInput = z.input<typeof TargetSchema>;
 
 /** The one-line explanation of the first problem in a zod error, path included. */
 export function describeIssue(error: z.ZodError): string {

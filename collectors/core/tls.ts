@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { checkServerIdentity, type ConnectionOptions } from 'node:tls';
 import { ConfigError } from './engine.js';
-import type { Target } from './target.js';
+import type { TargetBase as Target } from './target.js';
 
 function readPem(file: string, field: string): string {
   try {

@@ -9,7 +9,7 @@
  * suggested: it reads data.
  */
 import type { ChecklistItem, IdentityReport } from '../core/engine.js';
-import type { Target } from '../core/target.js';
+import type { Target } from '../target.js';
 import type { FixUser } from './errors.js';
 import { hasAction, parsePrivileges, type Privilege, type Resource, resourceLiteral, resourceWords } from './privileges.js';
 import type { MongoSession, ServerInfo } from './session.js';

@@ -1,10 +1,11 @@
+import type { Target } from '../target.js';
 import type { EngineCollector } from '../core/engine.js';
 import { mongodbCatalog } from './catalog.js';
 import { mapMongoSignalError } from './errors.js';
 import { mongoChecklist, mongoGrantScript, mongoIdentity } from './grants.js';
 import { MongoSession } from './session.js';
 
-export const mongodbCollector: EngineCollector<MongoSession> = {
+export const mongodbCollector: EngineCollector<MongoSession, Target> = {
   engine: 'mongodb',
   catalog: mongodbCatalog,
   connect: (target, password, ctx) => MongoSession.open(target, password, ctx),

@@ -4,7 +4,7 @@ import { checkServerIdentity } from 'node:tls';
 import { BSON, type Document, MongoClient, type MongoClientOptions } from 'mongodb';
 import type { AuditEntry } from '../core/audit.js';
 import { ConfigError, type ClosableSession, type SessionContext } from '../core/engine.js';
-import type { Target } from '../core/target.js';
+import type { Target } from '../target.js';
 import { type FailureKind, type FixUser, mapMongoConnectError, MongoCommandFailure } from './errors.js';
 import { type GrantId } from './grants.js';
 import { assertReadOnlyCommand, type CommandDoc, commandName } from './guard.js';

@@ -1,6 +1,6 @@
 import type { ChecklistItem, IdentityReport } from '../core/engine.js';
 import type { GrantRef } from '../core/signal.js';
-import type { Target } from '../core/target.js';
+import type { Target } from '../target.js';
 import { mssqlCatalog } from './catalog.js';
 import { GRANTS, logShippingGrant, PLATFORM_LABEL } from './model.js';
 import { quoteName } from './names.js';

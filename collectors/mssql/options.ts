@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../core/engine.js';
-import { type MssqlOptions, MssqlOptionsSchema, type Target } from '../core/target.js';
+import { type MssqlOptions, MssqlOptionsSchema, type Target } from '../target.js';
 import { type DriverConfig, READ_UNCOMMITTED } from './driver.js';
 
 export const mssqlOptions = (target: Target): MssqlOptions => target.mssql ?? MssqlOptionsSchema.parse({});

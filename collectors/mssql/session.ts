@@ -1,5 +1,5 @@
 import { ConfigError, type ClosableSession, type SessionContext } from '../core/engine.js';
-import type { Target } from '../core/target.js';
+import type { Target } from '../target.js';
 import { type ConnectDriver, connectWithMssql, type DriverPool } from './driver.js';
 import { driverCode, mapMssqlConnectError, serverMessages, SqlServerError } from './errors.js';
 import { assertReadOnlyTsql, ReadOnlyViolation } from './guard.js';

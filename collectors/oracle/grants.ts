@@ -1,6 +1,6 @@
 import type { ChecklistItem, IdentityReport } from '../core/engine.js';
 import type { AnySignalSpec } from '../core/signal.js';
-import type { Target } from '../core/target.js';
+import type { Target } from '../target.js';
 import { oracleCatalog } from './catalog.js';
 import { DIAGNOSTICS_PACK } from './catalog-diagnostics.js';
 import { DICTIONARY_ONLY_PRIVILEGES, POWERFUL_PRIVILEGES, POWERFUL_ROLES } from './catalog-security.js';

@@ -1,3 +1,4 @@
+import type { Target } from '../target.js';
 import type { EngineCollector } from '../core/engine.js';
 import { oracleCatalog } from './catalog.js';
 import { type OracleDriver, oracledbDriver } from './driver.js';
@@ -6,7 +7,7 @@ import { oracleChecklist, oracleGrantScript, oracleIdentity } from './grants.js'
 import { diagnosticsPackConfirmed, OracleSession } from './session.js';
 
 /** The Oracle collector over a driver: node-oracledb (Thin mode) in production, a fake Connection in tests. */
-export function createOracleCollector(driver: OracleDriver): EngineCollector<OracleSession> {
+export function createOracleCollector(driver: OracleDriver): EngineCollector<OracleSession, Target> {
   return {
     engine: 'oracle',
     catalog: oracleCatalog,

@@ -1,5 +1,5 @@
 import { ConfigError, TargetConnectError, type ClosableSession, type SessionContext } from '../core/engine.js';
-import type { Target } from '../core/target.js';
+import type { Target } from '../target.js';
 import type { OracleConnectAttributes, OracleConnection, OracleDriver } from './driver.js';
 import { mapOracleConnectError, OraclePermissionError, grantSelect, objectsIn } from './errors.js';
 import { assertReadOnlySql } from './guard.js';

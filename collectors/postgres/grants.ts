@@ -1,7 +1,7 @@
 import type { ChecklistItem, IdentityReport } from '../core/engine.js';
 import { signalsRequiring } from '../core/signal.js';
 import { postgresCatalog } from './catalog.js';
-import type { Target } from '../core/target.js';
+import type { Target } from '../target.js';
 import type { PgSession } from './session.js';
 
 import { quoteIdent } from './quote.js';

@@ -1,10 +1,11 @@
+import type { Target } from '../target.js';
 import type { EngineCollector } from '../core/engine.js';
 import { postgresCatalog } from './catalog.js';
 import { mapPgSignalError } from './errors.js';
 import { pgChecklist, pgGrantScript, pgIdentity } from './grants.js';
 import { PgSession } from './session.js';
 
-export const postgresCollector: EngineCollector<PgSession> = {
+export const postgresCollector: EngineCollector<PgSession, Target> = {
   engine: 'postgres',
   catalog: postgresCatalog,
   connect: (target, password, ctx) => PgSession.open(target, password, ctx),

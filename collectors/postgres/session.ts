@@ -2,7 +2,7 @@ import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
 import type { ClosableSession, SessionContext } from '../core/engine.js';
 import { tlsConnectionOptions } from '../core/tls.js';
-import type { Target } from '../core/target.js';
+import type { Target } from '../target.js';
 import { mapPgConnectError } from './errors.js';
 import { assertReadOnlySql, ReadOnlyViolation } from './guard.js';
 

@@ -1,5 +1,5 @@
 import type { ChecklistItem, IdentityReport } from '../core/engine.js';
-import type { Target } from '../core/target.js';
+import type { Target } from '../target.js';
 import { signalsNeeding } from './catalog.js';
 import { aclFix, RedisCommandError } from './errors.js';
 import { aclPosture, type AclRules, parseAclGetUser, parseAclListLine } from './parse.js';

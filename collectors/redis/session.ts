@@ -4,7 +4,7 @@ import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis'
 import type { ClosableSession, SessionContext } from '../core/engine.js';
 import { ConfigError, TargetConnectError } from '../core/engine.js';
 import { StagedMemory, type JsonValue, type TargetMemory } from '../core/memory.js';
-import type { Target } from '../core/target.js';
+import type { Target } from '../target.js';
 import { tlsConnectionOptions } from '../core/tls.js';
 import { type CommandObserver, installCommandGuard, observedOptions, withObserver } from './driver.js';
 import { mapRedisConnectError, RedisCommandError, toCommandError } from './errors.js';

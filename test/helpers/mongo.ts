@@ -1,8 +1,8 @@
 import { expect } from 'vitest';
 import type { ChecklistItem } from '../../collectors/core/engine.js';
 import type { PayloadV1 } from '../../collectors/core/payload.js';
-import type { Target } from '../../collectors/core/target.js';
-import { TargetSchema } from '../../collectors/core/target.js';
+import type { Target } from '../../collectors/target.js';
+import { TargetSchema } from '../../collectors/target.js';
 import type { Identity } from '../fixtures/mongodb/identities.js';
 
 /** A target for the fake mongod on 127.0.0.1 as `who` (password from the PW variable, see agentOps). */

@@ -2,7 +2,7 @@ import { testCycleDeps } from './cycle.js';
 import type { AuditEntry, AuditSink } from '../../collectors/core/audit.js';
 import type { ChecklistItem, IdentityReport } from '../../collectors/core/engine.js';
 import type { PayloadV1 } from '../../collectors/core/payload.js';
-import { type Target, TargetSchema } from '../../collectors/core/target.js';
+import { type Target, TargetSchema } from '../../collectors/target.js';
 import { oracleGrantScript } from '../../collectors/oracle/grants.js';
 import { createOracleCollector } from '../../collectors/oracle/index.js';
 import { collectCycle } from '../../collectors/cycle.js';

@@ -50,6 +50,6 @@ describe('CLI with a SQL Server target', () => {
     const misplaced = await target({ engine: 'postgres', mssql: { readOnlyIntent: true } });
     const r2 = await runAgentCli(['check', '--target', misplaced.file], { env: misplaced.env });
     expect(r2.code).toBe(2);
-    expect(r2.stderr).toMatch(/mssql: applies only to engine mssql/);
+    expect(r2.stderr).toMatch(/mssql: applies to mssql targets only, not postgres/);
   });
 });

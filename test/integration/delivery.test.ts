@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BatchV1Schema } from '../../collectors/core/batch.js';
 import { PayloadV1Schema, type PayloadV1 } from '../../collectors/core/payload.js';
-import { DestinationSchema, type DestinationInput } from '../../agent/config/destination.js';
+import { DestinationSchema, type DestinationInput } from '../../contract/destination.js';
 import { Delivery, type DeliveryOptions } from '../../agent/delivery/delivery.js';
 import type { Resolver } from '../../agent/delivery/egress-guard.js';
 import { type IngestServer, startConnectProxy, startIngestServer, testPki } from '../helpers/ingest-server.js';

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../../collectors/core/audit.js';
 import { ReadOnlyViolation } from '../../collectors/core/read-only.js';
-import { type Target, TargetSchema } from '../../collectors/core/target.js';
+import { type Target, TargetSchema } from '../../collectors/target.js';
 import { ALLOWED_COMMANDS } from '../../collectors/mongodb/guard.js';
 import { MongoSession } from '../../collectors/mongodb/session.js';
 import { expectChecklistMatchesPayload } from '../helpers/mongo.js';

@@ -1,6 +1,6 @@
 import { testCycleDeps } from '../helpers/cycle.js';
 import { describe, expect, it } from 'vitest';
-import { type Target, TargetSchema } from '../../collectors/core/target.js';
+import { type Target, TargetSchema } from '../../collectors/target.js';
 import { mssqlCatalog } from '../../collectors/mssql/catalog.js';
 import { mssqlCollector } from '../../collectors/mssql/index.js';
 import { collectCycle } from '../../collectors/cycle.js';

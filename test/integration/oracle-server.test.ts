@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { TargetSchema, type Target } from '../../collectors/core/target.js';
+import { TargetSchema, type Target } from '../../collectors/target.js';
 import { agentOps } from '../helpers/pg.js';
 
 /**

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createHandlers, dispatch } from '../../agent/api/handlers.js';
 import { AuditLedger } from '../../agent/audit/ledger.js';
 import { StateStore } from '../../agent/config/state-store.js';
-import type { DeliveryStatus } from '../../agent/delivery/status.js';
+import type { DeliveryStatus } from '../../contract/delivery-status.js';
 import type { Vault } from '../../agent/secrets/vault.js';
 import { TargetOperations } from '../../agent/target-operations.js';
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TargetConnectError } from '../../collectors/core/engine.js';
 import type { PayloadV1 } from '../../collectors/core/payload.js';
-import { type Target, TargetSchema } from '../../collectors/core/target.js';
+import { type Target, TargetSchema } from '../../collectors/target.js';
 import { createHandlers, dispatch } from '../../agent/api/handlers.js';
 import { AuditLedger } from '../../agent/audit/ledger.js';
 import type { CycleResult } from '../../collectors/cycle.js';

@@ -7,7 +7,7 @@ import { cloudCatalog, CloudReads, type MetricQuery, type QueryResult, windowEnd
 import type { CloudSession } from '../../collectors/cloud/provider.js';
 import { runSignals } from '../../collectors/core/runner.js';
 import { unavailable } from '../../collectors/core/signal.js';
-import { describeIssue, TargetSchema } from '../../collectors/core/target.js';
+import { describeIssue, TargetSchema } from '../../collectors/target.js';
 import { TargetInputSchema } from '../../contract/api.js';
 
 const aws = { provider: 'aws', region: 'eu-west-1', service: 'rds', resourceId: 'db-1', accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secret: { env: 'AWS_SECRET' } } as const;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../collectors/core/engine.js';
-import { TargetSchema } from '../../collectors/core/target.js';
+import { TargetSchema } from '../../collectors/target.js';
 import { connectionSettings } from '../../collectors/mongodb/session.js';
 import { parseTarget } from '../../agent/config/target-file.js';
 
@@ -85,7 +85,7 @@ describe('MongoDB target options in a target file', () => {
   });
 
   it.each([
-    [{ ...base, engine: 'postgres', port: 5432, mongodb: { srv: true } }, 't.json: mongodb: only applies to engine "mongodb"'],
+    [{ ...base, engine: 'postgres', port: 5432, mongodb: { srv: true } }, 't.json: mongodb: applies to mongodb targets only, not postgres'],
     [{ ...base, mongodb: { srv: 'yes' } }, /t\.json: mongodb\.srv: /],
     [{ ...base, mongodb: { authSource: 'admin' } }, 't.json: mongodb: unknown field(s) "authSource"'],
     [{ ...base, mongodb: { authMechanism: 'PLAIN' } }, /t\.json: mongodb\.authMechanism: /],

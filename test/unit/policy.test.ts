@@ -9,7 +9,7 @@ import { annotate, applyPolicy } from '../../collectors/core/redact/apply.js';
 import { NameHasher } from '../../collectors/core/redact/names.js';
 import { runSignals } from '../../collectors/core/runner.js';
 import { type AnySignalSpec, defineSignal, unavailable } from '../../collectors/core/signal.js';
-import { TargetSchema } from '../../collectors/core/target.js';
+import { TargetSchema } from '../../collectors/target.js';
 import { postgresCatalog } from '../../collectors/postgres/catalog.js';
 import { NameKeyStore } from '../../agent/secrets/name-key.js';
 import { type Vault, VaultError } from '../../agent/secrets/vault.js';

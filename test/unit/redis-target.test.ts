@@ -34,7 +34,7 @@ describe('redis target files', () => {
     [{ redis: { mode: 'sentinel' } }, /redis\.masterName/],
     [{ redis: { mode: 'cluster', seeds: [] } }, /redis: unknown field\(s\) "seeds"/],
     [{ redis: { mode: 'cluster', nodes: [{ host: 'n', port: 0 }] } }, /redis\.nodes\.0\.port/],
-    [{ engine: 'postgres', database: 'app', redis: { mode: 'standalone' } }, /redis: is only for engine redis/],
+    [{ engine: 'postgres', database: 'app', redis: { mode: 'standalone' } }, /redis: applies to redis targets only, not postgres/],
     [{ tls: { mode: 'require', certFile: 'c.pem' } }, /tls\.keyFile: certFile and keyFile go together/],
   ])('explains bad redis options in one line (%#)', (extra, re) => {
     const m = message({ ...base, ...extra });

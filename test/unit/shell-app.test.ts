@@ -511,7 +511,7 @@ describe('tray', () => {
     await expectEventually(() => expect(world.quitted).toBe(true));
     expect(world.tray.destroyed).toBe(true);
     expect(world.ipcMain.listeners.has(CALL_CHANNEL)).toBe(false);
-    await app.store.putTarget({ ...(await import('../../collectors/core/target.js')).TargetSchema.parse(target), id: 'after-quit' });
+    await app.store.putTarget({ ...(await import('../../collectors/target.js')).TargetSchema.parse(target), id: 'after-quit' });
     expect(app.runtime.status().targets.find((t) => t.id === 'after-quit')?.state).toBe('never_collected');
   });
 });

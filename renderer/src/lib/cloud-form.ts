@@ -4,8 +4,7 @@
  * the agent never disagree. The secret is never part of the binding sent: it is
  * an environment variable name, or a value sealed by targets.setCloudSecret.
  */
-import { CLOUD_PROVIDERS, CloudBindingSchema, type CloudProviderId, SERVICES_BY_ENGINE, SERVICES_BY_PROVIDER } from '../../../collectors/cloud/binding.js';
-import type { Engine } from '../../../collectors/core/target.js';
+import { CLOUD_PROVIDERS, CloudBindingSchema, type CloudProviderId, type Engine, SERVICES_BY_ENGINE, SERVICES_BY_PROVIDER } from '../../../contract/api.js';
 
 export type { CloudProviderId };
 export const PROVIDERS: readonly CloudProviderId[] = CLOUD_PROVIDERS;

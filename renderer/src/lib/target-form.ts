@@ -4,8 +4,7 @@
  * form and the agent can never disagree about what a valid target is.
  */
 import type { z } from 'zod';
-import { TargetInputSchema } from '../../../contract/api.js';
-import { checkEngineFields, ENGINES, type Engine } from '../../../collectors/core/target.js';
+import { checkEngineFields, ENGINES, type Engine, TargetInputSchema } from '../../../contract/api.js';
 import type { Params } from '../../../contract/api.js';
 
 export { ENGINES, type Engine };

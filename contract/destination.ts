@@ -4,7 +4,7 @@
  * no Node APIs) so the API contract and the renderer can import it.
  */
 import { z } from 'zod';
-import { type SecretRef, SecretRefSchema } from '../../collectors/core/target.js';
+import { type SecretRef, SecretRefSchema } from '../collectors/core/secret-ref.js';
 
 const LOOPBACK_HOST = /^(localhost|[a-z0-9-]+\.localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
 
