@@ -479,6 +479,7 @@ function lex(sql: string, dialect: SqlDialect, backslashQuotes: boolean): LexRes
   let secretNext = false; // the next token is a secret
   let passwordWord = false; // after PASSWORD: an optional `=`, then the secret
   let afterSecret = false; // a REPLACE right after an IDENTIFIED BY secret is followed by another
+  let secretLiteral = false; // the literal being written is the secret
 
   /** Writes the separator the canonical spacing wants before a token of this kind. */
   const space = (kind: number, code: number): void => {
@@ -566,7 +567,8 @@ function lex(sql: string, dialect: SqlDialect, backslashQuotes: boolean): LexRes
     if (before(T_LIT, -1, KW_NONE)) out[len++] = C.QMARK;
     after(T_LIT, -1);
     lastKw = KW_NONE;
-    afterSecret = false;
+    afterSecret = secretLiteral;
+    secretLiteral = false;
   };
   const copy = (kind: number, a: number, b: number, kw: number): void => {
     if (before(kind, -1, kw)) {
@@ -651,12 +653,13 @@ function lex(sql: string, dialect: SqlDialect, backslashQuotes: boolean): LexRes
       if (end > i) {
         const kw = keywordOf(sql, i, end);
         if (kw !== KW_NULL && kw !== KW_VALUES) {
+          secretLiteral = true;
           literal();
-          afterSecret = true;
           i = end;
           continue;
         }
-      }
+      } else secretLiteral = true; // a string: the scanner replaces it below
+
     }
 
     if (c === C.SQUOTE) {
