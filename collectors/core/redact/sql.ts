@@ -415,8 +415,9 @@ const UTF16 = new TextDecoder('utf-16le');
 
 /** The output as a string. TextDecoder copies in one pass but turns a lone surrogate into U+FFFD, so text that copied any surrogate is converted unit by unit. */
 function bufferToString(buf: Uint16Array, len: number, surrogates: boolean): string {
-  if (!surrogates) return UTF16.decode(buf.subarray(0, len));
   const CHUNK = 8192;
+  // Short text: one fromCharCode call beats the decoder's per-call cost.
+  if (!surrogates && len > 1024) return UTF16.decode(buf.subarray(0, len));
   if (len <= CHUNK) return String.fromCharCode.apply(null, buf.subarray(0, len) as unknown as number[]);
   const parts: string[] = [];
   for (let a = 0; a < len; a += CHUNK) parts.push(String.fromCharCode.apply(null, buf.subarray(a, Math.min(len, a + CHUNK)) as unknown as number[]));
@@ -448,13 +449,28 @@ function lex(sql: string, dialect: SqlDialect, backslashQuotes: boolean): LexRes
   let len = 0;
   let ambiguous = false;
   let surrogates = false; // a surrogate was copied to the output
-  let nextBackslash = -1; // index of the next backslash at or after a string's start, n when none
-  const backslashBefore = (a: number, b: number): boolean => {
-    if (nextBackslash < a) {
-      nextBackslash = sql.indexOf('\\', a);
-      if (nextBackslash === -1) nextBackslash = n;
+  // standard_conforming_strings = off reads a string differently only where an odd run
+  // of backslashes comes before a quote inside it (`\'` escapes the quote); C:\dir\file
+  // reads the same both ways. Backslashes are found with indexOf, each visited once.
+  let nextBackslash = -1; // the next backslash at or after the last position asked, n when none
+  const escapesQuote = (a: number, b: number): boolean => {
+    let p = nextBackslash;
+    if (p < a) {
+      p = sql.indexOf('\\', a);
+      if (p === -1) p = n;
     }
-    return nextBackslash < b;
+    while (p < b) {
+      let q = p + 1;
+      while (sql.charCodeAt(q) === C.BSLASH) q++;
+      if (((q - p) & 1) === 1 && q < b && sql.charCodeAt(q) === C.SQUOTE) {
+        nextBackslash = p;
+        return true;
+      }
+      p = sql.indexOf('\\', q);
+      if (p === -1) p = n;
+    }
+    nextBackslash = p;
+    return false;
   };
 
   let gap = false; // whitespace or a comment since the last token
@@ -615,13 +631,51 @@ function lex(sql: string, dialect: SqlDialect, backslashQuotes: boolean): LexRes
       i += c < 128 ? 1 : charLen(sql, i, c);
       continue;
     }
-    // The hot path: one-character operators that start nothing else.
-    if (k === OP && c !== C.MINUS && c !== C.SLASH && c !== C.DOT && c !== C.COLON && c !== C.EQ && !(passwordWord || secretNext)) {
-      op(c);
+    const next = sql.charCodeAt(i + 1);
+    // The hot paths, for token-dense text: one-character operators that start nothing
+    // else, and plain decimal integers, written without the collapsing machinery when
+    // no IN-list or VALUES row is open.
+    if (k === OP && !(passwordWord || secretNext) && c !== C.SLASH && c !== C.DOT && c !== C.COLON && c !== C.EQ) {
+      if (c === C.MINUS) {
+        if (next === C.MINUS) {
+          i = endOfLineComment(sql, i, !pg);
+          gap = true;
+          continue;
+        }
+        if ((isDigit(next) || (next === C.DOT && isDigit(sql.charCodeAt(i + 2)))) && unaryContext()) {
+          i = endOfLiteralRun(sql, i + 1, t, pg);
+          if (sql.charCodeAt(i) === 0) return { out: null, ambiguous };
+          literal();
+          continue;
+        }
+      }
+      if ((vState | inState) === 0) {
+        if (count > 0 && (gap || prevCode === C.COMMA) && prevCode !== C.LPAREN && prevCode !== C.DOT && c !== C.COMMA && c !== C.RPAREN && c !== C.SEMI) {
+          out[len++] = C.SPACE;
+        }
+        out[len++] = c;
+        prevKind = lastKind = T_OP;
+        prevCode = lastCode = c;
+        gap = false;
+        count++;
+        lastKw = KW_NONE;
+        afterSecret = false;
+        if (c === C.SEMI) authDdl = false;
+      } else op(c);
       i++;
       continue;
     }
-    const next = sql.charCodeAt(i + 1);
+    if (isDigit(c) && !(passwordWord || secretNext)) {
+      let j = i + 1;
+      let d = next;
+      while (isDigit(d)) d = sql.charCodeAt(++j);
+      // A plain integer ends at a separator or an operator other than `.` (a fraction follows).
+      if (j >= n || (d < 128 && d !== C.DOT && (t[d] === SPACE || t[d] === OP))) {
+        literal();
+        i = j;
+        continue;
+      }
+    }
     if (c === C.MINUS && next === C.MINUS) {
       i = endOfLineComment(sql, i, !pg);
       gap = true;
@@ -666,7 +720,7 @@ function lex(sql: string, dialect: SqlDialect, backslashQuotes: boolean): LexRes
       const escapes = pg && backslashQuotes;
       const end = endOfQuoted(sql, i, C.SQUOTE, escapes);
       if (end === -1) return { out: null, ambiguous };
-      if (pg && !escapes && !ambiguous && backslashBefore(i, end)) ambiguous = true;
+      if (pg && !escapes && !ambiguous && escapesQuote(i, end)) ambiguous = true;
       literal();
       i = end;
       continue;
@@ -678,7 +732,7 @@ function lex(sql: string, dialect: SqlDialect, backslashQuotes: boolean): LexRes
         const escapes = pg && (lc === 101 || (lc === 110 && backslashQuotes));
         const end = endOfQuoted(sql, i + 1, C.SQUOTE, escapes);
         if (end === -1) return { out: null, ambiguous };
-        if (pg && lc === 110 && !escapes && !ambiguous && backslashBefore(i, end)) ambiguous = true;
+        if (pg && lc === 110 && !escapes && !ambiguous && escapesQuote(i, end)) ambiguous = true;
         literal();
         i = end;
         continue;
