@@ -141,3 +141,34 @@ describe('issue 21: unrecognised characters make the surrounding run a literal',
     expect(norm(sql, dialect)).toBe(expected);
   });
 });
+
+describe('issue 21: token-dense statements', () => {
+  const list = (k: number, f: (i: number) => string): string => Array.from({ length: k }, (_, i) => f(i)).join(', ');
+  const shapes: Array<[string, (k: number) => string, string]> = [
+    ['bind parameters in VALUES rows', (k) => `INSERT INTO t (a, b) VALUES ${list(k, (i) => `($${2 * i + 1}, $${2 * i + 2})`)}`, 'INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)'],
+    ['bind parameters in an IN-list', (k) => `SELECT 1 FROM t WHERE id IN (${list(k, (i) => `$${i + 1}`)})`, 'SELECT ? FROM t WHERE id IN ($1, $2'],
+    ['deep parentheses', (k) => `SELECT ${list(k, () => `${'('.repeat(30)}1${')'.repeat(30)}`)}`, `SELECT ${'('.repeat(30)}?${')'.repeat(30)}, `],
+    ['operator chains', (k) => `SELECT ${list(k, () => `a${'-1'.repeat(20)}`)}`, `SELECT a${'-?'.repeat(20)}, `],
+    ['literal VALUES rows', (k) => `INSERT INTO t VALUES ${list(k, (i) => `(${i}, 'v${i}')`)}`, 'INSERT INTO t VALUES (?, ?)'],
+    ['driver parameter markers in an IN-list', (k) => `SELECT 1 FROM t WHERE id IN (${list(k, () => '?')})`, 'SELECT ? FROM t WHERE id IN (?)'],
+  ];
+  it.each(shapes)('%s: linear time, no literal left', (_name, build, prefix) => {
+    const small = build(2_000);
+    const big = build(20_000);
+    // CPU time of this process, not wall time: on a shared machine a descheduled run
+    // says nothing about the code. Best of three.
+    const time = (s: string): { out: string | null; ms: number } => {
+      const t0 = process.cpuUsage();
+      const out = normalizeSql(s, 'postgres');
+      const d = process.cpuUsage(t0);
+      return { out, ms: (d.user + d.system) / 1000 };
+    };
+    const best = (s: string): { out: string | null; ms: number } => [time(s), time(s), time(s)].reduce((x, y) => (y.ms < x.ms ? y : x));
+    const a = best(small).ms;
+    const b = best(big);
+    expect(b.out?.startsWith(prefix)).toBe(true);
+    expect(b.out!.replace(/\$[0-9]+/g, '')).not.toMatch(/[0-9']/); // only $n binds keep digits
+    // 10x the input may cost ~10x the time; quadratic would be ~100x. Generous for a shared machine.
+    expect(b.ms).toBeLessThan(Math.max(a, 2) * 40);
+  });
+});

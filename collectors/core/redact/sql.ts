@@ -411,14 +411,17 @@ for (const ch of '(,=<>+-*/%^|&~!@#[') UNARY_AFTER_OP[ch.charCodeAt(0)] = 1;
 let OUT = new Uint16Array(1 << 16);
 const KEEP_BUFFER = 1 << 20;
 
-const UTF16 = new TextDecoder('utf-16le');
+// Node's Buffer copies UTF-16 units into a string in one pass, lone surrogates
+// included (TextDecoder would replace them and is several times slower); the
+// Uint16Array holds them in platform order, so only on little-endian platforms.
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
 
-/** The output as a string. TextDecoder copies in one pass but turns a lone surrogate into U+FFFD, so text that copied any surrogate is converted unit by unit. */
-function bufferToString(buf: Uint16Array, len: number, surrogates: boolean): string {
+/** The output as a string. */
+function bufferToString(buf: Uint16Array, len: number): string {
   const CHUNK = 8192;
-  // Short text: one fromCharCode call beats the decoder's per-call cost.
-  if (!surrogates && len > 1024) return UTF16.decode(buf.subarray(0, len));
   if (len <= CHUNK) return String.fromCharCode.apply(null, buf.subarray(0, len) as unknown as number[]);
+  if (NodeBuffer && LITTLE_ENDIAN) return NodeBuffer.from(buf.buffer, buf.byteOffset, len * 2).toString('utf16le');
   const parts: string[] = [];
   for (let a = 0; a < len; a += CHUNK) parts.push(String.fromCharCode.apply(null, buf.subarray(a, Math.min(len, a + CHUNK)) as unknown as number[]));
   return parts.join('');
@@ -448,7 +451,6 @@ function lex(sql: string, dialect: SqlDialect, backslashQuotes: boolean): LexRes
   const out = OUT;
   let len = 0;
   let ambiguous = false;
-  let surrogates = false; // a surrogate was copied to the output
   // standard_conforming_strings = off reads a string differently only where an odd run
   // of backslashes comes before a quote inside it (`\'` escapes the quote); C:\dir\file
   // reads the same both ways. Backslashes are found with indexOf, each visited once.
@@ -587,13 +589,7 @@ function lex(sql: string, dialect: SqlDialect, backslashQuotes: boolean): LexRes
     secretLiteral = false;
   };
   const copy = (kind: number, a: number, b: number, kw: number): void => {
-    if (before(kind, -1, kw)) {
-      for (let k = a; k < b; k++) {
-        const ch = sql.charCodeAt(k);
-        if ((ch & 0xf800) === 0xd800) surrogates = true;
-        out[len++] = ch;
-      }
-    }
+    if (before(kind, -1, kw)) for (let k = a; k < b; k++) out[len++] = sql.charCodeAt(k);
     after(kind, -1);
   };
   const op = (code: number): void => {
@@ -636,6 +632,13 @@ function lex(sql: string, dialect: SqlDialect, backslashQuotes: boolean): LexRes
     // else, and plain decimal integers, written without the collapsing machinery when
     // no IN-list or VALUES row is open.
     if (k === OP && !(passwordWord || secretNext) && c !== C.SLASH && c !== C.DOT && c !== C.COLON && c !== C.EQ) {
+      // A `?` in the input (a driver's parameter marker, or the normaliser's own output)
+      // counts as a placeholder, so IN (?, ?) collapses and the output is a fixed point.
+      if (c === C.QMARK) {
+        literal();
+        i++;
+        continue;
+      }
       if (c === C.MINUS) {
         if (next === C.MINUS) {
           i = endOfLineComment(sql, i, !pg);
@@ -878,7 +881,7 @@ function lex(sql: string, dialect: SqlDialect, backslashQuotes: boolean): LexRes
     if (sql.charCodeAt(i) === 0) return { out: null, ambiguous };
     literal();
   }
-  const text = bufferToString(out, len, surrogates);
+  const text = bufferToString(out, len);
   if (OUT.length > KEEP_BUFFER) OUT = new Uint16Array(1 << 16);
   return { out: text, ambiguous };
 }
