@@ -668,6 +668,15 @@ function lex(sql: string, dialect: SqlDialect, backslashQuotes: boolean): LexRes
       i++;
       continue;
     }
+    // PostgreSQL bind parameters $1, $2 …
+    if (c === C.DOLLAR && pg && isDigit(next)) {
+      let j = i + 2;
+      while (isDigit(sql.charCodeAt(j))) j++;
+      copy(T_OTHER, i, j, KW_NONE);
+      lastKw = KW_NONE;
+      i = j;
+      continue;
+    }
     if (isDigit(c) && !(passwordWord || secretNext)) {
       let j = i + 1;
       let d = next;
