@@ -42,7 +42,7 @@ const MAX_RECORD_BODY = 64 * 1024 * 1024;
 const STATE_FILE = 'state.json';
 const QUARANTINE_DIR = 'quarantine';
 /** Sequence numbers reserved in state.json ahead of the appends (one state write per this many payloads). */
-const RESERVE = 1024;
+const RESERVE = 4096;
 /** Loss causes kept in state.json for `status`. */
 const MAX_LOSSES = 20;
 /** Settled seq ranges kept (older ones are below the cursor and pruned). */
@@ -402,7 +402,8 @@ export class Spool {
     this.nextSeq = floor + 1;
     // Seqs up to the floor are used (written, lost or skipped): a clean stop saves them as written, so none comes back.
     this.durable = floor;
-    s = { ...s, v: 2, hwm: Math.max(s.hwm, floor), clean: false, settled: subtract(settled, present) };
+    // The first reservation is taken with the state write every open makes anyway (none in the append path).
+    s = { ...s, v: 2, hwm: Math.max(s.hwm, this.opts.readOnly ? floor : floor + RESERVE), clean: false, settled: subtract(settled, present) };
     for (const l of losses) s = this.withLoss(s, l.b - l.a + 1, l.a, l.b, l.cause);
     if (this.opts.readOnly) {
       this.state = s;
