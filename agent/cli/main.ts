@@ -31,7 +31,9 @@ Usage:
   logstag-agent grants  --target FILE             the grant script for what the identity is missing
   logstag-agent run     --config FILE             collect every target on its interval, spool and deliver, until stopped (Ctrl-C)
   logstag-agent status  --config FILE [--json]    delivery status: backlog, oldest unsent, dropped, last success and error
-  logstag-agent spool   --config FILE             print every unsent payload in the spool, one JSON line each, oldest first
+  logstag-agent spool   --config FILE [--quarantine]
+                                                  print every unsent payload in the spool, one JSON line each, oldest first;
+                                                  --quarantine: the payloads the service refused, with why
   logstag-agent secret encrypt                    read a secret on stdin, print a machine-bound blob
 
 Exit codes: 0 success, 2 bad input, 3 target unreachable or authentication failed, 1 internal error.
@@ -230,6 +232,8 @@ async function statusCommand(file: string, json: boolean, io: Io): Promise<numbe
       `last success:    ${s.lastSuccessAt ?? 'never'}`,
       `backlog:         ${s.backlog.payloads} payload(s) (${s.backlog.bytes} bytes); oldest unsent: ${age}`,
       `dropped:         ${s.dropped.total} in total, ${s.dropped.count} not yet reported${s.dropped.since ? ` (since ${s.dropped.since})` : ''}`,
+      ...(s.losses ?? []).slice(-5).map((l) => `  lost ${l.count} (seq ${l.seqs}) at ${l.at}: ${l.cause}`),
+      ...(s.quarantined ? [`quarantined:     ${s.quarantined} payload(s) refused by the service (logstag-agent spool --config ${file} --quarantine)`] : []),
       `last error:      ${s.lastError ?? 'none'}`,
       ...(s.egressRefusals > 0 ? [`egress refused:  ${s.egressRefusals} connection(s) to hosts other than the destination`] : []),
     ].join('\n'),
@@ -237,8 +241,15 @@ async function statusCommand(file: string, json: boolean, io: Io): Promise<numbe
   return EXIT.ok;
 }
 
-async function spoolCommand(file: string, io: Io): Promise<number> {
+async function spoolCommand(file: string, io: Io, quarantine = false): Promise<number> {
   const { dir, maxBytes } = await spoolOf(file, io);
+  if (quarantine) {
+    // Payloads the service refused (too large, malformed): kept, never sent again by the agent.
+    const entries = await Spool.readQuarantine(dir);
+    for (const e of entries) io.out(JSON.stringify(e));
+    io.err(`${entries.length} quarantined payload(s) in the spool ${dir} (quarantine folder)`);
+    return EXIT.ok;
+  }
   const spool = await Spool.open(dir, { maxBytes, readOnly: true });
   try {
     let n = 0;
@@ -276,6 +287,7 @@ export async function runCli(argv: readonly string[], io: Io, signal: AbortSigna
         config: { type: 'string' },
         json: { type: 'boolean', default: false },
         once: { type: 'boolean', default: false },
+        quarantine: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -303,7 +315,7 @@ export async function runCli(argv: readonly string[], io: Io, signal: AbortSigna
       case 'status':
         return await statusCommand(requireFlag(values.config, '--config', 'status'), values.json, io);
       case 'spool':
-        return await spoolCommand(requireFlag(values.config, '--config', 'spool'), io);
+        return await spoolCommand(requireFlag(values.config, '--config', 'spool'), io, values.quarantine);
       case 'secret':
         return await secretCommand(sub, io);
       default:

@@ -38,6 +38,8 @@ export function composeStatus(snap: ShipperSnapshot, stats: SpoolStats, now = Da
     backlog: { payloads: stats.backlog, bytes: stats.backlogBytes },
     oldestUnsentAgeSeconds: stats.oldestUnsentAt === null ? null : Math.max(0, Math.round((now - stats.oldestUnsentAt) / 100) / 10),
     dropped: stats.dropped,
+    quarantined: stats.quarantined,
+    losses: stats.losses,
   });
 }
 
@@ -59,9 +61,10 @@ export class Delivery {
   ) {}
 
   static async open(o: DeliveryOptions): Promise<Delivery> {
-    const spool = await Spool.open(o.spool.dir, { maxBytes: o.spool.maxBytes, ...(o.spool.segmentBytes ? { segmentBytes: o.spool.segmentBytes } : {}) });
+    // The spool logs what it found on disk (damage, losses and their causes, a recovered state) in plain words.
+    const spool = await Spool.open(o.spool.dir, { maxBytes: o.spool.maxBytes, ...(o.spool.segmentBytes ? { segmentBytes: o.spool.segmentBytes } : {}), ...(o.log ? { log: o.log } : {}) });
     const opened = await spool.stats();
-    if (opened.tornRecordsDiscarded > 0) o.log?.(`spool: cut off a partial record left by an interrupted write (it was never reported spooled, so nothing acknowledged is lost)`);
+    if (opened.quarantined > 0) o.log?.(`spool: ${opened.quarantined} payload(s) refused by the service are in the quarantine (logstag-agent spool --quarantine)`);
     const destination = o.destination ?? null;
     if (opened.backlog > 0) o.log?.(`spool: ${opened.backlog} unsent payload(s) from earlier runs${destination === null ? ' kept' : ' will be sent first'}`);
     if (destination === null) {

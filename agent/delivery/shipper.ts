@@ -87,6 +87,10 @@ export class Shipper {
   delivered = 0;
   private attempt = 0;
   private batchLimit: number;
+  /** Largest request body (gzip bytes) the service accepted in this run. */
+  private largestAccepted = 0;
+  /** A single payload was quarantined for 413 and nothing was accepted since. */
+  private tooLargeSinceSuccess = false;
   private stopping = false;
   private sending = false;
   private dataPending = false;
@@ -237,6 +241,8 @@ export class Shipper {
 
     if (status >= 200 && status < 300) {
       await this.o.spool.ack(batch, { dropsReported: drops.total });
+      this.largestAccepted = Math.max(this.largestAccepted, body.length);
+      this.tooLargeSinceSuccess = false;
       this.delivered += batch.records.length;
       this.attempt = 0;
       this.batchLimit = this.maxPayloads;
@@ -287,8 +293,24 @@ export class Shipper {
         this.log(`the service refused a batch of ${batch.records.length} (HTTP ${status}${said}); retrying in smaller batches`);
         return;
       }
-      await this.o.spool.ack(batch, { lost: 1 });
-      this.lastError = `the service refused payload ${first.key} (HTTP ${status})${said}; it was dropped and counted`;
+      if (status === 413 && (this.tooLargeSinceSuccess || body.length <= this.largestAccepted)) {
+        // Not this payload: a body-size limit (the service's or a reverse proxy's) refuses what used to pass,
+        // or one payload after another. A configuration problem: keep everything in the spool and say so.
+        this.failed(
+          `the service or a proxy in front of it refuses a request of ${body.length} bytes (one payload, HTTP 413)${said}; its body-size limit is too small for the agent's payloads. Payloads stay in the spool: raise the limit (or collect fewer signals per target)`,
+          undefined,
+        );
+        return;
+      }
+      // A refusal is not a loss: the payload goes to the quarantine for the operator, the backlog moves on.
+      try {
+        await this.o.spool.quarantine(batch, { status, reason: plain.slice(0, 200) });
+      } catch (err) {
+        this.failed(`the service refused payload ${first.key} (HTTP ${status})${said} and it could not be quarantined: ${oneLine((err as Error).message)}`, undefined);
+        return;
+      }
+      if (status === 413) this.tooLargeSinceSuccess = true;
+      this.lastError = `the service refused payload ${first.key} (HTTP ${status}${status === 413 ? ', too large' : ', malformed'})${said}; it was moved to the quarantine (logstag-agent spool --quarantine)`;
       this.lastErrorAt = new Date();
       this.log(this.lastError);
       this.events.emit('change');

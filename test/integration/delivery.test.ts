@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +10,7 @@ import { PayloadV1Schema, type PayloadV1 } from '../../collectors/core/payload.j
 import { DestinationSchema, type DestinationInput } from '../../contract/destination.js';
 import { Delivery, type DeliveryOptions } from '../../agent/delivery/delivery.js';
 import type { Resolver } from '../../agent/delivery/egress-guard.js';
+import { Spool } from '../../agent/delivery/spool.js';
 import { type IngestServer, startConnectProxy, startIngestServer, testPki } from '../helpers/ingest-server.js';
 
 const agent = { id: '00000000-0000-4000-8000-000000000001', version: '0.1.0', host: 'test-host' };
@@ -250,7 +252,7 @@ describe('delivery to a local HTTPS ingest server', () => {
     expect(srv.duplicates).toBe(0);
   }, 60_000);
 
-  it('a payload the service refuses as malformed is isolated, dropped and counted; the others go through', async () => {
+  it('a payload the service refuses as malformed is isolated and quarantined (not a loss); the others go through', async () => {
     const srv = await server();
     srv.respond = (r) => {
       const b = r.batch as { entries?: Array<{ payload: PayloadV1 }> } | undefined;
@@ -262,6 +264,52 @@ describe('delivery to a local HTTPS ingest server', () => {
     await srv.start();
     await until('others delivered', () => srv.accepted.length === 5, 30_000);
     expect(srv.accepted.map(indexOf)).toEqual([1, 2, 4, 5, 6]);
-    expect((await d.status()).dropped.total).toBe(1);
+    const st = await d.status();
+    expect(st.dropped.total).toBe(0);
+    expect(st.quarantined).toBe(1);
+    const q = await Spool.readQuarantine(d.spool.dir);
+    expect(q.map((e) => [e.status, (JSON.parse(e.payload) as PayloadV1).signals[0]])).toEqual([[422, expect.objectContaining({ value: { i: 3 } })]]);
+    expect(q[0]!.key).toBe(`${d.spool.id}:3`);
+  }, 60_000);
+
+  it('413 for one large payload quarantines it; the rest of the backlog is delivered', async () => {
+    const srv = await server();
+    // A reverse proxy's body-size limit; payload 2 carries 200 KB that does not compress.
+    srv.respond = (r) => (r.bytes > 64 * 1024 ? { status: 413, body: 'Request Entity Too Large' } : undefined);
+    const d = await delivery({ url: srv.url() });
+    await srv.stop();
+    for (let i = 1; i <= 8; i++) {
+      const p = payload(i);
+      if (i === 2) (p.signals[0] as unknown as { value: { i: number; blob?: string } }).value.blob = randomBytes(100 * 1024).toString('hex');
+      await d.put(p);
+    }
+    await srv.start();
+    await until('the others delivered', () => srv.accepted.length === 7, 30_000);
+    expect(srv.accepted.map(indexOf)).toEqual([1, 3, 4, 5, 6, 7, 8]);
+    const st = await d.status();
+    expect(st).toMatchObject({ quarantined: 1, dropped: { total: 0 }, backlog: { payloads: 0 } });
+    expect((await Spool.readQuarantine(d.spool.dir)).map((e) => e.status)).toEqual([413]);
+  }, 60_000);
+
+  it('a body-size limit that refuses every payload (413 for batches of one) never drains the backlog: reported as a configuration problem', async () => {
+    const srv = await server();
+    srv.respond = (r) => (r.bytes > 10 ? { status: 413, body: 'client_max_body_size' } : undefined);
+    const logs: string[] = [];
+    const d = await delivery({ url: srv.url() }, {}, logs);
+    await srv.stop();
+    for (let i = 1; i <= 20; i++) await d.put(payload(i));
+    await srv.start();
+    await until('the limit reported', async () => /413/.test((await d.status()).lastError ?? '') && srv.requests.length > 12, 30_000);
+    await sleep(1500);
+    const st = await d.status();
+    // At most the first refused payload went to the quarantine; the backlog stays for when the limit is raised.
+    expect(st.quarantined ?? 0).toBeLessThanOrEqual(1);
+    expect(st.backlog.payloads).toBeGreaterThanOrEqual(19);
+    expect(st.dropped.total).toBe(0);
+    expect(st.lastError).toMatch(/body-size limit|too large/);
+    expect(st.state).toBe('retrying');
+    // Once the limit is raised, everything still in the spool is delivered.
+    srv.respond = undefined;
+    await until('backlog delivered', () => srv.accepted.length >= 19, 30_000);
   }, 60_000);
 });
