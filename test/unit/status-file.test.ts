@@ -76,7 +76,7 @@ describe('TargetStatusRecorder', () => {
 
   it('says when a target collects but lacks grants, in words', async () => {
     const { rec, read } = setup(['a']);
-    rec.record(ok('a', [{ id: 'pg.stat_statements', family: 'queries', status: 'unavailable', reason: 'permission', detail: 'needs pg_read_all_stats' } as PayloadV1['signals'][number]]));
+    rec.record(ok('a', [{ id: 'pg.stat_statements', family: 'query_stats', status: 'unavailable', reason: 'permission', detail: 'needs pg_read_all_stats' }]));
     await rec.flush();
     expect(read().targets[0]).toMatchObject({ state: 'permission_limited', permissionGaps: 1 });
     expect(read().targets[0]!.stateText).toMatch(/1 signal\(s\) unavailable for lack of a grant/);
