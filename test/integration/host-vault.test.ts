@@ -2,7 +2,7 @@
 // the real systemd-creds binary, with a private host key per test
 // (SYSTEMD_CREDENTIAL_SECRET), so "another machine" is a swapped host key file.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
@@ -119,5 +119,38 @@ describe.skipIf(!hasCreds)('HostVault (systemd-creds host key)', () => {
     const moved = spawnSync(bin, ['collect', '--once', '--target', target], { env: { ...env, SYSTEMD_CREDENTIAL_SECRET: hostB }, encoding: 'utf8', timeout: 60_000 });
     expect(moved.status).toBe(2);
     expect(moved.stderr).toMatch(/^error: password: the host key file .* was created on another machine/);
+  }, 90_000);
+
+  // The service runs as an unprivileged user: it cannot decrypt the key file (the host key is
+  // root-only), and needs not, because systemd hands it the decrypted key.
+  const canDropRoot = process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0;
+  if (!canDropRoot) console.log('host-vault: the unprivileged-user case is skipped (needs root and setpriv)');
+  it.skipIf(!canDropRoot)('as an unprivileged service user: opens through $CREDENTIALS_DIRECTORY, and says why it cannot without it', () => {
+    const bin = join(repoRoot, 'bin/logstag-agent');
+    const open = mkdtempSync(join(tmpdir(), 'lsa-hv-user-'));
+    chmodSync(open, 0o755);
+    const keyFile = join(open, 'vault-key.cred');
+    const sealed = spawnSync(bin, ['secret', 'encrypt', '--backend', 'host'], { env: { ...envOf(hostA, keyFile, NO_SESSION), LOGSTAG_HOME: mkdtempSync(join(tmpdir(), 'lsa-hv-home-')) }, input: pg.users.monitor.password, encoding: 'utf8' });
+    expect(sealed.status, sealed.stderr).toBe(0);
+    const target = join(open, 'pg.json');
+    writeFileSync(target, JSON.stringify({ id: 'pg-service-user', engine: 'postgres', host: pg.host, port: pg.port, user: pg.users.monitor.user, database: pg.database, tls: { mode: 'disable' }, password: { secret: sealed.stdout.trim() } }), { mode: 0o644 });
+    const home = join(open, 'home');
+    mkdirSync(home, { mode: 0o700 });
+    chownSync(home, 65534, 65534);
+    const asNobody = (env: NodeJS.ProcessEnv) =>
+      spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', bin, 'collect', '--once', '--json', '--target', target], { env: { ...envOf(hostA, keyFile, NO_SESSION), LOGSTAG_HOME: home, ...env }, encoding: 'utf8', timeout: 60_000 });
+    const denied = asNobody({});
+    expect(denied.status).toBe(2);
+    expect(denied.stderr).toMatch(/^error: password: cannot read the host key .*only root can decrypt .*LoadCredentialEncrypted=logstag-vault-key:/);
+    // What LoadCredentialEncrypted= gives the service: the decrypted key, readable by the service user alone.
+    const credDir = join(open, 'credentials');
+    mkdirSync(credDir, { mode: 0o500 });
+    const key = execFileSync('systemd-creds', ['decrypt', `--name=${HOST_KEY_CREDENTIAL}`, keyFile, '-'], { env: envOf(hostA, keyFile), stdio: ['ignore', 'pipe', 'ignore'] });
+    writeFileSync(join(credDir, HOST_KEY_CREDENTIAL), key, { mode: 0o400 });
+    chownSync(join(credDir, HOST_KEY_CREDENTIAL), 65534, 65534);
+    chownSync(credDir, 65534, 65534);
+    const ok = asNobody({ CREDENTIALS_DIRECTORY: credDir });
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ target: { id: 'pg-service-user' } });
   }, 90_000);
 });
