@@ -53,15 +53,19 @@ export function machineFingerprint(): string {
   return createHash('sha256').update(`${machineId}\0${hostname()}\0${userInfo().username}`).digest('hex').slice(0, 24);
 }
 
-/** A stable fingerprint of this host alone (the host backend serves every OS user of the machine, e.g. root sealing, the service user opening). */
+/**
+ * A stable fingerprint of this host alone (the host backend serves every OS user of the
+ * machine: root seals, the service user opens). The machine id, not the hostname, so that
+ * renaming a server does not strand its secrets; the host key is the real binding.
+ */
 export function hostFingerprint(): string {
   let machineId = '';
   try {
     machineId = readFileSync('/etc/machine-id', 'utf8').trim();
   } catch {
-    // no machine-id: the host key itself is the real binding; hostname is enough for the message.
+    // no machine-id: the host key itself is the real binding; the hostname is enough for the message.
   }
-  return createHash('sha256').update(`host\0${machineId}\0${hostname()}`).digest('hex').slice(0, 24);
+  return createHash('sha256').update(`host\0${machineId || hostname()}`).digest('hex').slice(0, 24);
 }
 
 export function encodeBlob(blob: Blob): string {
