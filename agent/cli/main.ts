@@ -12,7 +12,8 @@ import { loadTargetFile } from '../config/target-file.js';
 import { Spool, SpoolError } from '../delivery/spool.js';
 import { loadAgentIdentity } from '../identity.js';
 import { type CycleReport, RunLoop } from '../run/run-loop.js';
-import { KeychainVault } from '../secrets/keychain-vault.js';
+import { describeTargetStatus, readTargetStatus, TargetStatusRecorder, targetStatusFile } from '../run/status-file.js';
+import { AgentVault, parseBackendChoice } from '../secrets/agent-vault.js';
 import { NameKeyStore } from '../secrets/name-key.js';
 import { type CredentialAge, credentialAge, rotationMessage, targetCredentialAge } from '../secrets/rotation.js';
 import { type Vault, VaultError } from '../secrets/vault.js';
@@ -30,11 +31,12 @@ Usage:
                                                   one collection cycle; prints the payload exactly as it would be sent
   logstag-agent grants  --target FILE             the grant script for what the identity is missing
   logstag-agent run     --config FILE             collect every target on its interval, spool and deliver, until stopped (Ctrl-C)
-  logstag-agent status  --config FILE [--json]    delivery status: backlog, oldest unsent, dropped, last success and error
+  logstag-agent status  --config FILE [--json]    delivery status (backlog, oldest unsent, dropped, last success and error) and each target's state
   logstag-agent spool   --config FILE [--quarantine]
                                                   print every unsent payload in the spool, one JSON line each, oldest first;
                                                   --quarantine: the payloads the service refused, with why
-  logstag-agent secret encrypt                    read a secret on stdin, print a machine-bound blob
+  logstag-agent secret encrypt [--backend keychain|host]
+                                                  read a secret on stdin, print a machine-bound blob (host: for a service)
 
 Exit codes: 0 success, 2 bad input, 3 target unreachable or authentication failed, 1 internal error.
 State (agent id, audit ledger, spool) lives in $LOGSTAG_HOME or the OS's application data folder.`;
@@ -60,7 +62,7 @@ function context(io: Io) {
   const agent = loadAgentIdentity(home);
   const audit = new AuditLedger(auditDir(home));
   let vault: Vault | undefined;
-  const vaultOf = (): Vault => (vault ??= new KeychainVault());
+  const vaultOf = (): Vault => (vault ??= new AgentVault(io.env));
   const nameKeys = new NameKeyStore(home, vaultOf);
   const ops = new TargetOperations(agent, audit, vaultOf, io.env, () => nameKeys.load(), new TargetMemoryStore(targetStateDir(home)));
   return { home, agent, audit, ops };
@@ -181,7 +183,13 @@ async function runCommand(file: string, io: Io, signal: AbortSignal): Promise<nu
     ...(cfg.cycleTimeoutSeconds === undefined ? {} : { cycleTimeoutMs: () => cfg.cycleTimeoutSeconds! * 1000 }),
     log: (err) => io.err(`internal error: ${oneLine(err instanceof Error ? err.message : err)}`),
   });
-  loop.on('cycle', (r) => io.err(cycleLine(r)));
+  // Per-target status for `status` (no listener): a file next to the spool, written after every cycle.
+  const recorder = new TargetStatusRecorder(targetStatusFile(spoolDir), { config: file, targets: cfg.targets });
+  await recorder.start();
+  loop.on('cycle', (r) => {
+    recorder.record(r);
+    io.err(cycleLine(r));
+  });
   loop.on('skip', (id, why) => io.err(`${id}: cycle skipped (${why === 'still_running' ? 'the previous cycle is still running' : 'paused'})`));
   const where = cfg.destination === null ? `the spool ${spoolDir} (no destination configured; read it with \`logstag-agent spool --config ${file}\`)` : `${describeDestination(cfg.destination)} through the spool ${spoolDir}`;
   io.err(`collecting ${cfg.targets.length} target(s); payloads go to ${where}; stop with Ctrl-C`);
@@ -191,6 +199,7 @@ async function runCommand(file: string, io: Io, signal: AbortSignal): Promise<nu
   await loop.stop();
   if (cfg.destination !== null) io.err(`stopping: delivering the spool (at most ${cfg.flushTimeoutSeconds} s)`);
   const { remaining } = await delivery.shutdown(cfg.flushTimeoutSeconds * 1000);
+  await recorder.stop();
   io.err(remaining === 0 ? 'stopped; the spool is empty' : `stopped; ${remaining} payload(s) wait in the spool for the next start`);
   return EXIT.ok;
 }
@@ -220,8 +229,9 @@ async function statusCommand(file: string, json: boolean, io: Io): Promise<numbe
   const { dir, maxBytes } = await spoolOf(file, io);
   const { readStatus } = await import('../delivery/delivery.js');
   const s = await readStatus(dir, maxBytes);
+  const targets = await readTargetStatus(targetStatusFile(dir));
   if (json) {
-    io.out(JSON.stringify(s));
+    io.out(JSON.stringify({ ...s, run: targets.found && 'status' in targets ? { running: targets.running, pid: targets.status.pid, startedAt: targets.status.startedAt, updatedAt: targets.status.updatedAt, stoppedAt: targets.status.stoppedAt } : null, targets: targets.found && 'status' in targets ? targets.status.targets : [] }));
     return EXIT.ok;
   }
   const age = s.oldestUnsentAgeSeconds === null ? 'none' : `${Math.round(s.oldestUnsentAgeSeconds)} s old`;
@@ -236,6 +246,7 @@ async function statusCommand(file: string, json: boolean, io: Io): Promise<numbe
       ...(s.quarantined ? [`quarantined:     ${s.quarantined} payload(s) refused by the service (logstag-agent spool --config ${file} --quarantine)`] : []),
       `last error:      ${s.lastError ?? 'none'}`,
       ...(s.egressRefusals > 0 ? [`egress refused:  ${s.egressRefusals} connection(s) to hosts other than the destination`] : []),
+      ...describeTargetStatus(targets),
     ].join('\n'),
   );
   return EXIT.ok;
@@ -264,11 +275,11 @@ async function spoolCommand(file: string, io: Io, quarantine = false): Promise<n
   return EXIT.ok;
 }
 
-async function secretCommand(sub: string | undefined, io: Io): Promise<number> {
+async function secretCommand(sub: string | undefined, backend: string | undefined, io: Io): Promise<number> {
   if (sub !== 'encrypt') throw new UsageError('secret: the only subcommand is "secret encrypt" (the value on stdin)');
   const value = (await io.stdin()).replace(/\r?\n$/, '');
   if (value === '') throw new UsageError('secret encrypt: nothing on stdin (pipe the secret in, e.g. `read -rs PW; printf %s "$PW" | logstag-agent secret encrypt`)');
-  const blob = await new KeychainVault().seal(value);
+  const blob = await new AgentVault(io.env, parseBackendChoice(backend)).seal(value);
   io.out(blob);
   // The rotation clock starts now; stdout stays the bare blob so scripts can capture it.
   io.err(`note: put the blob in "password": {"secret": ...} and set "passwordSetAt": "${new Date().toISOString()}" to track rotation`);
@@ -290,6 +301,7 @@ export async function runCli(argv: readonly string[], io: Io, signal: AbortSigna
         quarantine: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
+        backend: { type: 'string' },
       },
     });
     const [command, sub, ...extra] = positionals;
@@ -317,7 +329,7 @@ export async function runCli(argv: readonly string[], io: Io, signal: AbortSigna
       case 'spool':
         return await spoolCommand(requireFlag(values.config, '--config', 'spool'), io, values.quarantine);
       case 'secret':
-        return await secretCommand(sub, io);
+        return await secretCommand(sub, values.backend, io);
       default:
         throw new UsageError(`unknown command "${command}" (see --help)`);
     }

@@ -1,6 +1,7 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { AsyncEntry } from '@napi-rs/keyring';
-import { type BlobHeader, decodeBlob, encodeBlob, foreignMessage, headerBytes, machineFingerprint, type Vault, VaultError } from './vault.js';
+import { keyIdOf, openWithKey, sealWithKey } from './aead.js';
+import { type BlobHeader, decodeBlob, foreignMessage, machineFingerprint, type Vault, VaultError } from './vault.js';
 
 export interface KeychainVaultOptions {
   service?: string;
@@ -65,36 +66,23 @@ export class KeychainVault implements Vault {
     return key;
   }
 
-  private static keyId(key: Buffer): string {
-    return createHash('sha256').update(key).digest('hex').slice(0, 16);
-  }
-
   async seal(plaintext: string): Promise<string> {
     const key = (await this.loadKey(true))!;
-    const header: BlobHeader = { v: 1, backend: 'os-keychain', machine: this.machine, keyId: KeychainVault.keyId(key) };
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', key, iv);
-    cipher.setAAD(headerBytes(header));
-    const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-    return encodeBlob({ ...header, iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64'), data: data.toString('base64') });
+    const header: BlobHeader = { v: 1, backend: 'os-keychain', machine: this.machine, keyId: keyIdOf(key) };
+    return sealWithKey(key, header, plaintext);
   }
 
   async open(text: string): Promise<string> {
     const blob = decodeBlob(text);
+    if (blob.backend === 'systemd-creds') {
+      throw new VaultError('foreign', 'this secret was sealed with the host key (secret encrypt --backend host), not the OS keychain');
+    }
     if (blob.backend !== 'os-keychain') {
       throw new VaultError('foreign', 'this secret was sealed by the desktop app (Electron safeStorage), which the CLI cannot open; re-enter it with `logstag-agent secret encrypt`');
     }
     if (blob.machine !== this.machine) throw new VaultError('foreign', foreignMessage());
     const key = await this.loadKey(false);
-    if (key === undefined || KeychainVault.keyId(key) !== blob.keyId) throw new VaultError('foreign', `${foreignMessage()} (this keychain does not hold the key that sealed it)`);
-    if (blob.iv === undefined || blob.tag === undefined) throw new VaultError('corrupt', 'the secret blob is damaged; re-enter the secret');
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(blob.iv, 'base64'));
-      decipher.setAAD(headerBytes(blob));
-      decipher.setAuthTag(Buffer.from(blob.tag, 'base64'));
-      return Buffer.concat([decipher.update(Buffer.from(blob.data, 'base64')), decipher.final()]).toString('utf8');
-    } catch {
-      throw new VaultError('corrupt', 'the secret blob was altered or damaged and cannot be opened; re-enter the secret');
-    }
+    if (key === undefined || keyIdOf(key) !== blob.keyId) throw new VaultError('foreign', `${foreignMessage()} (this keychain does not hold the key that sealed it)`);
+    return openWithKey(key, blob);
   }
 }

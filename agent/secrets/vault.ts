@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 
 /** Where a blob was sealed. Carried in every blob so a mismatch fails clearly. */
-export type VaultBackend = 'os-keychain' | 'electron-safestorage';
+export type VaultBackend = 'os-keychain' | 'electron-safestorage' | 'systemd-creds';
+
+const BACKENDS: readonly string[] = ['os-keychain', 'electron-safestorage', 'systemd-creds'] satisfies VaultBackend[];
 
 /** Seals secrets with a key bound to this machine and OS user. Plaintext never touches disk. */
 export interface Vault {
@@ -51,6 +53,21 @@ export function machineFingerprint(): string {
   return createHash('sha256').update(`${machineId}\0${hostname()}\0${userInfo().username}`).digest('hex').slice(0, 24);
 }
 
+/**
+ * A stable fingerprint of this host alone (the host backend serves every OS user of the
+ * machine: root seals, the service user opens). The machine id, not the hostname, so that
+ * renaming a server does not strand its secrets; the host key is the real binding.
+ */
+export function hostFingerprint(): string {
+  let machineId = '';
+  try {
+    machineId = readFileSync('/etc/machine-id', 'utf8').trim();
+  } catch {
+    // no machine-id: the host key itself is the real binding; the hostname is enough for the message.
+  }
+  return createHash('sha256').update(`host\0${machineId || hostname()}`).digest('hex').slice(0, 24);
+}
+
 export function encodeBlob(blob: Blob): string {
   return BLOB_PREFIX + Buffer.from(JSON.stringify(blob)).toString('base64url');
 }
@@ -65,7 +82,7 @@ export function decodeBlob(text: string): Blob {
     throw new VaultError('corrupt', 'the secret blob is damaged (it does not decode); re-enter the secret');
   }
   const b = parsed as Partial<Blob>;
-  if (b.v !== 1 || (b.backend !== 'os-keychain' && b.backend !== 'electron-safestorage') || typeof b.machine !== 'string' || typeof b.data !== 'string') {
+  if (b.v !== 1 || typeof b.backend !== 'string' || !BACKENDS.includes(b.backend) || typeof b.machine !== 'string' || typeof b.data !== 'string') {
     throw new VaultError('corrupt', 'the secret blob is damaged (unknown layout); re-enter the secret');
   }
   return b as Blob;

@@ -250,7 +250,7 @@ describe('a real electron-builder run (Linux, unpacked) over a stand-in Electron
       (f) =>
         (/\.(ts|cts|map|svelte)$/.test(f) && !f.startsWith('/node_modules/')) ||
         /^\/(test|collectors|electron|renderer|bench|\.ci|\.github)\//.test(f) ||
-        /^\/dist\/electron\/agent\/cli\/|\/keychain-vault\.js$/.test(f) ||
+        /^\/dist\/electron\/agent\/cli\/|\/(keychain|agent|host)-vault\.js$/.test(f) ||
         /^\/node_modules\/(@napi-rs|electron|electron-builder|vitest|vite|typescript|playwright-core|svelte|@doyensec)\//.test(f) ||
         f.endsWith('make-tray-icon.mjs') ||
         f === '/build/electron-builder.yml',
