@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TargetConnectError } from '../../collectors/core/engine.js';
 import type { PayloadV1 } from '../../collectors/core/payload.js';
-import { type Target, TargetSchema } from '../../collectors/core/target.js';
+import { type Target, TargetSchema } from '../../collectors/target.js';
 import type { CycleReport } from '../../agent/run/run-loop.js';
 import { type AgentRunStatus, describeTargetStatus, readTargetStatus, TargetStatusRecorder, targetStatusFile } from '../../agent/run/status-file.js';
 
