@@ -18,7 +18,7 @@ import { redisCatalog } from '../collectors/redis/catalog.js';
 export const SIGNALS_DOC = fileURLToPath(new URL('../docs/signals.md', import.meta.url));
 
 const SECTIONS: ReadonlyArray<{ title: string; versions: string; catalog: readonly AnySignalSpec<never>[] }> = [
-  { title: 'PostgreSQL', versions: 'PostgreSQL 14 and later (see postgres.md for the versions the suite runs)', catalog: postgresCatalog as readonly AnySignalSpec<never>[] },
+  { title: 'PostgreSQL', versions: 'PostgreSQL 14 to 18 (views and columns a version lacks: see postgres-versions.md)', catalog: postgresCatalog as readonly AnySignalSpec<never>[] },
   { title: 'SQL Server', versions: 'SQL Server 2016 and later, Azure SQL Database, Azure SQL Managed Instance', catalog: mssqlCatalog as readonly AnySignalSpec<never>[] },
   { title: 'MongoDB', versions: 'MongoDB 5.0 to 8.0', catalog: mongodbCatalog as readonly AnySignalSpec<never>[] },
   { title: 'Redis and Valkey', versions: 'Redis 6.2 and later (ACL selectors: 7.0), Valkey 7.2 and later', catalog: redisCatalog as readonly AnySignalSpec<never>[] },

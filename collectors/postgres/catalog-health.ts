@@ -1,6 +1,7 @@
 import { defineSignal, type AnySignalSpec, type FieldCategories } from '../core/signal.js';
 import { type Columns, selectColumns } from './columns.js';
 import type { PgSession } from './session.js';
+import { ifPresent, relationColumns } from './relation.js';
 import { needsAllStats } from './visibility.js';
 
 interface LockRow {
@@ -81,6 +82,13 @@ interface CheckpointerRow {
   /** Not reported by PostgreSQL 17+ (moved to pg_stat_io): null, never 0. */
   buffers_backend: number | null;
   buffers_alloc: number;
+  /** pg_stat_checkpointer (17+) counts restartpoints on a standby: null before 17. */
+  restartpoints_timed: number | null;
+  restartpoints_requested: number | null;
+  restartpoints_done: number | null;
+  /** Checkpoints and restartpoints completed (num_done) and SLRU buffers written: 18+, null before. */
+  checkpoints_done: number | null;
+  slru_written: number | null;
 }
 const checkpointer = defineSignal<PgSession, CheckpointerRow>({
   id: 'postgres.checkpointer',
@@ -88,23 +96,35 @@ const checkpointer = defineSignal<PgSession, CheckpointerRow>({
   description: 'Checkpoints and background writer activity (pg_stat_bgwriter; pg_stat_checkpointer on 17+)',
   requires: [],
   shape: 'object',
-  // PostgreSQL 17 moved the checkpoint counters out of pg_stat_bgwriter into pg_stat_checkpointer.
-  read: (s) =>
-    s.query<CheckpointerRow>(
-      s.versionNum >= 170000
-        ? `SELECT c.num_timed::float8 AS checkpoints_timed, c.num_requested::float8 AS checkpoints_requested,
-                  c.write_time AS checkpoint_write_time_ms, c.sync_time AS checkpoint_sync_time_ms,
-                  c.buffers_written::float8 AS buffers_checkpoint, b.buffers_clean::float8 AS buffers_clean,
-                  b.maxwritten_clean::float8 AS maxwritten_clean, NULL::float8 AS buffers_backend,
-                  b.buffers_alloc::float8 AS buffers_alloc
-             FROM pg_stat_checkpointer c CROSS JOIN pg_stat_bgwriter b`
-        : `SELECT checkpoints_timed::float8 AS checkpoints_timed, checkpoints_req::float8 AS checkpoints_requested,
-                  checkpoint_write_time AS checkpoint_write_time_ms, checkpoint_sync_time AS checkpoint_sync_time_ms,
-                  buffers_checkpoint::float8 AS buffers_checkpoint, buffers_clean::float8 AS buffers_clean,
-                  maxwritten_clean::float8 AS maxwritten_clean, buffers_backend::float8 AS buffers_backend,
-                  buffers_alloc::float8 AS buffers_alloc
-             FROM pg_stat_bgwriter`,
-    ),
+  // PostgreSQL 17 moved the checkpoint counters out of pg_stat_bgwriter into pg_stat_checkpointer;
+  // which one this server has is asked of the server, not inferred from its version number.
+  read: async (s) => {
+    const c = await relationColumns(s, 'pg_catalog', 'pg_stat_checkpointer');
+    if (c === undefined) {
+      return s.query<CheckpointerRow>(
+        `SELECT checkpoints_timed::float8 AS checkpoints_timed, checkpoints_req::float8 AS checkpoints_requested,
+                checkpoint_write_time AS checkpoint_write_time_ms, checkpoint_sync_time AS checkpoint_sync_time_ms,
+                buffers_checkpoint::float8 AS buffers_checkpoint, buffers_clean::float8 AS buffers_clean,
+                maxwritten_clean::float8 AS maxwritten_clean, buffers_backend::float8 AS buffers_backend,
+                buffers_alloc::float8 AS buffers_alloc,
+                NULL::float8 AS restartpoints_timed, NULL::float8 AS restartpoints_requested, NULL::float8 AS restartpoints_done,
+                NULL::float8 AS checkpoints_done, NULL::float8 AS slru_written
+           FROM pg_stat_bgwriter`,
+      );
+    }
+    const n = (col: string) => ifPresent(c, col, 'float8', `c.${col}`);
+    return s.query<CheckpointerRow>(
+      `SELECT c.num_timed::float8 AS checkpoints_timed, c.num_requested::float8 AS checkpoints_requested,
+              c.write_time AS checkpoint_write_time_ms, c.sync_time AS checkpoint_sync_time_ms,
+              c.buffers_written::float8 AS buffers_checkpoint, b.buffers_clean::float8 AS buffers_clean,
+              b.maxwritten_clean::float8 AS maxwritten_clean, NULL::float8 AS buffers_backend,
+              b.buffers_alloc::float8 AS buffers_alloc,
+              ${n('restartpoints_timed')} AS restartpoints_timed, ${n('restartpoints_req')} AS restartpoints_requested,
+              ${n('restartpoints_done')} AS restartpoints_done, ${n('num_done')} AS checkpoints_done,
+              ${n('slru_written')} AS slru_written
+         FROM pg_stat_checkpointer c CROSS JOIN pg_stat_bgwriter b`,
+    );
+  },
   fields: {
     checkpoints_timed: null,
     checkpoints_requested: null,
@@ -115,6 +135,11 @@ const checkpointer = defineSignal<PgSession, CheckpointerRow>({
     maxwritten_clean: null,
     buffers_backend: null,
     buffers_alloc: null,
+    restartpoints_timed: null,
+    restartpoints_requested: null,
+    restartpoints_done: null,
+    checkpoints_done: null,
+    slru_written: null,
   },
 });
 
@@ -153,6 +178,11 @@ interface VacuumRow {
   vacuum_count: number;
   autovacuum_count: number;
   xid_age: number;
+  /** Cumulative time spent in (auto)vacuum and (auto)analyze of the table: 18+, null before. */
+  total_vacuum_time_ms: number | null;
+  total_autovacuum_time_ms: number | null;
+  total_analyze_time_ms: number | null;
+  total_autoanalyze_time_ms: number | null;
 }
 const ts = (col: string): string => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS ${col}`;
 const vacuum = defineSignal<PgSession, VacuumRow>({
@@ -161,18 +191,22 @@ const vacuum = defineSignal<PgSession, VacuumRow>({
   description: 'Dead tuples, last (auto)vacuum/analyze and freeze age of the 500 tables with most dead tuples in this database',
   requires: [],
   shape: 'rows',
-  read: (s) =>
-    s.query<VacuumRow>(
+  read: async (s) => {
+    const cols = (await relationColumns(s, 'pg_catalog', 'pg_stat_user_tables')) ?? new Set<string>();
+    const t = (col: string) => `${ifPresent(cols, col, 'float8', `s.${col}`)} AS ${col}_ms`;
+    return s.query<VacuumRow>(
       `SELECT s.schemaname, s.relname, s.n_live_tup::float8 AS n_live_tup, s.n_dead_tup::float8 AS n_dead_tup,
               s.n_mod_since_analyze::float8 AS n_mod_since_analyze,
               ${ts('last_vacuum')}, ${ts('last_autovacuum')}, ${ts('last_analyze')}, ${ts('last_autoanalyze')},
               s.vacuum_count::float8 AS vacuum_count, s.autovacuum_count::float8 AS autovacuum_count,
-              age(c.relfrozenxid)::float8 AS xid_age
+              age(c.relfrozenxid)::float8 AS xid_age,
+              ${t('total_vacuum_time')}, ${t('total_autovacuum_time')}, ${t('total_analyze_time')}, ${t('total_autoanalyze_time')}
          FROM pg_stat_user_tables s
          JOIN pg_class c ON c.oid = s.relid
         ORDER BY s.n_dead_tup DESC, s.schemaname, s.relname
         LIMIT 500`,
-    ),
+    );
+  },
   fields: {
     schemaname: 'object_names',
     relname: 'object_names',
@@ -186,6 +220,10 @@ const vacuum = defineSignal<PgSession, VacuumRow>({
     vacuum_count: null,
     autovacuum_count: null,
     xid_age: null,
+    total_vacuum_time_ms: null,
+    total_autovacuum_time_ms: null,
+    total_analyze_time_ms: null,
+    total_autoanalyze_time_ms: null,
   },
 });
 

@@ -7,6 +7,8 @@ import { healthSignals } from './catalog-health.js';
 import { replicationSignals } from './catalog-replication.js';
 import { schemaSignals } from './catalog-schema.js';
 import { securitySignals } from './catalog-security.js';
+import { statementsSchema, versionSignals } from './catalog-versions.js';
+import { ifPresent, relationColumns, type RelationColumns } from './relation.js';
 
 interface ServerRow {
   version: string;
@@ -123,24 +125,50 @@ interface DatabaseRow {
   temp_bytes: number;
   deadlocks: number;
   size_bytes: number | null;
+  // Session accounting (PostgreSQL 14+) and parallel workers (18+): null where the server lacks them.
+  sessions: number | null;
+  session_time_ms: number | null;
+  active_time_ms: number | null;
+  idle_in_transaction_time_ms: number | null;
+  sessions_abandoned: number | null;
+  sessions_fatal: number | null;
+  sessions_killed: number | null;
+  parallel_workers_to_launch: number | null;
+  parallel_workers_launched: number | null;
 }
+/** Columns of pg_stat_database later releases added, read where this server has them. */
+const DATABASE_ADDED = [
+  ['sessions', 'sessions'],
+  ['session_time_ms', 'session_time'],
+  ['active_time_ms', 'active_time'],
+  ['idle_in_transaction_time_ms', 'idle_in_transaction_time'],
+  ['sessions_abandoned', 'sessions_abandoned'],
+  ['sessions_fatal', 'sessions_fatal'],
+  ['sessions_killed', 'sessions_killed'],
+  ['parallel_workers_to_launch', 'parallel_workers_to_launch'],
+  ['parallel_workers_launched', 'parallel_workers_launched'],
+] as const;
 const databases = defineSignal<PgSession, DatabaseRow>({
   id: 'postgres.databases',
   family: 'server_stats',
   description: 'Per-database counters from pg_stat_database and database sizes',
   requires: [],
   shape: 'rows',
-  read: (s) =>
-    s.query<DatabaseRow>(
+  read: async (s) => {
+    const cols = (await relationColumns(s, 'pg_catalog', 'pg_stat_database')) ?? new Set<string>();
+    const added = DATABASE_ADDED.map(([as, col]) => `${ifPresent(cols, col, 'float8', `d.${col}`)} AS ${as}`).join(', ');
+    return s.query<DatabaseRow>(
       `SELECT d.datname, d.numbackends, d.xact_commit::float8, d.xact_rollback::float8, d.blks_read::float8,
               d.blks_hit::float8, d.tup_returned::float8, d.tup_fetched::float8, d.tup_inserted::float8,
               d.tup_updated::float8, d.tup_deleted::float8, d.conflicts::float8, d.temp_files::float8,
               d.temp_bytes::float8, d.deadlocks::float8,
-              CASE WHEN has_database_privilege(d.datid, 'CONNECT') THEN pg_database_size(d.datid)::float8 END AS size_bytes
+              CASE WHEN has_database_privilege(d.datid, 'CONNECT') THEN pg_database_size(d.datid)::float8 END AS size_bytes,
+              ${added}
          FROM pg_stat_database d
         WHERE d.datname IS NOT NULL
         ORDER BY d.datname`,
-    ),
+    );
+  },
   fields: {
     datname: 'object_names',
     numbackends: null,
@@ -158,6 +186,15 @@ const databases = defineSignal<PgSession, DatabaseRow>({
     temp_bytes: null,
     deadlocks: null,
     size_bytes: null,
+    sessions: null,
+    session_time_ms: null,
+    active_time_ms: null,
+    idle_in_transaction_time_ms: null,
+    sessions_abandoned: null,
+    sessions_fatal: null,
+    sessions_killed: null,
+    parallel_workers_to_launch: null,
+    parallel_workers_launched: null,
   },
 });
 
@@ -172,6 +209,93 @@ interface StatementRow {
   shared_blks_hit: number;
   shared_blks_read: number;
   query: string | null;
+  // Columns of newer extension versions (docs/postgres-versions.md): null where the installed
+  // pg_stat_statements lacks them, never 0.
+  plans: number | null;
+  total_plan_time_ms: number | null;
+  wal_records: number | null;
+  wal_fpi: number | null;
+  wal_bytes: number | null;
+  wal_buffers_full: number | null;
+  jit_functions: number | null;
+  jit_generation_time_ms: number | null;
+  jit_inlining_count: number | null;
+  jit_inlining_time_ms: number | null;
+  jit_optimization_count: number | null;
+  jit_optimization_time_ms: number | null;
+  jit_emission_count: number | null;
+  jit_emission_time_ms: number | null;
+  jit_deform_count: number | null;
+  jit_deform_time_ms: number | null;
+  parallel_workers_to_launch: number | null;
+  parallel_workers_launched: number | null;
+  stats_since: string | null;
+}
+const STATEMENT_FIELDS: FieldCategories<StatementRow> = {
+  queryid: null,
+  dbid: null,
+  userid: null,
+  calls: null,
+  total_exec_time_ms: null,
+  mean_exec_time_ms: null,
+  rows: null,
+  shared_blks_hit: null,
+  shared_blks_read: null,
+  query: 'query_text',
+  plans: null,
+  total_plan_time_ms: null,
+  wal_records: null,
+  wal_fpi: null,
+  wal_bytes: null,
+  wal_buffers_full: null,
+  jit_functions: null,
+  jit_generation_time_ms: null,
+  jit_inlining_count: null,
+  jit_inlining_time_ms: null,
+  jit_optimization_count: null,
+  jit_optimization_time_ms: null,
+  jit_emission_count: null,
+  jit_emission_time_ms: null,
+  jit_deform_count: null,
+  jit_deform_time_ms: null,
+  parallel_workers_to_launch: null,
+  parallel_workers_launched: null,
+  stats_since: null,
+};
+/** The columns of the installed extension's view (1.8: PostgreSQL 13; 1.10: 15; 1.11: 17; 1.12: 18). */
+function statementColumns(c: RelationColumns): Columns<StatementRow> {
+  const n = (col: string) => ifPresent(c, col, 'float8');
+  return {
+    queryid: 'queryid::text',
+    dbid: 'dbid::int8::float8',
+    userid: 'userid::int8::float8',
+    calls: 'calls::float8',
+    total_exec_time_ms: 'total_exec_time',
+    mean_exec_time_ms: 'mean_exec_time',
+    rows: 'rows::float8',
+    shared_blks_hit: 'shared_blks_hit::float8',
+    shared_blks_read: 'shared_blks_read::float8',
+    query: 'query',
+    plans: n('plans'),
+    total_plan_time_ms: n('total_plan_time'),
+    wal_records: n('wal_records'),
+    wal_fpi: n('wal_fpi'),
+    wal_bytes: n('wal_bytes'),
+    wal_buffers_full: n('wal_buffers_full'),
+    jit_functions: n('jit_functions'),
+    jit_generation_time_ms: n('jit_generation_time'),
+    jit_inlining_count: n('jit_inlining_count'),
+    jit_inlining_time_ms: n('jit_inlining_time'),
+    jit_optimization_count: n('jit_optimization_count'),
+    jit_optimization_time_ms: n('jit_optimization_time'),
+    jit_emission_count: n('jit_emission_count'),
+    jit_emission_time_ms: n('jit_emission_time'),
+    jit_deform_count: n('jit_deform_count'),
+    jit_deform_time_ms: n('jit_deform_time'),
+    parallel_workers_to_launch: n('parallel_workers_to_launch'),
+    parallel_workers_launched: n('parallel_workers_launched'),
+    stats_since: ifPresent(c, 'stats_since', 'text', `to_char(stats_since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`),
+  };
 }
 const queryStats = defineSignal<PgSession, StatementRow>({
   id: 'postgres.query_stats',
@@ -179,40 +303,20 @@ const queryStats = defineSignal<PgSession, StatementRow>({
   description: 'Top statements by total execution time from pg_stat_statements (statistics only; query text is governed by the policy)',
   requires: ['pg_stat_statements', 'pg_read_all_stats'],
   shape: 'rows',
-  read: async (s) => {
-    const [ext] = await s.query<{ schema: string }>(
-      `SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'`,
-    );
-    if (ext === undefined) {
-      throw new SignalUnavailable(
-        'not_enabled',
-        'the pg_stat_statements extension is not created in this database',
-        "Add pg_stat_statements to shared_preload_libraries (restart), then: CREATE EXTENSION pg_stat_statements;",
-      );
-    }
+  read: async (s, ctx) => {
+    const schema = await statementsSchema(s);
     await needsAllStats(s, 'statement statistics');
-    const rel = `${quoteIdent(ext.schema)}.pg_stat_statements`;
+    const cols = await relationColumns(s, schema, 'pg_stat_statements');
+    if (cols === undefined) throw new SignalUnavailable('not_enabled', 'the pg_stat_statements view is missing from the extension schema');
+    const rel = `${quoteIdent(schema)}.pg_stat_statements`;
     return s.query<StatementRow>(
-      `SELECT queryid::text AS queryid, dbid::int8::float8 AS dbid, userid::int8::float8 AS userid, calls::float8,
-              total_exec_time AS total_exec_time_ms, mean_exec_time AS mean_exec_time_ms, rows::float8,
-              shared_blks_hit::float8, shared_blks_read::float8, query
+      `SELECT ${selectColumns(statementColumns(cols), STATEMENT_FIELDS, ctx)}
          FROM ${rel}
         ORDER BY total_exec_time DESC
         LIMIT 500`,
     );
   },
-  fields: {
-    queryid: null,
-    dbid: null,
-    userid: null,
-    calls: null,
-    total_exec_time_ms: null,
-    mean_exec_time_ms: null,
-    rows: null,
-    shared_blks_hit: null,
-    shared_blks_read: null,
-    query: 'query_text',
-  },
+  fields: STATEMENT_FIELDS,
 });
 
 /** Settings worth watching; never the whole of pg_settings. */
@@ -340,4 +444,5 @@ export const postgresCatalog: readonly AnySignalSpec<PgSession>[] = [
   ...securitySignals,
   settings,
   hbaRules,
+  ...versionSignals,
 ];

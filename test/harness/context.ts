@@ -6,7 +6,7 @@ import type { SecretServiceEnv } from './keyring.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** The shared PostgreSQL 15 cluster. Stop/start it only through pgStopServer/pgStartServer in a private instance test. */
+    /** The shared PostgreSQL cluster: Debian's 15, or the project's major in a postgres-NN matrix project. Stop/start it only through pgStopServer/pgStartServer in a private instance test. */
     pg: PgConnectionInfo;
     redis: RedisConnectionInfo;
     /** Also already set in process.env of every test worker. */

@@ -8,9 +8,9 @@ import { startPostgres, type PgConnectionInfo, type PgHarness } from './postgres
 import { startRedis, type RedisConnectionInfo, type RedisHarness } from './redis.js';
 import { startSecretService, type SecretServiceHarness } from './keyring.js';
 
-function pgInfo(h: PgHarness): PgConnectionInfo {
-  const { host, port, dataDir, logFile, socketDir, database, superuser, users } = h;
-  return { host, port, dataDir, logFile, socketDir, database, superuser, users };
+export function pgInfo(h: PgHarness): PgConnectionInfo {
+  const { bin, major, host, port, dataDir, logFile, socketDir, database, superuser, users } = h;
+  return { bin, major, host, port, dataDir, logFile, socketDir, database, superuser, users };
 }
 
 function redisInfo(h: RedisHarness): RedisConnectionInfo {

@@ -1,5 +1,6 @@
-// A throwaway PostgreSQL 15 cluster for integration tests: real scram-sha-256 auth,
+// A throwaway PostgreSQL cluster for integration tests: real scram-sha-256 auth,
 // least-privileged roles, pg_stat_statements and a readable statement log.
+// Debian's PostgreSQL 15 by default; any major of the version matrix with `{ bin }` (see pg-versions.ts).
 import { appendFile, chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -21,6 +22,10 @@ export interface PgCredentials {
 
 /** Plain data (serialisable through vitest's provide/inject). */
 export interface PgConnectionInfo {
+  /** Directory of initdb/postgres/pg_ctl this cluster runs (pass it to pgStopServer/pgStartServer). */
+  bin: string;
+  /** Major version the server reports (server_version_num / 10000), checked at start. */
+  major: number;
   host: string;
   port: number;
   /** PGDATA; pass it with `port` to pgStopServer/pgStartServer. */
@@ -58,8 +63,7 @@ function pgBin(): string {
   return process.env.PG_BIN ?? DEFAULT_PG_BIN;
 }
 
-function requirePgBinaries(): { initdb: string; pgCtl: string } {
-  const bin = pgBin();
+function requirePgBinaries(bin = pgBin()): { initdb: string; pgCtl: string } {
   const hint = ` in ${bin} (set PG_BIN to override)`;
   const initdb = requireBinary(path.join(bin, 'initdb'), PG_PACKAGES, hint);
   requireBinary(path.join(bin, 'postgres'), PG_PACKAGES, hint);
@@ -100,8 +104,8 @@ async function readTail(file: string): Promise<string> {
 }
 
 /** Stops the cluster in `dataDir` and waits for it to be gone. Works from any process (e.g. a test worker). */
-export async function pgStopServer(dataDir: string, mode: PgShutdownMode = 'fast'): Promise<void> {
-  const { pgCtl } = requirePgBinaries();
+export async function pgStopServer(dataDir: string, mode: PgShutdownMode = 'fast', bin?: string): Promise<void> {
+  const { pgCtl } = requirePgBinaries(bin);
   await runChecked(pgCtl, ['-D', dataDir, '-m', mode, '-w', '-t', '60', 'stop'], {
     ...(await runAsOwner(dataDir)),
     cwd: path.dirname(dataDir),
@@ -110,8 +114,8 @@ export async function pgStopServer(dataDir: string, mode: PgShutdownMode = 'fast
 }
 
 /** Starts the cluster in `dataDir` on `port` (127.0.0.1) and waits until it accepts connections. */
-export async function pgStartServer(dataDir: string, port: number): Promise<void> {
-  const { pgCtl } = requirePgBinaries();
+export async function pgStartServer(dataDir: string, port: number, bin?: string): Promise<void> {
+  const { pgCtl } = requirePgBinaries(bin);
   const r = await run(pgCtl, ['-D', dataDir, '-l', pgCtlLog(dataDir), '-w', '-t', '60', '-o', `-p ${port}`, 'start'], {
     ...(await runAsOwner(dataDir)),
     // The postgres user may not be able to enter the caller's cwd (e.g. /root/...).
@@ -129,8 +133,9 @@ export async function pgStartServer(dataDir: string, port: number): Promise<void
 }
 
 /** Starts a fresh cluster in a new temp dir, creates appdb, pg_stat_statements and the test roles. */
-export async function startPostgres(): Promise<PgHarness> {
-  const { initdb } = requirePgBinaries();
+export async function startPostgres(opts: { bin?: string } = {}): Promise<PgHarness> {
+  const bin = opts.bin ?? pgBin();
+  const { initdb } = requirePgBinaries(bin);
   const asRoot = process.getuid?.() === 0;
   const owner = asRoot ? await lookupOsUser('postgres', PG_PACKAGES) : undefined;
 
@@ -194,9 +199,11 @@ export async function startPostgres(): Promise<PgHarness> {
     // Appending (written as us, file owned by postgres) keeps initdb's defaults; later lines win.
     await appendFile(path.join(dataDir, 'postgresql.conf'), `\n# logstag integration harness\n${conf}\n`);
 
-    await pgStartServer(dataDir, port);
+    await pgStartServer(dataDir, port, bin);
 
     const info: PgConnectionInfo = {
+      bin,
+      major: 0,
       host: '127.0.0.1',
       port,
       dataDir,
@@ -211,9 +218,9 @@ export async function startPostgres(): Promise<PgHarness> {
       },
     };
     try {
-      await provision(info);
+      info.major = await provision(info);
     } catch (err) {
-      await pgStopServer(dataDir, 'immediate').catch(() => undefined);
+      await pgStopServer(dataDir, 'immediate', bin).catch(() => undefined);
       throw err;
     }
 
@@ -223,14 +230,14 @@ export async function startPostgres(): Promise<PgHarness> {
       async stop() {
         if (removed) return;
         removed = true;
-        if (existsSync(path.join(dataDir, 'postmaster.pid'))) await pgStopServer(dataDir, 'fast');
+        if (existsSync(path.join(dataDir, 'postmaster.pid'))) await pgStopServer(dataDir, 'fast', bin);
         await cleanup();
       },
-      stopServer: (mode: PgShutdownMode = 'fast') => pgStopServer(dataDir, mode),
-      startServer: () => pgStartServer(dataDir, port),
+      stopServer: (mode: PgShutdownMode = 'fast') => pgStopServer(dataDir, mode, bin),
+      startServer: () => pgStartServer(dataDir, port, bin),
       async restart() {
-        await pgStopServer(dataDir, 'fast');
-        await pgStartServer(dataDir, port);
+        await pgStopServer(dataDir, 'fast', bin);
+        await pgStartServer(dataDir, port, bin);
       },
     };
   } catch (err) {
@@ -239,7 +246,8 @@ export async function startPostgres(): Promise<PgHarness> {
   }
 }
 
-async function provision(info: PgConnectionInfo): Promise<void> {
+/** Creates the database, roles and pg_stat_statements; returns the server's major version. */
+async function provision(info: PgConnectionInfo): Promise<number> {
   const connect = async (database: string): Promise<pg.Client> => {
     const c = new pg.Client({
       host: info.host,
@@ -271,6 +279,8 @@ async function provision(info: PgConnectionInfo): Promise<void> {
   const app = await connect(DATABASE);
   try {
     await app.query('CREATE EXTENSION pg_stat_statements');
+    const { rows } = await app.query<{ v: number }>("SELECT current_setting('server_version_num')::int AS v");
+    return Math.floor(rows[0]!.v / 10000);
   } finally {
     await app.end();
   }

@@ -1,9 +1,12 @@
 // Process and filesystem helpers shared by the server harnesses (postgres, redis, keyring).
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
 
 export interface RunOptions {
   cwd?: string;
@@ -126,7 +129,12 @@ export interface OsUser {
 
 /** Looks up an OS account through NSS (getent), so it works beyond /etc/passwd. */
 export async function lookupOsUser(name: string, debianPackage: string): Promise<OsUser> {
-  const r = await run('getent', ['passwd', name]);
+  // execFile resolves once stdout is closed: run() resolves on 'exit', which under load can
+  // come before getent's one line was read (seen with several clusters starting at once).
+  const r = await execFileAsync('getent', ['passwd', name], { encoding: 'utf8', timeout: 10_000 }).then(
+    (o) => ({ code: 0, stdout: o.stdout }),
+    (err: { code?: unknown }) => ({ code: typeof err.code === 'number' ? err.code : 1, stdout: '' }),
+  );
   const fields = r.stdout.trim().split(':');
   const uid = Number(fields[2]);
   const gid = Number(fields[3]);

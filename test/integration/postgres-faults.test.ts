@@ -20,7 +20,8 @@ const signal = (p: PayloadV1, id: string) => p.signals.find((s) => s.id === id)!
 describe('PostgreSQL faults: each cycle says what happened, never hangs, and the next one recovers', () => {
   let own: PgHarness;
   beforeAll(async () => {
-    own = await startPostgres();
+    // Same major as the shared cluster: the matrix projects run this suite on each version.
+    own = await startPostgres({ bin: shared.bin });
   }, 120_000);
   afterAll(async () => {
     await own?.stop();
