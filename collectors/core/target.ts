@@ -1,7 +1,9 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { PolicySchema } from './policy.js';
 import { SecretRefSchema } from './secret-ref.js';
 import { CloudBindingSchema, SERVICES_BY_ENGINE } from '../cloud/binding.js';
+import { hostProblem } from './host.js';
 
 export const ENGINES = ['postgres', 'mssql', 'mongodb', 'redis', 'oracle'] as const;
 export const EngineSchema = z.enum(ENGINES);
@@ -24,8 +26,14 @@ export const TlsSchema = z
   .strict()
   .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), { message: 'certFile and keyFile go together', path: ['keyFile'] });
 
+/** A server address, validated before any network use (collectors/core/host.ts). */
+const HostSchema = z.string().min(1).max(255).superRefine((h, ctx) => {
+  const problem = hostProblem(h);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
+
 const EndpointSchema = z
-  .object({ host: z.string().min(1).max(255), port: z.number().int().min(1).max(65535) })
+  .object({ host: HostSchema, port: z.number().int().min(1).max(65535) })
   .strict();
 
 /**
@@ -109,7 +117,7 @@ export const TargetShape = z
     id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/i, 'letters, digits, ".", "_" or "-" (max 63), starting with a letter or digit'),
     engine: EngineSchema,
     name: z.string().min(1).max(200).optional(),
-    host: z.string().min(1).max(255),
+    host: HostSchema,
     port: z.number().int().min(1).max(65535),
     user: z.string().min(1).max(128),
     database: z.string().min(1).max(128).optional(),
@@ -140,6 +148,7 @@ export const TargetShape = z
 export function checkEngineFields(
   t: {
     engine: Engine;
+    host?: string | undefined;
     database?: string | undefined;
     service?: string | undefined;
     password?: unknown;
@@ -177,13 +186,17 @@ export function checkEngineFields(
 }
 
 function checkMongoOptions(
-  t: { engine: Engine; database?: string | undefined; password?: unknown; tls?: { mode?: string | undefined } | undefined },
+  t: { engine: Engine; host?: string | undefined; database?: string | undefined; password?: unknown; tls?: { mode?: string | undefined } | undefined },
   m: z.infer<typeof MongoOptionsSchema>,
   ctx: z.RefinementCtx,
 ): void {
   if (t.engine !== 'mongodb') {
     ctx.addIssue({ code: 'custom', path: ['mongodb'], message: 'only applies to engine "mongodb"' });
     return;
+  }
+  // mongodb+srv:// looks the members up under _mongodb._tcp.<host>: an IP address has no SRV records.
+  if (m.srv && t.host !== undefined && isIP(t.host) !== 0) {
+    ctx.addIssue({ code: 'custom', path: ['host'], message: 'must be a DNS name with mongodb.srv (an IP address has no SRV records)' });
   }
   if (m.authMechanism === 'MONGODB-X509') {
     // X.509 users live in $external and prove themselves with the client certificate, never a password.

@@ -48,3 +48,28 @@ describe('target files', () => {
     await expect(loadTargetFile(join(dir, 'bad.json'))).rejects.toThrow(/bad\.json: not valid JSON/);
   });
 });
+
+describe('host names are validated before any network use', () => {
+  it.each([
+    ['a\u0000b', /host: must not contain control characters/],
+    [' ', /host: must not be blank/],
+    ['db example', /host: must not contain spaces/],
+    ['h:5432', /host: must not carry a port: put it in "port"/],
+    ['postgres://db', /host: is a URL/],
+    ['[::1]', /host: write an IPv6 address without brackets/],
+    ['db..example', /host: has an empty label/],
+    ['db/x', /host: is not a host name or IP address/],
+    [`${'a'.repeat(64)}.example`, /label longer than 63/],
+  ])('refuses %j', (host, re) => {
+    expect(() => parseTarget({ ...base, host }, 't.json')).toThrow(re);
+  });
+
+  it.each(['db.example', 'db-1.internal.', '10.0.0.5', '::1', 'fe80::1', 'my_host'])('accepts %j', (host) => {
+    expect(parseTarget({ ...base, host }, 't.json').host).toBe(host);
+  });
+
+  it('refuses an IP address as a mongodb+srv name', () => {
+    const mongo = { ...base, engine: 'mongodb', host: '10.0.0.5', port: 27017, database: 'admin', tls: { mode: 'require' }, mongodb: { srv: true } };
+    expect(() => parseTarget(mongo, 't.json')).toThrow(/host: must be a DNS name with mongodb.srv/);
+  });
+});
