@@ -185,13 +185,16 @@ async function runCommand(file: string, io: Io, signal: AbortSignal): Promise<nu
   io.err(`collecting ${cfg.targets.length} target(s); payloads go to ${where}; stop with Ctrl-C`);
   loop.plan(cfg.targets);
   await new Promise<void>((r) => (signal.aborted ? r() : signal.addEventListener('abort', () => r(), { once: true })));
-  io.err('stopping: finishing the cycles in flight');
-  await loop.stop();
+  io.err(`stopping: finishing the cycles in flight (at most ${STOP_GRACE_SECONDS} s)`);
+  if (!(await loop.stop(STOP_GRACE_SECONDS * 1000))) io.err('stopping: cycles still running were abandoned; they are collected again at the next start');
   if (cfg.destination !== null) io.err(`stopping: delivering the spool (at most ${cfg.flushTimeoutSeconds} s)`);
   const { remaining } = await delivery.shutdown(cfg.flushTimeoutSeconds * 1000);
   io.err(remaining === 0 ? 'stopped; the spool is empty' : `stopped; ${remaining} payload(s) wait in the spool for the next start`);
   return EXIT.ok;
 }
+
+/** How long a stop waits for the cycles in flight before abandoning them (then the spool is flushed). */
+const STOP_GRACE_SECONDS = 3;
 
 /** One stderr line per scheduled cycle, as an operator tailing the log reads it. */
 function cycleLine(r: CycleReport): string {

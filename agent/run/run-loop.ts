@@ -15,6 +15,7 @@ import type { CycleResult } from '../../collectors/cycle.js';
 import { CredentialsError } from '../secrets/resolve.js';
 import { oneLine } from '../../collectors/core/text.js';
 import type { TargetOperations } from '../target-operations.js';
+import { asTarget } from './safety-net.js';
 import { CycleTimeoutError, Scheduler, type ScheduledTarget, type SkipReason } from './scheduler.js';
 
 /** Why a target is not being collected as it should. */
@@ -81,7 +82,8 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
     super();
     this.scheduler = new Scheduler({
       concurrency: opts.concurrency ?? 4,
-      runCycle: (id, signal) => this.runCycle(id, signal),
+      // Each cycle runs in its target's async context: a driver fault that escapes it later is logged under its id.
+      runCycle: (id, signal) => asTarget(id, () => this.runCycle(id, signal)),
       onTimeout: (id, ms) => {
         const problem = this.setProblem(id, 'timeout', `the collection cycle took longer than ${Math.round(ms / 1000)} s and was abandoned`);
         this.emit('cycle', { id, outcome: 'failed', problem });
@@ -158,12 +160,27 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
     return this.storeError;
   }
 
-  /** Stops the schedule and waits for the cycles in flight (each bounded by its timeout). */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
+  /**
+   * Stops the schedule and waits for the cycles in flight (each bounded by its
+   * timeout), or at most `graceMs`: a stop must not wait out a ten-minute cycle
+   * timeout. Resolves with whether every cycle ended (false: some were abandoned;
+   * their cursors were not committed, so the next start reads the same entries).
+   */
+  async stop(graceMs?: number): Promise<boolean> {
+    if (this.stopped) return true;
     this.stopped = true;
     this.opts.ops.cycles.off('cycle', this.onCollected);
-    await this.scheduler.stop();
+    const stopped = this.scheduler.stop().then(() => true);
+    if (graceMs === undefined) return stopped;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((r) => {
+      timer = setTimeout(() => r(false), graceMs);
+    });
+    try {
+      return await Promise.race([stopped, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private setProblem(id: string, kind: ProblemKind, message: string): TargetProblem {
