@@ -11,7 +11,7 @@ import { checkConfigPermissions } from '../config/permission-check.js';
 import { loadTargetFile } from '../config/target-file.js';
 import { Spool, SpoolError } from '../delivery/spool.js';
 import { loadAgentIdentity } from '../identity.js';
-import { type CycleReport, RunLoop } from '../run/run-loop.js';
+import { type CycleReport, RunLoop, type TargetProblem } from '../run/run-loop.js';
 import { KeychainVault } from '../secrets/keychain-vault.js';
 import { NameKeyStore } from '../secrets/name-key.js';
 import { type CredentialAge, credentialAge, rotationMessage, targetCredentialAge } from '../secrets/rotation.js';
@@ -179,7 +179,7 @@ async function runCommand(file: string, io: Io, signal: AbortSignal): Promise<nu
     ...(cfg.cycleTimeoutSeconds === undefined ? {} : { cycleTimeoutMs: () => cfg.cycleTimeoutSeconds! * 1000 }),
     log: (err) => io.err(`internal error: ${oneLine(err instanceof Error ? err.message : err)}`),
   });
-  loop.on('cycle', (r) => io.err(cycleLine(r)));
+  loop.on('cycle', (r) => io.err(cycleLine(r, loop.problemOf(r.id))));
   loop.on('skip', (id, why) => io.err(`${id}: cycle skipped (${why === 'still_running' ? 'the previous cycle is still running' : 'paused'})`));
   const where = cfg.destination === null ? `the spool ${spoolDir} (no destination configured; read it with \`logstag-agent spool --config ${file}\`)` : `${describeDestination(cfg.destination)} through the spool ${spoolDir}`;
   io.err(`collecting ${cfg.targets.length} target(s); payloads go to ${where}; stop with Ctrl-C`);
@@ -197,10 +197,10 @@ async function runCommand(file: string, io: Io, signal: AbortSignal): Promise<nu
 const STOP_GRACE_SECONDS = 3;
 
 /** One stderr line per scheduled cycle, as an operator tailing the log reads it. */
-function cycleLine(r: CycleReport): string {
+function cycleLine(r: CycleReport, problem: TargetProblem | undefined): string {
   switch (r.outcome) {
     case 'spooled': {
-      if (r.connectError) return `${r.id}: not collected: ${r.connectError.message}; spooled ${r.key}`;
+      if (r.connectError) return `${r.id}: not collected: ${problem?.kind === 'credentials' ? problem.message : r.connectError.message}; spooled ${r.key}`;
       const down = r.payload.signals.filter((s) => s.status === 'unavailable').length;
       return `${r.id}: ${r.payload.signals.length} signals (${down} unavailable) in ${Math.round(r.durationMs)} ms; spooled ${r.key}`;
     }
