@@ -19,6 +19,7 @@ import { type Vault, VaultError } from '../secrets/vault.js';
 import { type PermissionReport, requireCollector, TargetOperations } from '../target-operations.js';
 import { AGENT_VERSION } from '../version.js';
 import { oneLine } from '../../collectors/core/text.js';
+import { scrub } from '../../collectors/core/scrub.js';
 
 export const EXIT = { ok: 0, internal: 1, badInput: 2, unreachable: 3 } as const;
 
@@ -268,7 +269,9 @@ async function secretCommand(sub: string | undefined, io: Io): Promise<number> {
 }
 
 /** Runs one CLI invocation; returns the exit code. Never throws. */
-export async function runCli(argv: readonly string[], io: Io, signal: AbortSignal = new AbortController().signal): Promise<number> {
+export async function runCli(argv: readonly string[], rawIo: Io, signal: AbortSignal = new AbortController().signal): Promise<number> {
+  // Every diagnostic line leaves without a live secret in it (a server that echoed the password or API key).
+  const io: Io = { ...rawIo, err: (text) => rawIo.err(scrub(text)) };
   try {
     const { values, positionals } = parseArgs({
       args: [...argv],
