@@ -16,6 +16,7 @@ import { KeychainVault } from '../secrets/keychain-vault.js';
 import { NameKeyStore } from '../secrets/name-key.js';
 import { type CredentialAge, credentialAge, rotationMessage, targetCredentialAge } from '../secrets/rotation.js';
 import { type Vault, VaultError } from '../secrets/vault.js';
+import { CredentialsError } from '../secrets/resolve.js';
 import { type PermissionReport, requireCollector, TargetOperations } from '../target-operations.js';
 import { AGENT_VERSION } from '../version.js';
 import { oneLine } from '../../collectors/core/text.js';
@@ -48,6 +49,16 @@ export interface Io {
 
 /** Thrown for a usage mistake; exit code 2. */
 class UsageError extends ConfigError {}
+
+/** A secret that cannot be resolved names the file it was configured in (the message names target and field). */
+async function inFile<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof CredentialsError && !err.message.startsWith(`${file}: `)) throw new CredentialsError(`${file}: ${err.message}`);
+    throw err;
+  }
+}
 
 function requireFlag(value: string | undefined, flag: string, command: string): string {
   if (value === undefined || value === '') throw new UsageError(`${command}: ${flag} FILE is required (see --help)`);
@@ -298,14 +309,14 @@ export async function runCli(argv: readonly string[], rawIo: Io, signal: AbortSi
     if ((command !== 'secret' && sub !== undefined) || extra.length > 0) throw new UsageError(`${command}: unexpected argument "${sub ?? extra[0]}"`);
     switch (command) {
       case 'check':
-        return await checkCommand(requireFlag(values.target, '--target', 'check'), values.json, io);
+        return await inFile(values.target ?? '', () => checkCommand(requireFlag(values.target, '--target', 'check'), values.json, io));
       case 'collect':
         if (!values.once) throw new UsageError('collect: pass --once for one cycle (use `run --config FILE` to collect continuously)');
-        return await collectCommand(requireFlag(values.target, '--target', 'collect'), values.json, io);
+        return await inFile(values.target ?? '', () => collectCommand(requireFlag(values.target, '--target', 'collect'), values.json, io));
       case 'grants':
-        return await grantsCommand(requireFlag(values.target, '--target', 'grants'), io);
+        return await inFile(values.target ?? '', () => grantsCommand(requireFlag(values.target, '--target', 'grants'), io));
       case 'run':
-        return await runCommand(requireFlag(values.config, '--config', 'run'), io, signal);
+        return await inFile(values.config ?? '', () => runCommand(requireFlag(values.config, '--config', 'run'), io, signal));
       case 'status':
         return await statusCommand(requireFlag(values.config, '--config', 'status'), values.json, io);
       case 'spool':

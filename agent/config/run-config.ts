@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../../collectors/core/engine.js';
 import { type Policy, PolicySchema } from '../../collectors/core/policy.js';
-import { describeIssue, type Target } from '../../collectors/core/target.js';
+import { addKnownFields, describeIssue, type Target } from '../../collectors/core/target.js';
 import { DEFAULT_SPOOL_MAX_BYTES, type Destination, DestinationSchema, SpoolSettingsSchema } from './destination.js';
 import { parseTarget, readJsonFile } from './target-file.js';
 
@@ -37,6 +37,12 @@ export const RunConfigSchema = z
     policy: PolicySchema.optional(),
   })
   .strict();
+
+// "did you mean" knows the run config's, destination's and spool's fields too.
+addKnownFields([
+  ...Object.keys(RunConfigSchema.shape),
+  'file', 'url', 'apiKey', 'apiKeySetAt', 'pin', 'proxy', 'allowPrivateAddress', 'maxBatchesPerSecond', 'maxBytesPerSecond', 'username', 'password', 'dir', 'maxBytes',
+]);
 
 export interface RunTarget {
   target: Target;

@@ -214,11 +214,55 @@ export const TargetSchema = TargetShape.superRefine(checkEngineFields);
 export type Target = z.infer<typeof TargetSchema>;
 export type TargetInput = z.input<typeof TargetSchema>;
 
+/** Field names of the agent's files, for "did you mean" (run-config and destination add theirs). */
+const KNOWN_FIELDS = new Set<string>([
+  ...Object.keys(TargetShape.shape),
+  ...Object.keys(MssqlOptionsSchema.shape),
+  ...Object.keys(MongoOptionsSchema.shape),
+  ...Object.keys(OracleOptionsSchema.shape),
+  'mode', 'caFile', 'serverName', 'certFile', 'keyFile', 'env', 'secret', 'masterName', 'sentinels', 'sentinelAuth', 'sentinelTls', 'nodes',
+]);
+
+export function addKnownFields(names: Iterable<string>): void {
+  for (const n of names) KNOWN_FIELDS.add(n);
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = row[j]!;
+      row[j] = Math.min(up + 1, row[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** The known field closest to `key` (case-insensitive, at most 2 edits, fewer for short names), if any. */
+export function didYouMean(key: string): string | undefined {
+  if (key.length > 64) return undefined;
+  let best: { name: string; d: number } | undefined;
+  for (const name of KNOWN_FIELDS) {
+    const d = editDistance(key.toLowerCase(), name.toLowerCase());
+    if (d <= Math.min(2, Math.floor(name.length / 3)) && (best === undefined || d < best.d)) best = { name, d };
+  }
+  return best?.name;
+}
+
 /** The one-line explanation of the first problem in a zod error, path included. */
 export function describeIssue(error: z.ZodError): string {
   const issue = error.issues[0];
   if (issue === undefined) return 'invalid input';
   const path = issue.path.length > 0 ? issue.path.join('.') : '(root)';
-  if (issue.code === 'unrecognized_keys') return `${path}: unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'unrecognized_keys') {
+    const hints = issue.keys.flatMap((k) => {
+      const near = didYouMean(k);
+      return near === undefined || near === k ? [] : [`"${k}": did you mean "${near}"?`];
+    });
+    return `${path}: unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}${hints.length > 0 ? ` (${hints.join('; ')})` : ''}`;
+  }
   return `${path}: ${issue.message}`;
 }
