@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { readBoundedFileSync } from '../collectors/core/bounded-read.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { AgentIdentity } from '../collectors/core/payload.js';
@@ -10,7 +11,8 @@ export function loadAgentIdentity(home: string): AgentIdentity {
   const file = join(home, 'agent-id');
   let id: string;
   try {
-    id = readFileSync(file, 'utf8').trim();
+    // A damaged id file (a device, a huge file) is replaced like a corrupt one, never read unbounded.
+    id = readBoundedFileSync(file, { maxBytes: 4096 }).toString('utf8').trim();
     if (!/^[0-9a-f-]{36}$/.test(id)) throw new Error('damaged');
   } catch {
     id = randomUUID();

@@ -65,11 +65,11 @@ export class TargetOperations {
   ) {}
 
   password(target: Target): Promise<string | undefined> {
-    return resolveSecret(target.password, this.vault, this.env);
+    return resolveSecret(target.password, this.vault, this.env, `target ${target.id}: password`);
   }
 
   cloudSecret(target: Target): Promise<string | undefined> {
-    return resolveSecret(target.cloud?.secret, this.vault, this.env, 'cloud.secret');
+    return resolveSecret(target.cloud?.secret, this.vault, this.env, `target ${target.id}: cloud.secret`);
   }
 
   /** The cloud binding's identity and permission checks (undefined without a binding). */

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { CloudBindingSchema, SERVICES_BY_ENGINE } from './cloud/binding.js';
-import { checkBaseFields, type Engine, TARGET_BASE_FIELDS } from './core/target.js';
+import { addKnownFields, checkBaseFields, type Engine, TARGET_BASE_FIELDS } from './core/target.js';
 import { checkMongoTarget, MongoOptionsSchema } from './mongodb/target-options.js';
 import { MssqlOptionsSchema } from './mssql/target-options.js';
 import { OracleOptionsSchema } from './oracle/target-options.js';
@@ -62,6 +62,7 @@ const OPTION_OWNERS: ReadonlyArray<{ field: 'oracle' | 'mssql' | 'redis' | 'mong
 export function checkEngineFields(
   t: {
     engine: Engine;
+    host?: string | undefined;
     database?: string | undefined;
     service?: string | undefined;
     password?: unknown;
@@ -83,6 +84,19 @@ export function checkEngineFields(
     ctx.addIssue({ code: 'custom', path: ['cloud', 'service'], message: `"${t.cloud.service}" is not a managed service for ${t.engine} (choose ${(SERVICES_BY_ENGINE[t.engine] ?? []).join(', ')})` });
   }
 }
+
+// "Did you mean" knows every field a target file can have, the engines' options included.
+addKnownFields([
+  ...Object.keys(TargetShape.shape),
+  ...Object.keys(MssqlOptionsSchema.shape),
+  ...Object.keys(MongoOptionsSchema.shape),
+  ...Object.keys(OracleOptionsSchema.shape),
+  'masterName',
+  'sentinels',
+  'sentinelAuth',
+  'sentinelTls',
+  'nodes',
+]);
 
 export const TargetSchema = TargetShape.superRefine(checkEngineFields);
 export type Target = z.infer<typeof TargetSchema>;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { scrubDeep } from '../../collectors/core/scrub.js';
 import { dirname } from 'node:path';
 import { ConfigError, TargetConnectError } from '../../collectors/core/engine.js';
 import { describeIssue, type SecretRef, type Target, TargetSchema } from '../../collectors/target.js';
@@ -317,7 +318,12 @@ function errorResponse(err: unknown, id?: string | number): Response {
  * Validates a message from any transport, runs its handler, validates the result.
  * Never throws: every failure is an error response with a clear message.
  */
+/** Every response, results and errors alike, leaves without a live secret in it (collectors/core/scrub.ts). */
 export async function dispatch(handlers: Handlers, message: unknown, conn: Connection, log: (err: unknown) => void = () => {}): Promise<Response> {
+  return scrubDeep(await dispatchUnscrubbed(handlers, message, conn, log));
+}
+
+async function dispatchUnscrubbed(handlers: Handlers, message: unknown, conn: Connection, log: (err: unknown) => void): Promise<Response> {
   const req = RequestSchema.safeParse(message);
   if (!req.success) return fail('bad_request', `malformed request: ${describeIssue(req.error)}`);
   const { id, method } = req.data;

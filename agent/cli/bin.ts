@@ -7,6 +7,14 @@ if (major < 22 || (major === 22 && minor < 19)) {
   process.exit(2);
 }
 const { runCli } = await import('./main.js');
+const { installSafetyNet } = await import('../run/safety-net.js');
+
+// A fault that escapes every target's cycle (a driver's unlistened 'error' event) is one stderr line
+// naming the target, and the agent keeps running (agent/run/safety-net.ts says why that is safe).
+installSafetyNet((line, err) => {
+  process.stderr.write(`${line}\n`);
+  if (process.env['LOGSTAG_DEBUG'] === '1' && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+});
 
 /** Process glue for the CLI (`logstag-agent`, package.json bin): real stdio, signals, exit code. */
 async function readStdin(): Promise<string> {
@@ -16,15 +24,26 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+// The reader went away (`logstag-agent spool --config F | head`): there is no one left to tell anything,
+// so the command ends quietly instead of dying on an EPIPE stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+  });
+}
+
 const controller = new AbortController();
 // process.on, not once: write-file-atomic's signal-exit re-raises a signal when it sees no other
 // listener, which would kill the process in the middle of a graceful stop. A second signal stops at once
 // (the spool is durable; what was not sent waits for the next start).
+// Only `run` has something to finish (cycles in flight, the spool to flush, each bounded); every other
+// command holds nothing that a stop could lose, so it ends at the first signal, even mid-connect.
+const graceful = process.argv.slice(2).includes('run');
 let stopping = false;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
-    if (stopping) {
-      process.stderr.write(`${sig} again: stopping now; unsent payloads stay in the spool\n`);
+    if (stopping || !graceful) {
+      if (graceful) process.stderr.write(`${sig} again: stopping now; unsent payloads stay in the spool\n`);
       process.exit(sig === 'SIGINT' ? 130 : 143);
     }
     stopping = true;

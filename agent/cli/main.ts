@@ -11,15 +11,17 @@ import { checkConfigPermissions } from '../config/permission-check.js';
 import { loadTargetFile } from '../config/target-file.js';
 import { Spool, SpoolError } from '../delivery/spool.js';
 import { loadAgentIdentity } from '../identity.js';
-import { type CycleReport, RunLoop } from '../run/run-loop.js';
+import { type CycleReport, RunLoop, type TargetProblem } from '../run/run-loop.js';
 import { describeTargetStatus, readTargetStatus, TargetStatusRecorder, targetStatusFile } from '../run/status-file.js';
 import { AgentVault, parseBackendChoice } from '../secrets/agent-vault.js';
 import { NameKeyStore } from '../secrets/name-key.js';
 import { type CredentialAge, credentialAge, rotationMessage, targetCredentialAge } from '../secrets/rotation.js';
 import { type Vault, VaultError } from '../secrets/vault.js';
+import { CredentialsError } from '../secrets/resolve.js';
 import { type PermissionReport, requireCollector, TargetOperations } from '../target-operations.js';
 import { AGENT_VERSION } from '../version.js';
 import { oneLine } from '../../collectors/core/text.js';
+import { scrub } from '../../collectors/core/scrub.js';
 
 export const EXIT = { ok: 0, internal: 1, badInput: 2, unreachable: 3 } as const;
 
@@ -51,6 +53,16 @@ export interface Io {
 
 /** Thrown for a usage mistake; exit code 2. */
 class UsageError extends ConfigError {}
+
+/** A secret that cannot be resolved names the file it was configured in (the message names target and field). */
+async function inFile<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof CredentialsError && !err.message.startsWith(`${file}: `)) throw new CredentialsError(`${file}: ${err.message}`);
+    throw err;
+  }
+}
 
 function requireFlag(value: string | undefined, flag: string, command: string): string {
   if (value === undefined || value === '') throw new UsageError(`${command}: ${flag} FILE is required (see --help)`);
@@ -188,15 +200,15 @@ async function runCommand(file: string, io: Io, signal: AbortSignal): Promise<nu
   await recorder.start();
   loop.on('cycle', (r) => {
     recorder.record(r);
-    io.err(cycleLine(r));
+    io.err(cycleLine(r, loop.problemOf(r.id)));
   });
   loop.on('skip', (id, why) => io.err(`${id}: cycle skipped (${why === 'still_running' ? 'the previous cycle is still running' : 'paused'})`));
   const where = cfg.destination === null ? `the spool ${spoolDir} (no destination configured; read it with \`logstag-agent spool --config ${file}\`)` : `${describeDestination(cfg.destination)} through the spool ${spoolDir}`;
   io.err(`collecting ${cfg.targets.length} target(s); payloads go to ${where}; stop with Ctrl-C`);
   loop.plan(cfg.targets);
   await new Promise<void>((r) => (signal.aborted ? r() : signal.addEventListener('abort', () => r(), { once: true })));
-  io.err('stopping: finishing the cycles in flight');
-  await loop.stop();
+  io.err(`stopping: finishing the cycles in flight (at most ${STOP_GRACE_SECONDS} s)`);
+  if (!(await loop.stop(STOP_GRACE_SECONDS * 1000))) io.err('stopping: cycles still running were abandoned; they are collected again at the next start');
   if (cfg.destination !== null) io.err(`stopping: delivering the spool (at most ${cfg.flushTimeoutSeconds} s)`);
   const { remaining } = await delivery.shutdown(cfg.flushTimeoutSeconds * 1000);
   await recorder.stop();
@@ -204,11 +216,14 @@ async function runCommand(file: string, io: Io, signal: AbortSignal): Promise<nu
   return EXIT.ok;
 }
 
+/** How long a stop waits for the cycles in flight before abandoning them (then the spool is flushed). */
+const STOP_GRACE_SECONDS = 3;
+
 /** One stderr line per scheduled cycle, as an operator tailing the log reads it. */
-function cycleLine(r: CycleReport): string {
+function cycleLine(r: CycleReport, problem: TargetProblem | undefined): string {
   switch (r.outcome) {
     case 'spooled': {
-      if (r.connectError) return `${r.id}: not collected: ${r.connectError.message}; spooled ${r.key}`;
+      if (r.connectError) return `${r.id}: not collected: ${problem?.kind === 'credentials' ? problem.message : r.connectError.message}; spooled ${r.key}`;
       const down = r.payload.signals.filter((s) => s.status === 'unavailable').length;
       return `${r.id}: ${r.payload.signals.length} signals (${down} unavailable) in ${Math.round(r.durationMs)} ms; spooled ${r.key}`;
     }
@@ -287,7 +302,9 @@ async function secretCommand(sub: string | undefined, backend: string | undefine
 }
 
 /** Runs one CLI invocation; returns the exit code. Never throws. */
-export async function runCli(argv: readonly string[], io: Io, signal: AbortSignal = new AbortController().signal): Promise<number> {
+export async function runCli(argv: readonly string[], rawIo: Io, signal: AbortSignal = new AbortController().signal): Promise<number> {
+  // Every diagnostic line leaves without a live secret in it (a server that echoed the password or API key).
+  const io: Io = { ...rawIo, err: (text) => rawIo.err(scrub(text)) };
   try {
     const { values, positionals } = parseArgs({
       args: [...argv],
@@ -316,14 +333,14 @@ export async function runCli(argv: readonly string[], io: Io, signal: AbortSigna
     if ((command !== 'secret' && sub !== undefined) || extra.length > 0) throw new UsageError(`${command}: unexpected argument "${sub ?? extra[0]}"`);
     switch (command) {
       case 'check':
-        return await checkCommand(requireFlag(values.target, '--target', 'check'), values.json, io);
+        return await inFile(values.target ?? '', () => checkCommand(requireFlag(values.target, '--target', 'check'), values.json, io));
       case 'collect':
         if (!values.once) throw new UsageError('collect: pass --once for one cycle (use `run --config FILE` to collect continuously)');
-        return await collectCommand(requireFlag(values.target, '--target', 'collect'), values.json, io);
+        return await inFile(values.target ?? '', () => collectCommand(requireFlag(values.target, '--target', 'collect'), values.json, io));
       case 'grants':
-        return await grantsCommand(requireFlag(values.target, '--target', 'grants'), io);
+        return await inFile(values.target ?? '', () => grantsCommand(requireFlag(values.target, '--target', 'grants'), io));
       case 'run':
-        return await runCommand(requireFlag(values.config, '--config', 'run'), io, signal);
+        return await inFile(values.config ?? '', () => runCommand(requireFlag(values.config, '--config', 'run'), io, signal));
       case 'status':
         return await statusCommand(requireFlag(values.config, '--config', 'status'), values.json, io);
       case 'spool':

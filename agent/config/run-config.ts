@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { readBoundedFile } from '../../collectors/core/bounded-read.js';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../../collectors/core/engine.js';
 import { type Policy, PolicySchema } from '../../collectors/core/policy.js';
-import { describeIssue, type Target } from '../../collectors/target.js';
+import { addKnownFields, describeIssue, type Target } from '../../collectors/target.js';
 import { DEFAULT_SPOOL_MAX_BYTES, type Destination, DestinationSchema, SpoolSettingsSchema } from '../../contract/destination.js';
 import { parseTarget, readJsonFile } from './target-file.js';
 
@@ -37,6 +37,12 @@ export const RunConfigSchema = z
     policy: PolicySchema.optional(),
   })
   .strict();
+
+// "did you mean" knows the run config's, destination's and spool's fields too.
+addKnownFields([
+  ...Object.keys(RunConfigSchema.shape),
+  'file', 'url', 'apiKey', 'apiKeySetAt', 'pin', 'proxy', 'allowPrivateAddress', 'maxBatchesPerSecond', 'maxBytesPerSecond', 'username', 'password', 'dir', 'maxBytes',
+]);
 
 export interface RunTarget {
   target: Target;
@@ -100,15 +106,9 @@ export async function loadRunConfig(file: string): Promise<RunConfig> {
 
 /** The CA file's contents, with a one-line error that names the field. */
 export async function readCaFile(path: string): Promise<Buffer> {
-  try {
-    const pem = await readFile(path);
-    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`destination.caFile ${path}: not a PEM certificate file`);
-    return pem;
-  } catch (err) {
-    if (err instanceof ConfigError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(`destination.caFile ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : `cannot be read (${code})`}`);
-  }
+  const pem = await readBoundedFile(path, { what: 'destination.caFile' });
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`destination.caFile ${path}: not a PEM certificate file`);
+  return pem;
 }
 
 export const defaultSpoolDir = (home: string): string => join(home, 'spool');

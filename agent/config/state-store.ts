@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { FileReadError, readBoundedFileSync } from '../../collectors/core/bounded-read.js';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { z } from 'zod';
@@ -37,6 +38,9 @@ export type StoreChange = 'targets' | 'settings';
  * atomically so a crash mid-write leaves the previous version intact. Secrets in
  * it are vault blobs or environment variable names, never plaintext.
  */
+/** The app's state (targets, settings) is small: 16 MiB leaves room for hundreds of targets. */
+const STATE_MAX_BYTES = 16 * 1024 * 1024;
+
 export class StateStore {
   readonly file: string;
   /**
@@ -57,10 +61,10 @@ export class StateStore {
   private read(): AgentState {
     let text: string;
     try {
-      text = readFileSync(this.file, 'utf8');
+      text = readBoundedFileSync(this.file, { maxBytes: STATE_MAX_BYTES }).toString('utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return StateSchema.parse({ version: 1, targets: [], settings: {} });
-      throw new ConfigError(`${this.file}: cannot be read (${(err as NodeJS.ErrnoException).code})`);
+      if (err instanceof FileReadError && err.code === 'ENOENT') return StateSchema.parse({ version: 1, targets: [], settings: {} });
+      throw err;
     }
     let raw: unknown;
     try {

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readBoundedFile } from '../../collectors/core/bounded-read.js';
 import { ConfigError } from '../../collectors/core/engine.js';
 import { describeIssue, type Target, TargetSchema } from '../../collectors/target.js';
 
@@ -16,13 +16,8 @@ export function parseTarget(raw: unknown, where: string): Target {
 }
 
 export async function readJsonFile(file: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(`${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code})`}`);
-  }
+  // A regular file under the size cap only: /dev/zero or a FIFO is bad input, refused at once.
+  const text = (await readBoundedFile(file)).toString('utf8');
   try {
     return JSON.parse(text);
   } catch (err) {

@@ -164,7 +164,9 @@ export async function readStatus(dir: string, maxBytes: number): Promise<Deliver
   try {
     let saved: Partial<ShipperSnapshot> & { pid?: number } = {};
     try {
-      saved = JSON.parse(await readFile(join(dir, STATUS_FILE), 'utf8')) as typeof saved;
+      const parsed: unknown = JSON.parse(await readFile(join(dir, STATUS_FILE), 'utf8'));
+      // A damaged file ("null", a list) reads as no saved state, like a missing one.
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) saved = parsed as typeof saved;
     } catch {
       // Never run, or the file is being replaced: the spool's own numbers still stand.
     }

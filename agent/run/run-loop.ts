@@ -15,6 +15,7 @@ import type { CycleResult } from '../../collectors/cycle.js';
 import { CredentialsError } from '../secrets/resolve.js';
 import { oneLine } from '../../collectors/core/text.js';
 import type { TargetOperations } from '../target-operations.js';
+import { asTarget } from './safety-net.js';
 import { CycleTimeoutError, Scheduler, type ScheduledTarget, type SkipReason } from './scheduler.js';
 
 /** Why a target is not being collected as it should. */
@@ -50,6 +51,8 @@ export interface RunLoopOptions {
   /** Per-cycle timeout of a target (default: defaultCycleTimeoutMs). */
   cycleTimeoutMs?: (target: Target) => number;
   log?: (err: unknown) => void;
+  /** The clock of the authentication back-off (tests). */
+  now?: () => number;
 }
 
 /**
@@ -60,18 +63,36 @@ export function defaultCycleTimeoutMs(target: Target): number {
   return Math.min(Math.max(target.intervalSeconds * 1000, 30_000), 600_000);
 }
 
+/** The longest wait between login attempts of a target whose credentials were rejected. */
+export const AUTH_BACKOFF_MAX_MS = 3_600_000;
+
+/**
+ * The wait after the n-th authentication failure in a row: the interval, then
+ * doubling (2×, 4×, …) up to an hour. Servers lock accounts after a few failed
+ * logins (docs/faults.md): retrying a rejected password every interval would
+ * lock the monitoring account within minutes.
+ */
+export function authBackoffMs(intervalMs: number, failures: number): number {
+  return Math.min(intervalMs * 2 ** Math.min(Math.max(failures - 1, 0), 30), AUTH_BACKOFF_MAX_MS);
+}
+
 export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; skip: [string, SkipReason] }> {
   private readonly scheduler: Scheduler;
   private readonly targets = new Map<string, LoopTarget>();
   private readonly configs = new Map<string, string>();
   private readonly problems = new Map<string, TargetProblem>();
   private readonly gaps = new Map<string, number>();
+  /** Targets whose credentials were rejected: no login attempt before `until` (epoch ms). */
+  private readonly authHold = new Map<string, { failures: number; until: number }>();
+  private readonly now: () => number;
   private storeError: string | undefined;
   private listening = false;
   private stopped = false;
-  private readonly onCollected = ({ payload }: CycleResult): void => {
+  private readonly onCollected = ({ payload, connectError }: CycleResult): void => {
     // Every collection counts, whoever asked for it (schedule, tray, API).
     const id = payload.target.id;
+    // A connection that got in (a preview, the operator's collect now) ends an authentication back-off.
+    if (connectError === undefined) this.authHold.delete(id);
     this.gaps.set(id, payload.signals.filter((s) => s.status === 'unavailable' && s.reason === 'permission').length);
     if (this.opts.ops.healthOf(id).state !== 'unreachable') this.problems.delete(id);
     this.emit('change');
@@ -79,9 +100,11 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
 
   constructor(private readonly opts: RunLoopOptions) {
     super();
+    this.now = opts.now ?? Date.now;
     this.scheduler = new Scheduler({
       concurrency: opts.concurrency ?? 4,
-      runCycle: (id, signal) => this.runCycle(id, signal),
+      // Each cycle runs in its target's async context: a driver fault that escapes it later is logged under its id.
+      runCycle: (id, signal) => asTarget(id, () => this.runCycle(id, signal)),
       onTimeout: (id, ms) => {
         const problem = this.setProblem(id, 'timeout', `the collection cycle took longer than ${Math.round(ms / 1000)} s and was abandoned`);
         this.emit('cycle', { id, outcome: 'failed', problem });
@@ -110,7 +133,9 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
       this.targets.set(t.target.id, t);
       this.configs.set(t.target.id, JSON.stringify(t));
     }
-    for (const id of before.keys()) {
+    for (const [id, json] of before) {
+      // A changed target (a fixed password, another user) is tried again at once.
+      if (this.configs.get(id) !== json) this.authHold.delete(id);
       if (this.configs.has(id)) continue;
       this.problems.delete(id);
       this.gaps.delete(id);
@@ -144,6 +169,11 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
     await Promise.all([...this.targets.keys()].map((id) => this.scheduler.trigger(id)));
   }
 
+  /** Forgets a target's authentication back-off (a successful check, the operator's "retry now"). */
+  resetAuthBackoff(id: string): void {
+    this.authHold.delete(id);
+  }
+
   problemOf(id: string): TargetProblem | undefined {
     return this.problems.get(id);
   }
@@ -158,12 +188,27 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
     return this.storeError;
   }
 
-  /** Stops the schedule and waits for the cycles in flight (each bounded by its timeout). */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
+  /**
+   * Stops the schedule and waits for the cycles in flight (each bounded by its
+   * timeout), or at most `graceMs`: a stop must not wait out a ten-minute cycle
+   * timeout. Resolves with whether every cycle ended (false: some were abandoned;
+   * their cursors were not committed, so the next start reads the same entries).
+   */
+  async stop(graceMs?: number): Promise<boolean> {
+    if (this.stopped) return true;
     this.stopped = true;
     this.opts.ops.cycles.off('cycle', this.onCollected);
-    await this.scheduler.stop();
+    const stopped = this.scheduler.stop().then(() => true);
+    if (graceMs === undefined) return stopped;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((r) => {
+      timer = setTimeout(() => r(false), graceMs);
+    });
+    try {
+      return await Promise.race([stopped, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private setProblem(id: string, kind: ProblemKind, message: string): TargetProblem {
@@ -176,11 +221,20 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
   private async runCycle(id: string, signal: AbortSignal): Promise<void> {
     const entry = this.targets.get(id);
     if (entry === undefined) return;
+    // Credentials rejected: no login attempt until the back-off ends (the problem already says when).
+    const hold = this.authHold.get(id);
+    if (hold !== undefined && this.now() < hold.until) return;
     let result: CycleResult;
     try {
       result = await this.opts.ops.collect(entry.target, { workspacePolicy: this.opts.policy() });
-      if (result.connectError !== undefined) {
-        this.setProblem(id, result.connectError.kind === 'authentication' ? 'credentials' : 'unreachable', result.connectError.message);
+      if (result.connectError?.kind === 'authentication') {
+        const failures = (hold?.failures ?? 0) + 1;
+        const waitMs = authBackoffMs(entry.intervalSeconds * 1000, failures);
+        this.authHold.set(id, { failures, until: this.now() + waitMs });
+        this.setProblem(id, 'credentials', `credentials rejected (${failures} time(s) in a row; next login attempt in ${Math.round(waitMs / 1000)} s): ${result.connectError.message}`);
+      } else {
+        this.authHold.delete(id);
+        if (result.connectError !== undefined) this.setProblem(id, 'unreachable', result.connectError.message);
       }
     } catch (err) {
       let problem: TargetProblem;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
+import { FileReadError, readBoundedFileSync } from '../../collectors/core/bounded-read.js';
 import { join } from 'node:path';
 import { ConfigError } from '../../collectors/core/engine.js';
 import { type Vault, VaultError } from './vault.js';
@@ -87,10 +88,10 @@ export class NameKeyStore {
 
 function readIfExists(file: string): string | undefined {
   try {
-    return readFileSync(file, 'utf8');
+    return readBoundedFileSync(file, { maxBytes: 64 * 1024 }).toString('utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ConfigError(`${file}: cannot be read (${(err as NodeJS.ErrnoException).code})`);
+    if (err instanceof FileReadError && err.code === 'ENOENT') return undefined;
+    throw err;
   }
 }
 

@@ -1,4 +1,5 @@
 import { ConfigError } from '../../collectors/core/engine.js';
+import { registerSecret } from '../../collectors/core/scrub.js';
 import type { SecretRef } from '../../collectors/target.js';
 import { type Vault, VaultError } from './vault.js';
 
@@ -17,10 +18,14 @@ export async function resolveSecret(ref: SecretRef | undefined, vault: () => Vau
   if ('env' in ref) {
     const v = env[ref.env];
     if (v === undefined || v === '') throw new CredentialsError(`${label}: environment variable ${ref.env} is not set`);
+    // Every resolved secret is known to the scrubber before anything can echo it back.
+    registerSecret(v);
     return v;
   }
   try {
-    return await vault().open(ref.secret);
+    const v = await vault().open(ref.secret);
+    registerSecret(v);
+    return v;
   } catch (err) {
     if (err instanceof VaultError) throw new CredentialsError(`${label}: ${err.message}`);
     throw err;

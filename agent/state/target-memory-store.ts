@@ -1,4 +1,5 @@
-import { mkdir, readFile, rename } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
+import { FileReadError, readBoundedFile } from '../../collectors/core/bounded-read.js';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { type JsonValue, StagedMemory, type TargetMemoryStore as MemoryStore } from '../../collectors/core/memory.js';
@@ -22,9 +23,9 @@ export class TargetMemoryStore implements MemoryStore {
     const file = this.file(targetId);
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      text = (await readBoundedFile(file, { what: `the state of target ${targetId}`, maxBytes: 4 * 1024 * 1024 })).toString('utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new StagedMemory();
+      if (err instanceof FileReadError && err.code === 'ENOENT') return new StagedMemory();
       throw err;
     }
     try {

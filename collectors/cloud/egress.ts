@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readBoundedFileSync } from '../core/bounded-read.js';
 import { Agent as HttpsAgent, type AgentOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { defaultPort, EgressGuard, type EgressEndpoint, EgressRefused, type Resolver, type Refusal } from '../core/egress-guard.js';
@@ -42,11 +42,7 @@ export function cloudEgress(binding: CloudBinding, endpoints: readonly EgressEnd
   });
   let ca: string | undefined;
   if (binding.caFile !== undefined) {
-    try {
-      ca = readFileSync(binding.caFile, 'utf8');
-    } catch (err) {
-      throw new ConfigError(`cloud.caFile: cannot read ${binding.caFile} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-    }
+    ca = readBoundedFileSync(binding.caFile, { what: 'cloud.caFile' }).toString('utf8');
   }
   const agent = new GuardedAgent(guard, { keepAlive: true, maxSockets: 4, lookup: guard.lookup, ...(ca === undefined ? {} : { ca }) });
   return { guard, agent, ...(ca === undefined ? {} : { ca }) };

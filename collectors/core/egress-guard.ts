@@ -50,7 +50,52 @@ for (const [net, prefix] of [
   ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16],
   ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
 ] as const) nonPublic.addSubnet(net, prefix, 'ipv4');
-for (const [net, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b:1::', 48]] as const) nonPublic.addSubnet(net, prefix, 'ipv6');
+// fec0::/10: deprecated site-local (RFC 3879), still routed inside some networks.
+for (const [net, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8], ['64:ff9b:1::', 48]] as const) nonPublic.addSubnet(net, prefix, 'ipv6');
+
+/** The 16 bytes of an IPv6 literal (zone id dropped), or undefined if it is not one. */
+function ipv6Bytes(addr: string): number[] | undefined {
+  const a = addr.replace(/%.*$/, '');
+  if (isIP(a) !== 6) return undefined;
+  let text = a;
+  const tail: number[] = [];
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    tail.push(...dotted.slice(1, 5).map(Number));
+    text = `${text.slice(0, dotted.index)}0:0`;
+  }
+  const [head = '', rest] = text.split('::');
+  const groups = (s: string): string[] => (s === '' ? [] : s.split(':'));
+  const left = groups(head);
+  const right = rest === undefined ? [] : groups(rest);
+  const all = [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  const bytes = all.flatMap((g) => {
+    const n = parseInt(g, 16);
+    return [n >> 8, n & 0xff];
+  });
+  if (tail.length === 4) bytes.splice(12, 4, ...tail);
+  return bytes;
+}
+
+/**
+ * The IPv4 address an IPv6 address carries and is delivered to: IPv4-mapped
+ * (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d, deprecated), NAT64 well-known
+ * prefix (64:ff9b::/96, RFC 6052) and 6to4 (2002:aabb:ccdd::/48, RFC 3056).
+ * Such an address is as public or private as that IPv4 address: 64:ff9b::a00:1
+ * reaches 10.0.0.1 through the NAT64 gateway.
+ */
+export function embeddedIPv4(addr: string): string | undefined {
+  const b = ipv6Bytes(addr);
+  if (b === undefined) return undefined;
+  const zero = (from: number, to: number): boolean => b.slice(from, to).every((x) => x === 0);
+  const v4 = (at: number): string => b.slice(at, at + 4).join('.');
+  if (zero(0, 10) && b[10] === 0xff && b[11] === 0xff) return v4(12);
+  // ::a.b.c.d, but not :: and ::1 (their own meanings, judged as IPv6).
+  if (zero(0, 12) && !zero(12, 15)) return v4(12);
+  if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && zero(4, 12)) return v4(12);
+  if (b[0] === 0x20 && b[1] === 0x02) return v4(2);
+  return undefined;
+}
 
 /** Lower case, IPv6 brackets removed, IPv4-mapped IPv6 written as IPv4. */
 export function normalizeHost(host: string): string {
@@ -68,7 +113,10 @@ export const isLoopbackAddress = (addr: string): boolean => {
 };
 export const isPublicAddress = (addr: string): boolean => {
   const a = normalizeHost(addr);
-  return isIP(a) !== 0 && !nonPublic.check(a, family(a));
+  if (isIP(a) === 0) return false;
+  const v4 = embeddedIPv4(a);
+  if (v4 !== undefined) return !nonPublic.check(v4, 'ipv4');
+  return !nonPublic.check(a, family(a));
 };
 const isLocalhostName = (h: string): boolean => h === 'localhost' || h.endsWith('.localhost');
 /** localhost or a loopback literal: the only hosts plain http may be used with (tests). */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PolicySchema } from './policy.js';
 import { SecretRefSchema } from './secret-ref.js';
+import { hostProblem } from './host.js';
 
 /*
  * What every target has, whatever its engine. The engine folders own their
@@ -30,8 +31,18 @@ export const TlsSchema = z
   .strict()
   .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), { message: 'certFile and keyFile go together', path: ['keyFile'] });
 
+/** A server address, validated before any network use (collectors/core/host.ts). */
+export const HostSchema = z
+  .string()
+  .min(1)
+  .max(255)
+  .superRefine((h, ctx) => {
+    const problem = hostProblem(h);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
 export const EndpointSchema = z
-  .object({ host: z.string().min(1).max(255), port: z.number().int().min(1).max(65535) })
+  .object({ host: HostSchema, port: z.number().int().min(1).max(65535) })
   .strict();
 
 /** The fields every target has, in the order a target file lists them. */
@@ -39,7 +50,7 @@ export const TARGET_BASE_FIELDS = {
   id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/i, 'letters, digits, ".", "_" or "-" (max 63), starting with a letter or digit'),
   engine: EngineSchema,
   name: z.string().min(1).max(200).optional(),
-  host: z.string().min(1).max(255),
+  host: HostSchema,
   port: z.number().int().min(1).max(65535),
   user: z.string().min(1).max(128),
   database: z.string().min(1).max(128).optional(),
@@ -73,11 +84,49 @@ export function checkBaseFields(t: { engine: Engine; database?: string | undefin
   }
 }
 
+/** Field names of the agent's files, for "did you mean" (the engines' options, run-config and destination add theirs). */
+const KNOWN_FIELDS = new Set<string>([...Object.keys(TARGET_BASE_FIELDS), 'mode', 'caFile', 'serverName', 'certFile', 'keyFile', 'env', 'secret']);
+
+export function addKnownFields(names: Iterable<string>): void {
+  for (const n of names) KNOWN_FIELDS.add(n);
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = row[j]!;
+      row[j] = Math.min(up + 1, row[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** The known field closest to `key` (case-insensitive, at most 2 edits, fewer for short names), if any. */
+export function didYouMean(key: string): string | undefined {
+  if (key.length > 64) return undefined;
+  let best: { name: string; d: number } | undefined;
+  for (const name of KNOWN_FIELDS) {
+    const d = editDistance(key.toLowerCase(), name.toLowerCase());
+    if (d <= Math.min(2, Math.floor(name.length / 3)) && (best === undefined || d < best.d)) best = { name, d };
+  }
+  return best?.name;
+}
+
 /** The one-line explanation of the first problem in a zod error, path included. */
 export function describeIssue(error: z.ZodError): string {
   const issue = error.issues[0];
   if (issue === undefined) return 'invalid input';
   const path = issue.path.length > 0 ? issue.path.join('.') : '(root)';
-  if (issue.code === 'unrecognized_keys') return `${path}: unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'unrecognized_keys') {
+    const hints = issue.keys.flatMap((k) => {
+      const near = didYouMean(k);
+      return near === undefined || near === k ? [] : [`"${k}": did you mean "${near}"?`];
+    });
+    return `${path}: unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}${hints.length > 0 ? ` (${hints.join('; ')})` : ''}`;
+  }
   return `${path}: ${issue.message}`;
 }

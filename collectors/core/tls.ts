@@ -1,14 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { readBoundedFileSync } from './bounded-read.js';
 import { checkServerIdentity, type ConnectionOptions } from 'node:tls';
 import { ConfigError } from './engine.js';
 import type { TargetBase as Target } from './target.js';
 
 function readPem(file: string, field: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`tls.${field} ${file}: ${(err as NodeJS.ErrnoException).code ?? 'cannot be read'}`);
-  }
+  return readBoundedFileSync(file, { what: `tls.${field}` }).toString('utf8');
 }
 
 /**

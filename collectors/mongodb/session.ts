@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readBoundedFileSync } from '../core/bounded-read.js';
 import { isIP } from 'node:net';
 import { checkServerIdentity } from 'node:tls';
 import { BSON, type Document, MongoClient, type MongoClientOptions } from 'mongodb';
@@ -22,11 +22,7 @@ export interface ServerInfo {
 }
 
 function readPem(file: string, field: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`${field} ${file}: ${(err as NodeJS.ErrnoException).code ?? 'cannot be read'}`);
-  }
+  return readBoundedFileSync(file, { what: field }).toString('utf8');
 }
 
 /** TLS as the target asks; srv deployments default to verified TLS as the mongodb+srv scheme does. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ipVersion } from '../core/host.js';
 
 /**
  * MongoDB-only connection options. The target's `database` is the authentication
@@ -21,7 +22,7 @@ export const MongoOptionsSchema = z
 
 /** MongoDB's own rules for a target: no opportunistic TLS; X.509 users in $external with a client certificate. */
 export function checkMongoTarget(
-  t: { database?: string | undefined; password?: unknown; tls?: { mode?: string | undefined } | undefined; mongodb?: z.infer<typeof MongoOptionsSchema> | undefined },
+  t: { host?: string | undefined; database?: string | undefined; password?: unknown; tls?: { mode?: string | undefined } | undefined; mongodb?: z.infer<typeof MongoOptionsSchema> | undefined },
   ctx: z.RefinementCtx,
 ): void {
   if (t.tls?.mode === 'prefer') {
@@ -29,6 +30,10 @@ export function checkMongoTarget(
   }
   const m = t.mongodb;
   if (m === undefined) return;
+  // mongodb+srv:// looks the members up under _mongodb._tcp.<host>: an IP address has no SRV records.
+  if (m.srv && t.host !== undefined && ipVersion(t.host) !== 0) {
+    ctx.addIssue({ code: 'custom', path: ['host'], message: 'must be a DNS name with mongodb.srv (an IP address has no SRV records)' });
+  }
   if (m.authMechanism === 'MONGODB-X509') {
     // X.509 users live in $external and prove themselves with the client certificate, never a password.
     if (m.tlsCertificateKeyFile === undefined) ctx.addIssue({ code: 'custom', path: ['mongodb', 'tlsCertificateKeyFile'], message: 'is required for MONGODB-X509' });

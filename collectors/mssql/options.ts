@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readBoundedFileSync } from '../core/bounded-read.js';
 import { ConfigError } from '../core/engine.js';
 import { type MssqlOptions, MssqlOptionsSchema, type Target } from '../target.js';
 import { type DriverConfig, READ_UNCOMMITTED } from './driver.js';
@@ -36,11 +36,7 @@ function tlsOptions(target: Target): Pick<NonNullable<DriverConfig['options']>, 
   if (tls.mode === 'prefer' || tls.mode === 'require') return { encrypt: true, trustServerCertificate: true };
   let ca: string | undefined;
   if (tls.caFile !== undefined) {
-    try {
-      ca = readFileSync(tls.caFile, 'utf8');
-    } catch (err) {
-      throw new ConfigError(`tls.caFile ${tls.caFile}: ${(err as NodeJS.ErrnoException).code ?? 'cannot be read'}`);
-    }
+    ca = readBoundedFileSync(tls.caFile, { what: 'tls.caFile' }).toString('utf8');
   }
   return {
     encrypt: strict ? 'strict' : true,

@@ -8,6 +8,17 @@ import { assertReadOnlySql, ReadOnlyViolation } from './guard.js';
 
 type TlsOption = false | ConnectionOptions;
 
+function endWithin(client: pg.Client, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    client.end().catch(() => {}),
+    new Promise<void>((r) => {
+      timer = setTimeout(r, ms);
+      timer.unref();
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
 function tlsOptions(target: Target): TlsOption {
   return (target.tls?.mode ?? 'prefer') === 'disable' ? false : tlsConnectionOptions(target);
 }
@@ -61,7 +72,9 @@ export class PgSession implements ClosableSession {
         await client.connect();
         return client;
       } catch (err) {
-        await client.end().catch(() => {});
+        // end() never settles when connect() failed before a socket existed (node-postgres waits for an
+        // 'end' that never comes): bounded, so a failed connect is this target's error and nothing more.
+        await endWithin(client, 1000);
         throw err;
       }
     };

@@ -211,7 +211,7 @@ describe('agent runtime', () => {
     runtime.start();
     await settle();
     const byId = new Map(runtime.status().targets.map((t) => [t.id, t]));
-    expect(byId.get('auth')?.problem).toMatchObject({ kind: 'credentials', message: 'password authentication failed for user "monitor"' });
+    expect(byId.get('auth')?.problem).toMatchObject({ kind: 'credentials', message: expect.stringMatching(/^credentials rejected \(1 time\(s\) in a row; next login attempt in 60 s\): password authentication failed for user "monitor"$/) });
     expect(byId.get('down')?.problem).toMatchObject({ kind: 'unreachable' });
     expect(byId.get('boom')?.problem).toMatchObject({ kind: 'internal', message: 'collection failed: bug' });
     expect(logged).toHaveLength(1);

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isOneLineError, jsonFile, runAgentCli } from '../helpers/cli.js';
 
@@ -32,5 +35,17 @@ describe('CLI bad input: exit code 2 and one line', () => {
     expect(help.stdout).toMatch(/collect --once --target FILE/);
     expect((await runAgentCli(['--version'])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
     expect((await runAgentCli([])).code).toBe(2);
+  });
+});
+
+describe('an unset password variable names the file, the target and the field', () => {
+  it('check', async () => {
+    const { runCli } = await import('../../agent/cli/main.js');
+    const { jsonFile } = await import('../helpers/cli.js');
+    const file = jsonFile({ id: 'pg-x', engine: 'postgres', host: '127.0.0.1', port: 1, user: 'm', database: 'd', password: { env: 'LSA_SURELY_UNSET_PW' } });
+    const err: string[] = [];
+    const code = await runCli(['check', '--target', file], { out: () => {}, err: (t) => err.push(t), stdin: async () => '', env: { LOGSTAG_HOME: mkdtempSync(join(tmpdir(), 'lsa-unset-')) }, isTTY: false });
+    expect(code).toBe(2);
+    expect(err).toEqual([`error: ${file}: target pg-x: password: environment variable LSA_SURELY_UNSET_PW is not set`]);
   });
 });

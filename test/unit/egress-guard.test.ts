@@ -68,6 +68,39 @@ describe('egress guard', () => {
     await expect(lookup(new EgressGuard([{ ...dest, allowPrivate: true }], { resolve: answering('10.9.8.7') }), 'ingest.logstag.example')).resolves.toHaveLength(1);
   });
 
+  it.each([
+    // NAT64 (64:ff9b::/96) carries the IPv4 address the gateway connects to.
+    ['64:ff9b::a00:1', false],
+    ['64:ff9b::10.0.0.1', false],
+    ['64:ff9b::7f00:1', false],
+    ['64:ff9b::cb00:710a', true],
+    // 6to4 (2002::/16): the relay delivers to the IPv4 address in bits 16-48.
+    ['2002:c0a8:101::1', false],
+    ['2002:a9fe:a9fe::', false],
+    ['2002:cb00:710a::1', true],
+    // IPv4-mapped, in dotted and in hex form; IPv4-compatible (deprecated).
+    ['::ffff:10.1.2.3', false],
+    ['::ffff:a01:203', false],
+    ['::ffff:7f00:1', false],
+    ['::ffff:cb00:710a', true],
+    ['::10.1.2.3', false],
+    ['::a9fe:a9fe', false],
+    ['::cb00:710a', true],
+    // Site-local (fec0::/10, deprecated but still routed internally).
+    ['fec0::1', false],
+    ['feff::1', false],
+    // Public IPv6 stays public; :: and ::1 keep their own meaning.
+    ['2606:4700::1111', true],
+    ['::', false],
+    ['::1', false],
+  ])('classifies %s by the IPv4 address or scope it carries (public: %s)', (addr, isPublic) => {
+    expect(isPublicAddress(addr)).toBe(isPublic);
+  });
+
+  it('refuses a NAT64 answer for a private address as DNS rebinding', async () => {
+    await expect(lookup(new EgressGuard([dest], { resolve: answering('64:ff9b::a9fe:a9fe') }), 'ingest.logstag.example')).rejects.toThrow(/an internal address/);
+  });
+
   it('classifies addresses and loopback hosts', () => {
     expect(isPublicAddress('203.0.113.10')).toBe(true);
     expect(isPublicAddress('2001:db8::1')).toBe(true);

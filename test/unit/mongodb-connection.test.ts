@@ -1,8 +1,15 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../collectors/core/engine.js';
 import { TargetSchema } from '../../collectors/target.js';
 import { connectionSettings } from '../../collectors/mongodb/session.js';
 import { parseTarget } from '../../agent/config/target-file.js';
+
+// An empty regular file: devices such as /dev/null are refused as key files (collectors/core/bounded-read.ts).
+const emptyPem = join(mkdtempSync(join(tmpdir(), 'lsa-mongo-pem-')), 'client.pem');
+writeFileSync(emptyPem, '');
 
 const base = { id: 'mongo-main', engine: 'mongodb', host: 'db0.example.internal', port: 27017, user: 'logstag_monitor', database: 'admin', password: { env: 'MONGO_PW' } };
 /** `password: null` connects without one. */
@@ -45,7 +52,7 @@ describe('MongoDB connection settings', () => {
   });
 
   it('MONGODB-X509 authenticates in $external with the certificate; no password means no credentials at all', () => {
-    const x509 = settings({ database: '$external', password: undefined, tls: { mode: 'require' }, mongodb: { authMechanism: 'MONGODB-X509', tlsCertificateKeyFile: '/dev/null' } }, null);
+    const x509 = settings({ database: '$external', password: undefined, tls: { mode: 'require' }, mongodb: { authMechanism: 'MONGODB-X509', tlsCertificateKeyFile: emptyPem } }, null);
     expect(x509.options).toMatchObject({ authMechanism: 'MONGODB-X509', authSource: '$external', auth: { username: 'logstag_monitor', password: '' }, tls: true });
     const none = settings({}, null).options;
     expect(none).not.toHaveProperty('auth');
@@ -64,7 +71,11 @@ describe('MongoDB connection settings', () => {
   });
 
   it('a host with URI syntax never reaches the connection string', () => {
-    for (const host of ['a@b', 'db/admin?tls=false', 'db,other', 'db:27017']) expect(() => settings({ host })).toThrow(ConfigError);
+    for (const host of ['a@b', 'db/admin?tls=false', 'db,other', 'db:27017']) {
+      // Refused when the target is read (collectors/core/host.ts), and again by the session if a target ever skipped that.
+      expect(() => parseTarget({ ...base, host }, 't.json')).toThrow(/host: /);
+      expect(() => connectionSettings({ ...TargetSchema.parse(base), host }, 'pw', 'logstag-agent/9.9.9')).toThrow(ConfigError);
+    }
   });
 });
 
