@@ -117,6 +117,13 @@ describe('the preview never claims what was not read', () => {
     const summary = result.getByRole('table', { name: 'Summary by category' });
     await expect(summary.textContent()).resolves.toMatch(/not read/);
     await expect(summary.textContent()).resolves.not.toMatch(/collected|redacted|excluded/);
+    // The feed panel beside it and the Live feed screen say the same.
+    const panel = page.getByRole('list', { name: 'Incoming payloads, newest first' }).getByRole('listitem').first();
+    await expect(panel.textContent()).resolves.toMatch(/Gone[\s\S]*0 available[\s\S]*0 redacted\s*0 excluded/);
+    await gotoScreen(page, 'Live feed');
+    const row = page.getByRole('list', { name: 'Payload previews' }).getByRole('listitem').first();
+    await expect(row.textContent()).resolves.toMatch(/Gone/);
+    await expect(row.textContent()).resolves.not.toMatch(/Collected|Redacted|Excluded/);
     expect(problems).toEqual([]);
     await page.context().close();
   });
