@@ -148,6 +148,8 @@ export async function gotoScreen(page: Page, name: 'Dashboard' | 'Setup wizard' 
 /** Adds a target through the dashboard's Add target form. */
 export async function addTarget(page: Page, t: { id: string; name?: string; host: string; port: string; user: string; database?: string; env?: string }): Promise<void> {
   const form = page.getByRole('form', { name: 'Add a target' });
+  // A first run opens the setup wizard: the form is on the dashboard.
+  if (!(await page.getByRole('heading', { name: 'Targets', level: 2 }).isVisible())) await gotoScreen(page, 'Dashboard');
   if (!(await form.isVisible())) await page.getByRole('button', { name: 'Add target' }).click();
   await form.getByLabel('ID').fill(t.id);
   if (t.name) await form.getByLabel('Display name').fill(t.name);
