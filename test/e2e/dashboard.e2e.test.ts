@@ -125,8 +125,8 @@ describe('dashboard: adding targets', () => {
 
     // A target nothing listens on: the verdict says so plainly; no password is needed to find out.
     await orders.getByRole('button', { name: 'Test connection' }).click();
-    await orders.getByText(/Server unreachable|Configuration problem/).waitFor();
-    await expect(orders.getByRole('status').first().textContent()).resolves.toMatch(/Server unreachable:|Configuration problem:/);
+    await orders.getByRole('heading', { name: /^(Connection refused|Host name not found|Server unreachable|Configuration problem)$/ }).waitFor();
+    await expect(orders.getByRole('status').first().textContent()).resolves.toMatch(/Details: /);
 
     // Keyboard: Tab reaches the buttons and focus is visible.
     await orders.getByRole('button', { name: 'Test connection' }).focus();
