@@ -132,6 +132,7 @@ describe('the preview never claims what was not read', () => {
     const pg = inject('pg');
     const api = app.api({ E2E_PG_LOWPRIV: pg.users.lowpriv.password });
     const { page, problems } = await openApp(app.browser(), app.base(), api);
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: app.base() });
     await addTarget(page, { id: 'low', name: 'Low DB', host: pg.host, port: String(pg.port), user: pg.users.lowpriv.user, database: pg.database, env: 'E2E_PG_LOWPRIV' });
     const c = card(page, 'Low DB');
     await c.getByRole('button', { name: 'Collect now' }).click();
@@ -142,6 +143,12 @@ describe('the preview never claims what was not read', () => {
     const labels = await unavailable.locator('li[aria-label]').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
     expect(labels.length).toBeGreaterThan(0);
     for (const l of labels) expect(l).toMatch(/Not read$/);
+    // Every fix shown has its own Copy button, and it copies exactly that fix.
+    const withFix = result.locator('tr[data-status="unavailable"]', { has: page.locator('.fix') }).first();
+    const signalId = await withFix.getAttribute('data-signal');
+    await result.getByText(/^Every signal/).click();
+    await withFix.getByRole('button', { name: `Copy the fix for ${signalId}` }).click();
+    await expect(page.evaluate('navigator.clipboard.readText()')).resolves.toBe(((await withFix.locator('.fix pre').textContent()) ?? '').trim() || 'no fix');
     // The heading counts only fields that were read.
     const preview = await api.handlers['preview.get']({ id: 'low' }, { emit: () => {} });
     const okIds = new Set(preview.payload.signals.filter((s) => s.status === 'ok').map((s) => s.id));
