@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import type { FeedEvent } from '../../contract/api.js';
-import { type Connection, createHandlers, dispatch } from '../../agent/api/handlers.js';
+import { type Connection, createHandlers, dispatch, type HandlerDeps } from '../../agent/api/handlers.js';
 import { AuditLedger } from '../../agent/audit/ledger.js';
 import { StateStore } from '../../agent/config/state-store.js';
 import { NameKeyStore } from '../../agent/secrets/name-key.js';
@@ -43,7 +43,7 @@ export async function serveRenderer(): Promise<{ server: Server; base: string }>
 }
 
 /** The real agent API on a fresh home directory. The vault is never available here. */
-export function agentApi(env: NodeJS.ProcessEnv = {}) {
+export function agentApi(env: NodeJS.ProcessEnv = {}, delivery?: HandlerDeps['delivery']) {
   const home = mkdtempSync(join(tmpdir(), 'e2e-agent-'));
   const store = new StateStore(home);
   const noVault = () => {
@@ -52,7 +52,7 @@ export function agentApi(env: NodeJS.ProcessEnv = {}) {
   const nameKeys = new NameKeyStore(home, noVault);
   const ledger = new AuditLedger(join(home, 'audit'));
   const ops = new TargetOperations({ id: '5b0c8a0e-2f7e-4c5e-9a51-3c1f6f3b7d21', version: '0.1.0', host: 'e2e-host' }, ledger, noVault, env, () => nameKeys.load());
-  const api = createHandlers({ store, ops });
+  const api = createHandlers({ store, ops, ...(delivery === undefined ? {} : { delivery }) });
   return { home, store, ops, ledger, ...api };
 }
 export type AgentApi = ReturnType<typeof agentApi>;
@@ -108,7 +108,7 @@ export async function screenshot(page: Page, name: string, element?: Locator): P
 
 
 /** Starts the server and Chromium for a spec file; `env()` gives the live handles. */
-export function useApp(): { browser: () => Browser; base: () => string; api: (env?: NodeJS.ProcessEnv) => AgentApi } {
+export function useApp(): { browser: () => Browser; base: () => string; api: (env?: NodeJS.ProcessEnv, delivery?: HandlerDeps['delivery']) => AgentApi } {
   let browser: Browser | undefined;
   let server: Server | undefined;
   let base = '';
@@ -132,8 +132,8 @@ export function useApp(): { browser: () => Browser; base: () => string; api: (en
       return browser;
     },
     base: () => base,
-    api: (env = {}) => {
-      const a = agentApi(env);
+    api: (env = {}, delivery) => {
+      const a = agentApi(env, delivery);
       homes.push(a.home);
       return a;
     },
@@ -148,6 +148,8 @@ export async function gotoScreen(page: Page, name: 'Dashboard' | 'Setup wizard' 
 /** Adds a target through the dashboard's Add target form. */
 export async function addTarget(page: Page, t: { id: string; name?: string; host: string; port: string; user: string; database?: string; env?: string }): Promise<void> {
   const form = page.getByRole('form', { name: 'Add a target' });
+  // A first run opens the setup wizard: the form is on the dashboard.
+  if (!(await page.getByRole('heading', { name: 'Targets', level: 2 }).isVisible())) await gotoScreen(page, 'Dashboard');
   if (!(await form.isVisible())) await page.getByRole('button', { name: 'Add target' }).click();
   await form.getByLabel('ID').fill(t.id);
   if (t.name) await form.getByLabel('Display name').fill(t.name);

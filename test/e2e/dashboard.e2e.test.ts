@@ -13,7 +13,8 @@ describe('dashboard', () => {
     const api = app.api({ E2E_PG_MONITOR: pg.users.monitor.password, E2E_PG_LOWPRIV: pg.users.lowpriv.password });
     const { page, problems } = await openApp(app.browser(), app.base(), api);
     const nav = page.getByRole('navigation', { name: 'Screens' });
-    await expect(nav.getByRole('button', { name: 'Dashboard' }).getAttribute('aria-current')).resolves.toBe('page');
+    // First run (no target): the guided setup opens, not a bare form.
+    await expect(nav.getByRole('button', { name: 'Setup wizard' }).getAttribute('aria-current')).resolves.toBe('page');
     await addTarget(page, { id: 'dash', name: 'Dash DB', host: pg.host, port: String(pg.port), user: pg.users.monitor.user, database: pg.database, env: 'E2E_PG_MONITOR' });
     const c = card(page, 'Dash DB');
     await c.getByRole('button', { name: 'Collect now' }).click();
@@ -72,7 +73,10 @@ describe('dashboard: adding targets', () => {
     await expect(page.getByText('e2e-host').isVisible()).resolves.toBe(true);
     await expect(page.getByText('Running', { exact: true }).isVisible()).resolves.toBe(true);
 
-    // No targets yet: the form is open. Submitting it empty explains each field and focuses the first.
+    // No targets yet: the setup wizard is open; the dashboard's form is one click away. Submitting it empty explains each field and focuses the first.
+    await page.getByRole('region', { name: 'Set up a target' }).waitFor();
+    await gotoScreen(page, 'Dashboard');
+    await page.getByRole('button', { name: 'Add target' }).click();
     const form = page.getByRole('form', { name: 'Add a target' });
     await form.getByRole('button', { name: 'Add target' }).click();
     await expect(form.getByRole('alert').textContent()).resolves.toMatch(/need attention/);
@@ -121,8 +125,8 @@ describe('dashboard: adding targets', () => {
 
     // A target nothing listens on: the verdict says so plainly; no password is needed to find out.
     await orders.getByRole('button', { name: 'Test connection' }).click();
-    await orders.getByText(/Server unreachable|Configuration problem/).waitFor();
-    await expect(orders.getByRole('status').first().textContent()).resolves.toMatch(/Server unreachable:|Configuration problem:/);
+    await orders.getByRole('heading', { name: /^(Connection refused|Host name not found|Server unreachable|Configuration problem)$/ }).waitFor();
+    await expect(orders.getByRole('status').first().textContent()).resolves.toMatch(/Details: /);
 
     // Keyboard: Tab reaches the buttons and focus is visible.
     await orders.getByRole('button', { name: 'Test connection' }).focus();
@@ -144,6 +148,7 @@ describe('dashboard: a target card over a real PostgreSQL', () => {
     const api = app.api({ E2E_PG_MONITOR: pg.users.monitor.password, E2E_PG_ADMIN: pg.users.admin.password });
     const { page, problems } = await openApp(app.browser(), app.base(), api);
     await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: app.base() });
+    await gotoScreen(page, 'Dashboard'); // a first run opens the setup wizard
     const feed = page.getByRole('region', { name: 'Live feed' });
     await feed.getByText('Listening').waitFor();
 
@@ -171,9 +176,9 @@ describe('dashboard: a target card over a real PostgreSQL', () => {
     const rows = result.getByRole('row');
     expect(await rows.count()).toBeGreaterThan(1);
     // Every unavailable signal explains itself, and never as a number.
-    for (const row of await result.locator('tbody tr').all()) {
+    for (const row of await result.locator('tr[data-signal]').all()) {
       const text = (await row.textContent()) ?? '';
-      if (text.includes('Unavailable')) expect(text).toMatch(/Unavailable\s*(No permission|Not enabled on the server|Not licensed|Not supported by this server|Disabled|Error|Timed out):\s*\S/);
+      if (!text.includes('Available')) expect(text).toMatch(/Not read\s*(No permission|Not enabled|Not licensed|Not supported|Disabled|Error|Timed out):\s*\S/);
     }
     // The live feed got the payload; the card's state moved on from "not collected".
     await feed.getByRole('listitem').first().waitFor();

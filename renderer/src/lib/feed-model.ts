@@ -39,11 +39,12 @@ function sampleOf(value: unknown, field: string): string {
 
 export function toRow(key: number, { payload, annotations }: Pick<FeedEvent, 'payload' | 'annotations'>): FeedRow {
   const ok = payload.signals.filter((s) => s.status === 'ok').length;
-  const values = new Map(payload.signals.map((s) => [s.id, (s as { value?: unknown }).value]));
+  const values = new Map(payload.signals.flatMap((s) => (s.status === 'ok' ? [[s.id, s.value] as const] : [])));
   const fields: FeedField[] = [];
   const categories = new Set<string>();
   for (const a of annotations) {
-    if (a.category === null) continue;
+    // A field of a signal that was not read did not leave: it is not listed as collected or redacted.
+    if (a.category === null || !values.has(a.signalId)) continue;
     categories.add(a.category);
     fields.push({ signal: a.signalId, field: a.field, category: a.category, action: a.action, sample: a.action === 'exclude' ? '' : sampleOf(values.get(a.signalId), a.field) });
   }

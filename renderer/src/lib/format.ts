@@ -95,3 +95,30 @@ export const REDACT_EFFECT: Record<Category, string> = {
   client_metadata: 'hashed with this agent’s key',
   config_posture: 'values replaced, names kept',
 };
+
+/** What kind of connection failure a verdict (or an unread signal's detail) is, in plain words. */
+export type FailureKind = 'dns' | 'refused' | 'network' | 'timeout' | 'tls' | 'authentication' | 'unreachable' | 'config';
+export const FAILURE: Record<FailureKind, { title: string; next: string }> = {
+  dns: { title: 'Host name not found', next: 'Check the host name for typos, and that this machine’s DNS can resolve it (try it from this host).' },
+  refused: { title: 'Connection refused', next: 'The host answered but nothing listens there: check the port, and that the database server is running and accepts TCP connections.' },
+  network: { title: 'Network unreachable', next: 'This machine has no route to that host: check the address, VPN and routing.' },
+  timeout: { title: 'No answer in time', next: 'Check that a firewall or security group lets this machine reach the port, and that the server is not overloaded.' },
+  tls: { title: 'Secure connection failed', next: 'Check the TLS mode and the CA file; verify-full also checks that the host name matches the certificate.' },
+  authentication: { title: 'Sign-in refused', next: 'Check the user and the password (or the environment variable that holds it), and that the server allows this user from this host.' },
+  unreachable: { title: 'Server unreachable', next: 'Check the address, the port and any firewall between this machine and the server.' },
+  config: { title: 'Configuration problem', next: 'Fix the setting named in the details below.' },
+};
+
+/** The failure kind from the agent's verdict and its one-line detail (driver error codes are matched here, never shown as headings). */
+export function failureKind(verdict: 'unreachable' | 'tls' | 'authentication' | 'timeout' | 'config' | 'error' | string, detail: string): FailureKind {
+  if (verdict === 'authentication') return 'authentication';
+  if (verdict === 'tls') return 'tls';
+  if (verdict === 'config') return 'config';
+  if (/\b(ENOTFOUND|EAI_AGAIN|EAI_NONAME)\b|getaddrinfo|does not resolve/i.test(detail)) return 'dns';
+  if (/\bECONNREFUSED\b|connection refused/i.test(detail)) return 'refused';
+  if (/\b(EHOSTUNREACH|ENETUNREACH)\b/.test(detail)) return 'network';
+  if (verdict === 'timeout' || /\bETIMEDOUT\b|timed out|timeout/i.test(detail)) return 'timeout';
+  if (/certificate|\bTLS\b|\bSSL\b/i.test(detail)) return 'tls';
+  if (/authentication|password/i.test(detail)) return 'authentication';
+  return 'unreachable';
+}

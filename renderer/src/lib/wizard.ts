@@ -83,3 +83,52 @@ export function verdictMessage(verdict: 'ok' | 'unreachable' | 'tls' | 'authenti
       return { tone: 'bad', text: 'Configuration problem: the target settings are not usable as they are.' };
   }
 }
+
+/**
+ * The wizard's draft, kept in the window's localStorage so that switching screens or
+ * reloading resumes where the operator was. Never a password: a typed password is
+ * sealed by the agent at the credentials step and forgotten by the page.
+ */
+export interface WizardDraft {
+  step: Step;
+  form: Omit<TargetFormValues, 'password'>;
+  /** The id of the target the wizard saved (from the credentials step on). */
+  createdId: string | null;
+  passwordStored: boolean;
+  policyDraft: Record<string, string> | null;
+}
+export const DRAFT_KEY = 'logstag.wizard.draft.v1';
+
+export function saveDraft(storage: Pick<Storage, 'setItem'>, d: WizardDraft): void {
+  const { password: _never, ...form } = d.form as TargetFormValues;
+  try {
+    storage.setItem(DRAFT_KEY, JSON.stringify({ ...d, form }));
+  } catch {
+    // Storage full or disabled: the draft then lives as long as the screen.
+  }
+}
+
+/** The stored draft, or null when there is none or it is not one this version wrote. */
+export function loadDraft(storage: Pick<Storage, 'getItem'>, empty: TargetFormValues): WizardDraft | null {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(storage.getItem(DRAFT_KEY) ?? 'null');
+  } catch {
+    return null;
+  }
+  if (raw === null || typeof raw !== 'object') return null;
+  const d = raw as Partial<WizardDraft>;
+  if (typeof d.step !== 'string' || !(STEPS as readonly string[]).includes(d.step) || d.form === null || typeof d.form !== 'object') return null;
+  const form: TargetFormValues = { ...empty };
+  for (const k of Object.keys(empty) as (keyof TargetFormValues)[]) {
+    const v = (d.form as Record<string, unknown>)[k];
+    if (k !== 'password' && typeof v === typeof empty[k]) (form as unknown as Record<string, unknown>)[k] = v;
+  }
+  return {
+    step: d.step,
+    form,
+    createdId: typeof d.createdId === 'string' ? d.createdId : null,
+    passwordStored: d.passwordStored === true,
+    policyDraft: d.policyDraft !== null && typeof d.policyDraft === 'object' ? (d.policyDraft as Record<string, string>) : null,
+  };
+}

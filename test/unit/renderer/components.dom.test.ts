@@ -121,7 +121,7 @@ const report = (admin: boolean): Report => ({
 const rows = (root: HTMLElement) =>
   [...root.querySelectorAll('tbody tr')].map((tr) => {
     const td = tr.querySelectorAll('td');
-    return { status: td[0]?.textContent?.trim(), grant: td[1]?.textContent?.trim(), fix: td[3]?.textContent?.trim() };
+    return { status: td[0]?.textContent?.trim(), grant: td[1]?.textContent?.trim(), fix: (td[3]?.querySelector('pre') ?? td[3])?.textContent?.trim() };
   });
 
 describe('permission checklist', () => {
@@ -154,12 +154,12 @@ describe('permission checklist', () => {
     vi.stubGlobal('navigator', { clipboard: { writeText } });
     const root = render(PermissionReport, { report: report(false), targetName: 'Orders' });
     button(root, 'Copy script').click();
-    await vi.waitFor(() => expect(root.querySelector('[role="status"]')?.textContent).toBe('Copied to the clipboard.'));
+    await vi.waitFor(() => expect(root.querySelector('p[role="status"]')?.textContent).toBe('Copied to the clipboard.'));
     expect(writeText).toHaveBeenCalledWith(report(false).script);
 
     writeText.mockRejectedValueOnce(new Error('denied'));
     button(root, 'Copy script').click();
-    await vi.waitFor(() => expect(root.querySelector('[role="status"]')?.textContent).toMatch(/^Could not copy automatically: the script is selected/));
+    await vi.waitFor(() => expect(root.querySelector('p[role="status"]')?.textContent).toMatch(/^Could not copy automatically: the script is selected/));
     expect(window.getSelection()?.toString()).toBe(report(false).script);
   });
 });
