@@ -8,12 +8,9 @@
  * sequence increments, locking hints and the rowset functions that reach other
  * servers or files. No DBCC at all: even the "read-only" ones are not needed.
  */
-export class ReadOnlyViolation extends Error {
-  constructor(readonly why: string) {
-    super(`refused by the read-only guard: ${why}`);
-    this.name = 'ReadOnlyViolation';
-  }
-}
+import { ReadOnlyViolation } from '../core/read-only.js';
+
+export { ReadOnlyViolation };
 
 const FORBIDDEN_WORDS = new RegExp(
   '\\b(' +

@@ -6,12 +6,9 @@
  * SQL functions, with no database links and no licence-gated objects unless the
  * operator confirmed the licence.
  */
-export class ReadOnlyViolation extends Error {
-  constructor(readonly why: string) {
-    super(`refused by the read-only guard: ${why}`);
-    this.name = 'ReadOnlyViolation';
-  }
-}
+import { ReadOnlyViolation } from '../core/read-only.js';
+
+export { ReadOnlyViolation };
 
 const FORBIDDEN_WORDS =
   /\b(insert|update|delete|merge|upsert|create|alter|drop|grant|revoke|truncate|rename|purge|flashback|call|exec|execute|begin|declare|commit|rollback|savepoint|lock|set|into|function|procedure|package|audit|noaudit|comment|analyze|explain|administer|shutdown|startup)\b/i;
