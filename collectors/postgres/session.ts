@@ -58,6 +58,8 @@ export class PgSession implements ClosableSession {
   private txStatus: TxStatus = 'I';
   /** True while the session itself sends transaction control (BEGIN/ROLLBACK). */
   private inControl = false;
+  /** True while a failed statement's transaction is being replaced (no nested recovery). */
+  private recovering = false;
   /** server_version_num (e.g. 150018), read once at connect: signals pick version-specific SQL with it. */
   versionNum = 0;
   private constructor(
@@ -216,12 +218,20 @@ export class PgSession implements ClosableSession {
       // next signal. (pg rejects on ErrorResponse, before the ReadyForQuery that reports the failed
       // transaction, so the server's error is the signal, not txStatus; the ROLLBACK queues behind it.)
       if (err instanceof pg.DatabaseError && !this.closed && this.lost === undefined) {
+        if (this.recovering) {
+          // The verification of a fresh transaction failed itself: no second attempt.
+          await this.close();
+          throw err;
+        }
+        this.recovering = true;
         try {
           await this.control(ROLLBACK);
           await this.beginReadOnly();
         } catch {
           // Without a verified read-only transaction the session sends nothing more.
           await this.close();
+        } finally {
+          this.recovering = false;
         }
       }
       throw err;
