@@ -29,7 +29,6 @@
  * layers (read-only transaction, verified every cycle; extended protocol, one
  * statement per message; a role without write grants) are in session.ts.
  */
-import { loadModule, parseSync } from 'libpg-query';
 import { ReadOnlyViolation } from '../core/read-only.js';
 
 export { ReadOnlyViolation };
@@ -166,13 +165,18 @@ const FORBIDDEN_FIELDS: ReadonlyMap<string, string> = new Map([
   ['lockingClause', 'row locks (FOR UPDATE/SHARE) are not allowed'],
 ]);
 
-let parserReady = false;
+let parseSync: ((sql: string) => unknown) | undefined;
 let loading: Promise<void> | undefined;
 
-/** Loads the parser (WebAssembly, once per process). The session awaits it before its first statement. */
+/**
+ * Loads the parser (WebAssembly, once per process, only when a PostgreSQL session
+ * opens: other commands of the CLI do not pay for it). The session awaits it
+ * before its first statement.
+ */
 export function loadPgGuard(): Promise<void> {
-  loading ??= loadModule().then(() => {
-    parserReady = true;
+  loading ??= import('libpg-query').then(async (m) => {
+    await m.loadModule();
+    parseSync = m.parseSync;
   });
   return loading;
 }
@@ -351,7 +355,7 @@ function walk(value: Json, w: Walk, kindHint?: string): void {
  * loadPgGuard(), and until it is, every statement is refused.
  */
 export function assertReadOnlySql(sql: string): void {
-  if (!parserReady) refuse('the SQL parser is not loaded');
+  if (parseSync === undefined) return refuse('the SQL parser is not loaded');
   let tree: { stmts?: Array<{ stmt?: Json }> };
   try {
     tree = parseSync(sql) as typeof tree;
