@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PayloadV1Schema } from '../dist/collectors/core/payload.js';
-import { DestinationSchema } from '../dist/agent/config/destination.js';
+import { DestinationSchema } from '../dist/contract/destination.js';
 import { Delivery } from '../dist/agent/delivery/delivery.js';
 import { Spool } from '../dist/agent/delivery/spool.js';
 import { startIngestServer, testPki } from '../test/helpers/ingest-server.js';

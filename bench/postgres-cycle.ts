@@ -3,6 +3,8 @@
  * thousands of pg_stat_statements entries. Prints the agent's cycle time next to
  * the time the very same SQL takes when run raw by psql in the same run (ratio),
  * and the CLI's peak memory. Goal (issue #3): ratio ≤ 1.25, peak RSS ≤ 120 MB.
+ * Also prints what the read-only guard (a parse of every statement) costs per
+ * statement and per cycle (issue 18); it is inside the agent's cycle time.
  *
  *   npm run bench:postgres [-- --tables 3000 --statements 3000 --runs 7]
  */
@@ -11,6 +13,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { assertReadOnlySql, loadPgGuard } from '../collectors/postgres/guard.js';
 import { startPostgres } from '../test/harness/postgres.js';
 import { agentOps, pgTarget, superClient } from '../test/helpers/pg.js';
 
@@ -53,6 +56,15 @@ try {
   const sqlFile = join(mkdtempSync(join(tmpdir(), 'bench-')), 'cycle.sql');
   writeFileSync(sqlFile, `${statements.map((s) => `${s};`).join('\n')}\n`);
 
+  // The guard's own cost: every guarded statement of a cycle (not the session's BEGIN/ROLLBACK), parsed and checked.
+  await loadPgGuard();
+  const guarded = statements.filter((s) => /^(SELECT|WITH|SHOW)\b/.test(s));
+  const GUARD_ROUNDS = 200;
+  for (const s of guarded) assertReadOnlySql(s);
+  const g0 = performance.now();
+  for (let r = 0; r < GUARD_ROUNDS; r++) for (const s of guarded) assertReadOnlySql(s);
+  const guardPerStatementUs = ((performance.now() - g0) * 1000) / (GUARD_ROUNDS * guarded.length);
+
   const agentTimes: number[] = [];
   let payloadBytes = 0;
   for (let r = 0; r < RUNS; r++) {
@@ -88,6 +100,9 @@ try {
   console.log(`agent cycle (connect + all signals + payload build/validate), median of ${RUNS}: ${ms(agent)}`);
   console.log(`psql, same statements raw (process start + connect + run), median of ${RUNS}: ${ms(raw)}`);
   console.log(`ratio agent/psql: ${(agent / raw).toFixed(2)}  (goal ≤ 1.25)`);
+  console.log(
+    `read-only guard (parse-tree allowlist): ${guardPerStatementUs.toFixed(1)} µs per statement (mean of ${guarded.length} statements × ${GUARD_ROUNDS}), ${ms((guardPerStatementUs * guarded.length) / 1000)} per cycle (${((guardPerStatementUs * guarded.length) / 10 / agent).toFixed(2)}% of the cycle)`,
+  );
   console.log(`CLI collect --once end to end: ${(wallS * 1000).toFixed(0)} ms wall, peak RSS ${(rssKb / 1024).toFixed(1)} MB  (goal ≤ 120 MB)`);
 } finally {
   await pg.stop();

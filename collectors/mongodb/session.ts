@@ -2,12 +2,12 @@ import { readBoundedFileSync } from '../core/bounded-read.js';
 import { isIP } from 'node:net';
 import { checkServerIdentity } from 'node:tls';
 import { BSON, type Document, MongoClient, type MongoClientOptions } from 'mongodb';
-import type { AuditEntry } from '../core/audit.js';
 import { ConfigError, type ClosableSession, type SessionContext } from '../core/engine.js';
 import type { Target } from '../target.js';
 import { type FailureKind, type FixUser, mapMongoConnectError, MongoCommandFailure } from './errors.js';
+import { guardedQuery } from '../core/guarded-query.js';
 import { type GrantId } from './grants.js';
-import { assertReadOnlyCommand, type CommandDoc, commandName } from './guard.js';
+import { assertReadOnlyCommand, type CommandDoc, commandName, ReadOnlyViolation } from './guard.js';
 import { bool, list, num, str, strings, sub } from './values.js';
 
 export interface ServerInfo {
@@ -199,24 +199,11 @@ export class MongoSession implements ClosableSession {
     };
   }
 
-  private audit(statement: string, started: number, outcome: AuditEntry['outcome'], extra: { code?: string; rows?: number }): void {
-    this.ctx.audit.record({
-      time: new Date().toISOString(),
-      targetId: this.target.id,
-      engine: 'mongodb',
-      statement,
-      durationMs: Math.round((performance.now() - started) * 1000) / 1000,
-      outcome,
-      ...extra,
-    });
-  }
-
   /**
    * Runs one allowlisted command on `db`. maxTimeMS is added here so no caller
    * can forget it; the guard sees the final document.
    */
   async command(db: string, cmd: CommandDoc): Promise<Document> {
-    const started = performance.now();
     const doc: CommandDoc = commandName(cmd) === 'hello' ? cmd : { ...cmd, maxTimeMS: this.target.statementTimeoutMs };
     let statement: string;
     try {
@@ -225,19 +212,26 @@ export class MongoSession implements ClosableSession {
       statement = `${db}: (unprintable ${commandName(doc).slice(0, 40)} command)`;
     }
     try {
-      assertReadOnlyCommand(db, doc, { ownsCursor: (id) => this.openCursors.has(String(id)) });
+      return await guardedQuery({
+        audit: this.ctx.audit,
+        targetId: this.target.id,
+        engine: 'mongodb',
+        statement,
+        verbatim: true,
+        guard: () => assertReadOnlyCommand(db, doc, { ownsCursor: (id) => this.openCursors.has(String(id)) }),
+        send: () => this.client.db(db).command(doc),
+        rows: (res) => {
+          const batch = sub(res, 'cursor')['firstBatch'];
+          return Array.isArray(batch) ? batch.length : 1;
+        },
+        errorCode: (err) => {
+          const f = failureKind(err);
+          return f.codeName ?? (f.code === undefined ? f.kind : String(f.code));
+        },
+      });
     } catch (err) {
-      this.audit(statement, started, 'refused', { code: 'read_only_guard' });
-      throw err;
-    }
-    try {
-      const res = await this.client.db(db).command(doc);
-      const batch = sub(res, 'cursor')['firstBatch'];
-      this.audit(statement, started, 'ok', { rows: Array.isArray(batch) ? batch.length : 1 });
-      return res;
-    } catch (err) {
+      if (err instanceof ReadOnlyViolation) throw err;
       const f = failureKind(err);
-      this.audit(statement, started, 'error', { code: f.codeName ?? (f.code === undefined ? f.kind : String(f.code)) });
       if (f.kind === 'lost') this.closed = true;
       throw new MongoCommandFailure(commandName(doc), db, f.kind, f.code, f.codeName, grantForCommand(db, doc), this.fixUser);
     }

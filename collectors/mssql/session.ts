@@ -2,6 +2,7 @@ import { ConfigError, type ClosableSession, type SessionContext } from '../core/
 import type { Target } from '../target.js';
 import { type ConnectDriver, connectWithMssql, type DriverPool } from './driver.js';
 import { driverCode, mapMssqlConnectError, serverMessages, SqlServerError } from './errors.js';
+import { guardedQuery } from '../core/guarded-query.js';
 import { assertReadOnlyTsql, ReadOnlyViolation } from './guard.js';
 import { platformOf, type ServerFacts } from './model.js';
 import { buildDriverConfig, type TlsPosture, tlsPosture } from './options.js';
@@ -98,35 +99,27 @@ export class MssqlSession implements ClosableSession {
   }
 
   async query<R extends object>(sql: string): Promise<R[]> {
-    const started = performance.now();
-    const audit = (outcome: 'ok' | 'error' | 'refused', extra: { code?: string; rows?: number }): void =>
-      this.ctx.audit.record({
-        time: new Date().toISOString(),
+    try {
+      return await guardedQuery({
+        audit: this.ctx.audit,
         targetId: this.target.id,
         engine: 'mssql',
-        statement: sql.replace(/\s+/g, ' ').trim(),
-        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
-        outcome,
-        ...extra,
+        statement: sql,
+        guard: () => assertReadOnlyTsql(sql),
+        refusedBecause: () => (this.closed ? 'closed' : undefined),
+        refusalError: () => new SqlServerError('ECONNCLOSED', [], undefined, 'the session is closed'),
+        send: async () => {
+          const res = await this.pool.request().query<Record<string, unknown>>(sql);
+          return (res.recordset ?? []).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, plain(v)]))) as R[];
+        },
+        rows: (rows) => rows.length,
+        errorCode: (err) => {
+          const numbers = serverMessages(err).map((m) => m.number);
+          return numbers.length > 0 ? numbers.join(',') : (driverCode(err) ?? 'client');
+        },
       });
-    try {
-      assertReadOnlyTsql(sql);
     } catch (err) {
-      audit('refused', { code: 'read_only_guard' });
-      throw err;
-    }
-    if (this.closed) {
-      audit('refused', { code: 'closed' });
-      throw new SqlServerError('ECONNCLOSED', [], undefined, 'the session is closed');
-    }
-    try {
-      const res = await this.pool.request().query<Record<string, unknown>>(sql);
-      const rows = (res.recordset ?? []).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, plain(v)])));
-      audit('ok', { rows: rows.length });
-      return rows as R[];
-    } catch (err) {
-      const numbers = serverMessages(err).map((m) => m.number);
-      audit('error', { code: numbers.length > 0 ? numbers.join(',') : (driverCode(err) ?? 'client') });
+      if (err instanceof ReadOnlyViolation || err instanceof SqlServerError) throw err;
       // Facts are unset only while opening; the fix then names the target's user.
       const f = this.facts as ServerFacts | undefined;
       throw SqlServerError.from(err, {

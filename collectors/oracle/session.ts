@@ -2,6 +2,7 @@ import { ConfigError, TargetConnectError, type ClosableSession, type SessionCont
 import type { Target } from '../target.js';
 import type { OracleConnectAttributes, OracleConnection, OracleDriver } from './driver.js';
 import { mapOracleConnectError, OraclePermissionError, grantSelect, objectsIn } from './errors.js';
+import { guardedQuery } from '../core/guarded-query.js';
 import { assertReadOnlySql } from './guard.js';
 
 /** Where the session landed in a multitenant database; decides which views show what. */
@@ -138,31 +139,31 @@ export class OracleSession implements ClosableSession {
   }
 
   async query<R extends object>(sql: string, binds: Record<string, string | number> = {}): Promise<R[]> {
-    const started = performance.now();
-    try {
-      assertReadOnlySql(sql, { diagnosticsPack: this.diagnosticsPack });
-    } catch (err) {
-      this.audit(sql, started, 'refused', { code: 'read_only_guard' });
-      throw err;
-    }
-    if (this.closed) throw new Error('the Oracle session is closed');
-    if (!this.inReadOnlyTransaction) await this.beginReadOnly();
-    let result;
-    try {
-      // autoCommit false: a commit would end the read-only transaction.
-      result = await this.conn.execute(sql, binds, { outFormat: this.outFormat, autoCommit: false, maxRows: MAX_ROWS });
-    } catch (err) {
-      const code = (err as { code?: string }).code ?? 'client';
-      this.audit(sql, started, 'error', { code });
+    const rows = await guardedQuery({
+      audit: this.ctx.audit,
+      targetId: this.target.id,
+      engine: 'oracle',
+      statement: sql,
+      guard: () => assertReadOnlySql(sql, { diagnosticsPack: this.diagnosticsPack }),
+      refusedBecause: () => (this.closed ? 'closed' : undefined),
+      refusalError: () => new Error('the Oracle session is closed'),
+      send: async () => {
+        if (!this.inReadOnlyTransaction) await this.beginReadOnly();
+        // autoCommit false: a commit would end the read-only transaction.
+        const result = await this.conn.execute(sql, binds, { outFormat: this.outFormat, autoCommit: false, maxRows: MAX_ROWS });
+        return (result.rows ?? []) as Record<string, unknown>[];
+      },
+      rows: (r) => r.length,
+      errorCode: (err) => (err as { code?: string }).code ?? 'client',
+    }).catch((err: unknown) => {
+      const code = (err as { code?: string }).code;
       if (code === 'ORA-00942' || code === 'ORA-01031') {
         const objects = objectsIn(sql);
         const fix = objects.length > 0 ? objects.map((o) => grantSelect(o, this.user || this.target.user, this.container === 'root')).join('\n') : undefined;
         throw new OraclePermissionError(code, objects, fix);
       }
       throw err;
-    }
-    const rows = (result.rows ?? []) as Record<string, unknown>[];
-    this.audit(sql, started, 'ok', { rows: rows.length });
+    });
     // Oracle folds unquoted aliases to upper case; the catalog's row types use lower case.
     return rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k.toLowerCase(), toJson(v)])) as R);
   }

@@ -1,43 +1,374 @@
 /**
- * The statement allowlist of the PostgreSQL session. The server already runs every
- * statement in a read-only transaction (default_transaction_read_only=on at
- * startup); this guard refuses anything that is not a single plain read before it
- * reaches the network, including the functions that write or reset state even in
- * a read-only transaction (pg_stat_reset*, pg_stat_statements_reset, set_config,
- * pg_terminate_backend, ...).
+ * The statement allowlist of the PostgreSQL session, decided on PostgreSQL's own
+ * parse tree (libpg-query is the server's parser compiled to WebAssembly), never
+ * on the text. A statement is accepted only if:
+ *
+ * - it parses, and parses to exactly ONE statement (stacking is impossible: a
+ *   second statement, however it is hidden in strings or comments, is a second
+ *   entry in the parse tree);
+ * - that statement is a SELECT (without INTO or FOR UPDATE/SHARE) or a SHOW;
+ * - every node of the tree is of a kind listed in ALLOWED_NODES (expressions,
+ *   joins, subqueries, CTEs of SELECTs, $n parameters; no data-modifying CTE,
+ *   no XML/JSON table functions, no TABLESAMPLE, no window or set-returning
+ *   function in FROM);
+ * - every function it calls, every operator, every type it casts to, every
+ *   relation it reads and every column it names qualified (t.col, which is also
+ *   function-call notation: col(t)) is on the allowlists below: the exact set the catalog uses
+ *   (test/unit/pg-guard.test.ts checks that every statement the catalog can send
+ *   passes, and that the allowlists hold nothing the catalog does not use).
+ *
+ * Names are compared as the parser resolved them: quoting, case folding and
+ * U&"\0070g_…" escapes are already undone in the tree, so `"pg_catalog"."set_config"`
+ * is the function pg_catalog.set_config and is refused like set_config. A name may
+ * be schema-qualified only with pg_catalog (pg_stat_statements: with the schema
+ * the extension lives in): the unqualified forms resolve there first, because
+ * pg_catalog is searched before search_path and the session cannot change
+ * search_path anyway (SET and set_config are refused).
+ *
+ * Everything else is refused before it reaches the network. The server-side
+ * layers (read-only transaction, verified every cycle; extended protocol, one
+ * statement per message; a role without write grants) are in session.ts.
  */
 import { ReadOnlyViolation } from '../core/read-only.js';
 
 export { ReadOnlyViolation };
 
-const FORBIDDEN_WORDS =
-  /\b(insert|update|delete|merge|create|alter|drop|grant|revoke|truncate|copy|call|do|lock|vacuum|analyze|reindex|cluster|refresh|set|reset|notify|listen|unlisten|prepare|execute|deallocate|discard|begin|commit|rollback|savepoint|release|checkpoint|load|import|security|comment|into)\b/i;
+/** Functions the catalog calls (pg_catalog built-ins that only read). */
+export const ALLOWED_FUNCTIONS: ReadonlySet<string> = new Set<string>([
+  'age',
+  'cardinality',
+  'count',
+  'current_setting',
+  'extract',
+  'has_database_privilege',
+  'has_function_privilege',
+  'has_table_privilege',
+  'host',
+  'mxid_age',
+  'now',
+  'pg_backend_pid',
+  'pg_blocking_pids',
+  'pg_current_wal_lsn',
+  'pg_database_size',
+  'pg_get_userbyid',
+  'pg_has_role',
+  'pg_indexes_size',
+  'pg_is_in_recovery',
+  'pg_last_wal_receive_lsn',
+  'pg_last_wal_replay_lsn',
+  'pg_last_xact_replay_timestamp',
+  'pg_postmaster_start_time',
+  'pg_relation_size',
+  'pg_total_relation_size',
+  'pg_wal_lsn_diff',
+  'replace',
+  'round',
+  'string_to_array',
+  'timezone',
+  'to_char',
+]);
 
-const FORBIDDEN_FUNCTIONS =
-  /\b(pg_stat_reset\w*|pg_stat_statements_reset|set_config|pg_reload_conf|pg_rotate_logfile\w*|pg_switch_wal|pg_create_\w+|pg_drop_replication_slot|pg_replication_origin_\w+|pg_terminate_backend|pg_cancel_backend|pg_promote|pg_wal_replay_\w+|pg_start_backup|pg_stop_backup|pg_backup_\w+|pg_log_backend_memory_contexts|pg_advisory\w*|pg_try_advisory\w*|pg_notify|pg_sleep\w*|pg_read_file|pg_read_binary_file|pg_ls_\w+|pg_file_\w+|lo_\w+|dblink\w*|nextval|setval|txid_current|pg_current_xact_id|pg_logical_emit_message|pg_import_system_collations|pg_truncate_visibility_map|query_to_xml\w*|table_to_xml\w*|cursor_to_xml\w*)\s*\(/i;
+/** Column names the catalog reads qualified (t.col). Field selection ((x).col) is not allowed at all (A_Indirection). */
+export const ALLOWED_FIELDS: ReadonlySet<string> = new Set<string>([
+  'autovacuum_count', 'blks_hit', 'blks_read', 'buffers_alloc', 'buffers_clean', 'buffers_written',
+  'conflicts', 'datid', 'datname', 'deadlocks', 'deptype', 'extname', 'extnamespace', 'idx_scan',
+  'indexrelid', 'indisprimary', 'indisunique', 'indisvalid', 'indrelid', 'lanname', 'maxwritten_clean',
+  'member', 'n_dead_tup', 'n_live_tup', 'n_mod_since_analyze', 'nspname', 'nspowner', 'num_requested',
+  'num_timed', 'numbackends', 'objid', 'oid', 'prokind', 'prolang', 'proname', 'pronamespace', 'pronargs',
+  'prosecdef', 'relfrozenxid', 'relid', 'relkind', 'relname', 'relnamespace', 'reltuples', 'rolbypassrls',
+  'rolcanlogin', 'rolconnlimit', 'rolcreatedb', 'rolcreaterole', 'roleid', 'rolinherit', 'rolname',
+  'rolreplication', 'rolsuper', 'rolvaliduntil', 'schemaname', 'sender_host', 'sender_port', 'slot_name',
+  'status', 'sync_time', 'temp_bytes', 'temp_files', 'tup_deleted', 'tup_fetched', 'tup_inserted',
+  'tup_returned', 'tup_updated', 'vacuum_count', 'write_time', 'xact_commit', 'xact_rollback',
+]);
 
-/** Blanks string literals, quoted identifiers and comments so the checks see only SQL words. */
-function skeleton(sql: string): string {
-  return sql
-    .replace(/--[^\n]*/g, ' ')
-    .replace(/\/\*[\s\S]*?\*\//g, ' ')
-    .replace(/\$([A-Za-z_]\w*)?\$[\s\S]*?\$\1\$/g, "''")
-    .replace(/'(?:[^']|'')*'/g, "''")
-    .replace(/"(?:[^"]|"")*"/g, '"x"');
+/** Operators the catalog uses. */
+export const ALLOWED_OPERATORS: ReadonlySet<string> = new Set<string>(['!~', '!~~', '-', '<>', '=', '>']);
+
+/** Types the catalog casts to (casts between built-in types run built-in functions only). */
+export const ALLOWED_TYPES: ReadonlySet<string> = new Set<string>(['float8', 'int4', 'int8', 'numeric', 'text']);
+
+/** Relations the catalog reads: system catalogs and statistics views, never application data. */
+export const ALLOWED_RELATIONS: ReadonlySet<string> = new Set<string>([
+  'pg_auth_members',
+  'pg_available_extensions',
+  'pg_class',
+  'pg_database',
+  'pg_depend',
+  'pg_extension',
+  'pg_hba_file_rules',
+  'pg_index',
+  'pg_language',
+  'pg_locks',
+  'pg_namespace',
+  'pg_proc',
+  'pg_replication_slots',
+  'pg_roles',
+  'pg_settings',
+  'pg_stat_activity',
+  'pg_stat_bgwriter',
+  'pg_stat_checkpointer',
+  'pg_stat_database',
+  'pg_stat_replication',
+  'pg_stat_ssl',
+  'pg_stat_statements',
+  'pg_stat_user_indexes',
+  'pg_stat_user_tables',
+  'pg_stat_wal_receiver',
+]);
+
+/**
+ * pg_stat_statements lives in whatever schema the extension was created in (the
+ * catalog looks it up and quotes it); it is the one relation allowed in any schema.
+ */
+const ANY_SCHEMA_RELATIONS: ReadonlySet<string> = new Set(['pg_stat_statements']);
+
+/** Parse-tree node kinds a catalog read is made of. Statements of any other kind never appear. */
+const ALLOWED_NODES: ReadonlySet<string> = new Set<string>([
+  'A_Const',
+  'A_Expr',
+  'A_Star',
+  'Alias',
+  'BoolExpr',
+  'Boolean',
+  'CaseExpr',
+  'CaseWhen',
+  'CoalesceExpr',
+  'ColumnRef',
+  'CommonTableExpr',
+  'Float',
+  'FuncCall',
+  'Integer',
+  'JoinExpr',
+  'List',
+  'MinMaxExpr',
+  'NullTest',
+  'ParamRef',
+  'RangeSubselect',
+  'RangeVar',
+  'ResTarget',
+  'SQLValueFunction',
+  'SelectStmt',
+  'SortBy',
+  'String',
+  'SubLink',
+  'TypeCast',
+  'TypeName',
+  'VariableShowStmt',
+  'WindowDef',
+  'WithClause',
+]);
+
+/** Fields that turn a SELECT into something else. */
+const FORBIDDEN_FIELDS: ReadonlyMap<string, string> = new Map([
+  ['intoClause', 'SELECT … INTO creates a table'],
+  ['lockingClause', 'row locks (FOR UPDATE/SHARE) are not allowed'],
+]);
+
+let parseSync: ((sql: string) => unknown) | undefined;
+let loading: Promise<void> | undefined;
+
+/**
+ * Loads the parser (WebAssembly, once per process, only when a PostgreSQL session
+ * opens: other commands of the CLI do not pay for it). The session awaits it
+ * before its first statement.
+ */
+export function loadPgGuard(): Promise<void> {
+  loading ??= import('libpg-query').then(async (m) => {
+    await m.loadModule();
+    parseSync = m.parseSync;
+  });
+  return loading;
 }
 
-export function assertReadOnlySql(sql: string): void {
-  const s = skeleton(sql).trim();
-  if (!/^(select|with|show|table|values)\b/i.test(s)) throw new ReadOnlyViolation('only SELECT, WITH, SHOW, TABLE or VALUES may run');
-  const body = s.replace(/;\s*$/, '');
-  if (body.includes(';')) throw new ReadOnlyViolation('one statement at a time');
-  if (/^show\b/i.test(body)) {
-    if (!/^show\s+[a-z_][a-z0-9_.]*$/i.test(body)) throw new ReadOnlyViolation('SHOW takes one setting name');
+function refuse(why: string): never {
+  throw new ReadOnlyViolation(why);
+}
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+/** The String nodes of a name list, as the parser resolved them. */
+function names(list: Json | undefined): string[] {
+  if (!Array.isArray(list)) return [];
+  return list.map((n) => {
+    const s = (n as { String?: { sval?: string } } | null)?.String?.sval;
+    if (typeof s !== 'string') refuse('a name in the statement is not a plain identifier');
+    return s;
+  });
+}
+
+/** name or pg_catalog.name → name; any other qualification is refused. */
+function unqualified(parts: string[], what: string): string {
+  const shown = parts.join('.');
+  if (parts.length === 1) return parts[0]!;
+  if (parts.length === 2 && parts[0] === 'pg_catalog') return parts[1]!;
+  return refuse(`${what} ${shown} is not on the allowlist`);
+}
+
+interface Walk {
+  /** CTE names defined in the statement: readable like relations. */
+  ctes: Set<string>;
+}
+
+function checkNode(kind: string, node: { [k: string]: Json }, w: Walk): void {
+  switch (kind) {
+    case 'FuncCall': {
+      const fn = unqualified(names(node.funcname), 'function');
+      if (!ALLOWED_FUNCTIONS.has(fn)) refuse(`function ${names(node.funcname).join('.')}() is not on the allowlist`);
+      break;
+    }
+    case 'A_Expr': {
+      if (node.name !== undefined) {
+        const op = unqualified(names(node.name), 'operator');
+        if (!ALLOWED_OPERATORS.has(op)) refuse(`operator ${names(node.name).join('.')} is not on the allowlist`);
+      }
+      break;
+    }
+    case 'SubLink': {
+      if (node.operName !== undefined) {
+        const op = unqualified(names(node.operName), 'operator');
+        if (!ALLOWED_OPERATORS.has(op)) refuse(`operator ${op} is not on the allowlist`);
+      }
+      break;
+    }
+    case 'TypeName': {
+      const t = unqualified(names(node.names), 'type');
+      if (!ALLOWED_TYPES.has(t)) refuse(`type ${names(node.names).join('.')} is not on the allowlist`);
+      break;
+    }
+    case 'RangeVar': {
+      const rel = typeof node.relname === 'string' ? node.relname : refuse('a relation without a name');
+      const schema = typeof node.schemaname === 'string' ? node.schemaname : undefined;
+      if (typeof node.catalogname === 'string') refuse(`relation ${node.catalogname}.${schema ?? ''}.${rel} names another database`);
+      if (schema === undefined && w.ctes.has(rel)) break;
+      const systemSchema = schema === undefined || schema === 'pg_catalog';
+      if (!ALLOWED_RELATIONS.has(rel) || !(systemSchema || ANY_SCHEMA_RELATIONS.has(rel))) {
+        refuse(`relation ${schema === undefined ? '' : `${schema}.`}${rel} is not on the allowlist`);
+      }
+      break;
+    }
+    case 'ColumnRef': {
+      // a.b is also function notation: b(a) when a has no column b. So every name after the first must be a column the catalog reads.
+      for (const f of names((node.fields as Json[]).filter((x) => !(x !== null && typeof x === 'object' && 'A_Star' in x))).slice(1)) {
+        if (!ALLOWED_FIELDS.has(f)) refuse(`column ${f} is not on the allowlist (a.${f} can call a function ${f}(a))`);
+      }
+      break;
+    }
+    case 'A_Expr': {
+      if (node.name !== undefined) {
+        const op = unqualified(names(node.name), 'operator');
+        if (!ALLOWED_OPERATORS.has(op)) refuse(`operator ${names(node.name).join('.')} is not on the allowlist`);
+      }
+      break;
+    }
+    case 'SubLink': {
+      if (node.operName !== undefined) {
+        const op = unqualified(names(node.operName), 'operator');
+        if (!ALLOWED_OPERATORS.has(op)) refuse(`operator ${op} is not on the allowlist`);
+      }
+      break;
+    }
+    case 'TypeName': {
+      const t = unqualified(names(node.names), 'type');
+      if (!ALLOWED_TYPES.has(t)) refuse(`type ${names(node.names).join('.')} is not on the allowlist`);
+      break;
+    }
+    case 'RangeVar': {
+      const rel = typeof node.relname === 'string' ? node.relname : refuse('a relation without a name');
+      const schema = typeof node.schemaname === 'string' ? node.schemaname : undefined;
+      if (typeof node.catalogname === 'string') refuse(`relation ${node.catalogname}.${schema ?? ''}.${rel} names another database`);
+      if (schema === undefined && w.ctes.has(rel)) break;
+      const systemSchema = schema === undefined || schema === 'pg_catalog';
+      if (!ALLOWED_RELATIONS.has(rel) || !(systemSchema || ANY_SCHEMA_RELATIONS.has(rel))) {
+        refuse(`relation ${schema === undefined ? '' : `${schema}.`}${rel} is not on the allowlist`);
+      }
+      break;
+    }
+    case 'ColumnRef': {
+      // a.b is also function notation: b(a) when a has no column b. So every name after the first must be a column the catalog reads.
+      for (const f of names((node.fields as Json[]).filter((x) => !(x !== null && typeof x === 'object' && 'A_Star' in x))).slice(1)) {
+        if (!ALLOWED_FIELDS.has(f)) refuse(`column ${f} is not on the allowlist (a.${f} can call a function ${f}(a))`);
+      }
+      break;
+    }
+    case 'A_Indirection': {
+      for (const f of (node.indirection as Json[] | undefined) ?? []) {
+        const s = (f as { String?: { sval?: string } } | null)?.String?.sval;
+        if (s !== undefined && !ALLOWED_FIELDS.has(s)) refuse(`field ${s} is not on the allowlist ((x).${s} can call a function ${s}(x))`);
+      }
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+/** Field names whose value is an unwrapped node of a known kind (libpg-query's JSON leaves them untagged). */
+const UNWRAPPED: Readonly<Record<string, string>> = {
+  typeName: 'TypeName',
+  withClause: 'WithClause',
+  alias: 'Alias',
+  over: 'WindowDef',
+  rel: 'RangeVar',
+  relation: 'RangeVar',
+};
+
+function collectCtes(value: Json, into: Set<string>): void {
+  if (Array.isArray(value)) {
+    for (const v of value) collectCtes(v, into);
+  } else if (value !== null && typeof value === 'object') {
+    const cte = value.CommonTableExpr as { ctename?: Json } | undefined;
+    if (cte !== undefined && typeof cte.ctename === 'string') into.add(cte.ctename);
+    for (const v of Object.values(value)) collectCtes(v, into);
+  }
+}
+
+function walk(value: Json, w: Walk, kindHint?: string): void {
+  if (Array.isArray(value)) {
+    for (const v of value) walk(v, w);
     return;
   }
-  const word = FORBIDDEN_WORDS.exec(body);
-  if (word) throw new ReadOnlyViolation(`"${word[1]!.toUpperCase()}" is not allowed`);
-  const fn = FORBIDDEN_FUNCTIONS.exec(body);
-  if (fn) throw new ReadOnlyViolation(`function ${fn[1]!.toLowerCase()}() is not allowed`);
-  if (/\bfor\s+(update|share|no\s+key\s+update|key\s+share)\b/i.test(body)) throw new ReadOnlyViolation('row locks are not allowed');
+  if (value === null || typeof value !== 'object') return;
+  if (kindHint !== undefined) {
+    if (!ALLOWED_NODES.has(kindHint)) refuse(`${kindHint} is not allowed`);
+    checkNode(kindHint, value, w);
+  }
+  for (const [key, child] of Object.entries(value)) {
+    if (/^[A-Z]/.test(key)) {
+      // A tagged node: { FuncCall: {...} }.
+      if (!ALLOWED_NODES.has(key)) refuse(`${key} is not allowed`);
+      if (child !== null && typeof child === 'object' && !Array.isArray(child)) {
+        checkNode(key, child, w);
+        walk(child, w);
+      }
+      continue;
+    }
+    const forbidden = FORBIDDEN_FIELDS.get(key);
+    if (forbidden !== undefined) refuse(forbidden);
+    walk(child, w, UNWRAPPED[key]);
+  }
+}
+
+/**
+ * Throws ReadOnlyViolation unless `sql` is a single allowlisted read. Synchronous
+ * (the session calls it on the hot path); the parser must be loaded first with
+ * loadPgGuard(), and until it is, every statement is refused.
+ */
+export function assertReadOnlySql(sql: string): void {
+  if (parseSync === undefined) return refuse('the SQL parser is not loaded');
+  let tree: { stmts?: Array<{ stmt?: Json }> };
+  try {
+    tree = parseSync(sql) as typeof tree;
+  } catch {
+    return refuse('the statement does not parse');
+  }
+  const stmts = tree.stmts ?? [];
+  if (stmts.length !== 1) refuse(stmts.length === 0 ? 'empty statement' : 'one statement at a time');
+  const stmt = stmts[0]!.stmt as { [k: string]: Json } | undefined;
+  const kind = stmt === undefined ? undefined : Object.keys(stmt)[0];
+  if (kind !== 'SelectStmt' && kind !== 'VariableShowStmt') refuse('only SELECT or SHOW may run');
+  // CTE names first: the tree lists the FROM clause before the WITH clause that defines them.
+  const w: Walk = { ctes: new Set() };
+  collectCtes(stmt!, w.ctes);
+  walk(stmt!, w);
 }

@@ -4,7 +4,8 @@ import type { ClosableSession, SessionContext } from '../core/engine.js';
 import { tlsConnectionOptions } from '../core/tls.js';
 import type { Target } from '../target.js';
 import { mapPgConnectError } from './errors.js';
-import { assertReadOnlySql, ReadOnlyViolation } from './guard.js';
+import { guardedQuery } from '../core/guarded-query.js';
+import { assertReadOnlySql, loadPgGuard, ReadOnlyViolation } from './guard.js';
 
 type TlsOption = false | ConnectionOptions;
 
@@ -23,14 +24,53 @@ function tlsOptions(target: Target): TlsOption {
   return (target.tls?.mode ?? 'prefer') === 'disable' ? false : tlsConnectionOptions(target);
 }
 
+/** The first statement of every read-only transaction: what the session verifies before anything else runs in it. */
+export const PG_OPEN_SQL =
+  "SELECT current_setting('transaction_read_only') AS tx_read_only, current_setting('default_transaction_read_only') AS default_read_only, current_setting('server_version_num')::int AS version_num";
+
+/** Transaction control the session sends itself (never through query(), never from the catalog). */
+const BEGIN_READ_ONLY = 'BEGIN TRANSACTION READ ONLY';
+const ROLLBACK = 'ROLLBACK';
+
+/** ReadyForQuery transaction status: I idle, T in a transaction block, E in a failed one. */
+type TxStatus = 'I' | 'T' | 'E';
+
+interface OpenRow {
+  tx_read_only: string;
+  default_read_only: string;
+  version_num: number;
+}
+
 /**
- * The only door to a PostgreSQL server. Read-only three times over: the session
- * starts with default_transaction_read_only=on (checked after connect), every
- * statement passes the allowlist guard, and the recommended role has no write
- * grants. Every statement, refused ones included, goes to the audit ledger.
+ * The only door to a PostgreSQL server. Read-only by construction, in layers:
+ *
+ * 1. Every statement passes the parse-tree allowlist (guard.ts) before it is sent,
+ *    through the one guarded, audited door (core/guarded-query.ts).
+ * 2. Every statement is sent with the extended query protocol (Parse/Bind/Execute):
+ *    one statement per message, the server refuses a second one.
+ * 3. The whole session (one collection cycle) runs inside one explicit
+ *    BEGIN TRANSACTION READ ONLY, and the session starts with
+ *    default_transaction_read_only=on. The first statement of the transaction
+ *    verifies transaction_read_only=on; after it PostgreSQL itself refuses to make
+ *    the transaction read-write ("must be set before any query"). A signal whose
+ *    statement fails rolls the transaction back and the session opens and verifies
+ *    a new one, so one signal's error does not abort the others.
+ * 4. The session watches the protocol itself: every ReadyForQuery must report
+ *    "in a transaction block", and PostgreSQL 14+ reports any change of
+ *    default_transaction_read_only (ParameterStatus). A session whose read-only
+ *    state changed is closed at once, the change is recorded in the ledger and
+ *    every later statement is refused: it is never reused.
+ * 5. The recommended role has no write grants.
  */
 export class PgSession implements ClosableSession {
   private closed = false;
+  /** Why the session stopped trusting its read-only state (it is then closed). */
+  private lost: string | undefined;
+  private txStatus: TxStatus = 'I';
+  /** True while the session itself sends transaction control (BEGIN/ROLLBACK). */
+  private inControl = false;
+  /** True while a failed statement's transaction is being replaced (no nested recovery). */
+  private recovering = false;
   /** server_version_num (e.g. 150018), read once at connect: signals pick version-specific SQL with it. */
   versionNum = 0;
   private constructor(
@@ -45,9 +85,21 @@ export class PgSession implements ClosableSession {
     client.on('end', () => {
       this.closed = true;
     });
+    client.connection.on('readyForQuery', (msg: { status: string }) => {
+      this.txStatus = msg.status as TxStatus;
+      // Outside its own BEGIN/ROLLBACK, the session must always be inside its read-only transaction.
+      if (!this.inControl && this.txStatus === 'I') void this.readOnlyLost('the read-only transaction ended outside the session');
+    });
+    client.connection.on('parameterStatus', (msg: { parameterName: string; parameterValue: string }) => {
+      if (msg.parameterName === 'default_transaction_read_only' && msg.parameterValue !== 'on') {
+        void this.readOnlyLost(`default_transaction_read_only changed to ${msg.parameterValue}`);
+      }
+    });
   }
 
   static async open(target: Target, password: string | undefined, ctx: SessionContext): Promise<PgSession> {
+    // The allowlist decides on PostgreSQL's parse tree: the parser must be ready before any statement.
+    await loadPgGuard();
     const ssl = tlsOptions(target);
     const where = `${target.host}:${target.port}`;
     const connect = async (sslOpt: TlsOption): Promise<pg.Client> => {
@@ -94,43 +146,111 @@ export class PgSession implements ClosableSession {
       }
     }
     const session = new PgSession(client, target, ctx);
-    const [ro] = await session.query<{ read_only: string; version_num: number }>(
-      "SELECT current_setting('default_transaction_read_only') AS read_only, current_setting('server_version_num')::int AS version_num",
-    );
-    if (ro?.read_only !== 'on') {
+    try {
+      session.versionNum = await session.beginReadOnly();
+    } catch (err) {
       await session.close();
-      throw new ReadOnlyViolation('the server did not accept default_transaction_read_only=on');
+      throw err;
     }
-    session.versionNum = ro.version_num;
     return session;
   }
 
-  async query<R extends object>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
-    const started = performance.now();
-    const audit = (outcome: 'ok' | 'error' | 'refused', extra: { code?: string; rows?: number }): void =>
-      this.ctx.audit.record({
-        time: new Date().toISOString(),
+  /** Sends transaction control (a fixed constant), audited, via the extended protocol. */
+  private async control(sql: string): Promise<void> {
+    this.inControl = true;
+    try {
+      await guardedQuery({
+        audit: this.ctx.audit,
         targetId: this.target.id,
         engine: 'postgres',
-        statement: sql.replace(/\s+/g, ' ').trim(),
-        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
-        outcome,
-        ...extra,
+        statement: sql,
+        guard: () => {
+          if (sql !== BEGIN_READ_ONLY && sql !== ROLLBACK) throw new ReadOnlyViolation('not a transaction control statement of the session');
+        },
+        refusedBecause: () => (this.closed ? 'closed' : undefined),
+        send: () => this.client.query({ text: sql, queryMode: 'extended' } as pg.QueryConfig),
+        errorCode: (err) => (err as { code?: string }).code ?? 'client',
       });
-    try {
-      assertReadOnlySql(sql);
-    } catch (err) {
-      audit('refused', { code: 'read_only_guard' });
-      throw err;
+    } finally {
+      this.inControl = false;
     }
-    try {
-      const res = await this.client.query<R>(sql, params as unknown[]);
-      audit('ok', { rows: res.rowCount ?? res.rows.length });
-      return res.rows;
-    } catch (err) {
-      audit('error', { code: (err as { code?: string }).code ?? 'client' });
-      throw err;
+  }
+
+  /** Opens a read-only transaction and verifies it with its first statement; returns server_version_num. */
+  private async beginReadOnly(): Promise<number> {
+    await this.control(BEGIN_READ_ONLY);
+    const [ro] = await this.query<OpenRow>(PG_OPEN_SQL);
+    if (ro?.tx_read_only !== 'on' || ro.default_read_only !== 'on') {
+      await this.readOnlyLost(
+        ro?.default_read_only !== 'on' ? 'the server did not accept default_transaction_read_only=on' : 'the transaction is not read-only',
+      );
+      throw new ReadOnlyViolation(this.lost ?? 'the session is not read-only');
     }
+    return ro.version_num;
+  }
+
+  /** Records why the session can no longer be trusted, and closes it: never reused. */
+  private async readOnlyLost(why: string): Promise<void> {
+    if (this.lost !== undefined) return;
+    this.lost = why;
+    this.ctx.audit.record({
+      time: new Date().toISOString(),
+      targetId: this.target.id,
+      engine: 'postgres',
+      statement: `(session check) ${why}`,
+      durationMs: 0,
+      outcome: 'refused',
+      code: 'read_only_lost',
+    });
+    this.closed = true;
+    await this.client.end().catch(() => {});
+  }
+
+  /** Why this session was closed for its read-only state, if it was. */
+  get readOnlyLostReason(): string | undefined {
+    return this.lost;
+  }
+
+  async query<R extends object>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+    const rows = await guardedQuery({
+      audit: this.ctx.audit,
+      targetId: this.target.id,
+      engine: 'postgres',
+      statement: sql,
+      guard: () => assertReadOnlySql(sql),
+      refusedBecause: () => (this.lost !== undefined ? 'read_only_lost' : this.closed ? 'closed' : this.txStatus !== 'T' ? 'not_in_read_only_transaction' : undefined),
+      refusalError: (why) =>
+        why === 'read_only_lost'
+          ? new ReadOnlyViolation(`the session is closed: ${this.lost ?? why}`)
+          : new Error(why === 'closed' ? 'the PostgreSQL session is closed and not queryable' : `the PostgreSQL session is ${why.replace(/_/g, ' ')}`),
+      send: async () => (await this.client.query<R>({ text: sql, values: params as unknown[], queryMode: 'extended' } as pg.QueryConfig)).rows,
+      rows: (r) => r.length,
+      errorCode: (err) => (err as { code?: string }).code ?? 'client',
+    }).catch(async (err: unknown) => {
+      // A statement the server failed aborts the transaction: roll it back and verify a fresh one for the
+      // next signal. (pg rejects on ErrorResponse, before the ReadyForQuery that reports the failed
+      // transaction, so the server's error is the signal, not txStatus; the ROLLBACK queues behind it.)
+      if (err instanceof pg.DatabaseError && !this.closed && this.lost === undefined) {
+        if (this.recovering) {
+          // The verification of a fresh transaction failed itself: no second attempt.
+          await this.close();
+          throw err;
+        }
+        this.recovering = true;
+        try {
+          await this.control(ROLLBACK);
+          await this.beginReadOnly();
+        } catch {
+          // Without a verified read-only transaction the session sends nothing more.
+          await this.close();
+        } finally {
+          this.recovering = false;
+        }
+      }
+      throw err;
+    });
+    if (this.lost !== undefined) throw new ReadOnlyViolation(`the session is closed: ${this.lost}`);
+    return rows;
   }
 
   get isClosed(): boolean {
@@ -138,6 +258,9 @@ export class PgSession implements ClosableSession {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    // Ends the read-only transaction; there is nothing to undo.
+    if (this.txStatus !== 'I') await this.control(ROLLBACK).catch(() => {});
     this.closed = true;
     await this.client.end().catch(() => {});
   }

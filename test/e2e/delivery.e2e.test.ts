@@ -1,9 +1,9 @@
 // Whether data leaves (issue 22): the delivery panel on the dashboard and in Settings,
 // from status.delivery; the wizard's last step says where data goes or that it stays local.
 import { describe, expect, inject, it } from 'vitest';
-import type { DeliveryStatus } from '../../agent/delivery/status.js';
-import { DeliveryStatusSchema } from '../../agent/delivery/status.js';
-import { DestinationSchema } from '../../agent/config/destination.js';
+import type { DeliveryStatus } from '../../contract/delivery-status.js';
+import { DeliveryStatusSchema } from '../../contract/delivery-status.js';
+import { DestinationSchema } from '../../contract/destination.js';
 import { gotoScreen, openApp, useApp } from './app.js';
 
 const app = useApp();

@@ -112,14 +112,22 @@ describe('CLI against the harness PostgreSQL', () => {
     await collect('monitor', home);
     const entries = readFileSync(join(home, 'audit', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { statement: string; outcome: string; targetId: string });
     expect(entries.length).toBeGreaterThanOrEqual(7);
+    // Reads, and the session's own verified read-only transaction around them.
+    const READ = /^(SELECT|SHOW|WITH)\b|^BEGIN TRANSACTION READ ONLY$|^ROLLBACK$/i;
     for (const e of entries) {
       expect(e.targetId).toBe('pg-monitor');
-      expect(e.statement).toMatch(/^(SELECT|SHOW|WITH)\b/i);
+      expect(e.statement).toMatch(READ);
     }
-    // The server's own log: every statement from the agent's application_name is a read.
-    const log = readFileSync(pg.logFile, 'utf8').split('\n').filter((l) => l.includes(' logstag-agent/') && l.includes('statement: '));
-    expect(log.length).toBeGreaterThanOrEqual(entries.length);
-    for (const line of log) expect(line.split('statement: ')[1]).toMatch(/^\s*(SELECT|SHOW|WITH)\b/i);
+    // The server's own log of `collect --once`: every statement from the agent's application_name
+    // arrived through the extended protocol ("execute", one statement per message), and is a read.
+    const fromAgent = readFileSync(pg.logFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(' logstag-agent/') && / LOG: {2}(statement|execute [^:]*): /.test(l));
+    expect(fromAgent.length).toBeGreaterThanOrEqual(entries.length);
+    for (const line of fromAgent) {
+      expect(line).toMatch(/ LOG: {2}execute [^:]*: /);
+      expect(line.split(/ LOG: {2}execute [^:]*: /)[1]).toMatch(READ);
+    }
   });
 });
 

@@ -117,7 +117,9 @@ describe('no secret reaches the disk', () => {
       await su.query(`DROP ROLE IF EXISTS ${role}`);
       await su.end();
     }
-  });
+  // 90 s: on a loaded machine the in-process API path (which now loads the PostgreSQL parser,
+  // WebAssembly, in the test worker) took over 30 s; the CLI stages take about 10 s.
+  }, 90_000);
 
   it('the scan finds a password when one is there (the needles work)', () => {
     const pw = `Probe-${randomUUID()}`;

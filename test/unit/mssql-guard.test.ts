@@ -7,7 +7,7 @@ describe('SQL Server read-only guard', () => {
     '  select @@VERSION ;',
     "SELECT name FROM sys.configurations WHERE name = N'xp_cmdshell'",
     "SELECT 'DROP TABLE x; EXEC xp_cmdshell ''dir''' AS harmless_literal",
-    'SELECT [update], "delete" FROM [insert]',
+    'SELECT [update], "delete" FROM sys.tables AS [insert]',
     'WITH a AS (SELECT 1 AS x) SELECT x FROM a',
     'SELECT 1 -- ; DROP TABLE t',
     'SELECT /* EXEC sp_who */ 1',

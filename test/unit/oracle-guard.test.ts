@@ -9,7 +9,8 @@ const refuses = (sql: string, opts = off) => expect(() => assertReadOnlySql(sql,
 describe('Oracle read-only guard', () => {
   it('accepts plain queries with built-in functions, outer joins, literals that look like SQL', () => {
     accepts("SELECT SYS_CONTEXT('USERENV', 'SESSION_USER') AS u FROM dual");
-    accepts('SELECT a.x FROM t a, u b WHERE a.id = b.id (+)');
+    accepts('SELECT a.sid FROM v$session a, v$process b WHERE a.paddr = b.addr (+)');
+    refuses('SELECT a.x FROM app.t a, u b WHERE a.id = b.id (+)');
     accepts("SELECT name FROM v$parameter WHERE name = 'audit_trail' AND value <> 'DELETE FROM t; COMMIT'");
     accepts('WITH x AS (SELECT 1 AS n FROM dual) SELECT COUNT(*) AS n FROM x FETCH FIRST 1 ROWS ONLY');
     accepts('SELECT con_id, sid FROM v$session -- DROP TABLE t\n ORDER BY sid');

@@ -1,0 +1,58 @@
+// Every statement the PostgreSQL collector can send: each signal of the catalog, the
+// identity report and the checklist, run against a recording stand-in for PgSession
+// across the server versions and the policies that change the SQL text.
+import { CATEGORIES, type Category } from '../../collectors/core/category.js';
+import type { ReadContext } from '../../collectors/core/policy.js';
+import { postgresCatalog } from '../../collectors/postgres/catalog.js';
+import { pgChecklist, pgIdentity } from '../../collectors/postgres/grants.js';
+import type { PgSession } from '../../collectors/postgres/session.js';
+import { PG_OPEN_SQL } from '../../collectors/postgres/session.js';
+
+/** Server versions whose SQL differs in the catalog (12 is the oldest supported). */
+export const PG_VERSIONS = [120000, 130000, 140000, 150000, 160000, 170000, 180000] as const;
+
+/** A row that answers every column: strings where the catalog expects a name, true elsewhere. */
+function anyRow(): Record<string, unknown> {
+  return new Proxy(
+    {},
+    {
+      get: (_t, key) => (key === 'schema' || key === 'user' || key === 'rolname' || key === 'name' ? 'public' : key === 'then' ? undefined : true),
+    },
+  );
+}
+
+function recorder(versionNum: number, rows: 'empty' | 'one', sent: Set<string>): PgSession {
+  const fake = {
+    versionNum,
+    isClosed: false,
+    async query(sql: string): Promise<unknown[]> {
+      sent.add(sql);
+      return rows === 'empty' ? [] : [anyRow()];
+    },
+    async close() {},
+  };
+  return fake as unknown as PgSession;
+}
+
+function contexts(): ReadContext[] {
+  const all: ReadContext[] = [{ policy: {} as ReadContext['policy'], excluded: () => false }];
+  for (const c of CATEGORIES) all.push({ policy: {} as ReadContext['policy'], excluded: (x: Category) => x === c });
+  all.push({ policy: {} as ReadContext['policy'], excluded: () => true });
+  return all;
+}
+
+/** The distinct statement texts, sorted. */
+export async function allPgCatalogStatements(): Promise<string[]> {
+  const sent = new Set<string>([PG_OPEN_SQL]);
+  for (const v of PG_VERSIONS) {
+    for (const rows of ['empty', 'one'] as const) {
+      const s = recorder(v, rows, sent);
+      for (const ctx of contexts()) {
+        for (const signal of postgresCatalog) await signal.read(s, ctx).catch(() => undefined);
+      }
+      await pgIdentity(s).catch(() => undefined);
+      await pgChecklist(s).catch(() => undefined);
+    }
+  }
+  return [...sent].sort();
+}
