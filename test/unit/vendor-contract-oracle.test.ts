@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { leastPrivileged, runOracle } from '../helpers/oracle.js';
 
 const containers = (p: { signals: { id: string; value?: unknown }[] }) =>
-  p.signals.find((s) => s.id === 'oracle.containers') as { status: string; value: Array<{ name: string; open_at: string }> };
+  p.signals.find((s) => s.id === 'oracle.containers') as unknown as { status: string; value: Array<{ name: string; open_at: string }> };
 
 describe('oracle.containers.open_at (V$CONTAINERS.OPEN_TIME is TIMESTAMP(3), no time zone)', () => {
   it.each([
