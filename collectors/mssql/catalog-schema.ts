@@ -20,7 +20,7 @@ const tables = defineSignal<MssqlSession, TableRow>({
   id: 'mssql.tables',
   family: 'schema',
   description: 'User tables of every monitored database with row counts and reserved/used space (largest 500)',
-  requires: [GRANTS.anyDefinition, GRANTS.serverState, GRANTS.connectAnyDatabase],
+  requires: [GRANTS.anyDefinition, GRANTS.serverState, GRANTS.connectAnyDatabase, GRANTS.viewAnyDatabase],
   shape: 'rows',
   read: async (s) => {
     // Metadata visibility: without VIEW ANY DEFINITION sys.tables lists only what the login owns, with no error.
@@ -73,7 +73,7 @@ const indexes = defineSignal<MssqlSession, IndexRow>({
   id: 'mssql.indexes',
   family: 'schema',
   description: 'Indexes with size and usage since start (seeks, scans, lookups, updates; unused ones flagged), largest 500',
-  requires: [GRANTS.anyDefinition, GRANTS.serverState, GRANTS.connectAnyDatabase],
+  requires: [GRANTS.anyDefinition, GRANTS.serverState, GRANTS.connectAnyDatabase, GRANTS.viewAnyDatabase],
   shape: 'rows',
   read: async (s) => {
     await requireGrants(s, [GRANTS.anyDefinition, GRANTS.serverState], 'index metadata and usage');

@@ -122,7 +122,7 @@ const databaseRoles = defineSignal<MssqlSession, RoleMemberRow>({
   id: 'mssql.database_roles',
   family: 'security_posture',
   description: 'Database role memberships (db_owner, db_datawriter, custom roles…) in every monitored database',
-  requires: [GRANTS.anyDefinition, GRANTS.connectAnyDatabase],
+  requires: [GRANTS.anyDefinition, GRANTS.connectAnyDatabase, GRANTS.viewAnyDatabase],
   shape: 'rows',
   read: async (s) => {
     await requireGrants(s, [GRANTS.anyDefinition], 'database role memberships');

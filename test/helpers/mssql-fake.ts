@@ -217,7 +217,8 @@ export class FakeSqlServer {
     if (/^SELECT CAST\(SERVERPROPERTY\('IsHadrEnabled'\) AS int\) AS hadr$/.test(sql)) return [{ hadr: this.o.hadr ? 1 : 0 }];
     if (/SERVERPROPERTY\('ProductLevel'\)/.test(sql)) return [R.serverRow(m.majorVersion, m.productVersion, m.edition, m.engineEdition, this.o.hadr ?? false)];
     if (/FROM sys\.databases d/.test(sql)) return this.hasServer('VIEW ANY DATABASE') === 1 || this.azure ? R.DATABASES : R.DATABASES.filter((d) => d.database_id <= 2);
-    if (/HAS_DBACCESS\(name\) = 1/.test(sql)) return [{ name: this.database }];
+    // Without VIEW ANY DATABASE only master, tempdb and owned databases are listed (none of them a user database here).
+    if (/HAS_DBACCESS\(name\) = 1/.test(sql)) return this.hasServer('VIEW ANY DATABASE') === 1 ? [{ name: this.database }] : [];
     if (/FROM sys\.configurations\s+ORDER BY name/.test(sql)) return configurationsVisible ? R.CONFIGURATIONS : [];
     // Azure SQL Database: "VIEW SERVER STATE can't be granted in Azure SQL Database so sys.dm_exec_requests is
     // always limited to the current connection" (sys.dm_exec_requests, Permissions): no other session's request.
