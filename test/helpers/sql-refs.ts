@@ -150,7 +150,7 @@ export function extract(sql: string, d: Dialect): Extracted {
       .replace(/\bAS\s+\w+/gi, ' ')
       .replace(/\b\w+\s*\(/g, '(')
       .replace(/\b0x[0-9a-f]+\b/gi, ' ');
-    for (const m of bare.matchAll(/\b([A-Za-z_][\w$#]*)\b/g)) {
+    for (const m of bare.matchAll(/(?<![\w$#])([A-Za-z_][\w$#]*)(?![\w$#])/g)) {
       const id = m[1]!;
       const low = id.toLowerCase();
       if (KEYWORDS.has(id.toUpperCase()) || outputAliases.has(low) || aliases.has(low) || derived.has(low) || /^__scope\d+$/.test(id)) continue;
