@@ -237,3 +237,17 @@ describe('SQL Server catalog against the documented schemas (test/fixtures/vendo
     expect(objects.size).toBe(Object.keys(MSSQL_OBJECTS).length);
   });
 });
+
+import { verifiedSignals } from '../helpers/verified-signals.js';
+
+describe('the opt-in real-server suites print what they verified', () => {
+  it('one line per signal: ok with rows and fields, or the reason and detail', async () => {
+    const run = await runAgainst(new FakeSqlServer({ model: SQL2022, identity: NO_STATE }));
+    const text = verifiedSignals('mssql', run.payload, '16.0');
+    const lines = text.split('\n');
+    expect(lines[0]).toMatch(/^\[verified\] mssql 16\.0: \d+\/\d+ signals ok$/);
+    expect(lines).toHaveLength(mssqlCatalog.length + 1);
+    expect(text).toMatch(/\n {2}ok {11}mssql\.server: 1 row\(s\); fields product_version, /);
+    expect(text).toMatch(/\n {2}permission {3}mssql\.configuration: .*VIEW SERVER PERFORMANCE STATE/);
+  });
+});
