@@ -69,7 +69,7 @@ export function evaluateSelect(sql: string, view: string, rows: readonly Record<
     return c.type;
   };
   const evaluate = (expr: string, row: Record<string, unknown>): unknown => {
-    if (/^\w+$/.test(expr)) {
+    if (/^[\w#$]+$/.test(expr)) {
       typeOf(expr);
       return row[expr.toUpperCase()] ?? null;
     }
@@ -90,11 +90,21 @@ export function evaluateSelect(sql: string, view: string, rows: readonly Record<
       if (ZONED_TIME_TYPES.test(t)) return isoSeconds(instant(String(v), zones.session));
       throw new Error(`fake: SYS_EXTRACT_UTC over ${t}`);
     }
-    e = /^ROUND\((\w+), (\d+)\)$/.exec(expr);
+    // ROUND(col [/ n]… [/ NULLIF(col2, 0)], d): the unit conversions the catalog applies.
+    e = /^ROUND\((\w+)((?:\s*\/\s*\d+)*)(?:\s*\/\s*NULLIF\((\w+), 0\))?, (\d+)\)$/.exec(expr);
     if (e !== null) {
       typeOf(e[1]!);
-      const v = row[e[1]!.toUpperCase()];
-      return typeof v === 'number' ? Number(v.toFixed(Number(e[2]))) : null;
+      let v = row[e[1]!.toUpperCase()];
+      if (typeof v !== 'number') return null;
+      for (const d of e[2]!.matchAll(/\d+/g)) v = v / Number(d[0]);
+      if (e[3] !== undefined) {
+        typeOf(e[3]);
+        const by = row[e[3].toUpperCase()];
+        if (typeof by !== 'number' || by === 0) return null;
+        v = v / by;
+      }
+      const f = 10 ** Number(e[4]);
+      return Math.round(v * f) / f;
     }
     throw new Error(`fake: cannot evaluate ${expr}`);
   };
