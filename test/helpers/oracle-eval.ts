@@ -94,8 +94,9 @@ export function evaluateSelect(sql: string, view: string, rows: readonly Record<
     e = /^ROUND\((\w+)((?:\s*\/\s*\d+)*)(?:\s*\/\s*NULLIF\((\w+), 0\))?, (\d+)\)$/.exec(expr);
     if (e !== null) {
       typeOf(e[1]!);
-      let v = row[e[1]!.toUpperCase()];
-      if (typeof v !== 'number') return null;
+      const raw = row[e[1]!.toUpperCase()];
+      if (typeof raw !== 'number') return null;
+      let v = raw;
       for (const d of e[2]!.matchAll(/\d+/g)) v = v / Number(d[0]);
       if (e[3] !== undefined) {
         typeOf(e[3]);
