@@ -17,11 +17,29 @@ export function commandKey(db: string, cmd: Record<string, unknown>): string {
   return name;
 }
 
+function asNumber(v: unknown): number | undefined {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'object' && v !== null && '_bsontype' in v) {
+    const t = String((v as { _bsontype: unknown })._bsontype);
+    if (t === 'Long') return (v as unknown as { toNumber(): number }).toNumber();
+    if (t === 'Int32' || t === 'Double') return Number((v as { valueOf(): unknown }).valueOf());
+  }
+  return undefined;
+}
+
 const isPlain = (v: unknown): v is object =>
   typeof v === 'object' && v !== null && !(v instanceof Date) && !('_bsontype' in (v as object)) && !Buffer.isBuffer(v);
 
 /** Paths read per command; `present` gets the ones the answer actually had. */
-export function recording<T>(value: T, key: string, paths: Map<string, Set<string>>, path = '', present?: Map<string, Set<string>>): T {
+export function recording<T>(
+  value: T,
+  key: string,
+  paths: Map<string, Set<string>>,
+  path = '',
+  present?: Map<string, Set<string>>,
+  /** Numeric leaves read: `${key} ${path}` → value (BSON numbers through valueOf/toNumber). */
+  numbers?: Map<string, number[]>,
+): T {
   if (!isPlain(value)) return value;
   const seen = paths.get(key) ?? new Set<string>();
   paths.set(key, seen);
@@ -36,8 +54,10 @@ export function recording<T>(value: T, key: string, paths: Map<string, Set<strin
       if (!Array.isArray(target)) {
         seen.add(next);
         if (v !== undefined) had.add(next);
+        const n = asNumber(v);
+        if (n !== undefined && numbers !== undefined) numbers.set(`${key} ${next}`, [...(numbers.get(`${key} ${next}`) ?? []), n]);
       }
-      return recording(v, key, paths, next, present);
+      return recording(v, key, paths, next, present, numbers);
     },
   }) as T;
 }

@@ -36,6 +36,8 @@ interface Run {
   signal: string;
   read: Map<string, Set<string>>;
   present: Map<string, Set<string>>;
+  numbers: Map<string, number[]>;
+  rows: unknown[];
   outcome: string;
 }
 
@@ -49,17 +51,20 @@ beforeAll(async () => {
     const orig = s.command.bind(s);
     let read = new Map<string, Set<string>>();
     let present = new Map<string, Set<string>>();
-    (s as unknown as { command: typeof s.command }).command = async (db, cmd) => recording(await orig(db, cmd), commandKey(db, cmd), read, '', present);
+    let numbers = new Map<string, number[]>();
+    (s as unknown as { command: typeof s.command }).command = async (db, cmd) => recording(await orig(db, cmd), commandKey(db, cmd), read, '', present, numbers);
     for (const spec of mongodbCatalog) {
       read = new Map();
       present = new Map();
+      numbers = new Map();
       let outcome = 'ok';
+      let rows: unknown[] = [];
       try {
-        await (spec.read as (x: unknown) => Promise<unknown>)(s);
+        rows = (await (spec.read as (x: unknown) => Promise<unknown[]>)(s)) ?? [];
       } catch (e) {
         outcome = String(e);
       }
-      runs.push({ version, signal: spec.id, read, present, outcome });
+      runs.push({ version, signal: spec.id, read, present, numbers, rows: JSON.parse(JSON.stringify(rows)) as unknown[], outcome });
     }
     await s.close();
   }
@@ -127,6 +132,48 @@ describe('MongoDB catalog against the documented command shapes (test/fixtures/v
       }
     }
     expect([...failures]).toEqual([]);
+  });
+
+  it('every output named with a unit carries the documented unit of the field it came from (values traced back to the answer)', () => {
+    const TARGET: Array<[RegExp, string]> = [[/_mb$/, 'MB'], [/_(us|micros)$/, 'us'], [/_ms$/, 'ms'], [/_(s|seconds)$/, 's'], [/_bytes$/, 'bytes']];
+    const SCALE: Record<string, number> = { s: 1, ms: 1e-3, us: 1e-6, hours: 3600, bytes: 1, MB: 1024 ** 2, GB: 1024 ** 3 };
+    const DIM: Record<string, string> = { s: 't', ms: 't', us: 't', hours: 't', bytes: 'b', MB: 'b', GB: 'b' };
+    const failures = new Set<string>();
+    let traced = 0;
+    for (const version of MONGO_VERSIONS) {
+      const vr = runs.filter((r) => r.version === version);
+      // Source numbers of this version (shared answers are recorded on their first reader).
+      const sources: Array<{ key: string; path: string; value: number; unit: string }> = [];
+      for (const r of vr) {
+        for (const [k, values] of r.numbers) {
+          const [key, ...rest] = k.split(' ');
+          const p = normalise(key!, rest.join(' '));
+          const unit = p === undefined ? undefined : fieldsOf(key!)[p]?.unit;
+          if (unit !== undefined && unit !== 'count') for (const value of values) sources.push({ key: key!, path: p!, value, unit });
+        }
+      }
+      const leaves = (v: unknown, path: string, out: Array<[string, number]>) => {
+        if (typeof v === 'number') out.push([path, v]);
+        else if (Array.isArray(v)) v.forEach((x) => leaves(x, path, out));
+        else if (typeof v === 'object' && v !== null) for (const [k, x] of Object.entries(v)) leaves(x, path === '' ? k : `${path}.${k}`, out);
+        return out;
+      };
+      for (const r of vr) {
+        for (const [path, v] of leaves(r.rows, '', [])) {
+          const target = TARGET.find(([re]) => re.test(path))?.[1];
+          if (target === undefined || v === 0) continue;
+          const same = sources.filter((src) => DIM[src.unit] === DIM[target] && Math.abs((src.value * SCALE[src.unit]!) / SCALE[target]! - v) <= 1e-6 * Math.abs(v));
+          if (same.length > 0) {
+            traced++;
+            continue;
+          }
+          const copied = sources.filter((src) => src.value === v);
+          for (const c of copied) failures.add(`${r.signal}.${path} = ${c.key} ${c.path}, documented in ${c.unit}`);
+        }
+      }
+    }
+    expect([...failures]).toEqual([]);
+    expect(traced).toBeGreaterThan(20);
   });
 
   it('reports how many references it checked', () => {
