@@ -2,6 +2,7 @@ import { defineSignal, type AnySignalSpec } from '../core/signal.js';
 import { GRANTS } from './model.js';
 import type { MssqlSession } from './session.js';
 import { requireGrants } from './visibility.js';
+import { requireViews } from './views.js';
 
 /** The current statement of a batch, cut from the batch text by the request's byte offsets (UTF-16: 2 bytes a character). */
 export const statementText = (text: string, start: string, end: string): string =>
@@ -40,6 +41,7 @@ const sessions = defineSignal<MssqlSession, SessionRow>({
   shape: 'rows',
   read: async (s) => {
     // Without the permission SQL Server answers with the agent's own session only: no error to catch.
+    await requireViews(s, ['sys.dm_exec_sessions', 'sys.dm_exec_requests', 'sys.dm_exec_connections', 'sys.dm_exec_sql_text'], 'sessions and their requests');
     await requireGrants(s, [GRANTS.serverState], 'other sessions');
     return s.query<SessionRow>(
       `SELECT TOP (1000) s.session_id, s.login_name, s.host_name, s.program_name, c.client_net_address,
@@ -136,6 +138,7 @@ const blocking = defineSignal<MssqlSession, BlockingRow>({
   requires: [GRANTS.serverState],
   shape: 'rows',
   read: async (s) => {
+    await requireViews(s, ['sys.dm_exec_requests'], 'blocking chains');
     await requireGrants(s, [GRANTS.serverState], 'blocking chains');
     const rows = await s.query<BlockedRow>(
       `SELECT r.session_id, r.blocking_session_id, DB_NAME(r.database_id) AS database_name, r.command,

@@ -3,6 +3,7 @@ import { perDatabase } from './databases.js';
 import { GRANTS } from './model.js';
 import type { MssqlSession } from './session.js';
 import { requireGrants } from './visibility.js';
+import { requireViews } from './views.js';
 
 const TOP_OBJECTS = 500;
 
@@ -19,7 +20,7 @@ const tables = defineSignal<MssqlSession, TableRow>({
   id: 'mssql.tables',
   family: 'schema',
   description: 'User tables of every monitored database with row counts and reserved/used space (largest 500)',
-  requires: [GRANTS.anyDefinition, GRANTS.serverState, GRANTS.connectAnyDatabase],
+  requires: [GRANTS.anyDefinition, GRANTS.serverState, GRANTS.connectAnyDatabase, GRANTS.viewAnyDatabase],
   shape: 'rows',
   read: async (s) => {
     // Metadata visibility: without VIEW ANY DEFINITION sys.tables lists only what the login owns, with no error.
@@ -72,7 +73,7 @@ const indexes = defineSignal<MssqlSession, IndexRow>({
   id: 'mssql.indexes',
   family: 'schema',
   description: 'Indexes with size and usage since start (seeks, scans, lookups, updates; unused ones flagged), largest 500',
-  requires: [GRANTS.anyDefinition, GRANTS.serverState, GRANTS.connectAnyDatabase],
+  requires: [GRANTS.anyDefinition, GRANTS.serverState, GRANTS.connectAnyDatabase, GRANTS.viewAnyDatabase],
   shape: 'rows',
   read: async (s) => {
     await requireGrants(s, [GRANTS.anyDefinition, GRANTS.serverState], 'index metadata and usage');
@@ -134,6 +135,7 @@ const missingIndexes = defineSignal<MssqlSession, MissingIndexRow>({
   shape: 'rows',
   read: async (s) => {
     await requireGrants(s, [GRANTS.serverState], 'missing-index suggestions');
+    await requireViews(s, ['sys.dm_db_missing_index_details', 'sys.dm_db_missing_index_groups', 'sys.dm_db_missing_index_group_stats'], 'missing-index suggestions');
     return s.query<MissingIndexRow>(
       `SELECT TOP (100) DB_NAME(d.database_id) AS database_name, d.statement AS table_name,
               d.equality_columns, d.inequality_columns, d.included_columns,

@@ -3,6 +3,7 @@ import { perDatabase } from './databases.js';
 import { GRANTS } from './model.js';
 import type { MssqlSession } from './session.js';
 import { requireGrants, requirePlatform } from './visibility.js';
+import { requireViews } from './views.js';
 
 /** "a,b" from FOR XML PATH concatenation (STRING_AGG needs 2017+) → ['a', 'b']. */
 const list = (csv: string | null): string[] => (csv === null || csv === '' ? [] : csv.split(','));
@@ -67,11 +68,13 @@ const security = defineSignal<MssqlSession, SecurityRow>({
   id: 'mssql.security',
   family: 'security_posture',
   description: 'Authentication mode, the sa login (disabled? renamed?), sysadmin members, logins without password policy, xp_cmdshell, encryption of the agent\'s own connection',
-  requires: [GRANTS.anyDefinition],
+  // xp_cmdshell comes from sys.configurations: VIEW SERVER PERFORMANCE STATE from 2022.
+  requires: [GRANTS.anyDefinition, GRANTS.serverState],
   shape: 'object',
   read: async (s) => {
     requirePlatform(s, ['sql_server', 'managed_instance'], 'server security posture');
     await requireGrants(s, [GRANTS.anyDefinition], 'the security posture');
+    await requireViews(s, ['sys.server_principals', 'sys.server_role_members', 'sys.sql_logins', 'sys.configurations'], 'the security posture');
     // sid 0x01 is sa whatever it has been renamed to.
     const rows = await s.query<Omit<SecurityRow, 'sysadmin_logins' | 'agent_connection_encrypted' | 'xp_cmdshell_enabled'> & { sysadmin_logins: string | null; agent_connection_encrypted: string | null; xp_cmdshell_enabled: number | null }>(
       `SELECT CASE CAST(SERVERPROPERTY('IsIntegratedSecurityOnly') AS int) WHEN 1 THEN N'windows' ELSE N'mixed' END AS authentication_mode,
@@ -119,7 +122,7 @@ const databaseRoles = defineSignal<MssqlSession, RoleMemberRow>({
   id: 'mssql.database_roles',
   family: 'security_posture',
   description: 'Database role memberships (db_owner, db_datawriter, custom roles…) in every monitored database',
-  requires: [GRANTS.anyDefinition, GRANTS.connectAnyDatabase],
+  requires: [GRANTS.anyDefinition, GRANTS.connectAnyDatabase, GRANTS.viewAnyDatabase],
   shape: 'rows',
   read: async (s) => {
     await requireGrants(s, [GRANTS.anyDefinition], 'database role memberships');

@@ -2,6 +2,7 @@ import { defineSignal, type AnySignalSpec } from '../core/signal.js';
 import { GRANTS, type Platform } from './model.js';
 import type { MssqlSession } from './session.js';
 import { requireGrants } from './visibility.js';
+import { requireViews } from './views.js';
 
 /** Server-local datetime → UTC, so the driver (which labels datetimes as UTC) reports the right instant. */
 export const utc = (expr: string): string => `DATEADD(MINUTE, DATEDIFF(MINUTE, GETDATE(), GETUTCDATE()), ${expr})`;
@@ -131,15 +132,18 @@ const configuration = defineSignal<MssqlSession, ConfigurationRow>({
   id: 'mssql.configuration',
   family: 'config',
   description: 'Server configuration options (sys.configurations: configured and running values)',
-  requires: [],
+  // sys.configurations is public up to 2019 and needs VIEW SERVER PERFORMANCE STATE from 2022 (see views.ts).
+  requires: [GRANTS.serverState],
   shape: 'rows',
-  // Every option is numeric (no secrets), and sys.configurations is readable by public.
-  read: (s) =>
-    s.query<ConfigurationRow>(
+  // Every option is numeric (no secrets).
+  read: async (s) => {
+    await requireViews(s, ['sys.configurations'], 'the server configuration');
+    return s.query<ConfigurationRow>(
       `SELECT name, CAST(value AS float) AS value, CAST(value_in_use AS float) AS value_in_use, is_dynamic, is_advanced
          FROM sys.configurations
         ORDER BY name`,
-    ),
+    );
+  },
   fields: { name: null, value: 'config_posture', value_in_use: 'config_posture', is_dynamic: null, is_advanced: null },
 });
 

@@ -1,6 +1,8 @@
 import { SqlServerError } from './errors.js';
+import { GRANTS } from './model.js';
 import { nString, quoteName } from './names.js';
 import type { MssqlSession } from './session.js';
+import { requireGrants } from './visibility.js';
 
 /** Cap on databases read per cycle, so one instance with hundreds of databases cannot stretch a cycle. */
 export const MAX_DATABASES = 50;
@@ -12,6 +14,9 @@ export const MAX_DATABASES = 50;
  */
 export async function monitoredDatabases(s: MssqlSession): Promise<string[]> {
   if (s.facts.platform === 'azure_sql_database') return [s.facts.database];
+  // Without VIEW ANY DATABASE sys.databases lists only master, tempdb and the databases the login
+  // owns ("sys.databases", Permissions), so the list would silently shrink: refuse instead.
+  await requireGrants(s, [GRANTS.viewAnyDatabase], 'the list of databases to read');
   const rows = await s.query<{ name: string }>(
     `SELECT TOP (${MAX_DATABASES}) name
        FROM sys.databases

@@ -43,10 +43,12 @@ const ashActivity = defineSignal<OracleSession, AshRow>({
   read: async (s) => {
     await packEnabled(s);
     await needsAllContainers(s, 'active session history');
+    // SAMPLE_TIME is TIMESTAMP(3) without zone (the host's wall clock): compared with SYSTIMESTAMP it would be
+    // converted in the session's (the agent machine's) zone and shift the window; compare wall clock to wall clock.
     return s.query<AshRow>(
       `SELECT con_id, sql_id, session_state, NVL(wait_class, 'CPU') AS wait_class, NVL(event, 'ON CPU') AS event, COUNT(*) AS samples
          FROM v$active_session_history
-        WHERE sample_time > SYSTIMESTAMP - INTERVAL '5' MINUTE
+        WHERE sample_time > CAST(SYSTIMESTAMP AS TIMESTAMP) - INTERVAL '5' MINUTE
         GROUP BY con_id, sql_id, session_state, wait_class, event
         ORDER BY samples DESC
         FETCH FIRST 100 ROWS ONLY`,

@@ -1,6 +1,6 @@
 import { defineSignal, type AnySignalSpec } from '../core/signal.js';
 import type { OracleSession } from './session.js';
-import { literalList, utcOfDate, utcOfTimestampTz } from './sql.js';
+import { literalList, utcOfDate, utcOfTimestamp } from './sql.js';
 import { needsAllContainers } from './visibility.js';
 
 interface InstanceRow {
@@ -78,7 +78,7 @@ const containers = defineSignal<OracleSession, ContainerRow>({
   read: async (s) => {
     await needsAllContainers(s, 'containers');
     return s.query<ContainerRow>(
-      `SELECT con_id, name, open_mode, restricted, ${utcOfTimestampTz('open_time')} AS open_at, total_size AS total_size_bytes
+      `SELECT con_id, name, open_mode, restricted, ${utcOfTimestamp('open_time')} AS open_at, total_size AS total_size_bytes
          FROM v$containers ORDER BY con_id`,
     );
   },

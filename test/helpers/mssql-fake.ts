@@ -31,6 +31,8 @@ export interface Identity {
   serverRoles?: string[];
   dbRoles?: string[];
   msdbLogShipping?: boolean;
+  /** Azure SQL Database: the login is a member of ##MS_ServerStateReader## (granted in master). */
+  serverStateReader?: boolean;
 }
 
 export interface FakeOptions {
@@ -141,11 +143,33 @@ export class FakeSqlServer {
     return this.o.identity.serverRoles?.includes(role) ? 1 : 0;
   }
 
+  /** Azure SQL Database Basic/S0/S1/elastic pool: the DMVs whose pages name the server admin, Entra admin or ##MS_ServerStateReader##. */
+  get restrictedTier(): boolean {
+    return this.azure && ['Basic', 'S0', 'S1', 'ElasticPool'].includes(this.o.model.serviceObjective ?? '');
+  }
+  private tierAdmin(): boolean {
+    return this.o.identity.user === 'dbo' || this.o.identity.dbRoles?.includes('db_owner') === true || this.o.identity.serverStateReader === true;
+  }
+
   answer(sql: string): unknown[] | Error {
     for (const o of this.o.override ?? []) if (o.match.test(sql)) return o.answer();
     const id = this.o.identity;
     const m = this.o.model;
     const dmv = <T>(rows: T[]): T[] | Error => (this.dmvAllowed() ? rows : this.dmvDenied());
+    // Basic/S0/S1/elastic pool: VIEW DATABASE STATE is not enough for these DMVs.
+    const tierDmv = <T>(rows: T[]): T[] | Error => (this.restrictedTier && !this.tierAdmin() ? this.dmvDenied() : dmv(rows));
+    // sys.configurations: public up to 2019; "SQL Server 2022 (16.x) and later versions require VIEW SERVER
+    // PERFORMANCE STATE" — without it the rows are not visible (no error).
+    const configurationsVisible = this.azure || !m.serverPerformanceState || this.hasServer('VIEW SERVER PERFORMANCE STATE') === 1;
+    if (/DATABASEPROPERTYEX\(DB_NAME\(\), 'ServiceObjective'\)/.test(sql)) {
+      return [
+        {
+          service_objective: this.azure ? (m.serviceObjective ?? null) : null,
+          is_dbo: this.azure && (id.user === 'dbo' || id.dbRoles?.includes('db_owner') === true) ? 1 : 0,
+          server_state_reader: this.azure ? (id.serverStateReader ? 1 : 0) : null,
+        },
+      ];
+    }
     const meta = <T>(rows: T[]): T[] => (this.definitionVisible() ? rows : []);
     if (/fn_builtin_permissions\(N'SERVER'\)[\s\S]*isolation_level/.test(sql)) {
       return [
@@ -193,10 +217,16 @@ export class FakeSqlServer {
     if (/^SELECT CAST\(SERVERPROPERTY\('IsHadrEnabled'\) AS int\) AS hadr$/.test(sql)) return [{ hadr: this.o.hadr ? 1 : 0 }];
     if (/SERVERPROPERTY\('ProductLevel'\)/.test(sql)) return [R.serverRow(m.majorVersion, m.productVersion, m.edition, m.engineEdition, this.o.hadr ?? false)];
     if (/FROM sys\.databases d/.test(sql)) return this.hasServer('VIEW ANY DATABASE') === 1 || this.azure ? R.DATABASES : R.DATABASES.filter((d) => d.database_id <= 2);
-    if (/HAS_DBACCESS\(name\) = 1/.test(sql)) return [{ name: this.database }];
-    if (/FROM sys\.configurations\s+ORDER BY name/.test(sql)) return R.CONFIGURATIONS;
-    if (/FROM sys\.dm_exec_sessions s/.test(sql)) return this.dmvAllowed() ? R.SESSIONS : [];
-    if (/FROM sys\.dm_exec_requests r\s+WHERE r\.blocking_session_id/.test(sql)) return this.dmvAllowed() ? R.BLOCKED : [];
+    // Without VIEW ANY DATABASE only master, tempdb and owned databases are listed (none of them a user database here).
+    if (/HAS_DBACCESS\(name\) = 1/.test(sql)) return this.hasServer('VIEW ANY DATABASE') === 1 ? [{ name: this.database }] : [];
+    if (/FROM sys\.configurations\s+ORDER BY name/.test(sql)) return configurationsVisible ? R.CONFIGURATIONS : [];
+    // Azure SQL Database: "VIEW SERVER STATE can't be granted in Azure SQL Database so sys.dm_exec_requests is
+    // always limited to the current connection" (sys.dm_exec_requests, Permissions): no other session's request.
+    if (/FROM sys\.dm_exec_sessions s/.test(sql)) {
+      if (this.restrictedTier && !this.tierAdmin()) return this.dmvDenied();
+      return this.dmvAllowed() ? (this.azure ? R.SESSIONS.map((r) => ({ ...r, request_status: null, command: null, wait_type: null, wait_time_ms: null, wait_resource: null, blocking_session_id: null, request_elapsed_ms: null, query_hash: null, statement_text: null })) : R.SESSIONS) : [];
+    }
+    if (/FROM sys\.dm_exec_requests r\s+WHERE r\.blocking_session_id/.test(sql)) return this.dmvAllowed() && !this.azure ? R.BLOCKED : [];
     if (/FROM sys\.dm_(os|db)_wait_stats/.test(sql)) return dmv(R.WAITS);
     if (/FROM sys\.database_query_store_options/.test(sql)) return dmv([{ actual_state_desc: this.o.queryStore === false ? 'OFF' : 'READ_WRITE' }]);
     if (/FROM sys\.query_store_runtime_stats/.test(sql)) return dmv(R.QUERY_STORE_ROWS);
@@ -207,9 +237,9 @@ export class FakeSqlServer {
     if (/FROM tempdb\.sys\.dm_db_file_space_usage/.test(sql)) return dmv([R.TEMPDB]);
     if (/FROM \[[^\]]+\]\.sys\.tables t/.test(sql)) return dmv(meta(R.TABLES));
     if (/FROM \[[^\]]+\]\.sys\.indexes i/.test(sql)) return dmv(meta(R.INDEXES));
-    if (/FROM sys\.dm_db_missing_index_details/.test(sql)) return dmv(R.MISSING_INDEXES);
+    if (/FROM sys\.dm_db_missing_index_details/.test(sql)) return tierDmv(R.MISSING_INDEXES);
     if (/FROM sys\.server_principals p\s+LEFT JOIN sys\.sql_logins/.test(sql)) return this.definitionVisible() ? R.PRINCIPALS : R.PRINCIPALS.filter((p) => p.name === id.login);
-    if (/IsIntegratedSecurityOnly/.test(sql)) return [R.SECURITY];
+    if (/IsIntegratedSecurityOnly/.test(sql)) return [configurationsVisible ? R.SECURITY : { ...R.SECURITY, xp_cmdshell_enabled: null }];
     if (/sys\.database_role_members rm/.test(sql)) return meta(R.ROLE_MEMBERS);
     if (/FROM sys\.availability_groups ag/.test(sql)) return dmv(meta(R.AG_REPLICAS));
     if (/FROM sys\.dm_hadr_database_replica_states/.test(sql)) return dmv(meta(R.AG_DATABASES));

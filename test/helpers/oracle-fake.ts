@@ -8,6 +8,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { OracleConnectAttributes, OracleConnection, OracleDriver, OracleExecuteOptions, OracleResult } from '../../collectors/oracle/driver.js';
+import { evaluateSelect } from './oracle-eval.js';
 
 const OUT_FORMAT_OBJECT = 4002;
 const dir = fileURLToPath(new URL('../fixtures/oracle/', import.meta.url));
@@ -17,6 +18,12 @@ interface FixtureCase {
   match: string;
   metaData: { name: string; dbTypeName: string; nullable: boolean }[];
   rows: Record<string, unknown>[];
+  /**
+   * Rows of the view's documented source columns (test/fixtures/vendor-schemas/oracle.ts).
+   * When present the fake evaluates the statement over them (test/helpers/oracle-eval.ts)
+   * instead of returning `rows`; `rows` stays as the expected output for reference.
+   */
+  source?: { view: string; note?: string; rows: Record<string, unknown>[] };
 }
 interface ErrorFixture {
   message: string;
@@ -56,6 +63,10 @@ export interface Identity {
   containerDataAll: boolean;
   /** Rows (as the driver returns them) that replace a fixture's for statements matching the key (a regex). */
   answers?: Record<string, Record<string, unknown>[]>;
+  /** The database host's UTC offset (SYSTIMESTAMP's zone); '+02:00' when not set. */
+  hostTimeZone?: string;
+  /** The session time zone, which node-oracledb takes from the agent machine; '-05:00' when not set. */
+  sessionTimeZone?: string;
 }
 
 /** Objects a statement reads (outside string literals), found independently of the collector's own parser. */
@@ -136,6 +147,10 @@ export class FakeOracleConnection implements OracleConnection {
     const override = Object.entries(id.answers ?? {}).find(([re]) => new RegExp(re).test(sql));
     if (c !== undefined && override !== undefined) return { metaData: c.metaData, rows: override[1].map((r) => ({ ...r })) };
     if (c === undefined) throw new Error(`fake: no fixture answers: ${sql.replace(/\s+/g, ' ')}`);
+    if (c.source !== undefined) {
+      const zones = { host: id.hostTimeZone ?? '+02:00', session: id.sessionTimeZone ?? '-05:00' };
+      return { metaData: c.metaData, rows: evaluateSelect(sql, c.source.view, c.source.rows, zones) };
+    }
     return { metaData: c.metaData, rows: c.rows.map((r) => ({ ...r })) };
   }
 

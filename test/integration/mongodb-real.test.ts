@@ -4,6 +4,7 @@
 // this suite is reported as skipped, with the reason, never as passed.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { verifiedSignals } from '../helpers/verified-signals.js';
 import type { AuditEntry } from '../../collectors/core/audit.js';
 import { ReadOnlyViolation } from '../../collectors/core/read-only.js';
 import { type Target, TargetSchema } from '../../collectors/target.js';
@@ -60,6 +61,7 @@ describe.skipIf(url === undefined || url === '')('MongoDB collector against a re
       }
     }
     expectChecklistMatchesPayload(report, payload);
+    console.log(verifiedSignals('mongodb', payload, report.identity.serverVersion));
     const audited = readFileSync(ledger.file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditEntry);
     for (const e of audited) {
       expect(e.outcome).not.toBe('refused');

@@ -1,5 +1,6 @@
 import { testCycleDeps } from '../helpers/cycle.js';
 import { describe, expect, it } from 'vitest';
+import { verifiedSignals } from '../helpers/verified-signals.js';
 import { type Target, TargetSchema } from '../../collectors/target.js';
 import { mssqlCatalog } from '../../collectors/mssql/catalog.js';
 import { mssqlCollector } from '../../collectors/mssql/index.js';
@@ -41,6 +42,8 @@ describe.skipIf(url === undefined)('SQL Server collector against a real server (
     expect(payload.signals.find((s) => s.id === 'mssql.server')?.status).toBe('ok');
     for (const s of payload.signals) if (s.status === 'unavailable') expect(s.reason, `${s.id}: ${s.detail}`).not.toBe('error');
     for (const e of audit.entries) expect(e.statement).toMatch(/^(SELECT|WITH)\b/);
+    const server = payload.signals.find((x) => x.id === 'mssql.server') as { value?: { product_version?: string; platform?: string } };
+    console.log(verifiedSignals('mssql', payload, `${server.value?.platform ?? ''} ${server.value?.product_version ?? ''}`));
   });
 
   it('identity, checklist and script come back for the configured login', async () => {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { verifiedSignals } from '../helpers/verified-signals.js';
 import { TargetSchema, type Target } from '../../collectors/target.js';
 import { agentOps } from '../helpers/pg.js';
 
@@ -45,6 +46,8 @@ describe.skipIf(url === undefined)(`Oracle collector against a real server (${ur
     const audited = readFileSync(ledger.file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { statement: string; outcome: string });
     for (const e of audited) expect(e.statement).toMatch(/^(SELECT|WITH)\b|^SET TRANSACTION READ ONLY$|^ROLLBACK$/);
     if (!licensed) expect(audited.filter((e) => PACK_OBJECTS.test(e.statement))).toEqual([]);
+    const instance = payload.signals.find((x) => x.id === 'oracle.instance') as { value?: { version?: string } };
+    console.log(verifiedSignals('oracle', payload, instance.value?.version));
   });
 
   it('reports the identity, the checklist and a grant script', async () => {

@@ -10,15 +10,17 @@ const LEAST_2019: Identity = { login: 'monitor', user: 'monitor', serverPerms: [
 const LEAST_2022: Identity = { login: 'monitor', user: 'monitor', serverPerms: ['CONNECT ANY DATABASE', 'VIEW SERVER PERFORMANCE STATE', 'VIEW ANY DEFINITION'], msdbLogShipping: true };
 const SYSADMIN: Identity = { login: 'dba', user: 'dba', serverPerms: [], serverRoles: ['sysadmin'] };
 
-/** Signals every identity reads: public metadata. */
+/** Signals every identity reads: public metadata (sys.configurations only up to 2019: 2022 needs VIEW SERVER PERFORMANCE STATE). */
 const PUBLIC = ['mssql.server', 'mssql.databases', 'mssql.configuration'];
+const publicOn = (model: ServerModel): string[] => (model === SQL2022 ? PUBLIC.filter((id) => id !== 'mssql.configuration') : PUBLIC);
 /** Signals behind VIEW SERVER (PERFORMANCE) STATE / VIEW ANY DEFINITION / msdb. */
 const GATED = [
   'mssql.sessions', 'mssql.blocking', 'mssql.waits', 'mssql.query_stats', 'mssql.file_io', 'mssql.memory', 'mssql.memory_clerks', 'mssql.tempdb',
   'mssql.tables', 'mssql.indexes', 'mssql.missing_indexes', 'mssql.server_principals', 'mssql.security', 'mssql.database_roles', 'mssql.log_shipping',
 ];
 const AG = ['mssql.availability_replicas', 'mssql.availability_databases'];
-const AZURE_UNSUPPORTED = ['mssql.memory', 'mssql.memory_clerks', 'mssql.server_principals', 'mssql.security', 'mssql.log_shipping', ...AG];
+// sys.dm_exec_requests shows only the agent's own connection on Azure SQL Database: sessions and blocking cannot be read there.
+const AZURE_UNSUPPORTED = ['mssql.sessions', 'mssql.blocking', 'mssql.memory', 'mssql.memory_clerks', 'mssql.server_principals', 'mssql.security', 'mssql.log_shipping', ...AG];
 
 const fake = (model: ServerModel, identity: Identity, extra: Partial<ConstructorParameters<typeof FakeSqlServer>[0]> = {}) =>
   new FakeSqlServer({ model, identity, ...extra });
@@ -46,8 +48,9 @@ describe.each([
   it('a login with no server grants: public signals read, the rest unavailable/permission with the exact GRANT, never an empty list', async () => {
     const run = await runAgainst(fake(model, NONE));
     const st = statuses(run.payload);
-    for (const id of PUBLIC) expect(st[id], id).toBe('ok');
+    for (const id of publicOn(model)) expect(st[id], id).toBe('ok');
     for (const id of GATED) expect(st[id], id).toBe('permission');
+    if (model === SQL2022) expect(st['mssql.configuration']).toBe('permission');
     for (const id of AG) expect(st[id], id).toBe('not_enabled');
     for (const s of run.payload.signals.filter((x) => x.status === 'unavailable')) expect(s).not.toHaveProperty('value');
     expect(signal(run.payload, 'mssql.sessions').fix).toBe(`USE [master]; GRANT ${stateGrant} TO [monitor];`);
@@ -124,7 +127,7 @@ describe('Azure SQL Database (contained user, database-scoped permissions)', () 
     for (const id of PUBLIC) expect(st[id], id).toBe('ok');
     for (const id of AZURE_UNSUPPORTED) expect(st[id], id).toBe('unsupported');
     for (const id of GATED.filter((x) => !AZURE_UNSUPPORTED.includes(x))) expect(st[id], id).toBe('permission');
-    expect(signal(run.payload, 'mssql.sessions').fix).toBe('GRANT VIEW DATABASE PERFORMANCE STATE TO [monitor];  -- in database [app]');
+    expect(signal(run.payload, 'mssql.waits').fix).toBe('GRANT VIEW DATABASE PERFORMANCE STATE TO [monitor];  -- in database [app]');
     expect(run.identity).toMatchObject({ isAdministrator: false, user: 'monitor' });
     expect(run.identity.serverVersion).toMatch(/^Azure SQL Database 12\.0/);
     expect(run.items.map((i) => i.grant)).not.toContain('CONNECT ANY DATABASE');
