@@ -6,7 +6,11 @@ import { defineConfig } from 'vitest/config';
  * signals) run once more per major of the version matrix, each against its own real server
  * (test/harness/global-setup-pg.ts). The 'node' project runs them on Debian's 15 with the rest.
  */
-const PG_MATRIX_SUITES = ['test/integration/postgres-collector.test.ts', 'test/integration/postgres-faults.test.ts', 'test/integration/postgres-versions.test.ts'];
+const PG_MATRIX_SUITES = [
+  'test/integration/postgres-collector.test.ts',
+  'test/integration/postgres-faults.test.ts',
+  'test/integration/postgres-versions.test.ts',
+];
 const PG_MATRIX_MAJORS = [14, 16, 17, 18];
 
 export default defineConfig({

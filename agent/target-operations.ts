@@ -1,7 +1,14 @@
 import { EventEmitter } from 'node:events';
 import { collectorFor } from '../collectors/index.js';
 import type { AgentAuditSink } from '../collectors/core/audit.js';
-import { type ClosableSession, ConfigError, type EngineCollector, type IdentityReport, type ChecklistItem, TargetConnectError } from '../collectors/core/engine.js';
+import {
+  type ClosableSession,
+  ConfigError,
+  type EngineCollector,
+  type IdentityReport,
+  type ChecklistItem,
+  TargetConnectError,
+} from '../collectors/core/engine.js';
 import { type Policy, resolvePolicy } from '../collectors/core/policy.js';
 import type { Target } from '../collectors/target.js';
 import { type AgentIdentity, collectCycle, type CycleResult, openSession } from '../collectors/cycle.js';

@@ -104,10 +104,14 @@ async function shipperBench() {
   await d.shutdown(0);
   await srv.stop();
   console.log(fmt('shipper to local HTTPS ingest (gzip, batches of 100)', srv.accepted.length, totalBytes, ms));
-  console.log(`${''.padEnd(54)} ${srv.requests.length} requests, ${mb(wire).toFixed(1)} MB on the wire (gzip ${(totalBytes / wire).toFixed(1)}:1), duplicates ${srv.duplicates}`);
+  console.log(
+    `${''.padEnd(54)} ${srv.requests.length} requests, ${mb(wire).toFixed(1)} MB on the wire (gzip ${(totalBytes / wire).toFixed(1)}:1), duplicates ${srv.duplicates}`,
+  );
 }
 
-console.log(`delivery bench: ${N} payloads of ~${(totalBytes / N / 1024).toFixed(1)} KiB (${mb(totalBytes).toFixed(1)} MB of JSON), node ${process.version}, spool in ${tmpdir()}`);
+console.log(
+  `delivery bench: ${N} payloads of ~${(totalBytes / N / 1024).toFixed(1)} KiB (${mb(totalBytes).toFixed(1)} MB of JSON), node ${process.version}, spool in ${tmpdir()}`,
+);
 const perRecord = await appendBench('spool append, fsync per payload', 1);
 await appendBench('spool append, group commit of 50 per fsync', 50);
 await replayBench(perRecord);

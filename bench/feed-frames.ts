@@ -54,7 +54,8 @@ function busyPerFrame(events: TraceEvent[]): number[] {
   const taskName = on.some((e) => e.name === 'RunTask') ? 'RunTask' : 'ThreadControllerImpl::RunTask';
   const tasks = on.filter((e) => e.ph === 'X' && e.name === taskName).sort((a, b) => a.ts - b.ts);
   // Only the frames while previews arrive; the page stamps the start, each frame (in its first rAF callback) and the end.
-  const stamps = (what: string) => on.filter((e) => e.name === 'TimeStamp' && (e.args?.data as { message?: string } | undefined)?.message === what).map((e) => e.ts);
+  const stamps = (what: string) =>
+    on.filter((e) => e.name === 'TimeStamp' && (e.args?.data as { message?: string } | undefined)?.message === what).map((e) => e.ts);
   const first = stamps('bench:start')[0] ?? -Infinity;
   const last = stamps('bench:end')[0] ?? Infinity;
   const starts = stamps('bench:frame')
@@ -124,7 +125,11 @@ const BRIDGE = `(() => {
   window.__benchEmit = (e) => { for (const cb of listeners) cb(e); };
 })();`;
 
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'] });
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+});
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const errors: string[] = [];
@@ -184,8 +189,12 @@ try {
   const VSYNC = 1000 / 60;
   const missed = result.frames.filter((f) => f > VSYNC * 1.5).length;
   console.log(`live feed: ${PREVIEWS} previews at ${RATE}/s in ${result.ms.toFixed(0)} ms; ${result.frames.length} frames`);
-  console.log(`frame interval (rAF delta) p50 ${q(0.5).toFixed(1)} ms, p95 ${q(0.95).toFixed(1)} ms, max ${q(1).toFixed(1)} ms; ${missed} of ${result.frames.length} frames missed a vsync`);
-  console.log(`main-thread CPU time per frame (${work.length} frames traced) p50 ${w(0.5).toFixed(1)} ms, p95 ${w(0.95).toFixed(1)} ms, max ${w(1).toFixed(1)} ms (goal p95 <= 16 ms)`);
+  console.log(
+    `frame interval (rAF delta) p50 ${q(0.5).toFixed(1)} ms, p95 ${q(0.95).toFixed(1)} ms, max ${q(1).toFixed(1)} ms; ${missed} of ${result.frames.length} frames missed a vsync`,
+  );
+  console.log(
+    `main-thread CPU time per frame (${work.length} frames traced) p50 ${w(0.5).toFixed(1)} ms, p95 ${w(0.95).toFixed(1)} ms, max ${w(1).toFixed(1)} ms (goal p95 <= 16 ms)`,
+  );
   console.log(`status line: ${shown?.trim()}`);
   console.log(`rendered rows: ${await page.locator('ol[aria-label="Payload previews"] > li').count()} (virtualised)`);
   if (errors.length > 0) console.log(`page errors: ${errors.join('; ')}`);

@@ -17,7 +17,9 @@ import { assertReadOnlySql, loadPgGuard } from '../collectors/postgres/guard.js'
 import { startPostgres } from '../test/harness/postgres.js';
 import { agentOps, pgTarget, superClient } from '../test/helpers/pg.js';
 
-const { values } = parseArgs({ options: { tables: { type: 'string', default: '3000' }, statements: { type: 'string', default: '3000' }, runs: { type: 'string', default: '7' } } });
+const { values } = parseArgs({
+  options: { tables: { type: 'string', default: '3000' }, statements: { type: 'string', default: '3000' }, runs: { type: 'string', default: '7' } },
+});
 const TABLES = Number(values.tables);
 const STATEMENTS = Number(values.statements);
 const RUNS = Number(values.runs);
@@ -52,7 +54,10 @@ try {
   const warm = await ops.collect(target);
   const tableRows = (warm.payload.signals.find((s) => s.id === 'postgres.tables') as { value?: unknown[] }).value?.length;
   const stmtRows = (warm.payload.signals.find((s) => s.id === 'postgres.query_stats') as { value?: unknown[] }).value?.length;
-  const statements = readFileSync(ledger.file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { statement: string }).statement);
+  const statements = readFileSync(ledger.file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { statement: string }).statement);
   const sqlFile = join(mkdtempSync(join(tmpdir(), 'bench-')), 'cycle.sql');
   writeFileSync(sqlFile, `${statements.map((s) => `${s};`).join('\n')}\n`);
 
@@ -75,7 +80,24 @@ try {
   }
 
   const psqlEnv = { ...process.env, PGPASSWORD: user.password, PGOPTIONS: '-c default_transaction_read_only=on' };
-  const psqlArgs = ['-X', '-q', '-h', pg.host, '-p', String(pg.port), '-U', user.user, '-d', pg.database, '-v', 'ON_ERROR_STOP=1', '-f', sqlFile, '-o', '/dev/null'];
+  const psqlArgs = [
+    '-X',
+    '-q',
+    '-h',
+    pg.host,
+    '-p',
+    String(pg.port),
+    '-U',
+    user.user,
+    '-d',
+    pg.database,
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-f',
+    sqlFile,
+    '-o',
+    '/dev/null',
+  ];
   const psqlTimes: number[] = [];
   for (let r = 0; r < RUNS; r++) {
     const t = performance.now();
@@ -96,7 +118,9 @@ try {
 
   const agent = median(agentTimes);
   const raw = median(psqlTimes);
-  console.log(`PostgreSQL ${warm.payload.signals.find((s) => s.id === 'postgres.server')?.status === 'ok' ? 'up' : '?'}; ${statements.length} statements per cycle; tables signal ${tableRows} rows; query_stats ${stmtRows} rows; payload ${(payloadBytes / 1024).toFixed(0)} KiB`);
+  console.log(
+    `PostgreSQL ${warm.payload.signals.find((s) => s.id === 'postgres.server')?.status === 'ok' ? 'up' : '?'}; ${statements.length} statements per cycle; tables signal ${tableRows} rows; query_stats ${stmtRows} rows; payload ${(payloadBytes / 1024).toFixed(0)} KiB`,
+  );
   console.log(`agent cycle (connect + all signals + payload build/validate), median of ${RUNS}: ${ms(agent)}`);
   console.log(`psql, same statements raw (process start + connect + run), median of ${RUNS}: ${ms(raw)}`);
   console.log(`ratio agent/psql: ${(agent / raw).toFixed(2)}  (goal ≤ 1.25)`);

@@ -128,13 +128,31 @@ try {
   for (let i = 0; i < 1_100; i++) fill.push(['SET', `order:${i}:payload`, 'v'.repeat(16 + ((i * 37) % 400))]);
   fill.push(['CONFIG', 'SET', 'slowlog-log-slower-than', '1000000']); // nothing the agent does lands in it
   await send(port, fill, { auth: admin });
-  const check = await send(port, [['SLOWLOG', 'LEN'], ['INFO', 'clients']], { auth: admin });
+  const check = await send(
+    port,
+    [
+      ['SLOWLOG', 'LEN'],
+      ['INFO', 'clients'],
+    ],
+    { auth: admin },
+  );
   const len = Number(/:(\d+)\r\n/.exec(check.split('+OK\r\n').slice(1).join(''))?.[1]);
   const connected = Number(/connected_clients:(\d+)/.exec(check)?.[1]);
   if (len !== SLOWLOG || connected < CLIENTS) throw new Error(`setup: slowlog ${len}, clients ${connected}`);
 
   const target = join(dir, 'target.json');
-  writeFileSync(target, JSON.stringify({ id: 'bench', engine: 'redis', host: '127.0.0.1', port, user: 'logstag_monitor', password: { env: 'BENCH_REDIS_PW' }, statementTimeoutMs: 30000 }));
+  writeFileSync(
+    target,
+    JSON.stringify({
+      id: 'bench',
+      engine: 'redis',
+      host: '127.0.0.1',
+      port,
+      user: 'logstag_monitor',
+      password: { env: 'BENCH_REDIS_PW' },
+      statementTimeoutMs: 30000,
+    }),
+  );
 
   // What the CLI costs before any cycle: start-up and module loading.
   const baseStart = performance.now();
@@ -169,7 +187,10 @@ try {
     const slow = get('redis.slowlog');
     if (clients.status !== 'ok' || slow.status !== 'ok') throw new Error('bench: client list or slow log unavailable');
     // The cycle proper: first to last command on the server, from the CLI's audit ledger.
-    const ledger = readFileSync(join(home, 'audit', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const ledger = readFileSync(join(home, 'audit', 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const t0 = Date.parse(ledger[0].time) - ledger[0].durationMs;
     const t1 = Date.parse(ledger.at(-1).time);
     const slowest = ledger.reduce((a, b) => (b.durationMs > a.durationMs ? b : a));
@@ -185,7 +206,9 @@ try {
     });
   }
   const median = (k) => [...runs].map((r) => r[k]).sort((a, b) => a - b)[Math.floor(runs.length / 2)];
-  console.log(`Redis collection cycle, ${CLIENTS.toLocaleString('en')} CLIENT LIST entries + ${SLOWLOG.toLocaleString('en')}-entry slow log (median of ${RUNS} runs of \`logstag-agent collect --once\`)`);
+  console.log(
+    `Redis collection cycle, ${CLIENTS.toLocaleString('en')} CLIENT LIST entries + ${SLOWLOG.toLocaleString('en')}-entry slow log (median of ${RUNS} runs of \`logstag-agent collect --once\`)`,
+  );
   for (const [i, r] of runs.entries()) {
     console.log(
       `  run ${i + 1}: cycle ${r.cycleMs.toFixed(0)} ms, CLI wall ${r.wallMs.toFixed(0)} ms, peak RSS ${r.maxRssMb.toFixed(1)} MB, ` +
@@ -193,7 +216,9 @@ try {
     );
   }
   console.log(`  baseline \`logstag-agent --version\`: wall ${base.wallMs.toFixed(0)} ms, peak RSS ${base.maxRssMb.toFixed(1)} MB`);
-  console.log(`cycle time: ${median('cycleMs').toFixed(0)} ms   CLI wall time: ${median('wallMs').toFixed(0)} ms   peak RSS: ${median('maxRssMb').toFixed(1)} MB`);
+  console.log(
+    `cycle time: ${median('cycleMs').toFixed(0)} ms   CLI wall time: ${median('wallMs').toFixed(0)} ms   peak RSS: ${median('maxRssMb').toFixed(1)} MB`,
+  );
 } finally {
   cleanup();
 }

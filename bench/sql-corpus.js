@@ -37,9 +37,11 @@ export function buildCorpus(n, seed = 42) {
     // Primary-key lookup with a numeric IN-list (Django/Rails prefetch).
     () => `SELECT ${pick(TABLES)}.* FROM ${pick(TABLES)} WHERE ${pick(TABLES)}.id IN (${list(5 + int(200), () => String(int(1e7)))})`,
     // Multi-row INSERT.
-    () => `INSERT INTO ${pick(TABLES)} (id, name, price, active, note, created_at) VALUES ${list(2 + int(40), () => `(${int(1e9)}, ${str()}, ${num()}, ${r() < 0.5 ? 'true' : 'false'}, ${str()}, now())`)} ON CONFLICT (id) DO UPDATE SET price = EXCLUDED.price`,
+    () =>
+      `INSERT INTO ${pick(TABLES)} (id, name, price, active, note, created_at) VALUES ${list(2 + int(40), () => `(${int(1e9)}, ${str()}, ${num()}, ${r() < 0.5 ? 'true' : 'false'}, ${str()}, now())`)} ON CONFLICT (id) DO UPDATE SET price = EXCLUDED.price`,
     // UPDATE with literals and an E'' string.
-    () => `UPDATE accounts SET balance = balance - ${num()}, note = E'transfer\\n${int(1000)}\\'s', updated_at = now() WHERE id = ${int(1e6)} AND version = ${int(50)} RETURNING id, balance`,
+    () =>
+      `UPDATE accounts SET balance = balance - ${num()}, note = E'transfer\\n${int(1000)}\\'s', updated_at = now() WHERE id = ${int(1e6)} AND version = ${int(50)} RETURNING id, balance`,
     // CTE with aggregates, CASE, casts.
     () => `WITH recent AS (
   SELECT user_id, sum(total_cents) AS spend, count(*) AS n
@@ -66,7 +68,8 @@ $fn$`,
     // Prepared-style statement with bind parameters (pg_stat_statements text).
     () => `SELECT p.id, p.name FROM products p WHERE p.category_id = $1 AND p.price BETWEEN $2 AND $3 AND p.sku = ANY($4) ORDER BY p.name LIMIT ${int(50) + 1}`,
     // DELETE with subquery and a quoted identifier holding quotes.
-    () => `DELETE FROM "sessions ""old""" WHERE expires_at < now() - interval '${int(30)} minutes' AND user_id NOT IN (SELECT id FROM users WHERE role = ${str()})`,
+    () =>
+      `DELETE FROM "sessions ""old""" WHERE expires_at < now() - interval '${int(30)} minutes' AND user_id NOT IN (SELECT id FROM users WHERE role = ${str()})`,
   ];
   const out = [];
   // Flat strings, as a database driver hands them over (template literals build ropes).

@@ -84,14 +84,20 @@ function run(label, corpus, rounds, minMbps) {
   const survivors = (res) => res.out.reduce((n, q) => n + (q === null ? 0 : literalsIn(q)), 0);
   const failed = (res) => res.out.filter((q) => q === null).length;
 
-  console.log(`\n${label}: ${corpus.length} PostgreSQL statements, ${(bytes / MB).toFixed(2)} MB, ${inputLiterals} literal tokens (PostgreSQL's scanner); Node ${process.version}, single thread`);
+  console.log(
+    `\n${label}: ${corpus.length} PostgreSQL statements, ${(bytes / MB).toFixed(2)} MB, ${inputLiterals} literal tokens (PostgreSQL's scanner); Node ${process.version}, single thread`,
+  );
   console.log(`${pad('normaliser', 28)}${pad('MB/s', 10)}${pad('best round', 13)}${pad('MB/s (CPU)', 12)}${pad('literals left', 15)}dropped`);
   for (const r of [ours, theirs]) {
-    console.log(`${pad(r.name, 28)}${pad(r.mbps.toFixed(1), 10)}${pad(`${(r.seconds * 1000).toFixed(1)} ms`, 13)}${pad(r.cpuMbps.toFixed(1), 12)}${pad(survivors(r), 15)}${failed(r)}`);
+    console.log(
+      `${pad(r.name, 28)}${pad(r.mbps.toFixed(1), 10)}${pad(`${(r.seconds * 1000).toFixed(1)} ms`, 13)}${pad(r.cpuMbps.toFixed(1), 12)}${pad(survivors(r), 15)}${failed(r)}`,
+    );
   }
   const ratio = ours.mbps / theirs.mbps;
   const speed = Math.max(ours.mbps, ours.cpuMbps);
-  console.log(`ratio: ours is ${ratio.toFixed(2)}x libpg-query's throughput (goal: >= 3x with the same literal coverage${minMbps ? `, and >= ${minMbps} MB/s: ${speed.toFixed(1)} MB/s ${ours.cpuMbps > ours.mbps ? 'of CPU time' : 'wall clock'}` : ''})`);
+  console.log(
+    `ratio: ours is ${ratio.toFixed(2)}x libpg-query's throughput (goal: >= 3x with the same literal coverage${minMbps ? `, and >= ${minMbps} MB/s: ${speed.toFixed(1)} MB/s ${ours.cpuMbps > ours.mbps ? 'of CPU time' : 'wall clock'}` : ''})`,
+  );
   if (survivors(ours) !== 0 || failed(ours) !== 0) {
     console.error('coverage check FAILED: a literal survived normalizeSql or a valid statement was dropped');
     process.exitCode = 1;

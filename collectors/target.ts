@@ -18,8 +18,25 @@ export { type MssqlOptions, MssqlOptionsSchema } from './mssql/target-options.js
 export { OracleOptionsSchema } from './oracle/target-options.js';
 export { type RedisOptions, RedisOptionsSchema } from './redis/target-options.js';
 
-const { id, engine, name, host, port, user, database, service, password, passwordSetAt, rotationDays, tls, intervalSeconds, statementTimeoutMs, lockTimeoutMs, connectTimeoutMs, policy } =
-  TARGET_BASE_FIELDS;
+const {
+  id,
+  engine,
+  name,
+  host,
+  port,
+  user,
+  database,
+  service,
+  password,
+  passwordSetAt,
+  rotationDays,
+  tls,
+  intervalSeconds,
+  statementTimeoutMs,
+  lockTimeoutMs,
+  connectTimeoutMs,
+  policy,
+} = TARGET_BASE_FIELDS;
 
 /** The plain shape; TargetSchema adds the per-engine rules. */
 export const TargetShape = z
@@ -77,11 +94,16 @@ export function checkEngineFields(
 ): void {
   checkBaseFields(t, ctx);
   for (const { field, engine } of OPTION_OWNERS) {
-    if (t.engine !== engine && t[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: `applies to ${engine} targets only, not ${t.engine}` });
+    if (t.engine !== engine && t[field] !== undefined)
+      ctx.addIssue({ code: 'custom', path: [field], message: `applies to ${engine} targets only, not ${t.engine}` });
   }
   if (t.engine === 'mongodb') checkMongoTarget(t, ctx);
   if (t.cloud !== undefined && !(SERVICES_BY_ENGINE[t.engine] ?? []).includes(t.cloud.service)) {
-    ctx.addIssue({ code: 'custom', path: ['cloud', 'service'], message: `"${t.cloud.service}" is not a managed service for ${t.engine} (choose ${(SERVICES_BY_ENGINE[t.engine] ?? []).join(', ')})` });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['cloud', 'service'],
+      message: `"${t.cloud.service}" is not a managed service for ${t.engine} (choose ${(SERVICES_BY_ENGINE[t.engine] ?? []).join(', ')})`,
+    });
   }
 }
 

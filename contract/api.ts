@@ -45,7 +45,10 @@ export type TargetView = z.infer<typeof TargetViewSchema>;
 
 /** What a caller may set on a target; passwords go through targets.setPassword only, policy changes through policy.set. */
 const TargetInputShape = TargetShape.omit({ password: true, passwordSetAt: true }).extend({
-  password: z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/) }).strict().optional(),
+  password: z
+    .object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/) })
+    .strict()
+    .optional(),
 });
 /** A cloud secret from the UI is an environment variable name; a value goes through targets.setCloudSecret, which seals it. */
 function cloudSecretIsEnv(t: { cloud?: { secret?: object | undefined; secretSetAt?: string | undefined } | undefined }, ctx: z.RefinementCtx): void {
@@ -79,9 +82,7 @@ export const ChecklistItemSchema = z
 
 export const PermissionReportSchema = z
   .object({
-    identity: z
-      .object({ user: z.string(), isAdministrator: z.boolean(), reasons: z.array(z.string()), serverVersion: z.string() })
-      .strict(),
+    identity: z.object({ user: z.string(), isAdministrator: z.boolean(), reasons: z.array(z.string()), serverVersion: z.string() }).strict(),
     items: z.array(ChecklistItemSchema),
     script: z.string(),
     /** The cloud binding's identity and checks; its script is for the cloud administrator. */
@@ -89,7 +90,10 @@ export const PermissionReportSchema = z
       .object({
         provider: z.enum(CLOUD_PROVIDERS),
         region: z.string(),
-        identity: z.object({ principal: z.string(), readOnly: z.enum(['yes', 'no', 'unknown']), reasons: z.array(z.string()) }).strict().optional(),
+        identity: z
+          .object({ principal: z.string(), readOnly: z.enum(['yes', 'no', 'unknown']), reasons: z.array(z.string()) })
+          .strict()
+          .optional(),
         items: z.array(ChecklistItemSchema),
         script: z.string(),
       })
@@ -105,7 +109,10 @@ export const DestinationViewSchema = z
     apiKey: z.enum(['env', 'vault']),
     caFile: z.string().optional(),
     pin: z.string().optional(),
-    proxy: z.object({ url: z.string(), username: z.string().optional(), password: z.enum(['none', 'env', 'vault']) }).strict().optional(),
+    proxy: z
+      .object({ url: z.string(), username: z.string().optional(), password: z.enum(['none', 'env', 'vault']) })
+      .strict()
+      .optional(),
     allowPrivateAddress: z.boolean(),
     maxBatchesPerSecond: z.number(),
     maxBytesPerSecond: z.number(),
@@ -146,9 +153,7 @@ export const SettingsUpdateSchema = z
   .strict();
 
 /** One field of one signal: its category and what the policy does with it. */
-export const AnnotationSchema = z
-  .object({ signalId: z.string(), field: z.string(), category: CategorySchema.nullable(), action: ActionSchema })
-  .strict();
+export const AnnotationSchema = z.object({ signalId: z.string(), field: z.string(), category: CategorySchema.nullable(), action: ActionSchema }).strict();
 
 /**
  * A cycle as the operator sees it: `payload` is exactly what is shipped (the same
@@ -262,9 +267,7 @@ export const RequestSchema = z
 export const ERROR_CODES = ['bad_request', 'unknown_method', 'not_found', 'conflict', 'unavailable', 'target_unreachable', 'internal'] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-export type Response =
-  | { id?: string | number; ok: true; result: unknown }
-  | { id?: string | number; ok: false; error: { code: ErrorCode; message: string } };
+export type Response = { id?: string | number; ok: true; result: unknown } | { id?: string | number; ok: false; error: { code: ErrorCode; message: string } };
 
 /** Events pushed to subscribers (the live feed): one preview per finished cycle. */
 export type FeedEvent = { subscription: string } & Preview;

@@ -34,9 +34,7 @@ export const DeliveryStatusSchema = z
     /** Payloads the service refused (too large, malformed), kept for the operator: `logstag-agent spool --quarantine`. */
     quarantined: z.number().int().min(0).optional(),
     /** The most recent losses, each with its cause in plain words (what `dropped` counted). */
-    losses: z
-      .array(z.object({ at: z.string(), count: z.number().int().min(1), seqs: z.string(), cause: z.string() }).strict())
-      .optional(),
+    losses: z.array(z.object({ at: z.string(), count: z.number().int().min(1), seqs: z.string(), cause: z.string() }).strict()).optional(),
   })
   .strict();
 

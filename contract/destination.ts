@@ -24,10 +24,14 @@ export const DestinationUrlSchema = z
   .superRefine((s, ctx) => {
     if (!URL.canParse(s)) return;
     const u = new URL(s);
-    if (u.username !== '' || u.password !== '') ctx.addIssue({ code: 'custom', message: 'must not contain credentials (the API key goes in destination.apiKey)' });
+    if (u.username !== '' || u.password !== '')
+      ctx.addIssue({ code: 'custom', message: 'must not contain credentials (the API key goes in destination.apiKey)' });
     if (u.protocol === 'https:') return;
     if (u.protocol === 'http:' && LOOPBACK_HOST.test(u.hostname)) return; // a local test ingest server only
-    ctx.addIssue({ code: 'custom', message: u.protocol === 'http:' ? 'must use https (http is allowed only to a loopback address, for tests)' : 'must be an https URL' });
+    ctx.addIssue({
+      code: 'custom',
+      message: u.protocol === 'http:' ? 'must use https (http is allowed only to a loopback address, for tests)' : 'must be an https URL',
+    });
   });
 
 export const ProxySchema = z
@@ -37,7 +41,10 @@ export const ProxySchema = z
       .string()
       .max(2048)
       .refine((s) => URL.canParse(s) && ['http:', 'https:'].includes(new URL(s).protocol), 'must be an http:// or https:// proxy URL')
-      .refine((s) => !URL.canParse(s) || (new URL(s).username === '' && new URL(s).password === ''), 'must not contain credentials (use proxy.username and proxy.password)'),
+      .refine(
+        (s) => !URL.canParse(s) || (new URL(s).username === '' && new URL(s).password === ''),
+        'must not contain credentials (use proxy.username and proxy.password)',
+      ),
     username: z.string().min(1).max(256).optional(),
     password: secretRef('proxy password').optional(),
   })
@@ -63,7 +70,12 @@ export const DestinationSchema = z
     allowPrivateAddress: z.boolean().default(false),
     /** Pacing of the shipper, so a backlog after an outage is replayed without flooding the link or the service. */
     maxBatchesPerSecond: z.number().positive().max(100).default(2),
-    maxBytesPerSecond: z.number().int().min(16 * 1024).max(1024 * 1024 * 1024).default(1024 * 1024),
+    maxBytesPerSecond: z
+      .number()
+      .int()
+      .min(16 * 1024)
+      .max(1024 * 1024 * 1024)
+      .default(1024 * 1024),
   })
   .strict();
 export type Destination = z.infer<typeof DestinationSchema>;
@@ -76,7 +88,12 @@ export const SpoolSettingsSchema = z
     /** Directory of the spool; default `<agent home>/spool`. */
     dir: z.string().min(1).optional(),
     /** Cap on the spool's size on disk; the oldest payloads go first when it is reached. */
-    maxBytes: z.number().int().min(1024 * 1024, 'must be at least 1048576 (1 MiB)').max(1024 ** 4).default(DEFAULT_SPOOL_MAX_BYTES),
+    maxBytes: z
+      .number()
+      .int()
+      .min(1024 * 1024, 'must be at least 1048576 (1 MiB)')
+      .max(1024 ** 4)
+      .default(DEFAULT_SPOOL_MAX_BYTES),
   })
   .strict();
 export type SpoolSettings = z.infer<typeof SpoolSettingsSchema>;

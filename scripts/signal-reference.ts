@@ -18,12 +18,28 @@ import { redisCatalog } from '../collectors/redis/catalog.js';
 export const SIGNALS_DOC = fileURLToPath(new URL('../docs/signals.md', import.meta.url));
 
 const SECTIONS: ReadonlyArray<{ title: string; versions: string; catalog: readonly AnySignalSpec<never>[] }> = [
-  { title: 'PostgreSQL', versions: 'PostgreSQL 14 to 18 (views and columns a version lacks: see postgres-versions.md)', catalog: postgresCatalog as readonly AnySignalSpec<never>[] },
-  { title: 'SQL Server', versions: 'SQL Server 2016 and later, Azure SQL Database, Azure SQL Managed Instance', catalog: mssqlCatalog as readonly AnySignalSpec<never>[] },
+  {
+    title: 'PostgreSQL',
+    versions: 'PostgreSQL 14 to 18 (views and columns a version lacks: see postgres-versions.md)',
+    catalog: postgresCatalog as readonly AnySignalSpec<never>[],
+  },
+  {
+    title: 'SQL Server',
+    versions: 'SQL Server 2016 and later, Azure SQL Database, Azure SQL Managed Instance',
+    catalog: mssqlCatalog as readonly AnySignalSpec<never>[],
+  },
   { title: 'MongoDB', versions: 'MongoDB 5.0 to 8.0', catalog: mongodbCatalog as readonly AnySignalSpec<never>[] },
-  { title: 'Redis and Valkey', versions: 'Redis 6.2 and later (ACL selectors: 7.0), Valkey 7.2 and later', catalog: redisCatalog as readonly AnySignalSpec<never>[] },
+  {
+    title: 'Redis and Valkey',
+    versions: 'Redis 6.2 and later (ACL selectors: 7.0), Valkey 7.2 and later',
+    catalog: redisCatalog as readonly AnySignalSpec<never>[],
+  },
   { title: 'Oracle', versions: 'Oracle Database 19c, 21c and 23ai (thin mode)', catalog: oracleCatalog as readonly AnySignalSpec<never>[] },
-  { title: 'Cloud provider metrics', versions: 'AWS CloudWatch, Azure Monitor, Google Cloud Monitoring (when a target has a cloud binding)', catalog: cloudCatalog(CLOUD_SIGNALS.map((signal) => ({ signal }) as MetricQuery)) as readonly AnySignalSpec<never>[] },
+  {
+    title: 'Cloud provider metrics',
+    versions: 'AWS CloudWatch, Azure Monitor, Google Cloud Monitoring (when a target has a cloud binding)',
+    catalog: cloudCatalog(CLOUD_SIGNALS.map((signal) => ({ signal }) as MetricQuery)) as readonly AnySignalSpec<never>[],
+  },
 ];
 
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\s+/g, ' ').trim();
@@ -54,7 +70,14 @@ export function renderSignalReference(): string {
     '',
   ];
   for (const { title, versions, catalog } of SECTIONS) {
-    lines.push(`## ${title}`, '', `Versions: ${versions}. ${catalog.length} signals.`, '', '| Signal | Family | Reads | Needs | Opt-in | Fields |', '| --- | --- | --- | --- | --- | --- |');
+    lines.push(
+      `## ${title}`,
+      '',
+      `Versions: ${versions}. ${catalog.length} signals.`,
+      '',
+      '| Signal | Family | Reads | Needs | Opt-in | Fields |',
+      '| --- | --- | --- | --- | --- | --- |',
+    );
     for (const spec of catalog) {
       const needs = spec.requires.length === 0 ? 'login only' : spec.requires.map((r) => `\`${r}\``).join(', ');
       lines.push(`| \`${spec.id}\` | ${spec.family} | ${cell(spec.description)} | ${needs} | ${spec.optIn ?? ''} | ${fieldsLine(spec)} |`);

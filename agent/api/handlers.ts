@@ -15,7 +15,19 @@ import { NotFoundError, type TargetOperations } from '../target-operations.js';
 import { credentialAge, targetCredentialAge } from '../secrets/rotation.js';
 import { probeWithPassword } from '../secrets/probe.js';
 import { VaultError } from '../secrets/vault.js';
-import { API, type DestinationView, type ErrorCode, type FeedEvent, type Method, type Params, type Preview, RequestSchema, type Response, type Result, type TargetView } from '../../contract/api.js';
+import {
+  API,
+  type DestinationView,
+  type ErrorCode,
+  type FeedEvent,
+  type Method,
+  type Params,
+  type Preview,
+  RequestSchema,
+  type Response,
+  type Result,
+  type TargetView,
+} from '../../contract/api.js';
 import { oneLine } from '../../collectors/core/text.js';
 
 export type Handlers = { [M in Method]: (params: Params<M>, conn: Connection) => Promise<Result<M>> };
@@ -144,7 +156,8 @@ export function createHandlers({ store, ops, delivery }: HandlerDeps): { handler
   let permissions: { at: number; findings: PermissionFinding[] } | undefined;
   const configPermissions = (): PermissionFinding[] => {
     const now = Date.now();
-    if (permissions === undefined || now - permissions.at >= reuseFor) permissions = { at: now, findings: checkConfigPermissions([store.file], dirname(store.file)) };
+    if (permissions === undefined || now - permissions.at >= reuseFor)
+      permissions = { at: now, findings: checkConfigPermissions([store.file], dirname(store.file)) };
     return permissions.findings;
   };
 
@@ -158,7 +171,9 @@ export function createHandlers({ store, ops, delivery }: HandlerDeps): { handler
         engine: t.engine,
         ...ops.healthOf(t.id),
         credentials: targetCredentialAge(t),
-        ...(t.cloud === undefined ? {} : { cloudCredentials: t.cloud.secret === undefined ? { state: 'unknown' as const } : credentialAge(t.cloud.secretSetAt, t.rotationDays) }),
+        ...(t.cloud === undefined
+          ? {}
+          : { cloudCredentials: t.cloud.secret === undefined ? { state: 'unknown' as const } : credentialAge(t.cloud.secretSetAt, t.rotationDays) }),
       })),
       ...(store.settings.destination === null ? {} : { destinationApiKey: credentialAge(store.settings.destination.apiKeySetAt) }),
       configPermissions: configPermissions(),
@@ -182,7 +197,11 @@ export function createHandlers({ store, ops, delivery }: HandlerDeps): { handler
       if (sent.cloud !== undefined && sent.cloud !== null && current.cloud !== undefined) {
         const next = sent.cloud as NonNullable<Target['cloud']>;
         if (next.secret === undefined && next.provider === current.cloud.provider && current.cloud.secret !== undefined) {
-          sent.cloud = { ...next, secret: current.cloud.secret, ...(current.cloud.secretSetAt === undefined ? {} : { secretSetAt: current.cloud.secretSetAt }) };
+          sent.cloud = {
+            ...next,
+            secret: current.cloud.secret,
+            ...(current.cloud.secretSetAt === undefined ? {} : { secretSetAt: current.cloud.secretSetAt }),
+          };
         }
       }
       const merged: Record<string, unknown> = { ...('password' in sent ? base : current), ...sent };
@@ -302,7 +321,11 @@ export function createHandlers({ store, ops, delivery }: HandlerDeps): { handler
   };
 }
 
-const fail = (code: ErrorCode, message: string, id?: string | number): Response => ({ ...(id === undefined ? {} : { id }), ok: false, error: { code, message } });
+const fail = (code: ErrorCode, message: string, id?: string | number): Response => ({
+  ...(id === undefined ? {} : { id }),
+  ok: false,
+  error: { code, message },
+});
 
 /** Maps what a handler threw to an error code and a one-line message; never a stack trace. */
 function errorResponse(err: unknown, id?: string | number): Response {

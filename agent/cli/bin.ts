@@ -3,7 +3,9 @@
 // anything else loads, so an older Node gets one line instead of a stack trace.
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 19)) {
-  process.stderr.write(`logstag-agent: needs Node.js 22.19 or later (this is ${process.versions.node}); run it as \`npx logstag-agent\` from the project, which uses its pinned Node\n`);
+  process.stderr.write(
+    `logstag-agent: needs Node.js 22.19 or later (this is ${process.versions.node}); run it as \`npx logstag-agent\` from the project, which uses its pinned Node\n`,
+  );
   process.exit(2);
 }
 const { runCli } = await import('./main.js');

@@ -119,7 +119,10 @@ function cloudLines(t: Target, cloud: NonNullable<PermissionReport['cloud']>, fi
   if (id === undefined) out.push('  identity: not established (see the checklist above)');
   else {
     out.push(`  identity: ${id.principal}`);
-    if (id.readOnly === 'no') out.push(`WARNING: the cloud identity can change resources (${id.reasons.join('; ')}). Use a dedicated read-only identity: logstag-agent grants --target ${file}`);
+    if (id.readOnly === 'no')
+      out.push(
+        `WARNING: the cloud identity can change resources (${id.reasons.join('; ')}). Use a dedicated read-only identity: logstag-agent grants --target ${file}`,
+      );
     else out.push(`  read-only: ${id.readOnly}${id.reasons.length > 0 ? ` (${id.reasons.join('; ')})` : ''}`);
   }
   const secret = t.cloud?.secret;
@@ -203,7 +206,10 @@ async function runCommand(file: string, io: Io, signal: AbortSignal): Promise<nu
     io.err(cycleLine(r, loop.problemOf(r.id)));
   });
   loop.on('skip', (id, why) => io.err(`${id}: cycle skipped (${why === 'still_running' ? 'the previous cycle is still running' : 'paused'})`));
-  const where = cfg.destination === null ? `the spool ${spoolDir} (no destination configured; read it with \`logstag-agent spool --config ${file}\`)` : `${describeDestination(cfg.destination)} through the spool ${spoolDir}`;
+  const where =
+    cfg.destination === null
+      ? `the spool ${spoolDir} (no destination configured; read it with \`logstag-agent spool --config ${file}\`)`
+      : `${describeDestination(cfg.destination)} through the spool ${spoolDir}`;
   io.err(`collecting ${cfg.targets.length} target(s); payloads go to ${where}; stop with Ctrl-C`);
   loop.plan(cfg.targets);
   await new Promise<void>((r) => (signal.aborted ? r() : signal.addEventListener('abort', () => r(), { once: true })));
@@ -246,7 +252,22 @@ async function statusCommand(file: string, json: boolean, io: Io): Promise<numbe
   const s = await readStatus(dir, maxBytes);
   const targets = await readTargetStatus(targetStatusFile(dir));
   if (json) {
-    io.out(JSON.stringify({ ...s, run: targets.found && 'status' in targets ? { running: targets.running, pid: targets.status.pid, startedAt: targets.status.startedAt, updatedAt: targets.status.updatedAt, stoppedAt: targets.status.stoppedAt } : null, targets: targets.found && 'status' in targets ? targets.status.targets : [] }));
+    io.out(
+      JSON.stringify({
+        ...s,
+        run:
+          targets.found && 'status' in targets
+            ? {
+                running: targets.running,
+                pid: targets.status.pid,
+                startedAt: targets.status.startedAt,
+                updatedAt: targets.status.updatedAt,
+                stoppedAt: targets.status.stoppedAt,
+              }
+            : null,
+        targets: targets.found && 'status' in targets ? targets.status.targets : [],
+      }),
+    );
     return EXIT.ok;
   }
   const age = s.oldestUnsentAgeSeconds === null ? 'none' : `${Math.round(s.oldestUnsentAgeSeconds)} s old`;
@@ -293,7 +314,8 @@ async function spoolCommand(file: string, io: Io, quarantine = false): Promise<n
 async function secretCommand(sub: string | undefined, backend: string | undefined, io: Io): Promise<number> {
   if (sub !== 'encrypt') throw new UsageError('secret: the only subcommand is "secret encrypt" (the value on stdin)');
   const value = (await io.stdin()).replace(/\r?\n$/, '');
-  if (value === '') throw new UsageError('secret encrypt: nothing on stdin (pipe the secret in, e.g. `read -rs PW; printf %s "$PW" | logstag-agent secret encrypt`)');
+  if (value === '')
+    throw new UsageError('secret encrypt: nothing on stdin (pipe the secret in, e.g. `read -rs PW; printf %s "$PW" | logstag-agent secret encrypt`)');
   const blob = await new AgentVault(io.env, parseBackendChoice(backend)).seal(value);
   io.out(blob);
   // The rotation clock starts now; stdout stays the bare blob so scripts can capture it.

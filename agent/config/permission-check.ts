@@ -58,7 +58,8 @@ export function checkConfigPermissions(files: readonly string[], home: string, o
   const profile = opts.env?.['USERPROFILE'] ?? homedir();
   const run = opts.runAcl ?? icacls;
   for (const p of [...files, home]) {
-    if (!insideProfile(p, profile)) found.push({ path: p, problem: `${p} is outside the user profile (${profile}); move it there so only this user's ACL applies` });
+    if (!insideProfile(p, profile))
+      found.push({ path: p, problem: `${p} is outside the user profile (${profile}); move it there so only this user's ACL applies` });
     let output: string;
     try {
       output = run(p);
@@ -66,7 +67,11 @@ export function checkConfigPermissions(files: readonly string[], home: string, o
       continue; // not there (yet) or icacls unavailable: nothing to report from the ACL
     }
     const broad = broadAclEntries(output, p);
-    if (broad.length > 0) found.push({ path: p, problem: `${p} grants access to every user (${broad.join(', ')}); remove those entries: icacls "${p}" /inheritance:r /grant:r "%USERNAME%:F"` });
+    if (broad.length > 0)
+      found.push({
+        path: p,
+        problem: `${p} grants access to every user (${broad.join(', ')}); remove those entries: icacls "${p}" /inheritance:r /grant:r "%USERNAME%:F"`,
+      });
   }
   return found;
 }

@@ -41,7 +41,19 @@ export const RunConfigSchema = z
 // "did you mean" knows the run config's, destination's and spool's fields too.
 addKnownFields([
   ...Object.keys(RunConfigSchema.shape),
-  'file', 'url', 'apiKey', 'apiKeySetAt', 'pin', 'proxy', 'allowPrivateAddress', 'maxBatchesPerSecond', 'maxBytesPerSecond', 'username', 'password', 'dir', 'maxBytes',
+  'file',
+  'url',
+  'apiKey',
+  'apiKeySetAt',
+  'pin',
+  'proxy',
+  'allowPrivateAddress',
+  'maxBatchesPerSecond',
+  'maxBytesPerSecond',
+  'username',
+  'password',
+  'dir',
+  'maxBytes',
 ]);
 
 export interface RunTarget {
@@ -67,7 +79,9 @@ export async function loadRunConfig(file: string): Promise<RunConfig> {
   const raw = await readJsonFile(file);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${file}: the config must be a JSON object`);
   if ('outbox' in raw) {
-    throw new ConfigError(`${file}: "outbox" was replaced by "spool": {"dir": …, "maxBytes": …} (payloads now wait in the durable spool; read them with \`logstag-agent spool --config FILE\`)`);
+    throw new ConfigError(
+      `${file}: "outbox" was replaced by "spool": {"dir": …, "maxBytes": …} (payloads now wait in the durable spool; read them with \`logstag-agent spool --config FILE\`)`,
+    );
   }
   const parsed = RunConfigSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(`${file}: ${describeIssue(parsed.error)}`);
@@ -90,7 +104,8 @@ export async function loadRunConfig(file: string): Promise<RunConfig> {
     if (ids.has(target.id)) throw new ConfigError(`${file}: target id "${target.id}" appears twice`);
     ids.add(target.id);
   }
-  const destination = cfg.destination === null ? null : { ...cfg.destination, ...(cfg.destination.caFile ? { caFile: resolve(base, cfg.destination.caFile) } : {}) };
+  const destination =
+    cfg.destination === null ? null : { ...cfg.destination, ...(cfg.destination.caFile ? { caFile: resolve(base, cfg.destination.caFile) } : {}) };
   return {
     file,
     targets,

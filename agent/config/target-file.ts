@@ -2,8 +2,7 @@ import { readBoundedFile } from '../../collectors/core/bounded-read.js';
 import { ConfigError } from '../../collectors/core/engine.js';
 import { describeIssue, type Target, TargetSchema } from '../../collectors/target.js';
 
-export const PLAINTEXT_REFUSED =
-  'plaintext passwords are refused; use {"env": "VAR"} or {"secret": "<blob from `logstag-agent secret encrypt`>"}';
+export const PLAINTEXT_REFUSED = 'plaintext passwords are refused; use {"env": "VAR"} or {"secret": "<blob from `logstag-agent secret encrypt`>"}';
 
 /** Validates a parsed target object; `where` prefixes every message (a file name, "targets[2]"). */
 export function parseTarget(raw: unknown, where: string): Target {

@@ -34,7 +34,12 @@ export class AppDelivery {
       this.config = this.configKey();
       const previous = this.current;
       // The spool allows one writer: the old pipeline closes (keeping its backlog on disk) before the new one opens.
-      this.current = this.watch(previous.then((d) => d.shutdown(2000)).catch(() => undefined).then(() => this.open()));
+      this.current = this.watch(
+        previous
+          .then((d) => d.shutdown(2000))
+          .catch(() => undefined)
+          .then(() => this.open()),
+      );
     });
   }
 

@@ -62,9 +62,14 @@ export class Delivery {
 
   static async open(o: DeliveryOptions): Promise<Delivery> {
     // The spool logs what it found on disk (damage, losses and their causes, a recovered state) in plain words.
-    const spool = await Spool.open(o.spool.dir, { maxBytes: o.spool.maxBytes, ...(o.spool.segmentBytes ? { segmentBytes: o.spool.segmentBytes } : {}), ...(o.log ? { log: o.log } : {}) });
+    const spool = await Spool.open(o.spool.dir, {
+      maxBytes: o.spool.maxBytes,
+      ...(o.spool.segmentBytes ? { segmentBytes: o.spool.segmentBytes } : {}),
+      ...(o.log ? { log: o.log } : {}),
+    });
     const opened = await spool.stats();
-    if (opened.quarantined > 0) o.log?.(`spool: ${opened.quarantined} payload(s) refused by the service are in the quarantine (logstag-agent spool --quarantine)`);
+    if (opened.quarantined > 0)
+      o.log?.(`spool: ${opened.quarantined} payload(s) refused by the service are in the quarantine (logstag-agent spool --quarantine)`);
     const destination = o.destination ?? null;
     if (opened.backlog > 0) o.log?.(`spool: ${opened.backlog} unsent payload(s) from earlier runs${destination === null ? ' kept' : ' will be sent first'}`);
     if (destination === null) {
@@ -132,7 +137,11 @@ export class Delivery {
   private writeStatus(): Promise<void> {
     const snap = this.snapshot();
     this.statusWrite = this.statusWrite
-      .then(() => writeFileAtomic(join(this.spool.dir, STATUS_FILE), `${JSON.stringify({ ...snap, writtenAt: new Date().toISOString(), pid: process.pid })}\n`, { mode: 0o600 }))
+      .then(() =>
+        writeFileAtomic(join(this.spool.dir, STATUS_FILE), `${JSON.stringify({ ...snap, writtenAt: new Date().toISOString(), pid: process.pid })}\n`, {
+          mode: 0o600,
+        }),
+      )
       .catch(() => {
         // Status is informational; delivery goes on if it cannot be written.
       });

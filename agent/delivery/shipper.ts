@@ -36,10 +36,16 @@ export interface ShipperOptions {
 
 /** Error codes that mean "the certificate is not trusted", from OpenSSL via Node. */
 const UNTRUSTED_CERT = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_UNTRUSTED', 'CERT_SIGNATURE_FAILURE', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
 ]);
-
 
 /** The failure in plain words for the status and the log. Never contains the API key (nothing here sees it). */
 export function describeSendError(err: unknown, host: string, timeoutMs: number): string {
@@ -60,7 +66,8 @@ export function describeSendError(err: unknown, host: string, timeoutMs: number)
   if (code('ETIMEDOUT') || code('UND_ERR_CONNECT_TIMEOUT')) return `timed out connecting to ${host}`;
   if (code('ERR_TLS_CERT_ALTNAME_INVALID')) return `the certificate of ${host} is not valid for that name`;
   const untrusted = hit((e) => typeof e.code === 'string' && UNTRUSTED_CERT.has(e.code));
-  if (untrusted) return `the certificate of ${host} is not trusted (${String((untrusted as { code?: unknown }).code)}); if the endpoint uses a private CA, set destination.caFile`;
+  if (untrusted)
+    return `the certificate of ${host} is not trusted (${String((untrusted as { code?: unknown }).code)}); if the endpoint uses a private CA, set destination.caFile`;
   const proxy = hit((e) => /Proxy Authentication Required|\(407\)/.test(e.message));
   if (proxy) return 'the proxy rejected the agent (HTTP 407): check destination.proxy.username and password';
   const tunnel = hit((e) => /Proxy response|HTTP Tunneling|proxy/i.test(e.message));
@@ -187,7 +194,9 @@ export class Shipper {
   private envelope(batch: SpoolBatch, drops: DropReport): string {
     const head = JSON.stringify({ schema: BATCH_SCHEMA, agent: this.o.agent, sentAt: new Date().toISOString(), dropped: drops });
     // Bodies are the spooled v1 JSON, inserted verbatim: what was previewed is what is sent.
-    const entries = batch.records.map((r) => `{"key":${JSON.stringify(r.key)},"spooledAt":"${new Date(r.spooledAt).toISOString()}","payload":${r.body.toString('utf8')}}`);
+    const entries = batch.records.map(
+      (r) => `{"key":${JSON.stringify(r.key)},"spooledAt":"${new Date(r.spooledAt).toISOString()}","payload":${r.body.toString('utf8')}}`,
+    );
     return `${head.slice(0, -1)},"entries":[${entries.join(',')}]}`;
   }
 
@@ -253,7 +262,9 @@ export class Shipper {
       // Pacing: the slower of the batch rate and the byte rate decides when the next batch may go.
       const pace = Math.max(1000 / this.o.destination.maxBatchesPerSecond, (body.length / this.o.destination.maxBytesPerSecond) * 1000);
       this.nextAttemptAt = started + pace;
-      this.log(`delivered ${batch.records.length} payload(s) (seq ${range}, ${body.length} bytes gzip)${drops.count > 0 ? `; reported ${drops.count} dropped payload(s)` : ''}${recovered ? '; delivery recovered' : ''}`);
+      this.log(
+        `delivered ${batch.records.length} payload(s) (seq ${range}, ${body.length} bytes gzip)${drops.count > 0 ? `; reported ${drops.count} dropped payload(s)` : ''}${recovered ? '; delivery recovered' : ''}`,
+      );
       this.set(this.o.spool.backlog() === 0 ? 'idle' : 'sending');
       return;
     }
@@ -306,7 +317,10 @@ export class Shipper {
       try {
         await this.o.spool.quarantine(batch, { status, reason: plain.slice(0, 200) });
       } catch (err) {
-        this.failed(`the service refused payload ${first.key} (HTTP ${status})${said} and it could not be quarantined: ${oneLine((err as Error).message)}`, undefined);
+        this.failed(
+          `the service refused payload ${first.key} (HTTP ${status})${said} and it could not be quarantined: ${oneLine((err as Error).message)}`,
+          undefined,
+        );
         return;
       }
       if (status === 413) this.tooLargeSinceSuccess = true;

@@ -316,7 +316,8 @@ export class Spool {
       scans.set(first, scan);
       this.segments.push({ first, size: buf.length, start: scan.start, runs: scan.runs });
     }
-    for (const u of unreadable) this.say(`segment ${segmentName(u.first)} is unreadable (${u.code}); it is left in place and the payloads it held are counted lost`);
+    for (const u of unreadable)
+      this.say(`segment ${segmentName(u.first)} is unreadable (${u.code}); it is left in place and the payloads it held are counted lost`);
     const maxSeq = this.segments.reduce((m, s) => Math.max(m, s.runs.at(-1)?.[1] ?? 0), 0);
     const last = this.segments.at(-1);
     const lastScan = last === undefined ? undefined : scans.get(last.first)!;
@@ -339,9 +340,13 @@ export class Spool {
       if (this.segments.length === 0 && unreadable.length === 0) {
         if (read.problem !== undefined) this.say(`${what}; the spool is empty, a new state is written`);
       } else if (meta !== undefined) {
-        this.say(`${what}: the spool id ${meta.spool} was recovered from the segment headers and the cursor set to ${acked}; payloads from seq ${acked + 1} on are sent again with their original keys (the service discards those it already has)`);
+        this.say(
+          `${what}: the spool id ${meta.spool} was recovered from the segment headers and the cursor set to ${acked}; payloads from seq ${acked + 1} on are sent again with their original keys (the service discards those it already has)`,
+        );
       } else {
-        this.say(`${what} and no segment names the spool id (segments written by an older agent): new spool id ${s.spoolId}; the payloads on disk (seq ${acked + 1}-${maxSeq}) are sent under keys ${s.spoolId}:<seq>, so the service may count those it already had twice`);
+        this.say(
+          `${what} and no segment names the spool id (segments written by an older agent): new spool id ${s.spoolId}; the payloads on disk (seq ${acked + 1}-${maxSeq}) are sent under keys ${s.spoolId}:<seq>, so the service may count those it already had twice`,
+        );
       }
       if (read.problem !== undefined && !this.opts.readOnly) {
         await rename(join(this.dir, STATE_FILE), join(this.dir, `${STATE_FILE}.damaged-${this.now()}`)).catch(() => {});
@@ -350,7 +355,9 @@ export class Spool {
       const ceiling = s.v === 2 ? s.hwm : Math.max(maxSeq, namesFloor);
       if (s.ackedSeq > ceiling) {
         const back = lowerCursor(maxSeq);
-        this.say(`${STATE_FILE}: the acknowledged cursor ${s.ackedSeq} is past the end of the spool (last sequence number ${ceiling}); it is set back to ${back} and payloads from seq ${back + 1} on are sent again with their original keys`);
+        this.say(
+          `${STATE_FILE}: the acknowledged cursor ${s.ackedSeq} is past the end of the spool (last sequence number ${ceiling}); it is set back to ${back} and payloads from seq ${back + 1} on are sent again with their original keys`,
+        );
         s = { ...s, ackedSeq: back, clean: false };
       }
     }
@@ -375,7 +382,11 @@ export class Spool {
     const present: Array<[number, number]> = [];
     for (const seg of this.segments) for (const r of seg.runs) addRange(present, r[0], r[1]);
     const losses: Array<{ a: number; b: number; cause: string }> = [];
-    for (const [a, b] of uncovered([...present, ...settled].sort((x, y) => x[0] - y[0]), s.ackedSeq + 1, lastKnown)) {
+    for (const [a, b] of uncovered(
+      [...present, ...settled].sort((x, y) => x[0] - y[0]),
+      s.ackedSeq + 1,
+      lastKnown,
+    )) {
       losses.push({ a, b, cause: this.causeOf(a, unreadable, scans) });
     }
     // An unparseable end may hold records past lastKnown (after a crash `written` lags): counted too.
@@ -432,7 +443,8 @@ export class Spool {
     if (holder === undefined) return 'missing from the spool directory (the segment that held them was deleted)';
     const scan = scans.get(holder.first);
     if (scan !== undefined && (scan.damaged || scan.tail !== undefined)) return `damaged on disk in segment ${segmentName(holder.first)}`;
-    if (holder === this.segments.at(-1)) return `missing from the end of the spool (segment ${segmentName(holder.first)} truncated, or a later segment deleted)`;
+    if (holder === this.segments.at(-1))
+      return `missing from the end of the spool (segment ${segmentName(holder.first)} truncated, or a later segment deleted)`;
     return `missing from the spool (a deleted segment after ${segmentName(holder.first)})`;
   }
 
@@ -524,7 +536,10 @@ export class Spool {
           throw new SpoolError(`a payload of ${body.length} bytes is larger than the spool cap (${this.opts.maxBytes} bytes); it was dropped`);
         }
         const seg = this.segments.at(-1)!;
-        if (this.totalBytes() + pendingBytes + rec.length > this.opts.maxBytes || (seg.size - seg.start + pendingBytes > 0 && seg.size + pendingBytes + rec.length > this.segmentBytes)) {
+        if (
+          this.totalBytes() + pendingBytes + rec.length > this.opts.maxBytes ||
+          (seg.size - seg.start + pendingBytes > 0 && seg.size + pendingBytes + rec.length > this.segmentBytes)
+        ) {
           await flush();
           await this.makeRoom(rec.length);
           const cur = this.segments.at(-1)!;
@@ -560,7 +575,9 @@ export class Spool {
           // Counted before the file goes, so a crash in between overstates the loss rather than hiding it.
           const settled = this.state.settled.map((r) => [...r] as [number, number]);
           addRange(settled, from, lastSeq);
-          await this.saveState(this.withLoss({ ...this.state, settled }, unsent, from, lastSeq, 'the spool reached its size cap (spool.maxBytes): the oldest segment was removed'));
+          await this.saveState(
+            this.withLoss({ ...this.state, settled }, unsent, from, lastSeq, 'the spool reached its size cap (spool.maxBytes): the oldest segment was removed'),
+          );
         }
         if (unsent > 0) {
           // A batch read from this segment may be in flight; if it is acknowledged, ack() takes it back off the count.
@@ -787,7 +804,9 @@ export class Spool {
       await writeFileAtomic(join(qdir, `${String(r.seq).padStart(16, '0')}.json`), `${JSON.stringify(entry)}\n`, { mode: 0o600, fsync: true });
       await syncDir(qdir);
       this.state = { ...this.state, quarantined: this.state.quarantined + 1 };
-      this.say(`payload ${r.key} refused by the service (HTTP ${why.status}) was moved to the quarantine ${join(qdir, `${String(r.seq).padStart(16, '0')}.json`)}`);
+      this.say(
+        `payload ${r.key} refused by the service (HTTP ${why.status}) was moved to the quarantine ${join(qdir, `${String(r.seq).padStart(16, '0')}.json`)}`,
+      );
       await this.ackNow(batch, {});
     });
   }
@@ -886,7 +905,18 @@ interface StateRead {
 }
 
 function freshState(): State {
-  return { v: 2, spoolId: randomUUID(), ackedSeq: 0, hwm: 0, written: 0, clean: true, dropped: { total: 0, reported: 0, since: null }, settled: [], losses: [], quarantined: 0 };
+  return {
+    v: 2,
+    spoolId: randomUUID(),
+    ackedSeq: 0,
+    hwm: 0,
+    written: 0,
+    clean: true,
+    dropped: { total: 0, reported: 0, since: null },
+    settled: [],
+    losses: [],
+    quarantined: 0,
+  };
 }
 
 const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
@@ -914,16 +944,32 @@ async function readState(dir: string): Promise<StateRead> {
   if (typeof raw['spoolId'] !== 'string' || !/^[0-9a-f-]{36}$/.test(raw['spoolId'])) return bad('spoolId is not a UUID');
   if (!isCount(raw['ackedSeq'])) return bad('ackedSeq is not a non-negative integer');
   const d = raw['dropped'] as Record<string, unknown> | undefined;
-  if (typeof d !== 'object' || d === null || !isCount(d['total']) || !isCount(d['reported']) || (d['reported'] as number) > (d['total'] as number)) return bad('dropped counters are not consistent');
+  if (typeof d !== 'object' || d === null || !isCount(d['total']) || !isCount(d['reported']) || (d['reported'] as number) > (d['total'] as number))
+    return bad('dropped counters are not consistent');
   const dropped = { total: d['total'] as number, reported: d['reported'] as number, since: typeof d['since'] === 'string' ? d['since'] : null };
   if (raw['v'] === 1) {
     // An older agent's state: no reservation, so resume above everything on disk (clean: false).
-    return { state: { ...freshState(), spoolId: raw['spoolId'], ackedSeq: raw['ackedSeq'], hwm: raw['ackedSeq'], written: raw['ackedSeq'], clean: false, dropped, v: 1, settled: [] } };
+    return {
+      state: {
+        ...freshState(),
+        spoolId: raw['spoolId'],
+        ackedSeq: raw['ackedSeq'],
+        hwm: raw['ackedSeq'],
+        written: raw['ackedSeq'],
+        clean: false,
+        dropped,
+        v: 1,
+        settled: [],
+      },
+    };
   }
-  if (!isCount(raw['hwm']) || !isCount(raw['written']) || typeof raw['clean'] !== 'boolean' || !isCount(raw['quarantined'])) return bad('hwm, written, clean or quarantined missing or invalid');
-  if ((raw['written'] as number) > (raw['hwm'] as number)) return bad(`written ${String(raw['written'])} is above the reserved high-water mark ${String(raw['hwm'])}`);
+  if (!isCount(raw['hwm']) || !isCount(raw['written']) || typeof raw['clean'] !== 'boolean' || !isCount(raw['quarantined']))
+    return bad('hwm, written, clean or quarantined missing or invalid');
+  if ((raw['written'] as number) > (raw['hwm'] as number))
+    return bad(`written ${String(raw['written'])} is above the reserved high-water mark ${String(raw['hwm'])}`);
   const settled = raw['settled'];
-  if (!Array.isArray(settled) || !settled.every((r) => Array.isArray(r) && r.length === 2 && isCount(r[0]) && isCount(r[1]) && r[0] <= r[1])) return bad('settled ranges are invalid');
+  if (!Array.isArray(settled) || !settled.every((r) => Array.isArray(r) && r.length === 2 && isCount(r[0]) && isCount(r[1]) && r[0] <= r[1]))
+    return bad('settled ranges are invalid');
   const losses = Array.isArray(raw['losses']) ? (raw['losses'] as LossRecord[]).slice(-MAX_LOSSES) : [];
   return {
     state: {

@@ -21,7 +21,9 @@ export class PinMismatchError extends Error {
  * `pubkey` is the bare key for EC certificates, not the SPKI that pins are made of.
  */
 export const spkiPin = (cert: Pick<PeerCertificate, 'raw'>): string =>
-  `sha256/${createHash('sha256').update(new X509Certificate(cert.raw).publicKey.export({ type: 'spki', format: 'der' })).digest('base64')}`;
+  `sha256/${createHash('sha256')
+    .update(new X509Certificate(cert.raw).publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('base64')}`;
 
 /** The normal host name check, then the pin (an addition to the chain check, never a replacement). */
 function identityCheck(pin: string | undefined) {
@@ -77,7 +79,9 @@ export function createDispatcher(o: TransportOptions): Dispatcher {
 /** The allowlist entries for a destination: the endpoint itself and, if set, the proxy. */
 export function egressEndpoints(destination: Destination): EgressEndpoint[] {
   const dest = new URL(destination.url);
-  const list: EgressEndpoint[] = [{ host: dest.hostname, port: defaultPort(dest), role: 'destination' as const, allowPrivate: destination.allowPrivateAddress }];
+  const list: EgressEndpoint[] = [
+    { host: dest.hostname, port: defaultPort(dest), role: 'destination' as const, allowPrivate: destination.allowPrivateAddress },
+  ];
   if (destination.proxy !== undefined) {
     const p = new URL(destination.proxy.url);
     list.push({ host: p.hostname, port: defaultPort(p), role: 'proxy' as const, allowPrivate: true });

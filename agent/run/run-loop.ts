@@ -231,7 +231,11 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
         const failures = (hold?.failures ?? 0) + 1;
         const waitMs = authBackoffMs(entry.intervalSeconds * 1000, failures);
         this.authHold.set(id, { failures, until: this.now() + waitMs });
-        this.setProblem(id, 'credentials', `credentials rejected (${failures} time(s) in a row; next login attempt in ${Math.round(waitMs / 1000)} s): ${result.connectError.message}`);
+        this.setProblem(
+          id,
+          'credentials',
+          `credentials rejected (${failures} time(s) in a row; next login attempt in ${Math.round(waitMs / 1000)} s): ${result.connectError.message}`,
+        );
       } else {
         this.authHold.delete(id);
         if (result.connectError !== undefined) this.setProblem(id, 'unreachable', result.connectError.message);

@@ -12,7 +12,8 @@ import writeFileAtomic from 'write-file-atomic';
 import { oneLine } from '../../collectors/core/text.js';
 import type { CycleReport, LoopTarget, ProblemKind } from './run-loop.js';
 
-export type TargetState = 'pending' | 'ok' | 'permission_limited' | 'credentials_rejected' | 'unreachable' | 'timed_out' | 'config_error' | 'failing' | 'not_stored';
+export type TargetState =
+  'pending' | 'ok' | 'permission_limited' | 'credentials_rejected' | 'unreachable' | 'timed_out' | 'config_error' | 'failing' | 'not_stored';
 
 const STATE_WORDS: Record<TargetState, string> = {
   pending: 'waiting for its first cycle',
@@ -143,7 +144,10 @@ export class TargetStatusRecorder {
 
   private setState(t: TargetStatus, state: TargetState): void {
     t.state = state;
-    t.stateText = state === 'permission_limited' ? `collecting, ${t.permissionGaps} signal(s) unavailable for lack of a grant (see \`logstag-agent check\`)` : STATE_WORDS[state];
+    t.stateText =
+      state === 'permission_limited'
+        ? `collecting, ${t.permissionGaps} signal(s) unavailable for lack of a grant (see \`logstag-agent check\`)`
+        : STATE_WORDS[state];
   }
 
   /** Writes the initial file (every target pending) and resolves once it is on disk. */
@@ -181,9 +185,7 @@ export class TargetStatusRecorder {
 }
 
 export type ReadStatus =
-  | { found: false; file: string }
-  | { found: true; file: string; running: boolean; status: AgentRunStatus }
-  | { found: true; file: string; unreadable: string };
+  { found: false; file: string } | { found: true; file: string; running: boolean; status: AgentRunStatus } | { found: true; file: string; unreadable: string };
 
 function alive(pid: number): boolean {
   try {

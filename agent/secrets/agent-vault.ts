@@ -10,7 +10,10 @@ export type BackendChoice = 'keychain' | 'host';
 export function parseBackendChoice(value: string | undefined): BackendChoice | undefined {
   if (value === undefined) return undefined;
   if (value === 'keychain' || value === 'host') return value;
-  throw new VaultError('unavailable', `--backend must be "keychain" (OS keychain, a desktop session) or "host" (the machine's host key, for a service); not "${value}"`);
+  throw new VaultError(
+    'unavailable',
+    `--backend must be "keychain" (OS keychain, a desktop session) or "host" (the machine's host key, for a service); not "${value}"`,
+  );
 }
 
 /**
@@ -59,7 +62,8 @@ export class AgentVault implements Vault {
     try {
       return await this.of(this.backend).seal(plaintext);
     } catch (err) {
-      if (err instanceof VaultError && err.kind === 'unavailable' && this.choice === 'keychain') throw new VaultError('unavailable', `${err.message}; ${HOST_HINT}`);
+      if (err instanceof VaultError && err.kind === 'unavailable' && this.choice === 'keychain')
+        throw new VaultError('unavailable', `${err.message}; ${HOST_HINT}`);
       throw err;
     }
   }
@@ -69,7 +73,10 @@ export class AgentVault implements Vault {
       return await this.of(decodeBlob(blob).backend).open(blob);
     } catch (err) {
       if (err instanceof VaultError && err.kind === 'unavailable' && decodeBlob(blob).backend === 'os-keychain') {
-        throw new VaultError('unavailable', `${err.message}; a service has no keychain session to unlock: re-seal the secret with the host key (\`secret encrypt --backend host\`, see docs/headless.md)`);
+        throw new VaultError(
+          'unavailable',
+          `${err.message}; a service has no keychain session to unlock: re-seal the secret with the host key (\`secret encrypt --backend host\`, see docs/headless.md)`,
+        );
       }
       throw err;
     }

@@ -43,7 +43,7 @@ interface Run {
 function systemdCreds(args: readonly string[], env: NodeJS.ProcessEnv, input?: string): Promise<Run> {
   return new Promise((resolve) => {
     const child = execFile('systemd-creds', [...args], { env, encoding: 'utf8', timeout: 30_000, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1;
+      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1;
       resolve({ code, stdout, stderr, missing: (err as NodeJS.ErrnoException | null)?.code === 'ENOENT' });
     });
     child.stdin?.end(input ?? '');
@@ -67,7 +67,11 @@ export class HostVault implements Vault {
 
   private static parseKey(text: string, where: string): Buffer {
     const key = Buffer.from(text.trim(), 'base64');
-    if (key.length !== 32) throw new VaultError('corrupt', `the vault key in ${where} is damaged; create a new one (move the key file away, then \`logstag-agent secret encrypt --backend host\`) and re-enter every secret`);
+    if (key.length !== 32)
+      throw new VaultError(
+        'corrupt',
+        `the vault key in ${where} is damaged; create a new one (move the key file away, then \`logstag-agent secret encrypt --backend host\`) and re-enter every secret`,
+      );
     return key;
   }
 
@@ -89,12 +93,23 @@ export class HostVault implements Vault {
     const r = await systemdCreds(['decrypt', `--name=${HOST_KEY_CREDENTIAL}`, this.keyFile, '-'], this.env);
     if (r.missing) throw new VaultError('unavailable', NOT_INSTALLED);
     if (r.code === 0) return HostVault.parseKey(r.stdout, this.keyFile);
-    const why = r.stderr.trim().split('\n').filter((l) => !/not located on encrypted media/.test(l)).pop() ?? `exit ${r.code}`;
+    const why =
+      r.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => !/not located on encrypted media/.test(l))
+        .pop() ?? `exit ${r.code}`;
     if (/incorrect key|decryption failed|not valid|mismatch/i.test(why)) {
-      throw new VaultError('foreign', `the host key file ${this.keyFile} was created on another machine (this machine's host key cannot decrypt it: ${why}); create a key here with \`logstag-agent secret encrypt --backend host\` and re-enter the secrets`);
+      throw new VaultError(
+        'foreign',
+        `the host key file ${this.keyFile} was created on another machine (this machine's host key cannot decrypt it: ${why}); create a key here with \`logstag-agent secret encrypt --backend host\` and re-enter the secrets`,
+      );
     }
     if (/permission denied|access denied|operation not permitted/i.test(why)) {
-      throw new VaultError('unavailable', `cannot read the host key (${why}): outside the systemd service only root can decrypt ${this.keyFile}; the service receives it through LoadCredentialEncrypted=${HOST_KEY_CREDENTIAL}:${this.keyFile}`);
+      throw new VaultError(
+        'unavailable',
+        `cannot read the host key (${why}): outside the systemd service only root can decrypt ${this.keyFile}; the service receives it through LoadCredentialEncrypted=${HOST_KEY_CREDENTIAL}:${this.keyFile}`,
+      );
     }
     throw new VaultError('unavailable', `systemd-creds could not decrypt ${this.keyFile}: ${why}`);
   }
@@ -110,7 +125,12 @@ export class HostVault implements Vault {
     const r = await systemdCreds(['encrypt', `--with-key=${withKey}`, `--name=${HOST_KEY_CREDENTIAL}`, '-', tmp], this.env, key.toString('base64'));
     if (r.code !== 0) {
       await unlink(tmp).catch(() => {});
-      const why = r.stderr.trim().split('\n').filter((l) => !/not located on encrypted media/.test(l)).pop() ?? `exit ${r.code}`;
+      const why =
+        r.stderr
+          .trim()
+          .split('\n')
+          .filter((l) => !/not located on encrypted media/.test(l))
+          .pop() ?? `exit ${r.code}`;
       throw new VaultError('unavailable', `systemd-creds could not create the host key (${why}); run \`logstag-agent secret encrypt --backend host\` as root`);
     }
     await rename(tmp, this.keyFile);
@@ -134,10 +154,15 @@ export class HostVault implements Vault {
 
   async open(text: string): Promise<string> {
     const blob = decodeBlob(text);
-    if (blob.backend !== 'systemd-creds') throw new VaultError('foreign', `this secret was sealed by the ${blob.backend === 'os-keychain' ? 'OS keychain' : 'desktop app'}, not the host key`);
+    if (blob.backend !== 'systemd-creds')
+      throw new VaultError('foreign', `this secret was sealed by the ${blob.backend === 'os-keychain' ? 'OS keychain' : 'desktop app'}, not the host key`);
     if (blob.machine !== this.machine) throw new VaultError('foreign', `${foreignMessage()} (it was sealed with another machine's host key)`);
     const key = await this.loadKey(false);
-    if (key === undefined) throw new VaultError('unavailable', `this secret was sealed with the host key, but there is no host key here (${this.keyFile} is missing and $CREDENTIALS_DIRECTORY has no ${HOST_KEY_CREDENTIAL}); re-enter it with \`logstag-agent secret encrypt --backend host\``);
+    if (key === undefined)
+      throw new VaultError(
+        'unavailable',
+        `this secret was sealed with the host key, but there is no host key here (${this.keyFile} is missing and $CREDENTIALS_DIRECTORY has no ${HOST_KEY_CREDENTIAL}); re-enter it with \`logstag-agent secret encrypt --backend host\``,
+      );
     if (keyIdOf(key) !== blob.keyId) throw new VaultError('foreign', `${foreignMessage()} (the host key here is not the one that sealed it)`);
     return openWithKey(key, blob);
   }

@@ -36,7 +36,10 @@ export class KeychainVault implements Vault {
     try {
       return new AsyncEntry(this.service, this.account, { linux: { store: 'secret-service' } });
     } catch (err) {
-      throw new VaultError('unavailable', `the OS keychain is not available (${(err as Error).message.split('\n')[0]}); on Linux the CLI needs a Secret Service such as gnome-keyring in the session`);
+      throw new VaultError(
+        'unavailable',
+        `the OS keychain is not available (${(err as Error).message.split('\n')[0]}); on Linux the CLI needs a Secret Service such as gnome-keyring in the session`,
+      );
     }
   }
 
@@ -47,11 +50,15 @@ export class KeychainVault implements Vault {
     try {
       stored = await entry.getPassword();
     } catch (err) {
-      throw new VaultError('unavailable', `the OS keychain is not available (${(err as Error).message.split('\n')[0]}); on Linux the CLI needs a Secret Service such as gnome-keyring in the session`);
+      throw new VaultError(
+        'unavailable',
+        `the OS keychain is not available (${(err as Error).message.split('\n')[0]}); on Linux the CLI needs a Secret Service such as gnome-keyring in the session`,
+      );
     }
     if (stored !== null) {
       const key = Buffer.from(stored, 'base64');
-      if (key.length !== 32) throw new VaultError('corrupt', 'the vault key in the OS keychain is damaged; delete the "logstag-agent" keychain item and re-enter all secrets');
+      if (key.length !== 32)
+        throw new VaultError('corrupt', 'the vault key in the OS keychain is damaged; delete the "logstag-agent" keychain item and re-enter all secrets');
       this.key = key;
       return key;
     }
@@ -78,11 +85,15 @@ export class KeychainVault implements Vault {
       throw new VaultError('foreign', 'this secret was sealed with the host key (secret encrypt --backend host), not the OS keychain');
     }
     if (blob.backend !== 'os-keychain') {
-      throw new VaultError('foreign', 'this secret was sealed by the desktop app (Electron safeStorage), which the CLI cannot open; re-enter it with `logstag-agent secret encrypt`');
+      throw new VaultError(
+        'foreign',
+        'this secret was sealed by the desktop app (Electron safeStorage), which the CLI cannot open; re-enter it with `logstag-agent secret encrypt`',
+      );
     }
     if (blob.machine !== this.machine) throw new VaultError('foreign', foreignMessage());
     const key = await this.loadKey(false);
-    if (key === undefined || keyIdOf(key) !== blob.keyId) throw new VaultError('foreign', `${foreignMessage()} (this keychain does not hold the key that sealed it)`);
+    if (key === undefined || keyIdOf(key) !== blob.keyId)
+      throw new VaultError('foreign', `${foreignMessage()} (this keychain does not hold the key that sealed it)`);
     return openWithKey(key, blob);
   }
 }

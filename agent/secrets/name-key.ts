@@ -72,7 +72,9 @@ export class NameKeyStore {
       text = await this.vault().open(blob.trim());
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
-      throw new ConfigError(`the key that hashes names (${this.sealedFile}) cannot be opened: ${why}; names under a "redact" policy are not shipped until it can`);
+      throw new ConfigError(
+        `the key that hashes names (${this.sealedFile}) cannot be opened: ${why}; names under a "redact" policy are not shipped until it can`,
+      );
     }
     return checkKey(text, this.sealedFile);
   }

@@ -13,7 +13,12 @@ export class CredentialsError extends ConfigError {
 }
 
 /** Turns a secret reference into the secret, in memory only; `label` names the field in errors (never the value). */
-export async function resolveSecret(ref: SecretRef | undefined, vault: () => Vault, env: NodeJS.ProcessEnv = process.env, label = 'password'): Promise<string | undefined> {
+export async function resolveSecret(
+  ref: SecretRef | undefined,
+  vault: () => Vault,
+  env: NodeJS.ProcessEnv = process.env,
+  label = 'password',
+): Promise<string | undefined> {
   if (ref === undefined) return undefined;
   if ('env' in ref) {
     const v = env[ref.env];

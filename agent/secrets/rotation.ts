@@ -1,6 +1,13 @@
 import { type CredentialAge, DEFAULT_ROTATION_DAYS, DUE_WITHIN_DAYS, type RotationState } from '../../contract/credential-age.js';
 
-export { type CredentialAge, CredentialAgeSchema, DEFAULT_ROTATION_DAYS, DUE_WITHIN_DAYS, type RotationState, RotationStateSchema } from '../../contract/credential-age.js';
+export {
+  type CredentialAge,
+  CredentialAgeSchema,
+  DEFAULT_ROTATION_DAYS,
+  DUE_WITHIN_DAYS,
+  type RotationState,
+  RotationStateSchema,
+} from '../../contract/credential-age.js';
 
 const DAY_MS = 86_400_000;
 
@@ -18,7 +25,10 @@ export function credentialAge(setAt: string | undefined, rotationDays: number = 
 }
 
 /** The age of a target's password; a target without a stored secret (none or env) is 'unknown'. */
-export function targetCredentialAge(t: { password?: unknown; passwordSetAt?: string | undefined; rotationDays?: number | undefined }, now?: Date): CredentialAge {
+export function targetCredentialAge(
+  t: { password?: unknown; passwordSetAt?: string | undefined; rotationDays?: number | undefined },
+  now?: Date,
+): CredentialAge {
   if (t.password === undefined) return { state: 'unknown' };
   return credentialAge(t.passwordSetAt, t.rotationDays, now);
 }

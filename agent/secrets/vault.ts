@@ -65,7 +65,10 @@ export function hostFingerprint(): string {
   } catch {
     // no machine-id: the host key itself is the real binding; the hostname is enough for the message.
   }
-  return createHash('sha256').update(`host\0${machineId || hostname()}`).digest('hex').slice(0, 24);
+  return createHash('sha256')
+    .update(`host\0${machineId || hostname()}`)
+    .digest('hex')
+    .slice(0, 24);
 }
 
 export function encodeBlob(blob: Blob): string {
@@ -74,7 +77,11 @@ export function encodeBlob(blob: Blob): string {
 
 export function decodeBlob(text: string): Blob {
   const t = text.trim();
-  if (!t.startsWith(BLOB_PREFIX)) throw new VaultError('corrupt', 'not a Logstag secret blob (expected it to start with "logstag-secret:v1:"); create one with `logstag-agent secret encrypt`');
+  if (!t.startsWith(BLOB_PREFIX))
+    throw new VaultError(
+      'corrupt',
+      'not a Logstag secret blob (expected it to start with "logstag-secret:v1:"); create one with `logstag-agent secret encrypt`',
+    );
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(t.slice(BLOB_PREFIX.length), 'base64url').toString('utf8'));

@@ -43,7 +43,10 @@ export const AwsBindingSchema = z
     resourceId: z.string().min(1).max(255),
     /** `access_key`: accessKeyId here, the secret access key in `secret`. `profile`: a named profile of the AWS shared config (it may assume a role). */
     auth: z.enum(['access_key', 'profile']).default('access_key'),
-    accessKeyId: z.string().regex(/^[A-Z0-9]{16,128}$/, 'must be an AWS access key id (AKIA…/ASIA…)').optional(),
+    accessKeyId: z
+      .string()
+      .regex(/^[A-Z0-9]{16,128}$/, 'must be an AWS access key id (AKIA…/ASIA…)')
+      .optional(),
     profile: z.string().min(1).max(128).optional(),
     secret: SecretRefSchema.optional(),
     /** When the secret was last set (ISO time), for the rotation clock. */
@@ -110,7 +113,8 @@ export const CloudBindingSchema = z
       if (b.profile !== undefined) ctx.addIssue({ code: 'custom', path: ['profile'], message: 'is only used with auth "profile"' });
     } else {
       if (b.profile === undefined) ctx.addIssue({ code: 'custom', path: ['profile'], message: 'is required with auth "profile"' });
-      if (b.accessKeyId !== undefined || b.secret !== undefined) ctx.addIssue({ code: 'custom', path: ['accessKeyId'], message: 'access keys come from the profile with auth "profile"' });
+      if (b.accessKeyId !== undefined || b.secret !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['accessKeyId'], message: 'access keys come from the profile with auth "profile"' });
     }
   });
 

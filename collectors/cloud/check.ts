@@ -22,7 +22,10 @@ export interface CloudCheck {
  * throws for a provider-side failure: an identity that cannot be checked is a
  * checklist item that says why, with the script that fixes it.
  */
-export async function checkCloud(binding: CloudBinding, deps: { targetId: string; audit: AuditSink; secret(): Promise<string | undefined> }): Promise<CloudCheck> {
+export async function checkCloud(
+  binding: CloudBinding,
+  deps: { targetId: string; audit: AuditSink; secret(): Promise<string | undefined> },
+): Promise<CloudCheck> {
   const provider = await cloudProviderFor(binding.provider);
   const script = provider.accessScript(binding);
   const base = { provider: binding.provider, region: binding.region, script };

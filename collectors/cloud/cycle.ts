@@ -68,7 +68,10 @@ export async function collectCloud(binding: CloudBinding, deps: CloudCycleDeps):
   }
   let egress;
   try {
-    egress = cloudEgress(binding, provider.endpoints(binding), { ...(deps.resolve ? { resolve: deps.resolve } : {}), ...(deps.onRefuse ? { onRefuse: deps.onRefuse } : {}) });
+    egress = cloudEgress(binding, provider.endpoints(binding), {
+      ...(deps.resolve ? { resolve: deps.resolve } : {}),
+      ...(deps.onRefuse ? { onRefuse: deps.onRefuse } : {}),
+    });
   } catch (err) {
     if (err instanceof ConfigError) return everySignal(unavailable('error', err.message));
     throw err;

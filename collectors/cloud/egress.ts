@@ -57,7 +57,10 @@ class GuardedAgent extends HttpsAgent {
     super(options);
   }
 
-  override createConnection(options: { host?: string | null; hostname?: string | null; port?: number | string | null }, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+  override createConnection(
+    options: { host?: string | null; hostname?: string | null; port?: number | string | null },
+    callback?: (err: Error | null, stream: Duplex) => void,
+  ): Duplex | null | undefined {
     const host = options.hostname ?? options.host ?? 'localhost';
     const port = options.port === undefined || options.port === null || options.port === '' ? 443 : Number(options.port);
     if (!this.guard.allows(host, port)) {

@@ -120,7 +120,8 @@ export function cloudCatalog(queries: readonly MetricQuery[]): AnySignalSpec<Clo
           });
         }
         // Nothing readable at all: the signal is unavailable with the first reason, never an empty list.
-        if (rows.length === 0 && firstUnavailable !== undefined) throw new SignalUnavailable(firstUnavailable.reason, firstUnavailable.detail, firstUnavailable.fix);
+        if (rows.length === 0 && firstUnavailable !== undefined)
+          throw new SignalUnavailable(firstUnavailable.reason, firstUnavailable.detail, firstUnavailable.fix);
         return rows;
       },
     }),

@@ -44,11 +44,7 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
  * statement, so the remaining signals are reported as timed out rather than
  * queued behind it.
  */
-export async function runSignals<S>(
-  catalog: readonly AnySignalSpec<S>[],
-  session: S,
-  opts: RunOptions,
-): Promise<SignalOutcome[]> {
+export async function runSignals<S>(catalog: readonly AnySignalSpec<S>[], session: S, opts: RunOptions): Promise<SignalOutcome[]> {
   const outcomes: SignalOutcome[] = [];
   const policy = opts.policy ?? DEFAULT_POLICY;
   const ctx = readContext(policy);

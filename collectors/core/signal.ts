@@ -18,15 +18,7 @@ export const FamilySchema = z.enum(FAMILIES);
 export type Family = z.infer<typeof FamilySchema>;
 
 /** Why a signal could not be read. Never folded into 0, [] or "healthy". */
-export const UNAVAILABLE_REASONS = [
-  'permission',
-  'not_enabled',
-  'not_licensed',
-  'unsupported',
-  'disabled',
-  'error',
-  'timeout',
-] as const;
+export const UNAVAILABLE_REASONS = ['permission', 'not_enabled', 'not_licensed', 'unsupported', 'disabled', 'error', 'timeout'] as const;
 export const UnavailableReasonSchema = z.enum(UNAVAILABLE_REASONS);
 export type UnavailableReason = z.infer<typeof UnavailableReasonSchema>;
 

@@ -41,9 +41,7 @@ export const HostSchema = z
     if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
   });
 
-export const EndpointSchema = z
-  .object({ host: HostSchema, port: z.number().int().min(1).max(65535) })
-  .strict();
+export const EndpointSchema = z.object({ host: HostSchema, port: z.number().int().min(1).max(65535) }).strict();
 
 /** The fields every target has, in the order a target file lists them. */
 export const TARGET_BASE_FIELDS = {

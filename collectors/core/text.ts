@@ -9,7 +9,9 @@ import { scrub } from './scrub.js';
  * recognisable part of one.
  */
 export function oneLine(message: unknown, max = 300, fallback = 'unknown error'): string {
-  const text = scrub(message === undefined || message === null ? '' : String(message)).replace(/\s+/g, ' ').trim();
+  const text = scrub(message === undefined || message === null ? '' : String(message))
+    .replace(/\s+/g, ' ')
+    .trim();
   if (text === '') return fallback;
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

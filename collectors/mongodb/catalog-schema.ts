@@ -22,7 +22,10 @@ export async function eachWithinBudget<T, R>(s: MongoSession, items: readonly T[
   const out: R[] = [];
   for (const [i, item] of items.entries()) {
     if (performance.now() > deadline) {
-      throw new SignalUnavailable('timeout', `read ${i} of ${items.length} ${what} within the time budget (statementTimeoutMs ${budget}); raise statementTimeoutMs for this target`);
+      throw new SignalUnavailable(
+        'timeout',
+        `read ${i} of ${items.length} ${what} within the time budget (statementTimeoutMs ${budget}); raise statementTimeoutMs for this target`,
+      );
     }
     out.push(...(await read(item)));
   }
@@ -68,7 +71,9 @@ const databases = defineSignal<MongoSession, DatabaseRow>({
   requires: ['listDatabases', 'dbStats'],
   shape: 'rows',
   read: async (s) => {
-    const list = [...(await databaseList(s))].sort((a, b) => (b.size_on_disk ?? 0) - (a.size_on_disk ?? 0) || a.name.localeCompare(b.name)).slice(0, DATABASE_LIMIT);
+    const list = [...(await databaseList(s))]
+      .sort((a, b) => (b.size_on_disk ?? 0) - (a.size_on_disk ?? 0) || a.name.localeCompare(b.name))
+      .slice(0, DATABASE_LIMIT);
     return eachWithinBudget(s, list, 'databases', async (d): Promise<DatabaseRow[]> => {
       const st = await s.command(d.name, { dbStats: 1 });
       return [
@@ -110,7 +115,10 @@ interface CollectionRef {
 /** Application collections (no views, no system.*), shared by the collection and index signals. */
 function collectionSet(s: MongoSession): Promise<CollectionRef[]> {
   return s.memo('collectionSet', async () => {
-    const dbs = (await databaseList(s)).map((d) => d.name).filter((n) => !INTERNAL_DBS.has(n)).sort();
+    const dbs = (await databaseList(s))
+      .map((d) => d.name)
+      .filter((n) => !INTERNAL_DBS.has(n))
+      .sort();
     const all = await eachWithinBudget(s, dbs, 'databases', async (db): Promise<CollectionRef[]> => {
       const batch = await s.firstBatch(db, { listCollections: 1, nameOnly: true, authorizedCollections: false, cursor: { batchSize: COLLECTION_LIMIT + 1 } });
       return batch.flatMap((c) => {

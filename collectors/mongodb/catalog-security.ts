@@ -6,8 +6,7 @@ import { bool, list, num, str, strings, sub } from './values.js';
 type Doc = Record<string, unknown>;
 
 /** getCmdLineOpts' parsed options (argv is never kept: it can hold secrets passed on the command line). */
-const startupOptions = (s: MongoSession): Promise<Doc> =>
-  s.memo('getCmdLineOpts', async () => sub(await s.command('admin', { getCmdLineOpts: 1 }), 'parsed'));
+const startupOptions = (s: MongoSession): Promise<Doc> => s.memo('getCmdLineOpts', async () => sub(await s.command('admin', { getCmdLineOpts: 1 }), 'parsed'));
 const parameters = (s: MongoSession): Promise<Doc> => s.memo('getParameter', () => s.command('admin', { getParameter: '*' }));
 
 const roleName = (r: unknown): string | null => {
@@ -15,7 +14,10 @@ const roleName = (r: unknown): string | null => {
   const db = str(sub(r)['db']);
   return role === null ? null : db === null ? role : `${role}@${db}`;
 };
-const roleNames = (raw: unknown): string[] => list(raw).map(roleName).filter((n): n is string => n !== null);
+const roleNames = (raw: unknown): string[] =>
+  list(raw)
+    .map(roleName)
+    .filter((n): n is string => n !== null);
 
 interface UserRow {
   user: string;
@@ -119,7 +121,8 @@ function authorization(security: Doc): string {
 const security = defineSignal<MongoSession, SecurityRow>({
   id: 'mongodb.security',
   family: 'security_posture',
-  description: "Access control, TLS, bind addresses, authentication mechanisms, audit log and encryption at rest (getCmdLineOpts, getParameter), and TLS on the agent's own connection",
+  description:
+    "Access control, TLS, bind addresses, authentication mechanisms, audit log and encryption at rest (getCmdLineOpts, getParameter), and TLS on the agent's own connection",
   requires: ['getCmdLineOpts', 'getParameter'],
   shape: 'object',
   read: async (s) => {

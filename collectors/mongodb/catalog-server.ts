@@ -78,7 +78,13 @@ const serverStatusSignal = defineSignal<MongoSession, ServerStatusRow>({
         uptime_seconds: num(ss['uptime']),
         local_time: iso(ss['localTime']),
         storage_engine: str(sub(ss, 'storageEngine')['name']),
-        connections: numbers(sub(ss, 'connections'), { current: 'current', available: 'available', total_created: 'totalCreated', active: 'active', rejected: 'rejected' }),
+        connections: numbers(sub(ss, 'connections'), {
+          current: 'current',
+          available: 'available',
+          total_created: 'totalCreated',
+          active: 'active',
+          rejected: 'rejected',
+        }),
         opcounters: numbers(sub(ss, 'opcounters'), OPCOUNTERS),
         // A mongos does not replicate: no opcountersRepl section at all.
         opcounters_repl: Object.keys(repl).length === 0 ? null : numbers(repl, OPCOUNTERS),
@@ -137,7 +143,9 @@ function tickets(ss: Doc): Tickets | null {
 
 /** acquireCount and friends are per lock mode ({ r, w, R, W }); the signal sums the modes. */
 const sumModes = (d: unknown): number | null => {
-  const values = Object.values(sub(d)).map(num).filter((n): n is number => n !== null);
+  const values = Object.values(sub(d))
+    .map(num)
+    .filter((n): n is number => n !== null);
   return values.length === 0 ? null : values.reduce((a, b) => a + b, 0);
 };
 

@@ -98,7 +98,18 @@ function chain(err: unknown): DriverErrorLike[] {
   return out;
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ESERVFAIL', 'ENODATA']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ESERVFAIL',
+  'ENODATA',
+]);
 const TLS_CODE = /^(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_\w+|CERT_\w+|ERR_TLS_\w+|ERR_SSL_\w+|HOSTNAME_MISMATCH)$/;
 const AUTH_CODES = new Set([18, 11]);
 
@@ -121,6 +132,7 @@ export function mapMongoConnectError(err: unknown, where: string): TargetConnect
   }
   if (names.some((n) => n.startsWith('MongoNetwork'))) return new TargetConnectError('unreachable', `${where}: the connection was closed during the handshake`);
   const server = all.find((e) => typeof e.code === 'number');
-  if (server !== undefined) return new TargetConnectError('unreachable', `${where}: the server refused the connection (${String(server.codeName ?? server.code)})`);
+  if (server !== undefined)
+    return new TargetConnectError('unreachable', `${where}: the server refused the connection (${String(server.codeName ?? server.code)})`);
   return new TargetConnectError('unreachable', `${where}: could not connect (${String(all[0]?.name ?? 'error')})`);
 }

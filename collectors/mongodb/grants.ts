@@ -247,7 +247,10 @@ function roleReasons(roles: AuthInfo['roles']): string[] {
 const POWERFUL_ACTIONS: ReadonlyArray<{ actions: readonly string[]; words: string }> = [
   { actions: ['insert', 'update', 'remove'], words: 'may write data' },
   { actions: ['createUser', 'dropUser', 'grantRole', 'revokeRole', 'createRole', 'dropRole', 'changePassword'], words: 'may manage users and roles' },
-  { actions: ['shutdown', 'setParameter', 'killop', 'killAnySession', 'fsync', 'replSetConfigure', 'applyOps', 'dropDatabase', 'enableProfiler', 'anyAction'], words: 'may change the server' },
+  {
+    actions: ['shutdown', 'setParameter', 'killop', 'killAnySession', 'fsync', 'replSetConfigure', 'applyOps', 'dropDatabase', 'enableProfiler', 'anyAction'],
+    words: 'may change the server',
+  },
 ];
 
 function privilegeReasons(privileges: readonly Privilege[]): string[] {
@@ -347,12 +350,17 @@ export function mongoGrantScript(target: Target, items: readonly ChecklistItem[]
   });
   lines.push('  ],', '  roles: []', '});');
   if (!wanted.includes('inprog')) {
-    lines.push('// Current operations are opt-in: after setting "mongodb": { "currentOps": true } on the target, also run', `// db.getSiblingDB("admin").grantPrivilegesToRole(${q(ROLE_NAME)}, [${privilegeLiteral(GRANTS.inprog.privileges[0])}]);`);
+    lines.push(
+      '// Current operations are opt-in: after setting "mongodb": { "currentOps": true } on the target, also run',
+      `// db.getSiblingDB("admin").grantPrivilegesToRole(${q(ROLE_NAME)}, [${privilegeLiteral(GRANTS.inprog.privileges[0])}]);`,
+    );
   }
   if (target.mongodb?.authMechanism === 'MONGODB-X509') {
     lines.push(`db.getSiblingDB("$external").createUser({ user: ${q(target.user)}, roles: [{ role: ${q(ROLE_NAME)}, db: "admin" }] });`);
   } else {
-    lines.push(`db.getSiblingDB(${q(authDb)}).createUser({ user: "logstag_monitor", pwd: passwordPrompt(), roles: [{ role: ${q(ROLE_NAME)}, db: "admin" }] });`);
+    lines.push(
+      `db.getSiblingDB(${q(authDb)}).createUser({ user: "logstag_monitor", pwd: passwordPrompt(), roles: [{ role: ${q(ROLE_NAME)}, db: "admin" }] });`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -49,7 +49,8 @@ const CURRENT_OP_OPTIONS = new Set(['allUsers', 'idleConnections', 'idleCursors'
 
 /** The three statistics stages, optionally followed by one `$limit`. */
 function checkPipeline(db: string, target: unknown, pipeline: unknown): void {
-  if (!Array.isArray(pipeline) || pipeline.length === 0 || pipeline.length > 2) refuse('aggregate: the pipeline must be one statistics stage and an optional $limit');
+  if (!Array.isArray(pipeline) || pipeline.length === 0 || pipeline.length > 2)
+    refuse('aggregate: the pipeline must be one statistics stage and an optional $limit');
   const stages = pipeline.map((s: unknown) => {
     if (!isDoc(s) || Object.keys(s).length !== 1) refuse('aggregate: each stage must be a document with one operator');
     const [op, arg] = Object.entries(s)[0]!;
@@ -59,7 +60,12 @@ function checkPipeline(db: string, target: unknown, pipeline: unknown): void {
   switch (first.op) {
     case '$collStats':
       if (!isNamespacePart(target)) refuse('aggregate: $collStats needs a collection name');
-      if (!isDoc(first.arg) || !Object.entries(first.arg).every(([k, v]) => COLL_STATS_OPTIONS.has(k) && isDoc(v) && Object.values(v).every((x) => typeof x === 'number' || typeof x === 'boolean'))) {
+      if (
+        !isDoc(first.arg) ||
+        !Object.entries(first.arg).every(
+          ([k, v]) => COLL_STATS_OPTIONS.has(k) && isDoc(v) && Object.values(v).every((x) => typeof x === 'number' || typeof x === 'boolean'),
+        )
+      ) {
         refuse('aggregate: $collStats options may only be storageStats, count or latencyStats');
       }
       break;

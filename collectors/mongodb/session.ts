@@ -80,7 +80,11 @@ function credentials(target: Target, password: string | undefined): MongoClientO
  * retries (what is audited is exactly what was sent), bounded server selection
  * and sockets, one member unless the operator asked for the whole set.
  */
-export function connectionSettings(target: Target, password: string | undefined, applicationName: string): { url: string; where: string; options: MongoClientOptions } {
+export function connectionSettings(
+  target: Target,
+  password: string | undefined,
+  applicationName: string,
+): { url: string; where: string; options: MongoClientOptions } {
   const srv = target.mongodb?.srv === true;
   const replicaSet = target.mongodb?.replicaSet;
   const options: MongoClientOptions = {
@@ -116,7 +120,16 @@ function grantForCommand(db: string, cmd: CommandDoc): GrantId | undefined {
   if (name === 'find') return 'oplog';
   if (name === 'usersInfo') return 'viewUser';
   if (name === 'rolesInfo') return 'viewRole';
-  const direct: readonly string[] = ['serverStatus', 'top', 'replSetGetStatus', 'listDatabases', 'dbStats', 'listCollections', 'getCmdLineOpts', 'getParameter'];
+  const direct: readonly string[] = [
+    'serverStatus',
+    'top',
+    'replSetGetStatus',
+    'listDatabases',
+    'dbStats',
+    'listCollections',
+    'getCmdLineOpts',
+    'getParameter',
+  ];
   return direct.includes(name) ? (name as GrantId) : undefined;
 }
 
@@ -126,7 +139,8 @@ function failureKind(err: unknown): { kind: FailureKind; code?: number; codeName
   if (name === 'MongoServerError' || (typeof e.code === 'number' && name.startsWith('Mongo') && !name.startsWith('MongoNetwork'))) {
     return { kind: 'server', ...(typeof e.code === 'number' ? { code: e.code } : {}), ...(typeof e.codeName === 'string' ? { codeName: e.codeName } : {}) };
   }
-  if (name === 'MongoNetworkTimeoutError' || name === 'MongoOperationTimeoutError' || name === 'AbortError' || name === 'TimeoutError') return { kind: 'timeout' };
+  if (name === 'MongoNetworkTimeoutError' || name === 'MongoOperationTimeoutError' || name === 'AbortError' || name === 'TimeoutError')
+    return { kind: 'timeout' };
   if (name.startsWith('MongoNetwork') || name === 'MongoServerSelectionError' || name === 'MongoTopologyClosedError' || name === 'MongoServerClosedError') {
     return { kind: 'lost' };
   }

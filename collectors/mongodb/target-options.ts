@@ -22,11 +22,21 @@ export const MongoOptionsSchema = z
 
 /** MongoDB's own rules for a target: no opportunistic TLS; X.509 users in $external with a client certificate. */
 export function checkMongoTarget(
-  t: { host?: string | undefined; database?: string | undefined; password?: unknown; tls?: { mode?: string | undefined } | undefined; mongodb?: z.infer<typeof MongoOptionsSchema> | undefined },
+  t: {
+    host?: string | undefined;
+    database?: string | undefined;
+    password?: unknown;
+    tls?: { mode?: string | undefined } | undefined;
+    mongodb?: z.infer<typeof MongoOptionsSchema> | undefined;
+  },
   ctx: z.RefinementCtx,
 ): void {
   if (t.tls?.mode === 'prefer') {
-    ctx.addIssue({ code: 'custom', path: ['tls', 'mode'], message: 'MongoDB has no opportunistic TLS ("prefer"): choose disable, require, verify-ca or verify-full' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['tls', 'mode'],
+      message: 'MongoDB has no opportunistic TLS ("prefer"): choose disable, require, verify-ca or verify-full',
+    });
   }
   const m = t.mongodb;
   if (m === undefined) return;
@@ -36,12 +46,19 @@ export function checkMongoTarget(
   }
   if (m.authMechanism === 'MONGODB-X509') {
     // X.509 users live in $external and prove themselves with the client certificate, never a password.
-    if (m.tlsCertificateKeyFile === undefined) ctx.addIssue({ code: 'custom', path: ['mongodb', 'tlsCertificateKeyFile'], message: 'is required for MONGODB-X509' });
-    if (t.database !== undefined && t.database !== '$external') ctx.addIssue({ code: 'custom', path: ['database'], message: 'must be "$external" for MONGODB-X509' });
-    if (t.password !== undefined) ctx.addIssue({ code: 'custom', path: ['password'], message: 'is not used with MONGODB-X509 (the client certificate authenticates)' });
+    if (m.tlsCertificateKeyFile === undefined)
+      ctx.addIssue({ code: 'custom', path: ['mongodb', 'tlsCertificateKeyFile'], message: 'is required for MONGODB-X509' });
+    if (t.database !== undefined && t.database !== '$external')
+      ctx.addIssue({ code: 'custom', path: ['database'], message: 'must be "$external" for MONGODB-X509' });
+    if (t.password !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['password'], message: 'is not used with MONGODB-X509 (the client certificate authenticates)' });
   }
   // mongodb+srv turns TLS on by default; otherwise a client certificate needs TLS asked for explicitly.
   if (m.tlsCertificateKeyFile !== undefined && ((t.tls === undefined && !m.srv) || t.tls?.mode === 'disable')) {
-    ctx.addIssue({ code: 'custom', path: ['tls', 'mode'], message: 'must enable TLS (require, verify-ca or verify-full) to present mongodb.tlsCertificateKeyFile' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['tls', 'mode'],
+      message: 'must enable TLS (require, verify-ca or verify-full) to present mongodb.tlsCertificateKeyFile',
+    });
   }
 }

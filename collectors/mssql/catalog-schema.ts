@@ -135,7 +135,11 @@ const missingIndexes = defineSignal<MssqlSession, MissingIndexRow>({
   shape: 'rows',
   read: async (s) => {
     await requireGrants(s, [GRANTS.serverState], 'missing-index suggestions');
-    await requireViews(s, ['sys.dm_db_missing_index_details', 'sys.dm_db_missing_index_groups', 'sys.dm_db_missing_index_group_stats'], 'missing-index suggestions');
+    await requireViews(
+      s,
+      ['sys.dm_db_missing_index_details', 'sys.dm_db_missing_index_groups', 'sys.dm_db_missing_index_group_stats'],
+      'missing-index suggestions',
+    );
     return s.query<MissingIndexRow>(
       `SELECT TOP (100) DB_NAME(d.database_id) AS database_name, d.statement AS table_name,
               d.equality_columns, d.inequality_columns, d.included_columns,

@@ -67,7 +67,8 @@ interface SecurityRow {
 const security = defineSignal<MssqlSession, SecurityRow>({
   id: 'mssql.security',
   family: 'security_posture',
-  description: 'Authentication mode, the sa login (disabled? renamed?), sysadmin members, logins without password policy, xp_cmdshell, encryption of the agent\'s own connection',
+  description:
+    "Authentication mode, the sa login (disabled? renamed?), sysadmin members, logins without password policy, xp_cmdshell, encryption of the agent's own connection",
   // xp_cmdshell comes from sys.configurations: VIEW SERVER PERFORMANCE STATE from 2022.
   requires: [GRANTS.anyDefinition, GRANTS.serverState],
   shape: 'object',
@@ -76,7 +77,13 @@ const security = defineSignal<MssqlSession, SecurityRow>({
     await requireGrants(s, [GRANTS.anyDefinition], 'the security posture');
     await requireViews(s, ['sys.server_principals', 'sys.server_role_members', 'sys.sql_logins', 'sys.configurations'], 'the security posture');
     // sid 0x01 is sa whatever it has been renamed to.
-    const rows = await s.query<Omit<SecurityRow, 'sysadmin_logins' | 'agent_connection_encrypted' | 'xp_cmdshell_enabled'> & { sysadmin_logins: string | null; agent_connection_encrypted: string | null; xp_cmdshell_enabled: number | null }>(
+    const rows = await s.query<
+      Omit<SecurityRow, 'sysadmin_logins' | 'agent_connection_encrypted' | 'xp_cmdshell_enabled'> & {
+        sysadmin_logins: string | null;
+        agent_connection_encrypted: string | null;
+        xp_cmdshell_enabled: number | null;
+      }
+    >(
       `SELECT CASE CAST(SERVERPROPERTY('IsIntegratedSecurityOnly') AS int) WHEN 1 THEN N'windows' ELSE N'mixed' END AS authentication_mode,
               (SELECT is_disabled FROM sys.server_principals WHERE sid = 0x01) AS sa_disabled,
               (SELECT CAST(CASE WHEN name = N'sa' THEN 0 ELSE 1 END AS bit) FROM sys.server_principals WHERE sid = 0x01) AS sa_renamed,

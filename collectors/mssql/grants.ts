@@ -126,11 +126,17 @@ export async function mssqlChecklist(s: MssqlSession): Promise<ChecklistItem[]> 
   );
   if (s.facts.platform !== 'azure_sql_database') {
     const ag = signalsNeeding(GRANTS.serverState).filter((id) => id.startsWith('mssql.availability_'));
-    if (state?.hadr !== 1) items.push({ grant: 'Always On availability groups', status: 'not_applicable', signals: ag, detail: 'not enabled on this instance' });
+    if (state?.hadr !== 1)
+      items.push({ grant: 'Always On availability groups', status: 'not_applicable', signals: ag, detail: 'not enabled on this instance' });
   }
   items.push(
     s.tls.certificateValidated
-      ? { grant: TLS_ITEM, status: 'granted', signals: [], detail: `the connection is encrypted${s.tls.encryption === 'strict' ? ' (TDS 8.0 strict)' : ''} and the server certificate validated` }
+      ? {
+          grant: TLS_ITEM,
+          status: 'granted',
+          signals: [],
+          detail: `the connection is encrypted${s.tls.encryption === 'strict' ? ' (TDS 8.0 strict)' : ''} and the server certificate validated`,
+        }
       : {
           grant: TLS_ITEM,
           status: 'missing',

@@ -16,19 +16,71 @@ const FORBIDDEN_WORDS = new RegExp(
   '\\b(' +
     [
       // data and schema changes
-      'insert', 'update', 'delete', 'merge', 'truncate', 'create', 'alter', 'drop', 'into', 'bulk', 'writetext', 'updatetext', 'readtext',
+      'insert',
+      'update',
+      'delete',
+      'merge',
+      'truncate',
+      'create',
+      'alter',
+      'drop',
+      'into',
+      'bulk',
+      'writetext',
+      'updatetext',
+      'readtext',
       // permissions and identity
-      'grant', 'revoke', 'deny', 'setuser', 'revert',
+      'grant',
+      'revoke',
+      'deny',
+      'setuser',
+      'revert',
       // code execution, control flow and variables
-      'exec', 'execute', 'declare', 'set', 'if', 'while', 'goto', 'return', 'begin', 'end\\s+conversation', 'print', 'raiserror', 'throw', 'waitfor',
+      'exec',
+      'execute',
+      'declare',
+      'set',
+      'if',
+      'while',
+      'goto',
+      'return',
+      'begin',
+      'end\\s+conversation',
+      'print',
+      'raiserror',
+      'throw',
+      'waitfor',
       // transactions
-      'commit', 'rollback', 'save', 'tran', 'transaction',
+      'commit',
+      'rollback',
+      'save',
+      'tran',
+      'transaction',
       // server and database state
-      'dbcc', 'backup', 'restore', 'kill', 'shutdown', 'reconfigure', 'checkpoint', 'use', 'enable', 'disable',
+      'dbcc',
+      'backup',
+      'restore',
+      'kill',
+      'shutdown',
+      'reconfigure',
+      'checkpoint',
+      'use',
+      'enable',
+      'disable',
       // cursors and Service Broker
-      'open', 'fetch', 'close', 'deallocate', 'receive', 'send', 'move', 'get',
+      'open',
+      'fetch',
+      'close',
+      'deallocate',
+      'receive',
+      'send',
+      'move',
+      'get',
       // rowsets from elsewhere (linked servers, files, XML documents)
-      'openrowset', 'openquery', 'opendatasource', 'openxml',
+      'openrowset',
+      'openquery',
+      'opendatasource',
+      'openxml',
     ].join('|') +
     ')\\b',
   'i',
@@ -160,7 +212,9 @@ function nameChain(tokens: Token[], i: number): { parts: string[]; next: number 
 /** Words that stand before "(" without being a call. */
 const TSQL_KEYWORDS_BEFORE_PAREN = new Set(
   // Also TOP (n), FOR XML PATH(''), and the types that take a length in CAST(x AS nvarchar(128)).
-  'select with as from join apply on in exists any all some and or not where having by over partition order group union intersect except when then else case is between values like top path nvarchar varchar nchar char varbinary decimal numeric'.split(' '),
+  'select with as from join apply on in exists any all some and or not where having by over partition order group union intersect except when then else case is between values like top path nvarchar varchar nchar char varbinary decimal numeric'.split(
+    ' ',
+  ),
 );
 
 /**
@@ -178,7 +232,9 @@ export function assertAllowlistedTsql(sql: string): void {
   }
   const used = tsqlNamesUsed(sql);
   for (const fn of used.functions) if (!ALLOWED_TSQL_FUNCTIONS.has(fn)) throw new ReadOnlyViolation(`function ${fn}() is not on the allowlist`);
-  for (const rel of used.relations) if (!ALLOWED_TSQL_RELATIONS.has(rel) && !ALLOWED_TSQL_RELATIONS.has(rel.replace(/^[^.]+\.(?=sys\.[^.]+$)/, ''))) throw new ReadOnlyViolation(`relation ${rel} is not on the allowlist`);
+  for (const rel of used.relations)
+    if (!ALLOWED_TSQL_RELATIONS.has(rel) && !ALLOWED_TSQL_RELATIONS.has(rel.replace(/^[^.]+\.(?=sys\.[^.]+$)/, '')))
+      throw new ReadOnlyViolation(`relation ${rel} is not on the allowlist`);
 }
 
 /** The functions a statement calls and the relations it reads, as the allowlists name them. Refuses malformed names outright. */
@@ -199,7 +255,8 @@ export function tsqlNamesUsed(sql: string): { functions: Set<string>; relations:
     if (!isName(t)) continue;
     const { parts, next } = nameChain(tokens, i);
     const shown = parts.join('.');
-    if (parts.length > 3 || parts.some((p) => p === '')) throw new ReadOnlyViolation(`${shown}: names of other servers or with an omitted part are not allowed`);
+    if (parts.length > 3 || parts.some((p) => p === ''))
+      throw new ReadOnlyViolation(`${shown}: names of other servers or with an omitted part are not allowed`);
     const prev = tokens[i - 1];
     if (tokens[next]?.text === '(') {
       // A keyword before "(" is syntax (IN (…), OVER (…)); any other name is a call, however it is quoted or qualified.

@@ -72,9 +72,7 @@ export function permissionFor(ref: GrantRef, f: ServerFacts): Permission | undef
 
 /** A positive visibility check: 1 when the identity holds the permission (directly, by role or by implication). */
 export function probeExpression(p: Permission): string {
-  return p.scope === 'server'
-    ? `HAS_PERMS_BY_NAME(NULL, NULL, ${nString(p.name)})`
-    : `HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', ${nString(p.name)})`;
+  return p.scope === 'server' ? `HAS_PERMS_BY_NAME(NULL, NULL, ${nString(p.name)})` : `HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', ${nString(p.name)})`;
 }
 
 /**

@@ -20,7 +20,9 @@ export function tlsPosture(target: Target): TlsPosture {
   return { encryption: 'full', certificateValidated: true };
 }
 
-function tlsOptions(target: Target): Pick<NonNullable<DriverConfig['options']>, 'encrypt' | 'trustServerCertificate' | 'cryptoCredentialsDetails' | 'serverName'> {
+function tlsOptions(
+  target: Target,
+): Pick<NonNullable<DriverConfig['options']>, 'encrypt' | 'trustServerCertificate' | 'cryptoCredentialsDetails' | 'serverName'> {
   const tls = target.tls;
   const strict = mssqlOptions(target).strictEncryption;
   if (tls?.mode === 'verify-ca') {
@@ -57,7 +59,8 @@ function authentication(target: Target, password: string | undefined): Pick<Driv
       return { user: target.user, password: need(password, 'a password') };
     case 'ntlm': {
       // "DOMAIN\name" in user, or user + mssql.domain.
-      const [domain, userName] = o.domain !== undefined ? [o.domain, target.user] : target.user.includes('\\') ? target.user.split('\\', 2) : [undefined, target.user];
+      const [domain, userName] =
+        o.domain !== undefined ? [o.domain, target.user] : target.user.includes('\\') ? target.user.split('\\', 2) : [undefined, target.user];
       return {
         authentication: {
           type: 'ntlm',
@@ -69,14 +72,23 @@ function authentication(target: Target, password: string | undefined): Pick<Driv
       return {
         authentication: {
           type: 'azure-active-directory-password',
-          options: { userName: target.user, password: need(password, 'a password'), clientId: need(o.clientId, 'mssql.clientId'), tenantId: o.tenantId ?? 'common' },
+          options: {
+            userName: target.user,
+            password: need(password, 'a password'),
+            clientId: need(o.clientId, 'mssql.clientId'),
+            tenantId: o.tenantId ?? 'common',
+          },
         },
       };
     case 'entra-service-principal':
       return {
         authentication: {
           type: 'azure-active-directory-service-principal-secret',
-          options: { clientId: o.clientId ?? target.user, clientSecret: need(password, 'the client secret as password'), tenantId: need(o.tenantId, 'mssql.tenantId') },
+          options: {
+            clientId: o.clientId ?? target.user,
+            clientSecret: need(password, 'the client secret as password'),
+            tenantId: need(o.tenantId, 'mssql.tenantId'),
+          },
         },
       };
     case 'entra-managed-identity':

@@ -65,8 +65,7 @@ async function tierOf(s: MssqlSession): Promise<TierRow> {
   return t;
 }
 
-const tierLabel = (objective: string): string =>
-  objective === 'ElasticPool' ? 'a database in an elastic pool' : `service objective ${objective}`;
+const tierLabel = (objective: string): string => (objective === 'ElasticPool' ? 'a database in an elastic pool' : `service objective ${objective}`);
 
 /**
  * Applies the documented rule of every view a signal reads, before it reads them:

@@ -27,7 +27,7 @@ interface SessionRow {
 const sessions = defineSignal<OracleSession, SessionRow>({
   id: 'oracle.sessions',
   family: 'activity',
-  description: 'User sessions from V$SESSION with their current wait, SQL id and blocker (the agent\'s own session excluded)',
+  description: "User sessions from V$SESSION with their current wait, SQL id and blocker (the agent's own session excluded)",
   requires: ['V$SESSION'],
   shape: 'rows',
   read: async (s) => {

@@ -106,9 +106,7 @@ const dataGuardMembers = defineSignal<OracleSession, MemberRow>({
   shape: 'rows',
   read: (s) =>
     // SCNs can exceed 2^53; text keeps them exact.
-    s.query<MemberRow>(
-      'SELECT db_unique_name, parent_dbun, dest_role, TO_CHAR(current_scn) AS current_scn FROM v$dataguard_config ORDER BY db_unique_name',
-    ),
+    s.query<MemberRow>('SELECT db_unique_name, parent_dbun, dest_role, TO_CHAR(current_scn) AS current_scn FROM v$dataguard_config ORDER BY db_unique_name'),
   fields: { db_unique_name: 'object_names', parent_dbun: 'object_names', dest_role: null, current_scn: null },
 });
 

@@ -12,9 +12,7 @@ export const DIAGNOSTICS_PACK = 'DIAGNOSTICS_PACK';
 
 /** With the licence confirmed, the pack may still be switched off on the server. */
 async function packEnabled(s: OracleSession): Promise<void> {
-  const rows = await s
-    .query<{ value: string | null }>(`SELECT value FROM v$parameter WHERE name = 'control_management_pack_access'`)
-    .catch(() => undefined); // Not readable without V$PARAMETER: the view read itself then decides.
+  const rows = await s.query<{ value: string | null }>(`SELECT value FROM v$parameter WHERE name = 'control_management_pack_access'`).catch(() => undefined); // Not readable without V$PARAMETER: the view read itself then decides.
   const value = rows?.[0]?.value;
   if (value != null && !/DIAGNOSTIC/i.test(value)) {
     throw new SignalUnavailable(

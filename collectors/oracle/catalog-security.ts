@@ -215,7 +215,12 @@ const auditSettings = defineSignal<OracleSession, AuditRow>({
               (SELECT COUNT(*) FROM audit_unified_enabled_policies) AS unified_policies_enabled
          FROM dual`,
     ),
-  fields: { unified_auditing: 'config_posture', audit_trail: 'config_posture', audit_sys_operations: 'config_posture', unified_policies_enabled: 'config_posture' },
+  fields: {
+    unified_auditing: 'config_posture',
+    audit_trail: 'config_posture',
+    audit_sys_operations: 'config_posture',
+    unified_policies_enabled: 'config_posture',
+  },
 });
 
 export const securitySignals: readonly AnySignalSpec<OracleSession>[] = [users, defaultPasswords, profiles, privilegedGrantees, pwfileUsers, auditSettings];

@@ -57,7 +57,7 @@ type OracleDbModule = typeof OracleDB;
 let loaded: Promise<OracleDbModule> | undefined;
 /** Loaded on first use: the tray app and the other engines never pay for it. */
 const load = (): Promise<OracleDbModule> =>
-  (loaded ??= import('oracledb').then((m) => ((m as { default?: OracleDbModule }).default ?? (m as unknown as OracleDbModule))));
+  (loaded ??= import('oracledb').then((m) => (m as { default?: OracleDbModule }).default ?? (m as unknown as OracleDbModule)));
 
 /** node-oracledb in its default Thin mode: initOracleClient() is never called, so no Instant Client is needed. */
 export const oracledbDriver: OracleDriver = {

@@ -15,15 +15,15 @@ const asOracleError = (err: unknown): OracleLikeError => (typeof err === 'object
 /** One line: Thin mode's "Help: <url>" line and per-attempt CONNECTION_ID dropped, the socket cause kept; capped. */
 const brief = (msg: string | undefined): string =>
   oneLine(
-  (msg ?? 'unknown error')
-    .split('\n')
-    .filter((l) => !l.startsWith('Help:'))
-    .join(' ')
-    .replace(/\s*\(CONNECTION_ID=[^)]*\)\.?/g, ''),
-);
+    (msg ?? 'unknown error')
+      .split('\n')
+      .filter((l) => !l.startsWith('Help:'))
+      .join(' ')
+      .replace(/\s*\(CONNECTION_ID=[^)]*\)\.?/g, ''),
+  );
 
 const codeOf = (e: OracleLikeError): string =>
-  e.code ?? (e.errorNum !== undefined ? `ORA-${String(e.errorNum).padStart(5, '0')}` : /^([A-Z]{2,4}-\d{3,5}):/.exec(e.message ?? '')?.[1] ?? '');
+  e.code ?? (e.errorNum !== undefined ? `ORA-${String(e.errorNum).padStart(5, '0')}` : (/^([A-Z]{2,4}-\d{3,5}):/.exec(e.message ?? '')?.[1] ?? ''));
 
 /**
  * Raised by the session when Oracle refuses an object (ORA-00942 / ORA-01031):

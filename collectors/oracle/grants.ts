@@ -118,9 +118,7 @@ async function licenceItems(s: OracleSession): Promise<ChecklistItem[]> {
     ];
   }
   const items: ChecklistItem[] = [{ grant, status: 'granted', signals: LICENSED_SIGNALS, detail: 'confirmed by the operator for this target' }];
-  const rows = await s
-    .query<{ value: string | null }>(`SELECT value FROM v$parameter WHERE name = 'control_management_pack_access'`)
-    .catch(() => undefined);
+  const rows = await s.query<{ value: string | null }>(`SELECT value FROM v$parameter WHERE name = 'control_management_pack_access'`).catch(() => undefined);
   const value = rows?.[0]?.value;
   if (value != null && !/DIAGNOSTIC/i.test(value)) {
     items.push({

@@ -15,21 +15,59 @@ const FORBIDDEN_WORDS =
 
 /** Words that may stand before "(" without being a function call. */
 const KEYWORDS_BEFORE_PAREN = new Set(
-  'select with as from join on in exists any all some and or not where having by over partition order group union intersect minus except when then else case is between values using like fetch only'.split(' '),
+  'select with as from join on in exists any all some and or not where having by over partition order group union intersect minus except when then else case is between values using like fetch only'.split(
+    ' ',
+  ),
 );
 
 /** Built-in SQL functions the catalog uses; anything else (user functions, DBMS_ and UTL_ packages) is refused. */
-const ALLOWED_FUNCTIONS = new Set(
-  [
-    'count', 'sum', 'min', 'max', 'avg', 'round', 'trunc', 'floor', 'ceil', 'abs', 'greatest', 'least', 'mod',
-    'nvl', 'nvl2', 'coalesce', 'nullif', 'decode', 'cast', 'to_char', 'to_number', 'to_date', 'upper', 'lower',
-    'substr', 'instr', 'length', 'trim', 'replace', 'regexp_like', 'listagg', 'within', 'sys_context',
-    'sys_extract_utc', 'from_tz', 'numtodsinterval', 'extract', 'row_number', 'rank', 'dense_rank', 'lag',
-  ],
-);
+const ALLOWED_FUNCTIONS = new Set([
+  'count',
+  'sum',
+  'min',
+  'max',
+  'avg',
+  'round',
+  'trunc',
+  'floor',
+  'ceil',
+  'abs',
+  'greatest',
+  'least',
+  'mod',
+  'nvl',
+  'nvl2',
+  'coalesce',
+  'nullif',
+  'decode',
+  'cast',
+  'to_char',
+  'to_number',
+  'to_date',
+  'upper',
+  'lower',
+  'substr',
+  'instr',
+  'length',
+  'trim',
+  'replace',
+  'regexp_like',
+  'listagg',
+  'within',
+  'sys_context',
+  'sys_extract_utc',
+  'from_tz',
+  'numtodsinterval',
+  'extract',
+  'row_number',
+  'rank',
+  'dense_rank',
+  'lag',
+]);
 
 /** Objects whose use needs the Oracle Diagnostics Pack licence (ASH, AWR, ADDM). */
-export const LICENSED_OBJECTS = /\b(g?v\$active_session_history|g?v_\$active_session_history|x\$ash|(dba|cdb)_hist_\w+|awr_(root|pdb|cdb)_\w+|(dba|cdb)_addm_\w+|dbms_workload_repository|dbms_addm)\b/i;
+export const LICENSED_OBJECTS =
+  /\b(g?v\$active_session_history|g?v_\$active_session_history|x\$ash|(dba|cdb)_hist_\w+|awr_(root|pdb|cdb)_\w+|(dba|cdb)_addm_\w+|dbms_workload_repository|dbms_addm)\b/i;
 
 /** Blanks comments and string literals so the checks see only SQL words. */
 function skeleton(sql: string): string {
@@ -52,7 +90,8 @@ function assertSystemRelations(s: string): void {
   const lower = s.toLowerCase();
   const ctes = new Set([...lower.matchAll(/(?:\bwith|,)\s*([a-z_][\w$#]*)\s+as\s*\(/g)].map((m) => m[1]!));
   const NAME = /^\s*([a-z_][\w$#]*(?:\s*\.\s*[a-z_][\w$#]*)*)/;
-  const STOP = /^(where|group|order|connect|start|union|minus|intersect|fetch|offset|having|cross|join|inner|left|right|full|outer|natural|on|using|pivot|unpivot|partition|model|window|for)$/;
+  const STOP =
+    /^(where|group|order|connect|start|union|minus|intersect|fetch|offset|having|cross|join|inner|left|right|full|outer|natural|on|using|pivot|unpivot|partition|model|window|for)$/;
   for (const m of lower.matchAll(/\b(from|join)\b/g)) {
     let rest = lower.slice(m.index + m[0].length);
     for (;;) {

@@ -22,7 +22,9 @@ function connectAttributes(target: Target, password: string | undefined, ctx: Se
   const tls = target.tls ?? { mode: 'prefer' as const };
   // Thin mode trusts the system CA store; a wallet PEM must also hold a private key, so a bare CA file cannot be passed.
   if (tls.caFile !== undefined) {
-    throw new ConfigError('tls.caFile is not supported for oracle: node-oracledb Thin mode trusts the system CA store; add the CA there (or to NODE_EXTRA_CA_CERTS)');
+    throw new ConfigError(
+      'tls.caFile is not supported for oracle: node-oracledb Thin mode trusts the system CA store; add the CA there (or to NODE_EXTRA_CA_CERTS)',
+    );
   }
   if (tls.serverName !== undefined) throw new ConfigError('tls.serverName is not supported for oracle: the certificate is matched against host');
   // Oracle serves TLS on its own listener endpoint (TCPS), so there is nothing to "prefer": plain TCP unless TLS is required.
@@ -81,7 +83,10 @@ export class OracleSession implements ClosableSession {
     const where = `${target.host}:${target.port}/${target.service ?? ''}`;
     // A login the agent itself refuses (exit 3, like any refused login), so `grants` still prints the dedicated-user script.
     if (/^sys$/i.test(target.user)) {
-      throw new TargetConnectError('authentication', `${where}: the agent does not log in as SYS (Oracle ignores SET TRANSACTION READ ONLY for SYS); use a dedicated monitoring user`);
+      throw new TargetConnectError(
+        'authentication',
+        `${where}: the agent does not log in as SYS (Oracle ignores SET TRANSACTION READ ONLY for SYS); use a dedicated monitoring user`,
+      );
     }
     const attrs = connectAttributes(target, password, ctx);
     let conn: OracleConnection;

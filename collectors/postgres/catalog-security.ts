@@ -59,7 +59,7 @@ interface SecurityRow {
 const security = defineSignal<PgSession, SecurityRow>({
   id: 'postgres.security',
   family: 'security_posture',
-  description: 'TLS on the server and on the agent\'s own connection, password hashing, and who is superuser',
+  description: "TLS on the server and on the agent's own connection, password hashing, and who is superuser",
   requires: [],
   shape: 'object',
   read: (s) =>

@@ -8,8 +8,7 @@ import { quoteIdent } from './grants.js';
 import { ifPresent, pgVersionName, relationColumns, requireRelation, type RelationColumns } from './relation.js';
 import type { PgSession } from './session.js';
 
-const ts = (cols: RelationColumns, col: string): string =>
-  ifPresent(cols, col, 'text', `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`);
+const ts = (cols: RelationColumns, col: string): string => ifPresent(cols, col, 'text', `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`);
 
 interface IoRow {
   backend_type: string;
@@ -60,8 +59,7 @@ const IO_FIELDS: FieldCategories<IoRow> = {
 const io = defineSignal<PgSession, IoRow>({
   id: 'postgres.io',
   family: 'server_stats',
-  description:
-    'I/O by backend type, object and context from pg_stat_io (PostgreSQL 16+; byte counters 18+, op_bytes 16-17; times need track_io_timing)',
+  description: 'I/O by backend type, object and context from pg_stat_io (PostgreSQL 16+; byte counters 18+, op_bytes 16-17; times need track_io_timing)',
   requires: [],
   shape: 'rows',
   read: async (s, ctx) => {
@@ -152,7 +150,7 @@ export async function statementsSchema(s: PgSession): Promise<string> {
     throw new SignalUnavailable(
       'not_enabled',
       'the pg_stat_statements extension is not created in this database',
-      "Add pg_stat_statements to shared_preload_libraries (restart), then: CREATE EXTENSION pg_stat_statements;",
+      'Add pg_stat_statements to shared_preload_libraries (restart), then: CREATE EXTENSION pg_stat_statements;',
     );
   }
   return ext.schema;
@@ -218,8 +216,7 @@ const SUBSCRIPTION_FIELDS: FieldCategories<SubscriptionStatsRow> = {
 const subscriptionStats = defineSignal<PgSession, SubscriptionStatsRow>({
   id: 'postgres.subscription_stats',
   family: 'replication',
-  description:
-    'Logical replication subscription errors from pg_stat_subscription_stats (PostgreSQL 15+; conflict counters 18+)',
+  description: 'Logical replication subscription errors from pg_stat_subscription_stats (PostgreSQL 15+; conflict counters 18+)',
   requires: [],
   shape: 'rows',
   read: async (s, ctx) => {

@@ -55,6 +55,7 @@ export function mapPgConnectError(err: unknown, where: string): TargetConnectErr
   if (TLS_CODES.test(code) || /SSL|TLS|certificate/i.test(e.message ?? '')) return new TargetConnectError('tls', `${where}: TLS failed (${brief(e.message)})`);
   if (/timeout/i.test(e.message ?? '') || code === 'ETIMEDOUT') return new TargetConnectError('timeout', `${where}: no answer in time (${brief(e.message)})`);
   if (NETWORK_CODES.has(code)) return new TargetConnectError('unreachable', `${where}: unreachable (${code})`);
-  if (code.startsWith('57P') || code.startsWith('08') || code === '53300') return new TargetConnectError('unreachable', `${where}: server not accepting connections (${brief(e.message)})`);
+  if (code.startsWith('57P') || code.startsWith('08') || code === '53300')
+    return new TargetConnectError('unreachable', `${where}: server not accepting connections (${brief(e.message)})`);
   return new TargetConnectError('unreachable', `${where}: ${code ? `${code} ` : ''}${brief(e.message)}`);
 }

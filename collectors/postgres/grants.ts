@@ -108,7 +108,12 @@ export async function pgChecklist(s: PgSession): Promise<ChecklistItem[]> {
   // Standby-only views: on a primary there is nothing to grant.
   items.push(
     !p.in_recovery
-      ? { grant: 'pg_stat_wal_receiver', status: 'not_applicable', signals: needs('pg_stat_wal_receiver'), detail: 'this server is a primary; WAL receiver details exist only on standbys' }
+      ? {
+          grant: 'pg_stat_wal_receiver',
+          status: 'not_applicable',
+          signals: needs('pg_stat_wal_receiver'),
+          detail: 'this server is a primary; WAL receiver details exist only on standbys',
+        }
       : p.stats
         ? { grant: 'pg_stat_wal_receiver', status: 'granted', signals: needs('pg_stat_wal_receiver'), detail: 'sees the WAL receiver (pg_read_all_stats)' }
         : {
@@ -122,7 +127,8 @@ export async function pgChecklist(s: PgSession): Promise<ChecklistItem[]> {
   if (p.ext) {
     items.push({ grant: 'pg_stat_statements', status: 'granted', signals: needs('pg_stat_statements'), detail: 'extension created in this database' });
   } else {
-    const preload = p.preloaded === false ? "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements';  -- append to any existing list, then restart\n" : '';
+    const preload =
+      p.preloaded === false ? "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements';  -- append to any existing list, then restart\n" : '';
     items.push({
       grant: 'pg_stat_statements',
       status: 'not_enabled',
@@ -152,7 +158,7 @@ export function pgGrantScript(target: Target, items: readonly ChecklistItem[] | 
       `GRANT pg_monitor TO ${role};  -- pg_read_all_settings + pg_read_all_stats + pg_stat_scan_tables`,
       `GRANT SELECT ON pg_catalog.pg_hba_file_rules TO ${role};`,
       `GRANT EXECUTE ON FUNCTION pg_catalog.pg_hba_file_rules() TO ${role};`,
-      "-- pg_stat_statements (query statistics): needs shared_preload_libraries and, in the monitored database:",
+      '-- pg_stat_statements (query statistics): needs shared_preload_libraries and, in the monitored database:',
       '-- CREATE EXTENSION IF NOT EXISTS pg_stat_statements;',
     );
     return `${lines.join('\n')}\n`;

@@ -52,10 +52,7 @@ export function pgVersionName(versionNum: number): string {
 export async function requireRelation(s: PgSession, schema: string, relation: string, addedIn: string): Promise<RelationColumns> {
   const cols = await relationColumns(s, schema, relation);
   if (cols === undefined) {
-    throw new SignalUnavailable(
-      'unsupported',
-      `${relation} does not exist on PostgreSQL ${pgVersionName(s.versionNum)}: it was added in ${addedIn}`,
-    );
+    throw new SignalUnavailable('unsupported', `${relation} does not exist on PostgreSQL ${pgVersionName(s.versionNum)}: it was added in ${addedIn}`);
   }
   return cols;
 }

@@ -218,7 +218,8 @@ export class PgSession implements ClosableSession {
       engine: 'postgres',
       statement: sql,
       guard: () => assertReadOnlySql(sql),
-      refusedBecause: () => (this.lost !== undefined ? 'read_only_lost' : this.closed ? 'closed' : this.txStatus !== 'T' ? 'not_in_read_only_transaction' : undefined),
+      refusedBecause: () =>
+        this.lost !== undefined ? 'read_only_lost' : this.closed ? 'closed' : this.txStatus !== 'T' ? 'not_in_read_only_transaction' : undefined,
       refusalError: (why) =>
         why === 'read_only_lost'
           ? new ReadOnlyViolation(`the session is closed: ${this.lost ?? why}`)

@@ -605,7 +605,15 @@ const slowlog = defineSignal<RedisSession, SlowlogRow>({
     s.scratch.set('slowlog', read);
     return read.entries.map((e) => {
       const a = summarizeArgs(e.argv);
-      return { id: e.id, timestamp: e.timestamp, duration_us: e.value, command: a.command, args: argsOf(a), client_addr: e.clientAddr, client_name: e.clientName };
+      return {
+        id: e.id,
+        timestamp: e.timestamp,
+        duration_us: e.value,
+        command: a.command,
+        args: argsOf(a),
+        client_addr: e.clientAddr,
+        client_name: e.clientName,
+      };
     });
   },
   fields: {
@@ -667,7 +675,16 @@ const commandlog = defineSignal<RedisSession, CommandlogRow>({
       for (const type of ['large-request', 'large-reply'] as const) {
         for (const e of (await readLog(s, type)).entries) {
           const a = summarizeArgs(e.argv);
-          rows.push({ type, id: e.id, timestamp: e.timestamp, bytes: e.value, command: a.command, args: argsOf(a), client_addr: e.clientAddr, client_name: e.clientName });
+          rows.push({
+            type,
+            id: e.id,
+            timestamp: e.timestamp,
+            bytes: e.value,
+            command: a.command,
+            args: argsOf(a),
+            client_addr: e.clientAddr,
+            client_name: e.clientName,
+          });
         }
       }
     } catch (err) {

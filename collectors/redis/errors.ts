@@ -95,11 +95,16 @@ export function mapRedisConnectError(err: unknown, where: string): TargetConnect
   const message = typeof e.message === 'string' ? e.message : String(err);
   const prefix = e.name === 'ReplyError' ? (/^[A-Z]+/.exec(message)?.[0] ?? '') : '';
   if (prefix === 'WRONGPASS' || prefix === 'NOAUTH' || /invalid (username-)?password|AUTH.*without any password/i.test(message)) {
-    return new TargetConnectError('authentication', `${where}: authentication failed (${prefix || 'ERR'}: wrong user name or password, or the user is disabled)`);
+    return new TargetConnectError(
+      'authentication',
+      `${where}: authentication failed (${prefix || 'ERR'}: wrong user name or password, or the user is disabled)`,
+    );
   }
   if (prefix === 'NOPERM') return new TargetConnectError('authentication', `${where}: the user may not run the connection handshake (${brief(message)})`);
-  if (TLS_CODES.test(code) || /SSL|TLS|certificate|secure connection/i.test(message)) return new TargetConnectError('tls', `${where}: TLS failed (${brief(message)})`);
-  if (code === 'ETIMEDOUT' || /ETIMEDOUT|timed out/i.test(message)) return new TargetConnectError('timeout', `${where}: no answer in time (${code || 'timeout'})`);
+  if (TLS_CODES.test(code) || /SSL|TLS|certificate|secure connection/i.test(message))
+    return new TargetConnectError('tls', `${where}: TLS failed (${brief(message)})`);
+  if (code === 'ETIMEDOUT' || /ETIMEDOUT|timed out/i.test(message))
+    return new TargetConnectError('timeout', `${where}: no answer in time (${code || 'timeout'})`);
   if (NETWORK_CODES.has(code)) return new TargetConnectError('unreachable', `${where}: unreachable (${code})`);
   if (/All sentinels are unreachable|No master|Failed to connect to any sentinel/i.test(message)) {
     return new TargetConnectError('unreachable', `${where}: ${brief(message)}`);

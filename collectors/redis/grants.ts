@@ -96,8 +96,16 @@ interface Probe {
 
 const PROBES: Probe[] = [
   { grant: 'ping', what: 'proves the login after connecting', run: (s) => s.command('PING') },
-  { grant: 'client|setname', what: 'names the agent connection in CLIENT LIST (logstag-agent/<version>)', run: (s) => s.command('CLIENT', 'SETNAME', s.applicationName) },
-  { grant: 'info', what: 'INFO sections: server, clients, memory, persistence, stats, replication, cpu, keyspace, commandstats, errorstats', run: (s) => s.command('INFO', 'server') },
+  {
+    grant: 'client|setname',
+    what: 'names the agent connection in CLIENT LIST (logstag-agent/<version>)',
+    run: (s) => s.command('CLIENT', 'SETNAME', s.applicationName),
+  },
+  {
+    grant: 'info',
+    what: 'INFO sections: server, clients, memory, persistence, stats, replication, cpu, keyspace, commandstats, errorstats',
+    run: (s) => s.command('INFO', 'server'),
+  },
   // ID filter with an id no client has: proves the permission without listing every client.
   { grant: 'client|list', what: 'connected clients', run: (s) => s.command('CLIENT', 'LIST', 'ID', '9223372036854775807') },
   { grant: 'slowlog|get', what: 'slow-log entries (read only; never SLOWLOG RESET)', run: (s) => s.command('SLOWLOG', 'GET', 0) },
@@ -125,9 +133,14 @@ export async function redisChecklist(s: RedisSession): Promise<ChecklistItem[]> 
   const probes = [...PROBES];
   const cluster = await isCluster(s);
   if (cluster !== false) probes.push({ grant: 'cluster|info', what: 'cluster state and slots', run: (x) => x.command('CLUSTER', 'INFO') });
-  if (s.target.redis?.mode === 'cluster') probes.push({ grant: 'cluster|slots', what: 'how the agent finds the cluster nodes', run: (x) => x.command('CLUSTER', 'SLOTS') });
+  if (s.target.redis?.mode === 'cluster')
+    probes.push({ grant: 'cluster|slots', what: 'how the agent finds the cluster nodes', run: (x) => x.command('CLUSTER', 'SLOTS') });
   if (isValkey81(facts)) {
-    probes.push({ grant: 'commandlog|get', what: 'Valkey command log: large requests and replies', run: (x) => x.command('COMMANDLOG', 'GET', 0, 'large-request') });
+    probes.push({
+      grant: 'commandlog|get',
+      what: 'Valkey command log: large requests and replies',
+      run: (x) => x.command('COMMANDLOG', 'GET', 0, 'large-request'),
+    });
     probes.push({ grant: 'commandlog|len', what: 'Valkey command log length', run: (x) => x.command('COMMANDLOG', 'LEN', 'large-request') });
   }
   const items: ChecklistItem[] = [];
@@ -149,7 +162,12 @@ export async function redisChecklist(s: RedisSession): Promise<ChecklistItem[]> 
     }
   }
   if (cluster === false) {
-    items.push({ grant: '+cluster|info', status: 'not_applicable', signals: signalsNeeding('cluster|info'), detail: 'not a cluster node (cluster-enabled no)' });
+    items.push({
+      grant: '+cluster|info',
+      status: 'not_applicable',
+      signals: signalsNeeding('cluster|info'),
+      detail: 'not a cluster node (cluster-enabled no)',
+    });
   }
   return items;
 }

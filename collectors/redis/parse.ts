@@ -239,7 +239,23 @@ export function parseAclGetUser(user: string, reply: unknown): AclRules {
 }
 
 /** Categories whose commands write or delete data, or administer the server. */
-const WRITE_CATEGORIES = new Set(['all', 'write', 'keyspace', 'string', 'hash', 'list', 'set', 'sortedset', 'stream', 'bitmap', 'hyperloglog', 'geo', 'scripting', 'admin', 'dangerous']);
+const WRITE_CATEGORIES = new Set([
+  'all',
+  'write',
+  'keyspace',
+  'string',
+  'hash',
+  'list',
+  'set',
+  'sortedset',
+  'stream',
+  'bitmap',
+  'hyperloglog',
+  'geo',
+  'scripting',
+  'admin',
+  'dangerous',
+]);
 const ADMIN_CATEGORIES = new Set(['all', 'admin', 'dangerous']);
 
 export interface AclPosture {

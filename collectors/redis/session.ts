@@ -55,7 +55,9 @@ function redisTls(target: Target, mode: string): ConnectionOptions | undefined {
   const t = target.tls;
   if (t === undefined || t.mode === 'disable') return undefined;
   if (t.mode === 'prefer') {
-    throw new ConfigError('tls.mode "prefer" does not apply to Redis, which serves TLS on its own port with no negotiation: use "require", "verify-ca", "verify-full" or "disable"');
+    throw new ConfigError(
+      'tls.mode "prefer" does not apply to Redis, which serves TLS on its own port with no negotiation: use "require", "verify-ca", "verify-full" or "disable"',
+    );
   }
   const opts = tlsConnectionOptions(target);
   // With Sentinel or a cluster the agent reaches servers it discovers: each is checked against its own name.
@@ -165,7 +167,9 @@ export class RedisSession implements ClosableSession {
                 updateSentinels: false,
                 failoverDetector: false,
                 sentinelCommandTimeout: target.statementTimeoutMs,
-                ...(target.redis.sentinelAuth === 'target' ? { sentinelUsername: target.user, ...(password === undefined ? {} : { sentinelPassword: password }) } : {}),
+                ...(target.redis.sentinelAuth === 'target'
+                  ? { sentinelUsername: target.user, ...(password === undefined ? {} : { sentinelPassword: password }) }
+                  : {}),
                 enableTLSForSentinelMode: tls !== undefined,
                 ...(target.redis.sentinelTls && tls !== undefined ? { sentinelTLS: tls } : {}),
               }

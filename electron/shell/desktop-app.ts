@@ -156,7 +156,8 @@ export function startDesktopApp(e: ElectronApi, opts: DesktopAppOptions = {}): {
         // safeStorage asked for re-encryption (rotated key): keep the fresh blob.
         onReseal: async (blob, resealed) => {
           for (const t of store.targets) {
-            if (t.password !== undefined && 'secret' in t.password && t.password.secret === blob) await store.putTarget({ ...t, password: { secret: resealed } });
+            if (t.password !== undefined && 'secret' in t.password && t.password.secret === blob)
+              await store.putTarget({ ...t, password: { secret: resealed } });
           }
         },
       }));

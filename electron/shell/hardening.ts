@@ -20,7 +20,9 @@ export interface HardenableContents {
 
 /** The part of a Session the hardening uses. */
 export interface HardenableSession {
-  setPermissionRequestHandler(handler: (contents: unknown, permission: string, callback: (granted: boolean) => void, details: { requestingUrl: string }) => void): void;
+  setPermissionRequestHandler(
+    handler: (contents: unknown, permission: string, callback: (granted: boolean) => void, details: { requestingUrl: string }) => void,
+  ): void;
   setPermissionCheckHandler(handler: (contents: unknown, permission: string, origin: string, details: { requestingUrl?: string }) => boolean): void;
   setDevicePermissionHandler(handler: (details: unknown) => boolean): void;
   readonly webRequest: {

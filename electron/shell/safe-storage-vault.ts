@@ -60,7 +60,8 @@ export class SafeStorageVault implements Vault {
           'no OS keyring is available to this desktop session (Electron fell back to "basic_text", which only obfuscates secrets with a fixed key); secrets are not stored that way. Run a Secret Service (GNOME Keyring) or KWallet in the session, or use an environment variable for the password',
         );
       }
-      if (backend === 'unknown') throw new VaultError('unavailable', 'the OS keyring is not ready yet (the app has not finished starting); try again in a moment');
+      if (backend === 'unknown')
+        throw new VaultError('unavailable', 'the OS keyring is not ready yet (the app has not finished starting); try again in a moment');
     }
     let available: boolean;
     try {
@@ -71,7 +72,10 @@ export class SafeStorageVault implements Vault {
     if (!available) {
       const where =
         this.platform === 'darwin' ? 'the macOS Keychain' : this.platform === 'win32' ? 'Windows data protection (DPAPI)' : 'the Secret Service or KWallet';
-      throw new VaultError('unavailable', `the OS keystore (${where}) is not available to the app, so secrets cannot be encrypted; use an environment variable for the password instead`);
+      throw new VaultError(
+        'unavailable',
+        `the OS keystore (${where}) is not available to the app, so secrets cannot be encrypted; use an environment variable for the password instead`,
+      );
     }
   }
 
@@ -100,7 +104,10 @@ export class SafeStorageVault implements Vault {
   async openAndRefresh(text: string): Promise<{ plaintext: string; resealed?: string }> {
     const blob = decodeBlob(text);
     if (blob.backend !== 'electron-safestorage') {
-      throw new VaultError('foreign', 'this secret was sealed by the headless CLI (OS keychain vault), which the desktop app cannot open; re-enter it in the app');
+      throw new VaultError(
+        'foreign',
+        'this secret was sealed by the headless CLI (OS keychain vault), which the desktop app cannot open; re-enter it in the app',
+      );
     }
     if (blob.machine !== this.machine) throw new VaultError('foreign', foreignMessage());
     await this.requireStrongBackend();
@@ -113,7 +120,7 @@ export class SafeStorageVault implements Vault {
         this.platform === 'darwin'
           ? `; on macOS this happens when the app's name or code-signing identity changed, so the Keychain item "${this.appName} Safe Storage" that sealed it is no longer this app's`
           : this.platform === 'linux'
-            ? '; on Linux this happens when the keyring was reset or another user\'s keyring is unlocked'
+            ? "; on Linux this happens when the keyring was reset or another user's keyring is unlocked"
             : '';
       throw new VaultError('foreign', `this secret cannot be decrypted with ${this.appName}'s OS-protected key; re-enter it${mac}`);
     }

@@ -85,7 +85,9 @@ export function trayViewOf(status: RuntimeStatus): TrayView {
   if (status.apiKeyRotation !== undefined) agentAttention.push(`API key ${status.apiKeyRotation.state} for rotation`);
   if (status.delivery?.backlog === true) {
     agentAttention.push(
-      status.delivery.failing !== undefined ? `delivery failing, ${plural(status.delivery.pending, 'payload')} waiting` : `delivery backlog: ${plural(status.delivery.pending, 'payload')} waiting`,
+      status.delivery.failing !== undefined
+        ? `delivery failing, ${plural(status.delivery.pending, 'payload')} waiting`
+        : `delivery backlog: ${plural(status.delivery.pending, 'payload')} waiting`,
     );
   }
   if (targets.length === 0) agentAttention.push('no targets configured yet');
@@ -99,11 +101,13 @@ export function trayViewOf(status: RuntimeStatus): TrayView {
     details = ['Resume from this menu', ...(status.deliveryError === undefined ? [] : ['payloads cannot be stored']), ...errors.map(targetDetail)];
   } else if (errors.length > 0 || status.deliveryError !== undefined) {
     state = 'error';
-    headline =
-      errors.length > 0
-        ? `${errors.length} of ${plural(targets.length, 'target')} not collected`
-        : 'payloads cannot be stored';
-    details = [...(errors.length > 0 && status.deliveryError !== undefined ? ['payloads cannot be stored'] : []), ...errors.map(targetDetail), ...attention.map(targetDetail), ...agentAttention];
+    headline = errors.length > 0 ? `${errors.length} of ${plural(targets.length, 'target')} not collected` : 'payloads cannot be stored';
+    details = [
+      ...(errors.length > 0 && status.deliveryError !== undefined ? ['payloads cannot be stored'] : []),
+      ...errors.map(targetDetail),
+      ...attention.map(targetDetail),
+      ...agentAttention,
+    ];
   } else if (attention.length > 0 || agentAttention.length > 0) {
     state = 'attention';
     headline = 'attention needed';
@@ -161,7 +165,10 @@ export function trayMenu(view: TrayView, login: LoginItemState): TrayMenuEntry[]
     { type: 'normal', label: 'Collect now', action: 'collect', enabled: view.canCollect },
     { type: 'normal', label: 'Open audit ledger', action: 'ledger', enabled: true },
     ...(login.supported
-      ? ([{ type: 'separator' }, { type: 'checkbox', label: 'Start at login', action: 'login', checked: login.enabled, enabled: true }] satisfies TrayMenuEntry[])
+      ? ([
+          { type: 'separator' },
+          { type: 'checkbox', label: 'Start at login', action: 'login', checked: login.enabled, enabled: true },
+        ] satisfies TrayMenuEntry[])
       : []),
     { type: 'separator' },
     { type: 'normal', label: `Quit ${APP}`, action: 'quit', enabled: true },

@@ -80,7 +80,14 @@ export function createTrayController(opts: TrayControllerOptions, initial: TrayV
     },
     update(view) {
       if (state === undefined) return;
-      if (last !== undefined && last.tooltip === view.tooltip && last.state === view.state && last.paused === view.paused && last.canCollect === view.canCollect && last.headline === view.headline) {
+      if (
+        last !== undefined &&
+        last.tooltip === view.tooltip &&
+        last.state === view.state &&
+        last.paused === view.paused &&
+        last.canCollect === view.canCollect &&
+        last.headline === view.headline
+      ) {
         return;
       }
       apply(view);
@@ -97,6 +104,8 @@ export function createTrayController(opts: TrayControllerOptions, initial: TrayV
 
 // Electron's real objects fit the narrow views above (a compile error here means the Electron API moved).
 type Fits<A, B> = A extends B ? true : false;
-export type ElectronFitsTray = [Fits<Tray, TrayLike>, Fits<typeof Tray, TrayConstructor>, Fits<typeof Menu, MenuFactory>] extends [true, true, true] ? true : never;
+export type ElectronFitsTray = [Fits<Tray, TrayLike>, Fits<typeof Tray, TrayConstructor>, Fits<typeof Menu, MenuFactory>] extends [true, true, true]
+  ? true
+  : never;
 const electronFits: ElectronFitsTray = true;
 void electronFits;

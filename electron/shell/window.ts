@@ -66,7 +66,9 @@ export function createMainWindow<W extends WindowLike>(BrowserWindow: new (optio
   });
   hardenWebContents(win.webContents, opts.isOwnPage, opts.log);
   win.once('ready-to-show', () => win.show());
-  win.loadURL(RENDERER_URL).catch((err: unknown) => opts.log?.(`the window could not load ${RENDERER_URL}: ${err instanceof Error ? err.message : String(err)}`));
+  win
+    .loadURL(RENDERER_URL)
+    .catch((err: unknown) => opts.log?.(`the window could not load ${RENDERER_URL}: ${err instanceof Error ? err.message : String(err)}`));
   return win;
 }
 

@@ -51,7 +51,9 @@ export function agentApi(env: NodeJS.ProcessEnv = {}, delivery?: HandlerDeps['de
   };
   const nameKeys = new NameKeyStore(home, noVault);
   const ledger = new AuditLedger(join(home, 'audit'));
-  const ops = new TargetOperations({ id: '5b0c8a0e-2f7e-4c5e-9a51-3c1f6f3b7d21', version: '0.1.0', host: 'e2e-host' }, ledger, noVault, env, () => nameKeys.load());
+  const ops = new TargetOperations({ id: '5b0c8a0e-2f7e-4c5e-9a51-3c1f6f3b7d21', version: '0.1.0', host: 'e2e-host' }, ledger, noVault, env, () =>
+    nameKeys.load(),
+  );
   const api = createHandlers({ store, ops, ...(delivery === undefined ? {} : { delivery }) });
   return { home, store, ops, ledger, ...api };
 }
@@ -90,7 +92,9 @@ export async function openApp(browser: Browser, base: string, api: AgentApi): Pr
       page.evaluate(`window.__logstagEmit(${JSON.stringify(event)})`).catch(() => {});
     },
   };
-  await page.exposeBinding('__logstagCall', (_source, message: unknown) => dispatch(api.handlers, message, conn, (err) => problems.push(`agent: ${String(err)}`)));
+  await page.exposeBinding('__logstagCall', (_source, message: unknown) =>
+    dispatch(api.handlers, message, conn, (err) => problems.push(`agent: ${String(err)}`)),
+  );
   await page.exposeBinding('__logstagCspViolation', (_source, what: unknown) => problems.push(`CSP violation: ${String(what)}`));
   await page.addInitScript({ content: BRIDGE });
   page.on('close', () => api.disconnect(conn));
@@ -105,7 +109,6 @@ export async function screenshot(page: Page, name: string, element?: Locator): P
   const path = join(shotDir, `${name}.png`);
   await (element ? element.screenshot({ path }) : page.screenshot({ path, fullPage: true }));
 }
-
 
 /** Starts the server and Chromium for a spec file; `env()` gives the live handles. */
 export function useApp(): { browser: () => Browser; base: () => string; api: (env?: NodeJS.ProcessEnv, delivery?: HandlerDeps['delivery']) => AgentApi } {
@@ -146,7 +149,10 @@ export async function gotoScreen(page: Page, name: 'Dashboard' | 'Setup wizard' 
 }
 
 /** Adds a target through the dashboard's Add target form. */
-export async function addTarget(page: Page, t: { id: string; name?: string; host: string; port: string; user: string; database?: string; env?: string }): Promise<void> {
+export async function addTarget(
+  page: Page,
+  t: { id: string; name?: string; host: string; port: string; user: string; database?: string; env?: string },
+): Promise<void> {
   const form = page.getByRole('form', { name: 'Add a target' });
   // A first run opens the setup wizard: the form is on the dashboard.
   if (!(await page.getByRole('heading', { name: 'Targets', level: 2 }).isVisible())) await gotoScreen(page, 'Dashboard');
@@ -166,4 +172,3 @@ export async function addTarget(page: Page, t: { id: string; name?: string; host
 }
 
 export const card = (page: Page, name: string) => page.getByRole('article', { name });
-

@@ -10,7 +10,15 @@ describe('permission checklist', () => {
     const pg = inject('pg');
     const api = app.api({ E2E_PG_LOWPRIV: pg.users.lowpriv.password });
     const { page, problems } = await openApp(app.browser(), app.base(), api);
-    await addTarget(page, { id: 'lowdb', name: 'Low privilege', host: pg.host, port: String(pg.port), user: pg.users.lowpriv.user, database: pg.database, env: 'E2E_PG_LOWPRIV' });
+    await addTarget(page, {
+      id: 'lowdb',
+      name: 'Low privilege',
+      host: pg.host,
+      port: String(pg.port),
+      user: pg.users.lowpriv.user,
+      database: pg.database,
+      env: 'E2E_PG_LOWPRIV',
+    });
     const c = card(page, 'Low privilege');
     await c.getByRole('button', { name: 'Check permissions' }).click();
     const report = c.getByRole('region', { name: 'Permissions for Low privilege' });

@@ -15,7 +15,15 @@ describe('dashboard', () => {
     const nav = page.getByRole('navigation', { name: 'Screens' });
     // First run (no target): the guided setup opens, not a bare form.
     await expect(nav.getByRole('button', { name: 'Setup wizard' }).getAttribute('aria-current')).resolves.toBe('page');
-    await addTarget(page, { id: 'dash', name: 'Dash DB', host: pg.host, port: String(pg.port), user: pg.users.monitor.user, database: pg.database, env: 'E2E_PG_MONITOR' });
+    await addTarget(page, {
+      id: 'dash',
+      name: 'Dash DB',
+      host: pg.host,
+      port: String(pg.port),
+      user: pg.users.monitor.user,
+      database: pg.database,
+      env: 'E2E_PG_MONITOR',
+    });
     const c = card(page, 'Dash DB');
     await c.getByRole('button', { name: 'Collect now' }).click();
     await c.getByText(/All signals available|Some signals unavailable/).waitFor();
@@ -29,7 +37,15 @@ describe('dashboard', () => {
     await expect(charts.locator('canvas').count()).resolves.toBeGreaterThanOrEqual(3);
 
     // A least-privileged identity cannot read other sessions: that chart says why instead of drawing 0.
-    await addTarget(page, { id: 'low', name: 'Low DB', host: pg.host, port: String(pg.port), user: pg.users.lowpriv.user, database: pg.database, env: 'E2E_PG_LOWPRIV' });
+    await addTarget(page, {
+      id: 'low',
+      name: 'Low DB',
+      host: pg.host,
+      port: String(pg.port),
+      user: pg.users.lowpriv.user,
+      database: pg.database,
+      env: 'E2E_PG_LOWPRIV',
+    });
     const low = card(page, 'Low DB');
     await low.getByRole('button', { name: 'Collect now' }).click();
     const active = low.getByRole('img', { name: /^Active sessions: unavailable: / });
@@ -50,7 +66,9 @@ describe('dashboard', () => {
       await page.getByRole('heading', { name: heading, level: 2 }).waitFor();
       await expect(nav.getByRole('button', { name }).getAttribute('aria-current')).resolves.toBe('page');
     }
-    await card(page, 'Dash DB').getByText(/All signals available|Some signals unavailable/).waitFor();
+    await card(page, 'Dash DB')
+      .getByText(/All signals available|Some signals unavailable/)
+      .waitFor();
 
     // The OS dark theme is followed.
     await page.emulateMedia({ colorScheme: 'dark' });
@@ -119,7 +137,9 @@ describe('dashboard: adding targets', () => {
     await again.getByLabel('Password', { exact: true }).fill('not-stored');
     await again.getByRole('button', { name: 'Add target' }).click();
     await card(page, 'billing').waitFor();
-    await expect(page.getByRole('alert').first().textContent()).resolves.toMatch(/Password not stored:.*"billing" was added without a password.*no OS keystore in this test/);
+    await expect(page.getByRole('alert').first().textContent()).resolves.toMatch(
+      /Password not stored:.*"billing" was added without a password.*no OS keystore in this test/,
+    );
     expect(api.store.target('billing')?.password).toBeUndefined();
     await page.getByRole('button', { name: 'Dismiss' }).click();
 
@@ -152,7 +172,15 @@ describe('dashboard: a target card over a real PostgreSQL', () => {
     const feed = page.getByRole('region', { name: 'Live feed' });
     await feed.getByText('Listening').waitFor();
 
-    await addTarget(page, { id: 'appdb', name: 'App DB (monitor)', host: pg.host, port: String(pg.port), user: pg.users.monitor.user, database: pg.database, env: 'E2E_PG_MONITOR' });
+    await addTarget(page, {
+      id: 'appdb',
+      name: 'App DB (monitor)',
+      host: pg.host,
+      port: String(pg.port),
+      user: pg.users.monitor.user,
+      database: pg.database,
+      env: 'E2E_PG_MONITOR',
+    });
     const monitor = card(page, 'App DB (monitor)');
 
     await monitor.getByRole('button', { name: 'Test connection' }).click();
@@ -197,8 +225,14 @@ describe('dashboard: a target card over a real PostgreSQL', () => {
     await editor.getByRole('button', { name: 'Save policy' }).click();
     await editor.getByText('Saved; applies from the next collection.').waitFor();
     expect(api.store.target('appdb')?.policy).toEqual({ identity_metadata: 'redact', client_metadata: 'exclude' });
-    const changes = (await readFile(api.ledger.file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e['kind'] === 'policy_change');
-    expect(changes).toEqual([expect.objectContaining({ scope: 'target', targetId: 'appdb', via: 'api', after: { identity_metadata: 'redact', client_metadata: 'exclude' } })]);
+    const changes = (await readFile(api.ledger.file, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((e) => e['kind'] === 'policy_change');
+    expect(changes).toEqual([
+      expect.objectContaining({ scope: 'target', targetId: 'appdb', via: 'api', after: { identity_metadata: 'redact', client_metadata: 'exclude' } }),
+    ]);
 
     await monitor.getByRole('button', { name: 'Collect now' }).click();
     await result.getByText(/fields? redacted, [1-9]\d* excluded/).waitFor();
@@ -206,7 +240,9 @@ describe('dashboard: a target card over a real PostgreSQL', () => {
     await expect(activityRow.getByLabel('usename: Users, roles, privileges, Redacted').count()).resolves.toBe(1);
     await expect(activityRow.getByLabel('state').count()).resolves.toBe(0); // not sensitive: counted, not listed
     await result.getByText('Payload exactly as it would be sent (JSON)').click();
-    const json = JSON.parse((await result.getByLabel('Payload JSON').textContent()) ?? '{}') as { signals: Array<{ id: string; value?: Array<Record<string, unknown>>; policy?: Record<string, string> }> };
+    const json = JSON.parse((await result.getByLabel('Payload JSON').textContent()) ?? '{}') as {
+      signals: Array<{ id: string; value?: Array<Record<string, unknown>>; policy?: Record<string, string> }>;
+    };
     const activity = json.signals.find((x) => x.id === 'postgres.activity');
     expect(activity?.policy).toMatchObject({ client_addr: 'exclude', usename: 'redact' });
     for (const r of activity?.value ?? []) {
@@ -217,7 +253,15 @@ describe('dashboard: a target card over a real PostgreSQL', () => {
     await screenshot(page, 'policy');
 
     // The same server as a superuser: the warning banner, with the reasons.
-    await addTarget(page, { id: 'appdb-admin', name: 'App DB (admin)', host: pg.host, port: String(pg.port), user: pg.users.admin.user, database: pg.database, env: 'E2E_PG_ADMIN' });
+    await addTarget(page, {
+      id: 'appdb-admin',
+      name: 'App DB (admin)',
+      host: pg.host,
+      port: String(pg.port),
+      user: pg.users.admin.user,
+      database: pg.database,
+      env: 'E2E_PG_ADMIN',
+    });
     const admin = card(page, 'App DB (admin)');
     await admin.getByRole('button', { name: 'Check permissions' }).click();
     const banner = admin.getByRole('alert');

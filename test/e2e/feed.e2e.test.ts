@@ -10,7 +10,15 @@ describe('live feed', () => {
     const pg = inject('pg');
     const api = app.api({ E2E_PG_MONITOR: pg.users.monitor.password });
     const { page, problems } = await openApp(app.browser(), app.base(), api);
-    await addTarget(page, { id: 'feeddb', name: 'Feed DB', host: pg.host, port: String(pg.port), user: pg.users.monitor.user, database: pg.database, env: 'E2E_PG_MONITOR' });
+    await addTarget(page, {
+      id: 'feeddb',
+      name: 'Feed DB',
+      host: pg.host,
+      port: String(pg.port),
+      user: pg.users.monitor.user,
+      database: pg.database,
+      env: 'E2E_PG_MONITOR',
+    });
     await gotoScreen(page, 'Live feed');
     const feed = page.getByRole('region', { name: 'Live feed' });
     await feed.getByText('Listening').waitFor();

@@ -36,7 +36,8 @@ async function overflow(page: Page): Promise<string[]> {
       if (!scrolls && el.scrollWidth > el.clientWidth + 1) out.push(`${name(el)}: content ${el.scrollWidth}px in ${el.clientWidth}px`);
       // Only the outermost box past the window's edge (its content goes with it).
       const parent = el.parentElement?.getBoundingClientRect();
-      if (r.right > doc.clientWidth + 1 && (parent === undefined || parent.right <= doc.clientWidth + 1)) out.push(`${name(el)}: right edge at ${Math.round(r.right)}px, window ${doc.clientWidth}px`);
+      if (r.right > doc.clientWidth + 1 && (parent === undefined || parent.right <= doc.clientWidth + 1))
+        out.push(`${name(el)}: right edge at ${Math.round(r.right)}px, window ${doc.clientWidth}px`);
     }
     return out;
   });
@@ -62,7 +63,15 @@ describe('layout', () => {
     const api = app.api({ E2E_PG_MONITOR: pg.users.monitor.password });
     const { page, problems } = await openApp(app.browser(), app.base(), api);
     const long = 'Orders primary database in the Frankfurt data centre (production, do not restart)';
-    await addTarget(page, { id: 'orders-primary-frankfurt-production-database-cluster-01', name: long, host: pg.host, port: String(pg.port), user: pg.users.monitor.user, database: pg.database, env: 'E2E_PG_MONITOR' });
+    await addTarget(page, {
+      id: 'orders-primary-frankfurt-production-database-cluster-01',
+      name: long,
+      host: pg.host,
+      port: String(pg.port),
+      user: pg.users.monitor.user,
+      database: pg.database,
+      env: 'E2E_PG_MONITOR',
+    });
     await addTarget(page, { id: 'gone', name: 'Gone', host: 'host-that-does-not-resolve.invalid', port: '5432', user: 'nobody', database: 'postgres' });
 
     const c = card(page, long);

@@ -13,8 +13,24 @@ describe('readiness', () => {
     const pg = inject('pg');
     const api = app.api({ E2E_PG_MONITOR: pg.users.monitor.password, E2E_PG_ADMIN: pg.users.admin.password });
     const { page, problems } = await openApp(app.browser(), app.base(), api);
-    await addTarget(page, { id: 'mon', name: 'Monitor', host: pg.host, port: String(pg.port), user: pg.users.monitor.user, database: pg.database, env: 'E2E_PG_MONITOR' });
-    await addTarget(page, { id: 'adm', name: 'Admin', host: pg.host, port: String(pg.port), user: pg.users.admin.user, database: pg.database, env: 'E2E_PG_ADMIN' });
+    await addTarget(page, {
+      id: 'mon',
+      name: 'Monitor',
+      host: pg.host,
+      port: String(pg.port),
+      user: pg.users.monitor.user,
+      database: pg.database,
+      env: 'E2E_PG_MONITOR',
+    });
+    await addTarget(page, {
+      id: 'adm',
+      name: 'Admin',
+      host: pg.host,
+      port: String(pg.port),
+      user: pg.users.admin.user,
+      database: pg.database,
+      env: 'E2E_PG_ADMIN',
+    });
     await gotoScreen(page, 'Readiness');
     await page.getByText(/Checked live at/).waitFor();
 
@@ -28,7 +44,9 @@ describe('readiness', () => {
     // Checked live from status.get: the fresh home is private; passwords from the environment have no known age.
     await expect(item(page, 'config-permissions').getAttribute('data-state')).resolves.toBe('pass');
     await expect(item(page, 'rotation').getAttribute('data-state')).resolves.toBe('unknown');
-    await expect(item(page, 'rotation').textContent()).resolves.toMatch(/cannot tell when these were set: .*Monitor \(password\): from an environment variable/);
+    await expect(item(page, 'rotation').textContent()).resolves.toMatch(
+      /cannot tell when these were set: .*Monitor \(password\): from an environment variable/,
+    );
     for (const id of ['network', 'workspace-access']) {
       await expect(item(page, id).getAttribute('data-state')).resolves.toBe('not_checked');
       await expect(item(page, id).textContent()).resolves.toMatch(/Not checked by this build|cannot check/);
@@ -37,7 +55,9 @@ describe('readiness', () => {
 
     // Fix two items through the API, then check again.
     await page.evaluate(`window.logstag.call('targets.delete', { id: 'adm' })`);
-    await page.evaluate(`window.logstag.call('settings.update', { policy: { client_metadata: 'redact' }, destination: { url: 'https://ingest.example.com/v1', apiKey: { env: 'LOGSTAG_KEY' } } })`);
+    await page.evaluate(
+      `window.logstag.call('settings.update', { policy: { client_metadata: 'redact' }, destination: { url: 'https://ingest.example.com/v1', apiKey: { env: 'LOGSTAG_KEY' } } })`,
+    );
     await page.getByRole('button', { name: 'Check again' }).click();
     await page.locator('li[data-item="destination"][data-state="pass"]').waitFor();
     await expect(item(page, 'identity').getAttribute('data-state')).resolves.toBe('pass');

@@ -55,9 +55,12 @@ describe('policy choices on screen are what happens', () => {
     // Every client-metadata field the preview lists says Excluded (never Collected).
     const clientFields = result.locator('li[aria-label*="Client host, application, session"]');
     expect(await clientFields.count()).toBeGreaterThan(0);
-    for (const label of await clientFields.evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''))) expect(label).toMatch(/Excluded$|Not read$/);
+    for (const label of await clientFields.evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? '')))
+      expect(label).toMatch(/Excluded$|Not read$/);
     const summary = result.getByRole('table', { name: 'Summary by category' });
-    await expect(summary.getByRole('row', { name: /^Client host, application, session/ }).textContent()).resolves.toMatch(/^Client host, application, session\d+ fields? excluded(, \d+ fields? not read)?$/);
+    await expect(summary.getByRole('row', { name: /^Client host, application, session/ }).textContent()).resolves.toMatch(
+      /^Client host, application, session\d+ fields? excluded(, \d+ fields? not read)?$/,
+    );
 
     // Another choice, not saved either, then Next: kept, and the preview shown for the old choices is gone.
     await editor.getByLabel('Query text: exclude').check();
@@ -133,7 +136,15 @@ describe('the preview never claims what was not read', () => {
     const api = app.api({ E2E_PG_LOWPRIV: pg.users.lowpriv.password });
     const { page, problems } = await openApp(app.browser(), app.base(), api);
     await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: app.base() });
-    await addTarget(page, { id: 'low', name: 'Low DB', host: pg.host, port: String(pg.port), user: pg.users.lowpriv.user, database: pg.database, env: 'E2E_PG_LOWPRIV' });
+    await addTarget(page, {
+      id: 'low',
+      name: 'Low DB',
+      host: pg.host,
+      port: String(pg.port),
+      user: pg.users.lowpriv.user,
+      database: pg.database,
+      env: 'E2E_PG_LOWPRIV',
+    });
     const c = card(page, 'Low DB');
     await c.getByRole('button', { name: 'Collect now' }).click();
     const result = c.getByRole('region', { name: 'Collection result for Low DB' });

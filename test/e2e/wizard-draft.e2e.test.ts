@@ -14,7 +14,9 @@ describe('setup wizard draft', () => {
     const api = app.api({ E2E_PG_MONITOR: pg.users.monitor.password });
     const { page, problems } = await openApp(app.browser(), app.base(), api);
     // First run: the guided setup.
-    await expect(page.getByRole('navigation', { name: 'Screens' }).getByRole('button', { name: 'Setup wizard' }).getAttribute('aria-current')).resolves.toBe('page');
+    await expect(page.getByRole('navigation', { name: 'Screens' }).getByRole('button', { name: 'Setup wizard' }).getAttribute('aria-current')).resolves.toBe(
+      'page',
+    );
     const w = wizard(page);
     await w.getByLabel('PostgreSQL').check();
     await w.getByRole('button', { name: 'Next' }).click();

@@ -60,7 +60,14 @@ describe('setup wizard', () => {
     await w.getByLabel('Variable name').fill('E2E_PG_MONITOR');
     await w.getByRole('button', { name: 'Save target and continue' }).click();
     await atStep(page, 'Test connection');
-    expect(api.store.target('wiz-pg')).toMatchObject({ engine: 'postgres', host: pg.host, port: pg.port, database: pg.database, password: { env: 'E2E_PG_MONITOR' }, tls: { mode: 'disable' } });
+    expect(api.store.target('wiz-pg')).toMatchObject({
+      engine: 'postgres',
+      host: pg.host,
+      port: pg.port,
+      database: pg.database,
+      password: { env: 'E2E_PG_MONITOR' },
+      tls: { mode: 'disable' },
+    });
 
     // Test connection: a clear verdict.
     await w.getByRole('button', { name: 'Test connection' }).click();
@@ -200,9 +207,21 @@ describe('setup wizard', () => {
     const aws = await startAwsResponder();
     try {
       const now = Math.floor(Date.now() / 60_000) * 60;
-      aws.data.set('CPUUtilization', [[now - 180, 35], [now - 120, 38.5], [now - 60, 41]]);
-      aws.data.set('FreeableMemory', [[now - 180, 2.1e9], [now - 120, 2.0e9], [now - 60, 1.9e9]]);
-      aws.data.set('DatabaseConnections', [[now - 180, 11], [now - 120, 14], [now - 60, 12]]);
+      aws.data.set('CPUUtilization', [
+        [now - 180, 35],
+        [now - 120, 38.5],
+        [now - 60, 41],
+      ]);
+      aws.data.set('FreeableMemory', [
+        [now - 180, 2.1e9],
+        [now - 120, 2.0e9],
+        [now - 60, 1.9e9],
+      ]);
+      aws.data.set('DatabaseConnections', [
+        [now - 180, 11],
+        [now - 120, 14],
+        [now - 60, 12],
+      ]);
       const api = app.api({ E2E_PG_MONITOR: pg.users.monitor.password, E2E_AWS_SECRET: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' });
       const { page, problems } = await openApp(app.browser(), app.base(), api);
       await gotoScreen(page, 'Setup wizard');
@@ -238,7 +257,13 @@ describe('setup wizard', () => {
       await cloud.getByLabel('Variable name').fill('E2E_AWS_SECRET');
       await cloud.getByRole('button', { name: 'Save cloud binding' }).click();
       await cloud.getByText('Cloud binding saved.').waitFor();
-      expect(api.store.target('orders')?.cloud).toMatchObject({ provider: 'aws', region: 'eu-west-1', service: 'rds', resourceId: 'orders-db', secret: { env: 'E2E_AWS_SECRET' } });
+      expect(api.store.target('orders')?.cloud).toMatchObject({
+        provider: 'aws',
+        region: 'eu-west-1',
+        service: 'rds',
+        resourceId: 'orders-db',
+        secret: { env: 'E2E_AWS_SECRET' },
+      });
       // Test-only routing: CloudWatch and STS are the local responder (the wizard has no endpoint fields; target files and the API do).
       const t = api.store.target('orders')!;
       await api.store.putTarget({ ...t, cloud: { ...t.cloud!, endpoint: aws.url, stsEndpoint: aws.url, caFile: aws.caFile } as typeof t.cloud });

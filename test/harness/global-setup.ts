@@ -26,7 +26,9 @@ function redisInfo(h: RedisHarness): RedisConnectionInfo {
 function warmNpx(): void {
   const r = spawnSync('npx', ['logstag-agent', '--version'], { cwd: fileURLToPath(new URL('../../', import.meta.url)), encoding: 'utf8', timeout: 300_000 });
   if (r.status !== 0) {
-    throw new Error(`npx logstag-agent --version failed (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}; if npm left a broken npx cache entry, rm -rf ~/.npm/_npx and retry`);
+    throw new Error(
+      `npx logstag-agent --version failed (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}; if npm left a broken npx cache entry, rm -rf ~/.npm/_npx and retry`,
+    );
   }
 }
 

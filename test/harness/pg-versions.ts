@@ -22,7 +22,8 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export function majorOfProject(name: string): PgMajor {
   const m = /^postgres-(\d+)$/.exec(name);
   const major = m ? Number(m[1]) : NaN;
-  if (!(PG_MAJORS as readonly number[]).includes(major)) throw new Error(`integration harness: '${name}' is not a PostgreSQL matrix project (${PG_MAJORS.join(', ')})`);
+  if (!(PG_MAJORS as readonly number[]).includes(major))
+    throw new Error(`integration harness: '${name}' is not a PostgreSQL matrix project (${PG_MAJORS.join(', ')})`);
   return major as PgMajor;
 }
 

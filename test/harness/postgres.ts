@@ -158,8 +158,10 @@ export async function startPostgres(opts: { bin?: string } = {}): Promise<PgHarn
     await runChecked(
       initdb,
       [
-        '-D', dataDir,
-        '-U', SUPERUSER,
+        '-D',
+        dataDir,
+        '-U',
+        SUPERUSER,
         `--pwfile=${pwfile}`,
         // Password auth on every path (socket and TCP) so authentication failures are testable.
         '--auth=scram-sha-256',

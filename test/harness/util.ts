@@ -63,9 +63,7 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
 export async function runChecked(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const r = await run(cmd, args, opts);
   if (r.code !== 0) {
-    throw new Error(
-      `${path.basename(cmd)} ${args.join(' ')} exited with ${r.code ?? r.signal}\n${r.stderr.trim()}\n${r.stdout.trim()}`.trim(),
-    );
+    throw new Error(`${path.basename(cmd)} ${args.join(' ')} exited with ${r.code ?? r.signal}\n${r.stderr.trim()}\n${r.stdout.trim()}`.trim());
   }
   return r;
 }
@@ -116,9 +114,7 @@ export function requireBinary(nameOrPath: string, debianPackage: string, hint = 
       if (isExecutable(candidate)) return candidate;
     }
   }
-  throw new Error(
-    `integration harness: '${nameOrPath}' not found${hint}; Debian package: ${debianPackage} (apt-get install -y ${debianPackage})`,
-  );
+  throw new Error(`integration harness: '${nameOrPath}' not found${hint}; Debian package: ${debianPackage} (apt-get install -y ${debianPackage})`);
 }
 
 export interface OsUser {
@@ -153,12 +149,7 @@ export class FatalWaitError extends Error {
  * Polls `check` until it returns a value other than undefined, or throws after timeoutMs.
  * Errors from `check` count as "not yet", except FatalWaitError which is rethrown immediately.
  */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 15_000,
-  intervalMs = 50,
-): Promise<T> {
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 15_000, intervalMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {

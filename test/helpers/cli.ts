@@ -14,7 +14,10 @@ export interface CliRun {
 }
 
 /** Runs the built CLI exactly as `npx logstag-agent` would (same bin file), with its own state dir. */
-export function runAgentCli(args: readonly string[], opts: { env?: NodeJS.ProcessEnv; input?: string; home?: string; timeoutMs?: number } = {}): Promise<CliRun> {
+export function runAgentCli(
+  args: readonly string[],
+  opts: { env?: NodeJS.ProcessEnv; input?: string; home?: string; timeoutMs?: number } = {},
+): Promise<CliRun> {
   const home = opts.home ?? mkdtempSync(join(tmpdir(), 'lsa-home-'));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], {
@@ -73,14 +76,17 @@ export function spawnAgentCli(args: readonly string[], opts: { env?: NodeJS.Proc
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   child.stdout!.resume();
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   const lines = () => stderr.split('\n').filter((l) => l !== '');
   const waitForCount = async (re: RegExp, n: number, timeoutMs = 60_000): Promise<string[]> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const hits = lines().filter((l) => re.test(l));
       if (hits.length >= n) return hits;
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the CLI exited (${child.exitCode ?? child.signalCode}) before ${n} line(s) matching ${re}:\n${stderr}`);
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`the CLI exited (${child.exitCode ?? child.signalCode}) before ${n} line(s) matching ${re}:\n${stderr}`);
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${n} line(s) matching ${re}:\n${stderr}`);
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -74,7 +74,11 @@ function xml(res: ServerResponse, status: number, body: string): void {
 const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
 
 function stsError(res: ServerResponse, status: number, code: string, message: string): void {
-  xml(res, status, `<ErrorResponse xmlns="${STS_NS}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>${requestId()}</RequestId></ErrorResponse>`);
+  xml(
+    res,
+    status,
+    `<ErrorResponse xmlns="${STS_NS}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>${requestId()}</RequestId></ErrorResponse>`,
+  );
 }
 
 export async function startAwsResponder(): Promise<AwsResponder> {
@@ -93,29 +97,56 @@ export async function startAwsResponder(): Promise<AwsResponder> {
       return json(
         res,
         400,
-        { __type: 'com.amazon.coral.service#AccessDeniedException', message: `User: ${state.callerArn} is not authorized to perform: cloudwatch:GetMetricData because no identity-based policy allows the cloudwatch:GetMetricData action` },
+        {
+          __type: 'com.amazon.coral.service#AccessDeniedException',
+          message: `User: ${state.callerArn} is not authorized to perform: cloudwatch:GetMetricData because no identity-based policy allows the cloudwatch:GetMetricData action`,
+        },
         { 'x-amzn-query-error': 'AccessDenied;Sender' },
       );
     }
     if (state.mode === 'throttled') {
-      return json(res, 400, { __type: 'com.amazon.coral.availability#ThrottlingException', message: 'Rate exceeded' }, { 'x-amzn-query-error': 'Throttling;Sender' });
+      return json(
+        res,
+        400,
+        { __type: 'com.amazon.coral.availability#ThrottlingException', message: 'Rate exceeded' },
+        { 'x-amzn-query-error': 'Throttling;Sender' },
+      );
     }
     if (state.mode === 'invalid-token') {
       // A JSON-protocol service rejects an unknown access key as UnrecognizedClientException (403); the query code is InvalidClientTokenId.
-      return json(res, 403, { __type: 'com.amazon.coral.service#UnrecognizedClientException', message: 'The security token included in the request is invalid.' }, { 'x-amzn-query-error': 'InvalidClientTokenId;Sender' });
+      return json(
+        res,
+        403,
+        { __type: 'com.amazon.coral.service#UnrecognizedClientException', message: 'The security token included in the request is invalid.' },
+        { 'x-amzn-query-error': 'InvalidClientTokenId;Sender' },
+      );
     }
     const second = body.NextToken === 'page-2';
     const results = ((body.MetricDataQueries as MetricQueryBody[]) ?? []).map((q) => {
       const name = q.MetricStat?.Metric?.MetricName ?? '';
       const forced = state.statusFor.get(name);
       if (forced !== undefined) {
-        return { Id: q.Id, Label: name, Timestamps: [], Values: [], StatusCode: forced, Messages: [{ Code: forced, Value: forced === 'Forbidden' ? 'Insufficient permissions' : 'Internal error' }] };
+        return {
+          Id: q.Id,
+          Label: name,
+          Timestamps: [],
+          Values: [],
+          StatusCode: forced,
+          Messages: [{ Code: forced, Value: forced === 'Forbidden' ? 'Insufficient permissions' : 'Internal error' }],
+        };
       }
       const all = state.data.get(name) ?? [];
       const half = Math.ceil(all.length / 2);
       const points = !state.paged ? all : second ? all.slice(half) : all.slice(0, half);
       const partial = state.paged && !second && all.length > half;
-      return { Id: q.Id, Label: name, Timestamps: points.map((p) => p[0]), Values: points.map((p) => p[1]), StatusCode: partial ? 'PartialData' : 'Complete', Messages: [] };
+      return {
+        Id: q.Id,
+        Label: name,
+        Timestamps: points.map((p) => p[0]),
+        Values: points.map((p) => p[1]),
+        StatusCode: partial ? 'PartialData' : 'Complete',
+        Messages: [],
+      };
     });
     const more = state.paged && !second && results.some((r) => r.StatusCode === 'PartialData');
     json(res, 200, { MetricDataResults: results, Messages: [], ...(more ? { NextToken: 'page-2' } : {}) });

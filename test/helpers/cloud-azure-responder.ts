@@ -65,7 +65,19 @@ export function fakeAccessToken(tenantId: string, clientId: string): string {
   const now = Math.floor(Date.now() / 1000);
   return [
     b64url({ typ: 'JWT', alg: 'RS256', kid: 'test' }),
-    b64url({ aud: 'https://management.azure.com', iss: `https://sts.windows.net/${tenantId}/`, iat: now, nbf: now, exp: now + 3600, appid: clientId, appidacr: '1', idtyp: 'app', oid: '00000000-0000-4000-8000-0000000000aa', tid: tenantId, sub: '00000000-0000-4000-8000-0000000000aa' }),
+    b64url({
+      aud: 'https://management.azure.com',
+      iss: `https://sts.windows.net/${tenantId}/`,
+      iat: now,
+      nbf: now,
+      exp: now + 3600,
+      appid: clientId,
+      appidacr: '1',
+      idtyp: 'app',
+      oid: '00000000-0000-4000-8000-0000000000aa',
+      tid: tenantId,
+      sub: '00000000-0000-4000-8000-0000000000aa',
+    }),
     'c2lnbmF0dXJl',
   ].join('.');
 }
@@ -162,7 +174,10 @@ export async function startAzureResponder(): Promise<AzureResponder> {
         };
       }
       // Successful response of the client credentials flow (same page, "Successful response").
-      return { status: 200, body: json({ token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: fakeAccessToken(tenant, form.get('client_id') ?? '') }) };
+      return {
+        status: 200,
+        body: json({ token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: fakeAccessToken(tenant, form.get('client_id') ?? '') }),
+      };
     }
     const batch = /^\/subscriptions\/([^/]+)\/metrics:getBatch$/.exec(p);
     if (batch && req.method === 'POST') return metricsAnswer(req);
@@ -198,7 +213,10 @@ export async function startAzureResponder(): Promise<AzureResponder> {
         return {
           status: 429,
           headers: { 'retry-after': String(state.retryAfterSeconds), 'x-ms-error-code': 'TooManyRequests' },
-          body: armError('TooManyRequests', `Number of read requests for subscription exceeded the limit. Please try again after '${state.retryAfterSeconds}' seconds.`),
+          body: armError(
+            'TooManyRequests',
+            `Number of read requests for subscription exceeded the limit. Please try again after '${state.retryAfterSeconds}' seconds.`,
+          ),
         };
       case 'throttled-529':
         // The metrics data plane's own throttling status (migrate-to-batch-api#529-throttling-errors).
@@ -220,8 +238,15 @@ export async function startAzureResponder(): Promise<AzureResponder> {
       interval,
       value: names.map((name) => {
         const d = state.data[name];
-        const base = { id: `${resourceId}/providers/Microsoft.Insights/metrics/${name}`, type: 'Microsoft.Insights/metrics', name: { value: name, localizedValue: displayName(name) }, displayDescription: `${displayName(name)}.`, unit: 'Count' };
-        if (d !== undefined && !Array.isArray(d) && d !== 'empty') return { ...base, timeseries: [], errorCode: d.errorCode, errorMessage: `Failed to read ${name}.` };
+        const base = {
+          id: `${resourceId}/providers/Microsoft.Insights/metrics/${name}`,
+          type: 'Microsoft.Insights/metrics',
+          name: { value: name, localizedValue: displayName(name) },
+          displayDescription: `${displayName(name)}.`,
+          unit: 'Count',
+        };
+        if (d !== undefined && !Array.isArray(d) && d !== 'empty')
+          return { ...base, timeseries: [], errorCode: d.errorCode, errorMessage: `Failed to read ${name}.` };
         if (d === 'empty') return { ...base, timeseries: [], errorCode: 'Success' };
         // The last grains of the window carry the given values; earlier ones, and all of a metric without data, only a timeStamp.
         const given = d ?? [];
@@ -245,14 +270,34 @@ export async function startAzureResponder(): Promise<AzureResponder> {
   // https://learn.microsoft.com/rest/api/authorization/permissions/list-for-resource
   const permissionsAnswer = (req: RecordedRequest): { status: number; body: string } => {
     if (state.permissionsMode === 'forbidden') {
-      return { status: 403, body: armError('AuthorizationFailed', `The client does not have authorization to perform action 'Microsoft.Authorization/permissions/read' over scope '${req.path}' or the scope is invalid.`) };
+      return {
+        status: 403,
+        body: armError(
+          'AuthorizationFailed',
+          `The client does not have authorization to perform action 'Microsoft.Authorization/permissions/read' over scope '${req.path}' or the scope is invalid.`,
+        ),
+      };
     }
     const value =
       state.permissionsMode === 'contributor'
         ? // The Contributor role's permission set (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/privileged#contributor).
-          [{ actions: ['*'], notActions: ['Microsoft.Authorization/*/Delete', 'Microsoft.Authorization/*/Write', 'Microsoft.Authorization/elevateAccess/Action'], dataActions: [], notDataActions: [] }]
+          [
+            {
+              actions: ['*'],
+              notActions: ['Microsoft.Authorization/*/Delete', 'Microsoft.Authorization/*/Write', 'Microsoft.Authorization/elevateAccess/Action'],
+              dataActions: [],
+              notDataActions: [],
+            },
+          ]
         : // The Monitoring Reader role's permission set (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/monitor#monitoring-reader).
-          [{ actions: ['*/read', 'Microsoft.OperationalInsights/workspaces/search/action', 'Microsoft.Support/*'], notActions: [], dataActions: [], notDataActions: [] }];
+          [
+            {
+              actions: ['*/read', 'Microsoft.OperationalInsights/workspaces/search/action', 'Microsoft.Support/*'],
+              notActions: [],
+              dataActions: [],
+              notDataActions: [],
+            },
+          ];
     return { status: 200, body: json({ value }) };
   };
 
@@ -261,7 +306,13 @@ export async function startAzureResponder(): Promise<AzureResponder> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'https://responder');
-      const rec: RecordedRequest = { method: req.method ?? '', path: url.pathname, query: url.searchParams, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const rec: RecordedRequest = {
+        method: req.method ?? '',
+        path: url.pathname,
+        query: url.searchParams,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
       state.requests.push(rec);
       const a = handle(rec);
       res.writeHead(a.status, { 'content-type': 'application/json; charset=utf-8', 'x-ms-request-id': '11111111-2222-4333-8444-555555555555', ...a.headers });

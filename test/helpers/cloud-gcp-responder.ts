@@ -97,16 +97,31 @@ const throttled = () =>
         '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
         reason: 'RATE_LIMIT_EXCEEDED',
         domain: 'googleapis.com',
-        metadata: { service: 'monitoring.googleapis.com', quota_metric: 'monitoring.googleapis.com/read_requests', quota_limit: 'ReadRequestsPerMinutePerProject', consumer: 'projects/123456789012' },
+        metadata: {
+          service: 'monitoring.googleapis.com',
+          quota_metric: 'monitoring.googleapis.com/read_requests',
+          quota_limit: 'ReadRequestsPerMinutePerProject',
+          consumer: 'projects/123456789012',
+        },
       },
     ],
   );
 
 /** UNAUTHENTICATED for a token Google does not accept (https://cloud.google.com/apis/design/errors#handling_errors). */
 const unauthenticated = () =>
-  googleError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.', [
-    { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'ACCESS_TOKEN_TYPE_UNSUPPORTED', domain: 'googleapis.com', metadata: { service: 'monitoring.googleapis.com' } },
-  ]);
+  googleError(
+    401,
+    'UNAUTHENTICATED',
+    'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
+    [
+      {
+        '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+        reason: 'ACCESS_TOKEN_TYPE_UNSUPPORTED',
+        domain: 'googleapis.com',
+        metadata: { service: 'monitoring.googleapis.com' },
+      },
+    ],
+  );
 
 /** An RS256 JWT's claims when its signature verifies with `key`. */
 function verifiedClaims(assertion: string, key: KeyObject): Record<string, unknown> | undefined {
@@ -152,7 +167,8 @@ export async function startGcpResponder(opts: { publicKeyPem: string; project: s
 
   const tokenAnswer = (body: string) => {
     const form = new URLSearchParams(body);
-    const claims = form.get('grant_type') === 'urn:ietf:params:oauth:grant-type:jwt-bearer' ? verifiedClaims(form.get('assertion') ?? '', publicKey) : undefined;
+    const claims =
+      form.get('grant_type') === 'urn:ietf:params:oauth:grant-type:jwt-bearer' ? verifiedClaims(form.get('assertion') ?? '', publicKey) : undefined;
     if (claims === undefined || responder.token === 'invalid_grant') {
       // The token endpoint's error response (RFC 6749 §5.2; Google: https://developers.google.com/identity/protocols/oauth2/service-account#error-codes).
       return json(400, { error: 'invalid_grant', error_description: 'Invalid JWT Signature.' });
@@ -210,7 +226,12 @@ export async function startGcpResponder(opts: { publicKeyPem: string; project: s
   const iamAnswer = (body: string) => {
     if (responder.iam === 'service_disabled') {
       return googleError(403, 'PERMISSION_DENIED', 'Cloud Resource Manager API has not been used in project 123456789012 before or it is disabled.', [
-        { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'SERVICE_DISABLED', domain: 'googleapis.com', metadata: { service: 'cloudresourcemanager.googleapis.com', consumer: 'projects/123456789012' } },
+        {
+          '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+          reason: 'SERVICE_DISABLED',
+          domain: 'googleapis.com',
+          metadata: { service: 'cloudresourcemanager.googleapis.com', consumer: 'projects/123456789012' },
+        },
       ]);
     }
     const asked = (JSON.parse(body) as { permissions?: string[] }).permissions ?? [];
@@ -246,7 +267,13 @@ export async function startGcpResponder(opts: { publicKeyPem: string; project: s
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'https://responder');
       decodeEnums(url.searchParams);
-      const record: RecordedRequest = { method: req.method ?? '', path: decodeURIComponent(url.pathname), query: url.searchParams, headers: req.headers, body: Buffer.concat(chunks).toString() };
+      const record: RecordedRequest = {
+        method: req.method ?? '',
+        path: decodeURIComponent(url.pathname),
+        query: url.searchParams,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString(),
+      };
       state.requests.push(record);
       const a = route(record);
       res.writeHead(a.status, a.headers);

@@ -20,18 +20,53 @@ export function testPki() {
   const f = (n) => join(dir, n);
   const ssl = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   ssl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', f('ca.key'));
-  ssl('req', '-x509', '-new', '-key', f('ca.key'), '-sha256', '-days', '3', '-subj', '/CN=Logstag Test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', f('ca.pem'));
+  ssl(
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    f('ca.key'),
+    '-sha256',
+    '-days',
+    '3',
+    '-subj',
+    '/CN=Logstag Test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+    '-out',
+    f('ca.pem'),
+  );
   ssl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', f('server.key'));
   ssl('req', '-new', '-key', f('server.key'), '-subj', '/CN=localhost', '-out', f('server.csr'));
-  writeFileSync(f('ext.cnf'), [
-    'subjectAltName=DNS:localhost,DNS:ingest.test,IP:127.0.0.1,IP:127.0.0.2',
-    'basicConstraints=CA:FALSE',
-    'keyUsage=critical,digitalSignature',
-    'extendedKeyUsage=serverAuth',
-  ].join('\n'));
-  ssl('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '3', '-sha256',
-    '-extfile', f('ext.cnf'), '-out', f('server.pem'));
+  writeFileSync(
+    f('ext.cnf'),
+    [
+      'subjectAltName=DNS:localhost,DNS:ingest.test,IP:127.0.0.1,IP:127.0.0.2',
+      'basicConstraints=CA:FALSE',
+      'keyUsage=critical,digitalSignature',
+      'extendedKeyUsage=serverAuth',
+    ].join('\n'),
+  );
+  ssl(
+    'x509',
+    '-req',
+    '-in',
+    f('server.csr'),
+    '-CA',
+    f('ca.pem'),
+    '-CAkey',
+    f('ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '3',
+    '-sha256',
+    '-extfile',
+    f('ext.cnf'),
+    '-out',
+    f('server.pem'),
+  );
   const certPem = readFileSync(f('server.pem'), 'utf8');
   const spki = new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' });
   pkiCache = {

@@ -33,7 +33,8 @@ interface Conversation {
   nonce: string;
 }
 
-const text = (payload: unknown): string => (payload instanceof Binary ? Buffer.from(payload.buffer).toString('utf8') : Buffer.from(payload as Uint8Array).toString('utf8'));
+const text = (payload: unknown): string =>
+  payload instanceof Binary ? Buffer.from(payload.buffer).toString('utf8') : Buffer.from(payload as Uint8Array).toString('utf8');
 const attrs = (msg: string): Record<string, string> => Object.fromEntries(msg.split(',').map((p) => [p.slice(0, 1), p.slice(2)]));
 const failed = { ok: 0, errmsg: 'Authentication failed.', code: 18, codeName: 'AuthenticationFailed' };
 
@@ -44,7 +45,8 @@ export class ScramServer {
   constructor(private readonly lookup: (user: string) => ScramCredential | undefined) {}
 
   start(cmd: Doc, db: string): Doc {
-    if (cmd['mechanism'] !== 'SCRAM-SHA-256') return { ok: 0, errmsg: 'Received authentication for mechanism which is not enabled', code: 334, codeName: 'MechanismUnavailable' };
+    if (cmd['mechanism'] !== 'SCRAM-SHA-256')
+      return { ok: 0, errmsg: 'Received authentication for mechanism which is not enabled', code: 334, codeName: 'MechanismUnavailable' };
     const clientFirst = text(cmd['payload']);
     const bare = clientFirst.replace(/^n,,/, '');
     const a = attrs(bare);

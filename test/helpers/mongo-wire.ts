@@ -141,7 +141,10 @@ export class WireResponder {
     if ('getPeerCertificate' in socket) {
       const peer = (socket as import('node:tls').TLSSocket).getPeerCertificate();
       if (peer !== null && typeof peer === 'object' && peer.subject !== undefined) {
-        conn.tlsPeerSubject = Object.entries(peer.subject).map(([k, v]) => `${k}=${String(v)}`).reverse().join(',');
+        conn.tlsPeerSubject = Object.entries(peer.subject)
+          .map(([k, v]) => `${k}=${String(v)}`)
+          .reverse()
+          .join(',');
       }
     }
     let pending = Buffer.alloc(0);

@@ -30,6 +30,10 @@ export function expectChecklistMatchesPayload(report: { items: ChecklistItem[] }
   const missing = report.items.filter((i) => i.status === 'missing');
   for (const item of missing) for (const id of item.signals) expect(st[id], `${id} (needs ${item.grant})`).toBe('permission');
   for (const [id, s] of Object.entries(st)) {
-    if (s === 'permission') expect(missing.some((i) => i.signals.includes(id)), `${id} is refused but no checklist item says why`).toBe(true);
+    if (s === 'permission')
+      expect(
+        missing.some((i) => i.signals.includes(id)),
+        `${id} is refused but no checklist item says why`,
+      ).toBe(true);
   }
 }

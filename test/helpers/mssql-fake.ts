@@ -90,7 +90,11 @@ export class FakeSqlServer {
     // public holds VIEW ANY DATABASE by default ("sys.databases" permissions).
     if (name === 'VIEW ANY DATABASE' && !this.o.revokePublicViewAnyDatabase) return 1;
     const implied: Record<string, string[]> = this.o.model.serverPerformanceState
-      ? { 'VIEW SERVER PERFORMANCE STATE': ['VIEW SERVER STATE'], 'VIEW SERVER SECURITY STATE': ['VIEW SERVER STATE'], 'VIEW ANY PERFORMANCE DEFINITION': ['VIEW ANY DEFINITION'] }
+      ? {
+          'VIEW SERVER PERFORMANCE STATE': ['VIEW SERVER STATE'],
+          'VIEW SERVER SECURITY STATE': ['VIEW SERVER STATE'],
+          'VIEW ANY PERFORMANCE DEFINITION': ['VIEW ANY DEFINITION'],
+        }
       : {};
     return [name, ...(implied[name] ?? [])].some((p) => id.serverPerms.includes(p)) ? 1 : 0;
   }
@@ -189,7 +193,14 @@ export class FakeSqlServer {
     }
     if (/^SELECT HAS_PERMS_BY_NAME/.test(sql)) {
       const cols = sql.replace(/^SELECT\s+/, '').split(/,\s*\n\s*/);
-      return [Object.fromEntries(cols.map((c) => { const [, expr, alias] = /^([\s\S]+) AS (p\d+)$/.exec(c.trim())!; return [alias!, this.evalHasPerms(expr!)]; }))];
+      return [
+        Object.fromEntries(
+          cols.map((c) => {
+            const [, expr, alias] = /^([\s\S]+) AS (p\d+)$/.exec(c.trim())!;
+            return [alias!, this.evalHasPerms(expr!)];
+          }),
+        ),
+      ];
     }
     if (/IS_SRVROLEMEMBER\(N'sysadmin'\)/.test(sql)) {
       const dbRole = (r: string) => (id.dbRoles?.includes(r) || this.roleMember('sysadmin') === 1 ? 1 : 0);
@@ -216,7 +227,8 @@ export class FakeSqlServer {
     if (/AS hadr, \(SELECT is_query_store_on/.test(sql)) return [{ hadr: this.o.hadr ? 1 : 0, query_store: this.o.queryStore ?? true }];
     if (/^SELECT CAST\(SERVERPROPERTY\('IsHadrEnabled'\) AS int\) AS hadr$/.test(sql)) return [{ hadr: this.o.hadr ? 1 : 0 }];
     if (/SERVERPROPERTY\('ProductLevel'\)/.test(sql)) return [R.serverRow(m.majorVersion, m.productVersion, m.edition, m.engineEdition, this.o.hadr ?? false)];
-    if (/FROM sys\.databases d/.test(sql)) return this.hasServer('VIEW ANY DATABASE') === 1 || this.azure ? R.DATABASES : R.DATABASES.filter((d) => d.database_id <= 2);
+    if (/FROM sys\.databases d/.test(sql))
+      return this.hasServer('VIEW ANY DATABASE') === 1 || this.azure ? R.DATABASES : R.DATABASES.filter((d) => d.database_id <= 2);
     // Without VIEW ANY DATABASE only master, tempdb and owned databases are listed (none of them a user database here).
     if (/HAS_DBACCESS\(name\) = 1/.test(sql)) return this.hasServer('VIEW ANY DATABASE') === 1 ? [{ name: this.database }] : [];
     if (/FROM sys\.configurations\s+ORDER BY name/.test(sql)) return configurationsVisible ? R.CONFIGURATIONS : [];
@@ -224,7 +236,22 @@ export class FakeSqlServer {
     // always limited to the current connection" (sys.dm_exec_requests, Permissions): no other session's request.
     if (/FROM sys\.dm_exec_sessions s/.test(sql)) {
       if (this.restrictedTier && !this.tierAdmin()) return this.dmvDenied();
-      return this.dmvAllowed() ? (this.azure ? R.SESSIONS.map((r) => ({ ...r, request_status: null, command: null, wait_type: null, wait_time_ms: null, wait_resource: null, blocking_session_id: null, request_elapsed_ms: null, query_hash: null, statement_text: null })) : R.SESSIONS) : [];
+      return this.dmvAllowed()
+        ? this.azure
+          ? R.SESSIONS.map((r) => ({
+              ...r,
+              request_status: null,
+              command: null,
+              wait_type: null,
+              wait_time_ms: null,
+              wait_resource: null,
+              blocking_session_id: null,
+              request_elapsed_ms: null,
+              query_hash: null,
+              statement_text: null,
+            }))
+          : R.SESSIONS
+        : [];
     }
     if (/FROM sys\.dm_exec_requests r\s+WHERE r\.blocking_session_id/.test(sql)) return this.dmvAllowed() && !this.azure ? R.BLOCKED : [];
     if (/FROM sys\.dm_(os|db)_wait_stats/.test(sql)) return dmv(R.WAITS);
@@ -238,7 +265,8 @@ export class FakeSqlServer {
     if (/FROM \[[^\]]+\]\.sys\.tables t/.test(sql)) return dmv(meta(R.TABLES));
     if (/FROM \[[^\]]+\]\.sys\.indexes i/.test(sql)) return dmv(meta(R.INDEXES));
     if (/FROM sys\.dm_db_missing_index_details/.test(sql)) return tierDmv(R.MISSING_INDEXES);
-    if (/FROM sys\.server_principals p\s+LEFT JOIN sys\.sql_logins/.test(sql)) return this.definitionVisible() ? R.PRINCIPALS : R.PRINCIPALS.filter((p) => p.name === id.login);
+    if (/FROM sys\.server_principals p\s+LEFT JOIN sys\.sql_logins/.test(sql))
+      return this.definitionVisible() ? R.PRINCIPALS : R.PRINCIPALS.filter((p) => p.name === id.login);
     if (/IsIntegratedSecurityOnly/.test(sql)) return [configurationsVisible ? R.SECURITY : { ...R.SECURITY, xp_cmdshell_enabled: null }];
     if (/sys\.database_role_members rm/.test(sql)) return meta(R.ROLE_MEMBERS);
     if (/FROM sys\.availability_groups ag/.test(sql)) return dmv(meta(R.AG_REPLICAS));
@@ -270,6 +298,8 @@ export class FakeSqlServer {
 }
 
 /** A connect function that fails the way the driver does (login failed, refused, TLS…). */
-export const failingConnect = (err: Error): ConnectDriver => async () => {
-  throw err;
-};
+export const failingConnect =
+  (err: Error): ConnectDriver =>
+  async () => {
+    throw err;
+  };

@@ -15,7 +15,16 @@ export class MemoryAudit implements AuditSink {
 }
 
 export function mssqlTarget(extra: Partial<TargetInput> = {}): Target {
-  return TargetSchema.parse({ id: 'sql-1', engine: 'mssql', host: 'sql01.internal', port: 1433, user: 'monitor', database: 'app', password: { env: 'PW' }, ...extra });
+  return TargetSchema.parse({
+    id: 'sql-1',
+    engine: 'mssql',
+    host: 'sql01.internal',
+    port: 1433,
+    user: 'monitor',
+    database: 'app',
+    password: { env: 'PW' },
+    ...extra,
+  });
 }
 
 export const AGENT = { id: 'test-agent', version: '0.1.0', host: 'test' };

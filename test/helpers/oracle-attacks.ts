@@ -41,12 +41,26 @@ const calls: Attack[] = DANGEROUS.flatMap(([name, args]) =>
   ]),
 );
 
-const undeclaredFunctions: Attack[] = ['ora_hash', 'sys_guid', 'userenv', 'xmltype', 'extractvalue', 'dbms_random', 'standard_hash', 'lnnvl', 'ora_invoking_user', 'updatexml', 'appendchildxml', 'sys_connect_by_path', 'xmlquery'].map((f) => ({
+const undeclaredFunctions: Attack[] = [
+  'ora_hash',
+  'sys_guid',
+  'userenv',
+  'xmltype',
+  'extractvalue',
+  'dbms_random',
+  'standard_hash',
+  'lnnvl',
+  'ora_invoking_user',
+  'updatexml',
+  'appendchildxml',
+  'sys_connect_by_path',
+  'xmlquery',
+].map((f) => ({
   cls: 'functions not on the allowlist',
   sql: `SELECT ${f}('x') FROM dual`,
 }));
 
-const TAIL = 'BEGIN EXECUTE IMMEDIATE \'CREATE TABLE pwned (a NUMBER)\'; END;';
+const TAIL = "BEGIN EXECUTE IMMEDIATE 'CREATE TABLE pwned (a NUMBER)'; END;";
 const stacking: Attack[] = [
   `SELECT 1 FROM dual; ${TAIL}`,
   `SELECT 'a''b' FROM dual; ${TAIL}`,
@@ -86,7 +100,7 @@ const transactions: Attack[] = [
   'SET ROLE dba',
   'ALTER SESSION SET CURRENT_SCHEMA = app',
   'ALTER SESSION ENABLE PARALLEL DML',
-  'ALTER SYSTEM KILL SESSION \'1,2\'',
+  "ALTER SYSTEM KILL SESSION '1,2'",
   'LOCK TABLE t IN EXCLUSIVE MODE',
 ].map((sql) => ({ cls: 'transaction control and session settings', sql }));
 
@@ -126,6 +140,18 @@ const dataReads: Attack[] = [
   'SELECT * FROM app.secrets s JOIN v$session v ON 1 = 1',
 ].map((sql) => ({ cls: 'application data and secrets', sql }));
 
-const malformed: Attack[] = ['', ' ', ';', 'SELEC 1 FROM dual', "SELECT 'unterminated FROM dual", 'SELECT 1 FROM dual /* unterminated'].map((sql) => ({ cls: 'malformed', sql }));
+const malformed: Attack[] = ['', ' ', ';', 'SELEC 1 FROM dual', "SELECT 'unterminated FROM dual", 'SELECT 1 FROM dual /* unterminated'].map((sql) => ({
+  cls: 'malformed',
+  sql,
+}));
 
-export const ORACLE_ATTACKS: readonly Attack[] = [...calls, ...undeclaredFunctions, ...stacking, ...dynamicAndLinks, ...transactions, ...writes, ...dataReads, ...malformed];
+export const ORACLE_ATTACKS: readonly Attack[] = [
+  ...calls,
+  ...undeclaredFunctions,
+  ...stacking,
+  ...dynamicAndLinks,
+  ...transactions,
+  ...writes,
+  ...dataReads,
+  ...malformed,
+];

@@ -73,7 +73,9 @@ export function evaluateSelect(sql: string, view: string, rows: readonly Record<
       typeOf(expr);
       return row[expr.toUpperCase()] ?? null;
     }
-    let e = new RegExp(`^TO_CHAR\\(SYS_EXTRACT_UTC\\(FROM_TZ\\(CAST\\((\\w+) AS TIMESTAMP\\), TO_CHAR\\(SYSTIMESTAMP, 'TZH:TZM'\\)\\)\\), ${escape(ISO)}\\)$`).exec(expr);
+    let e = new RegExp(
+      `^TO_CHAR\\(SYS_EXTRACT_UTC\\(FROM_TZ\\(CAST\\((\\w+) AS TIMESTAMP\\), TO_CHAR\\(SYSTIMESTAMP, 'TZH:TZM'\\)\\)\\), ${escape(ISO)}\\)$`,
+    ).exec(expr);
     if (e !== null) {
       const t = typeOf(e[1]!);
       if (!LOCAL_TIME_TYPES.test(t) && !ZONED_TIME_TYPES.test(t)) throw new Error(`fake: FROM_TZ over ${t}`);

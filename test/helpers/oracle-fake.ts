@@ -71,7 +71,12 @@ export interface Identity {
 
 /** Objects a statement reads (outside string literals), found independently of the collector's own parser. */
 function objectsRead(sql: string): string[] {
-  return [...sql.replace(/'[^']*'/g, "''").toUpperCase().matchAll(/\b((?:G?V\$|DBA_|CDB_|AUDIT_UNIFIED_)[A-Z0-9_$#]+)\b/g)].map((m) => m[1]!);
+  return [
+    ...sql
+      .replace(/'[^']*'/g, "''")
+      .toUpperCase()
+      .matchAll(/\b((?:G?V\$|DBA_|CDB_|AUDIT_UNIFIED_)[A-Z0-9_$#]+)\b/g),
+  ].map((m) => m[1]!);
 }
 
 const result = (cols: [string, string][], rows: Record<string, unknown>[]): OracleResult => ({
@@ -132,13 +137,34 @@ export class FakeOracleConnection implements OracleConnection {
   private answer(sql: string): OracleResult {
     const id = this.identity;
     if (/SYS_CONTEXT\('USERENV', 'CON_ID'\)/.test(sql)) {
-      return result([['USER_NAME', 'VARCHAR2'], ['CON_ID', 'VARCHAR2'], ['CON_NAME', 'VARCHAR2']], [{ USER_NAME: id.user, CON_ID: String(id.conId), CON_NAME: id.conName }]);
+      return result(
+        [
+          ['USER_NAME', 'VARCHAR2'],
+          ['CON_ID', 'VARCHAR2'],
+          ['CON_NAME', 'VARCHAR2'],
+        ],
+        [{ USER_NAME: id.user, CON_ID: String(id.conId), CON_NAME: id.conName }],
+      );
     }
     if (/SYS_CONTEXT\('USERENV', 'ISDBA'\)/.test(sql)) {
-      return result([['USER_NAME', 'VARCHAR2'], ['IS_DBA', 'VARCHAR2']], [{ USER_NAME: id.user, IS_DBA: id.isDba ? 'TRUE' : 'FALSE' }]);
+      return result(
+        [
+          ['USER_NAME', 'VARCHAR2'],
+          ['IS_DBA', 'VARCHAR2'],
+        ],
+        [{ USER_NAME: id.user, IS_DBA: id.isDba ? 'TRUE' : 'FALSE' }],
+      );
     }
-    if (/FROM session_roles/i.test(sql)) return result([['ROLE', 'VARCHAR2']], id.roles.map((ROLE) => ({ ROLE })));
-    if (/FROM session_privs/i.test(sql)) return result([['PRIVILEGE', 'VARCHAR2']], id.privileges.map((PRIVILEGE) => ({ PRIVILEGE })));
+    if (/FROM session_roles/i.test(sql))
+      return result(
+        [['ROLE', 'VARCHAR2']],
+        id.roles.map((ROLE) => ({ ROLE })),
+      );
+    if (/FROM session_privs/i.test(sql))
+      return result(
+        [['PRIVILEGE', 'VARCHAR2']],
+        id.privileges.map((PRIVILEGE) => ({ PRIVILEGE })),
+      );
     if (/^SELECT 1 AS ok FROM \S+ WHERE ROWNUM < 1$/.test(sql)) return result([['OK', 'NUMBER']], []);
     if (/FROM dba_container_data/i.test(sql)) {
       return result([['ALL_CONTAINERS', 'VARCHAR2']], id.containerDataAll ? [{ ALL_CONTAINERS: 'Y' }] : []);

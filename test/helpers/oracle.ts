@@ -65,7 +65,16 @@ export const dbaUser: Identity = {
   version: '19.24.0.0.0',
   isDba: false,
   roles: ['DBA', 'DATAPUMP_EXP_FULL_DATABASE', 'EXP_FULL_DATABASE', 'SELECT_CATALOG_ROLE'],
-  privileges: ['ALTER SYSTEM', 'CREATE SESSION', 'GRANT ANY PRIVILEGE', 'SELECT ANY DICTIONARY', 'SELECT ANY TABLE', 'DROP ANY TABLE', 'CREATE USER', 'ALTER USER'],
+  privileges: [
+    'ALTER SYSTEM',
+    'CREATE SESSION',
+    'GRANT ANY PRIVILEGE',
+    'SELECT ANY DICTIONARY',
+    'SELECT ANY TABLE',
+    'DROP ANY TABLE',
+    'CREATE USER',
+    'ALTER USER',
+  ],
   readable: 'all',
   containerDataAll: false,
 };
@@ -112,5 +121,4 @@ export async function runOracle(who: Identity, targetExtra: Record<string, unkno
   }
 }
 
-export const statuses = (p: PayloadV1): Record<string, string> =>
-  Object.fromEntries(p.signals.map((s) => [s.id, s.status === 'ok' ? 'ok' : s.reason]));
+export const statuses = (p: PayloadV1): Record<string, string> => Object.fromEntries(p.signals.map((s) => [s.id, s.status === 'ok' ? 'ok' : s.reason]));

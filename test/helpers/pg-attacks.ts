@@ -59,15 +59,7 @@ export const DANGEROUS_FUNCTIONS: ReadonlyArray<[name: string, args: string]> = 
 /** The ways PostgreSQL lets the same function be named. */
 function nameForms(name: string): string[] {
   const uEscaped = `U&"\\${name.charCodeAt(0).toString(16).padStart(4, '0')}${name.slice(1)}"`;
-  return [
-    name,
-    `"${name}"`,
-    `pg_catalog.${name}`,
-    `"pg_catalog"."${name}"`,
-    uEscaped,
-    name.toUpperCase(),
-    `public.${name}`,
-  ];
+  return [name, `"${name}"`, `pg_catalog.${name}`, `"pg_catalog"."${name}"`, uEscaped, name.toUpperCase(), `public.${name}`];
 }
 
 const functionAttacks: Attack[] = DANGEROUS_FUNCTIONS.flatMap(([name, args]) =>
@@ -77,7 +69,7 @@ const functionAttacks: Attack[] = DANGEROUS_FUNCTIONS.flatMap(([name, args]) =>
 /** Allowed-looking reads that hide the call in another syntactic position. */
 const hiddenCalls: Attack[] = [
   'SELECT * FROM pg_sleep(1)',
-  'SELECT * FROM pg_ls_dir(\'.\') AS f',
+  "SELECT * FROM pg_ls_dir('.') AS f",
   'SELECT count(*) FROM pg_stat_activity WHERE pg_terminate_backend(pid)',
   'SELECT pid FROM pg_stat_activity ORDER BY pg_cancel_backend(pid)',
   'SELECT (pid).pg_terminate_backend FROM pg_stat_activity',
@@ -85,12 +77,12 @@ const hiddenCalls: Attack[] = [
   'SELECT pg_stat_activity.pg_cancel_backend FROM pg_stat_activity',
   'SELECT (SELECT pg_advisory_lock(1))',
   'SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pg_try_advisory_lock(pid))',
-  'WITH x AS (SELECT set_config(\'role\', \'admin\', false)) SELECT * FROM x',
+  "WITH x AS (SELECT set_config('role', 'admin', false)) SELECT * FROM x",
   'SELECT CASE WHEN true THEN pg_reload_conf() END',
   'SELECT COALESCE(NULL, pg_switch_wal()::text)',
   'SELECT max(pid) FILTER (WHERE pg_cancel_backend(pid)) FROM pg_stat_activity',
   'SELECT row_number() OVER (ORDER BY pg_sleep(1))',
-  "SELECT 1 OPERATOR(public.+) 1",
+  'SELECT 1 OPERATOR(public.+) 1',
   "SELECT 'a' ### 'b'",
   "SELECT '1'::public.evil_type",
   'SELECT CAST(1 AS app.trigger_type)',
@@ -98,7 +90,7 @@ const hiddenCalls: Attack[] = [
   'SELECT * FROM pg_class TABLESAMPLE SYSTEM (10)',
   "SELECT xmlelement(name a, pg_read_file('/etc/passwd'))",
   "SELECT * FROM json_to_record('{}') AS x(a int)",
-  "SELECT * FROM ROWS FROM (pg_sleep(1))",
+  'SELECT * FROM ROWS FROM (pg_sleep(1))',
 ].map((sql) => ({ cls: 'calls in other positions', sql }));
 
 /** Reads of application data, secrets or files (no function needed). */
@@ -121,7 +113,7 @@ const dataReads: Attack[] = [
 ].map((sql) => ({ cls: 'application data and files', sql }));
 
 /** Every string and comment syntax, each used to hide a second statement. */
-const TAIL = "COMMIT; BEGIN READ WRITE; CREATE TABLE pwned(a int); INSERT INTO pwned VALUES (1)";
+const TAIL = 'COMMIT; BEGIN READ WRITE; CREATE TABLE pwned(a int); INSERT INTO pwned VALUES (1)';
 const stacking: Attack[] = [
   `SELECT E'\\''; ${TAIL}`,
   `SELECT E'\\\\'; ${TAIL}`,
@@ -176,7 +168,7 @@ const transactionControl: Attack[] = [
 const sessionSettings: Attack[] = [
   'SET default_transaction_read_only = off',
   'SET transaction_read_only = off',
-  "SET search_path = evil, pg_catalog",
+  'SET search_path = evil, pg_catalog',
   'SET ROLE admin',
   'SET SESSION AUTHORIZATION admin',
   'RESET ALL',
@@ -186,9 +178,9 @@ const sessionSettings: Attack[] = [
   "SELECT set_config('default_transaction_read_only', 'off', false)",
   "SELECT set_config('search_path', 'evil', false)",
   "SELECT set_config('role', 'admin', false)",
-  'SELECT pg_catalog.set_config(\'transaction_read_only\', \'off\', true)',
-  "ALTER SYSTEM SET default_transaction_read_only = off",
-  "ALTER ROLE CURRENT_USER SET default_transaction_read_only = off",
+  "SELECT pg_catalog.set_config('transaction_read_only', 'off', true)",
+  'ALTER SYSTEM SET default_transaction_read_only = off',
+  'ALTER ROLE CURRENT_USER SET default_transaction_read_only = off',
 ].map((sql) => ({ cls: 'session settings', sql }));
 
 const writes: Attack[] = [
@@ -237,10 +229,12 @@ const writes: Attack[] = [
   'FETCH ALL FROM c',
 ].map((sql) => ({ cls: 'writes, DDL and utility statements', sql }));
 
-const malformed: Attack[] = ['', ' ', ';', 'SELEC 1', "SELECT 'unterminated", 'SELECT $$unterminated', 'SELECT /* unterminated', '\u0000SELECT 1'].map((sql) => ({
-  cls: 'malformed',
-  sql,
-}));
+const malformed: Attack[] = ['', ' ', ';', 'SELEC 1', "SELECT 'unterminated", 'SELECT $$unterminated', 'SELECT /* unterminated', '\u0000SELECT 1'].map(
+  (sql) => ({
+    cls: 'malformed',
+    sql,
+  }),
+);
 
 export const PG_ATTACKS: readonly Attack[] = [
   ...functionAttacks,

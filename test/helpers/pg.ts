@@ -15,7 +15,11 @@ export async function superClient(info: PgConnectionInfo, database = info.databa
   return c;
 }
 
-export function pgTarget(info: Pick<PgConnectionInfo, 'host' | 'port' | 'database'>, user: string, extra: Partial<Target> & Record<string, unknown> = {}): Target {
+export function pgTarget(
+  info: Pick<PgConnectionInfo, 'host' | 'port' | 'database'>,
+  user: string,
+  extra: Partial<Target> & Record<string, unknown> = {},
+): Target {
   return TargetSchema.parse({
     id: `pg-${user}`,
     engine: 'postgres',
@@ -32,8 +36,13 @@ export function pgTarget(info: Pick<PgConnectionInfo, 'host' | 'port' | 'databas
 /** The agent's operations in-process, with the password in a private environment and a fresh ledger. */
 export function agentOps(password: string): { ops: TargetOperations; ledger: AuditLedger } {
   const ledger = new AuditLedger(join(mkdtempSync(join(tmpdir(), 'lsa-ops-')), 'audit'));
-  const ops = new TargetOperations({ id: 'test-agent', version: '0.1.0', host: 'test' }, ledger, () => {
-    throw new Error('no vault in this test');
-  }, { PW: password });
+  const ops = new TargetOperations(
+    { id: 'test-agent', version: '0.1.0', host: 'test' },
+    ledger,
+    () => {
+      throw new Error('no vault in this test');
+    },
+    { PW: password },
+  );
   return { ops, ledger };
 }

@@ -98,7 +98,9 @@ function scopes(sql: string): string[] {
 }
 
 export function extract(sql: string, d: Dialect): Extracted {
-  const clean = stripStrings(sql).replace(/@@\w+/g, '0').replace(/--[^\n]*/g, '');
+  const clean = stripStrings(sql)
+    .replace(/@@\w+/g, '0')
+    .replace(/--[^\n]*/g, '');
   const aliases = new Map<string, Set<string>>();
   const objects = new Set<string>();
   const derived = new Set<string>();
@@ -111,7 +113,9 @@ export function extract(sql: string, d: Dialect): Extracted {
   const all = scopes(clean);
   const scopeObjects = all.map((scope) => {
     const found: string[] = [];
-    for (const m of scope.matchAll(new RegExp(`\\b(?:FROM|JOIN|APPLY)\\s+${d.object.source}(?:\\s*\\((?:[^()]|\\([^()]*\\))*\\))?(?:\\s+(?:AS\\s+)?(\\w+))?`, 'gi'))) {
+    for (const m of scope.matchAll(
+      new RegExp(`\\b(?:FROM|JOIN|APPLY)\\s+${d.object.source}(?:\\s*\\((?:[^()]|\\([^()]*\\))*\\))?(?:\\s+(?:AS\\s+)?(\\w+))?`, 'gi'),
+    )) {
       const name = d.normalise(m[1]!);
       const alias = m[2]?.toLowerCase();
       if (!d.isKnown(name)) {

@@ -17,7 +17,7 @@ const DANGEROUS: ReadonlyArray<[name: string, args: string]> = [
   ['sp_addlinkedserver', "N'evil'"],
   ['sp_set_session_context', "N'k', N'v'"],
   ['sp_getapplock', "N'r', N'Exclusive'"],
-  ['sp_trace_create', '@t OUT, 0, N\'c:\\t\''],
+  ['sp_trace_create', "@t OUT, 0, N'c:\\t'"],
   ['fn_trace_gettable', "N'c:\\t.trc', default"],
   ['fn_xe_file_target_read_file', "N'c:\\*.xel', null, null, null"],
   ['fn_dblog', 'NULL, NULL'],
@@ -37,7 +37,7 @@ const procedures: Attack[] = DANGEROUS.flatMap(([name, args]) =>
   ]),
 );
 
-const TAIL = 'EXEC(N\'CREATE LOGIN pwned WITH PASSWORD = N\'\'x\'\'\')';
+const TAIL = "EXEC(N'CREATE LOGIN pwned WITH PASSWORD = N''x''')";
 const stacking: Attack[] = [
   `SELECT 1 ${TAIL}`,
   `SELECT 1; ${TAIL}`,
@@ -96,7 +96,7 @@ const dynamic: Attack[] = [
   "EXECUTE('SELECT 1')",
   "EXEC sp_executesql N'SELECT 1'",
   "EXEC (N'SELECT 1') AT [linked]",
-  'EXECUTE AS LOGIN = N\'sa\'',
+  "EXECUTE AS LOGIN = N'sa'",
   "SELECT * FROM OPENROWSET('SQLNCLI', 'Server=x;Trusted_Connection=yes', 'SELECT 1')",
   "SELECT * FROM OPENROWSET(BULK 'c:\\windows\\win.ini', SINGLE_CLOB) AS x",
   "SELECT * FROM OPENQUERY([linked], 'DELETE FROM t')",
@@ -158,8 +158,8 @@ const writesAndData: Attack[] = [
   'SELECT password_hash FROM sys.sql_logins',
   'SELECT * FROM app.dbo.secrets',
   'SELECT * FROM sys.tables FOR UPDATE',
-  "SELECT CAST(DECRYPTBYKEY(c) AS nvarchar) FROM dbo.t",
-  "SELECT * FROM sys.dm_exec_sql_text(0x01) CROSS APPLY dbo.tvf()",
+  'SELECT CAST(DECRYPTBYKEY(c) AS nvarchar) FROM dbo.t',
+  'SELECT * FROM sys.dm_exec_sql_text(0x01) CROSS APPLY dbo.tvf()',
   'WITH c AS (SELECT * FROM dbo.t) DELETE FROM c',
   'WITH c AS (SELECT 1 AS a) UPDATE c SET a = 2',
   'WITH c AS (SELECT 1 AS a) INSERT dbo.t SELECT a FROM c',
@@ -167,9 +167,9 @@ const writesAndData: Attack[] = [
   'UPDATE STATISTICS dbo.t',
   'CREATE OR ALTER VIEW dbo.v AS SELECT 1 AS a',
   'DROP DATABASE app',
-  "DBCC CHECKDB",
-  "DBCC TRACEON(3604)",
-  "SELECT 1 FROM sys.tables OPTION (QUERYTRACEON 3604)",
+  'DBCC CHECKDB',
+  'DBCC TRACEON(3604)',
+  'SELECT 1 FROM sys.tables OPTION (QUERYTRACEON 3604)',
   'RECEIVE * FROM dbo.q',
   'GET CONVERSATION GROUP @g FROM dbo.q',
   'MOVE CONVERSATION @h TO @g',
@@ -177,8 +177,16 @@ const writesAndData: Attack[] = [
   'DEALLOCATE c',
 ].map((sql) => ({ cls: 'writes, side effects and application data', sql }));
 
-const malformed: Attack[] = ['', ' ', ';', 'SELEC 1', "SELECT 'unterminated", 'SELECT [unterminated', 'SELECT "unterminated', 'SELECT 1 /* unterminated', 'SELECT 1 */'].map(
-  (sql) => ({ cls: 'malformed', sql }),
-);
+const malformed: Attack[] = [
+  '',
+  ' ',
+  ';',
+  'SELEC 1',
+  "SELECT 'unterminated",
+  'SELECT [unterminated',
+  'SELECT "unterminated',
+  'SELECT 1 /* unterminated',
+  'SELECT 1 */',
+].map((sql) => ({ cls: 'malformed', sql }));
 
 export const TSQL_ATTACKS: readonly Attack[] = [...procedures, ...stacking, ...dynamic, ...transactions, ...settings, ...writesAndData, ...malformed];

@@ -7,7 +7,9 @@ import type { PayloadV1 } from '../../collectors/core/payload.js';
  * in test/fixtures/vendor-schemas are what these runs confirm on real servers.
  */
 export function verifiedSignals(engine: string, payload: PayloadV1, serverVersion?: string): string {
-  const lines = [`[verified] ${engine}${serverVersion === undefined ? '' : ` ${serverVersion}`}: ${payload.signals.filter((s) => s.status === 'ok').length}/${payload.signals.length} signals ok`];
+  const lines = [
+    `[verified] ${engine}${serverVersion === undefined ? '' : ` ${serverVersion}`}: ${payload.signals.filter((s) => s.status === 'ok').length}/${payload.signals.length} signals ok`,
+  ];
   for (const s of payload.signals) {
     if (s.status === 'ok') {
       const v = (s as { value?: unknown }).value;

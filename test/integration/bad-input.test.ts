@@ -27,7 +27,15 @@ describe('a bad state file is reported and kept, never overwritten', () => {
   const cases: [string, string, RegExp][] = [
     ['corrupt JSON', '{"version": 1, "targets": [', /not valid JSON; restore it from a backup or remove it/],
     ['wrong schema version', JSON.stringify({ version: 2, targets: [], settings: {} }), /version/],
-    ['a plaintext password', JSON.stringify({ version: 1, targets: [{ id: 'pg', engine: 'postgres', host: 'h', port: 5432, user: 'u', database: 'd', password: 'hunter2' }], settings: {} }), /password/],
+    [
+      'a plaintext password',
+      JSON.stringify({
+        version: 1,
+        targets: [{ id: 'pg', engine: 'postgres', host: 'h', port: 5432, user: 'u', database: 'd', password: 'hunter2' }],
+        settings: {},
+      }),
+      /password/,
+    ],
   ];
   for (const [what, content, message] of cases) {
     it(`${what}: one-line ConfigError naming the file; the bytes are unchanged after another store writes`, async () => {

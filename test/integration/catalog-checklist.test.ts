@@ -46,7 +46,11 @@ describe('PostgreSQL: checklist items are the catalog’s requirements (real ser
         expect(refs, `checklist item ${item.grant} is required by no signal`).toContain(item.grant);
         expect(item.signals, item.grant).toEqual(signalsRequiring(postgresCatalog, item.grant));
       }
-      for (const ref of refs) expect(items.map((i) => i.grant), `requirement ${ref} has no checklist item`).toContain(ref);
+      for (const ref of refs)
+        expect(
+          items.map((i) => i.grant),
+          `requirement ${ref} has no checklist item`,
+        ).toContain(ref);
       expectCovers(postgresCatalog, items);
     });
   }
@@ -67,7 +71,7 @@ describe('SQL Server: checklist covers every requirement (recorded fake)', () =>
   ];
   for (const [i, identity] of identities.entries()) {
     for (const model of [SQL2019, SQL2022]) {
-      it(`identity ${i} on ${model === SQL2019 ? "SQL Server 2019" : "SQL Server 2022"}`, async () => {
+      it(`identity ${i} on ${model === SQL2019 ? 'SQL Server 2019' : 'SQL Server 2022'}`, async () => {
         const run = await runAgainst(new FakeSqlServer({ model, identity }));
         expectCovers(mssqlCatalog, run.items);
       });

@@ -107,7 +107,10 @@ describe('logstag-agent run with a destination', () => {
     await first.exited;
     const acknowledged = spooledKeys(first);
     // The crash may or may not have cut a write; make sure the tail holds a partial record.
-    const seg = readdirSync(spoolDir).filter((n) => n.endsWith('.seg')).sort().at(-1)!;
+    const seg = readdirSync(spoolDir)
+      .filter((n) => n.endsWith('.seg'))
+      .sort()
+      .at(-1)!;
     const marker = JSON.stringify({ torn: 'never-send-this' });
     const torn = frameRecord(999_999, Date.now(), Buffer.from(marker));
     appendFileSync(join(spoolDir, seg), torn.subarray(0, torn.length - 5));
@@ -164,7 +167,10 @@ describe('logstag-agent spool --quarantine', () => {
     await spool.close();
     const shown = await runAgentCli(['spool', '--config', file, '--quarantine'], { home, env });
     expect(shown.code).toBe(0);
-    const entries = shown.stdout.trim().split('\n').map((l) => JSON.parse(l) as { key: string; status: number; reason: string; payload: string });
+    const entries = shown.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { key: string; status: number; reason: string; payload: string });
     expect(entries).toEqual([expect.objectContaining({ key, status: 413, reason: 'Request Entity Too Large', payload: '{"refused":"me"}' })]);
     expect(shown.stderr).toMatch(/1 quarantined payload/);
     const status = await runAgentCli(['status', '--config', file], { home, env });
@@ -185,7 +191,10 @@ describe('logstag-agent run without a destination', () => {
 
     const shown = await runAgentCli(['spool', '--config', file], { home: cli.home, env });
     expect(shown.code).toBe(0);
-    const payloads = shown.stdout.trim().split('\n').map((l) => PayloadV1Schema.parse(JSON.parse(l)));
+    const payloads = shown.stdout
+      .trim()
+      .split('\n')
+      .map((l) => PayloadV1Schema.parse(JSON.parse(l)));
     expect(payloads).toHaveLength(keys.length);
     expect(new Set(payloads.map((p) => p.target.id))).toEqual(new Set(['pg-a', 'pg-b']));
 

@@ -57,7 +57,9 @@ describe('CLI against a MongoDB replica set member', () => {
     for (const e of entries) {
       expect(e.engine).toBe('mongodb');
       expect(e.outcome).toBe('ok');
-      expect(e.statement).toMatch(/^(admin|local|shop|crm|config): \{"(hello|buildInfo|serverStatus|top|aggregate|replSetGetStatus|find|listDatabases|dbStats|listCollections|usersInfo|rolesInfo|getCmdLineOpts|getParameter|connectionStatus)"/);
+      expect(e.statement).toMatch(
+        /^(admin|local|shop|crm|config): \{"(hello|buildInfo|serverStatus|top|aggregate|replSetGetStatus|find|listDatabases|dbStats|listCollections|usersInfo|rolesInfo|getCmdLineOpts|getParameter|connectionStatus)"/,
+      );
     }
   });
 

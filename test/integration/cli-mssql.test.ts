@@ -22,7 +22,10 @@ async function target(extra: Record<string, unknown> = {}) {
 describe('CLI with a SQL Server target', () => {
   it('check and collect --once: an unreachable server exits 3 with one line naming the address', async () => {
     const t = await target();
-    for (const args of [['check', '--target', t.file], ['collect', '--once', '--target', t.file]]) {
+    for (const args of [
+      ['check', '--target', t.file],
+      ['collect', '--once', '--target', t.file],
+    ]) {
       const r = await runAgentCli(args, { env: t.env });
       expect(r.code, args.join(' ')).toBe(3);
       expect(isOneLineError(r.stderr)).toBe(true);
@@ -39,7 +42,9 @@ describe('CLI with a SQL Server target', () => {
     expect(r.stderr).toMatch(/^note: could not connect/);
     expect(r.stdout).toContain('CREATE LOGIN [logstag_monitor]');
     expect(r.stdout).toContain('GRANT VIEW ANY DEFINITION TO [logstag_monitor];');
-    expect(r.stdout).toMatch(/EXEC \(N'GRANT VIEW SERVER PERFORMANCE STATE TO \[logstag_monitor\];'\);\nELSE\n {4}GRANT VIEW SERVER STATE TO \[logstag_monitor\];/);
+    expect(r.stdout).toMatch(
+      /EXEC \(N'GRANT VIEW SERVER PERFORMANCE STATE TO \[logstag_monitor\];'\);\nELSE\n {4}GRANT VIEW SERVER STATE TO \[logstag_monitor\];/,
+    );
   });
 
   it('configuration the driver cannot honour is bad input (exit 2), before any connection', async () => {

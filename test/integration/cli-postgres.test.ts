@@ -110,7 +110,10 @@ describe('CLI against the harness PostgreSQL', () => {
   it('records every statement in the audit ledger, and the server saw only reads from the agent', async () => {
     const home = mkdtempSync(join(tmpdir(), 'lsa-audit-'));
     await collect('monitor', home);
-    const entries = readFileSync(join(home, 'audit', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { statement: string; outcome: string; targetId: string });
+    const entries = readFileSync(join(home, 'audit', 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { statement: string; outcome: string; targetId: string });
     expect(entries.length).toBeGreaterThanOrEqual(7);
     // Reads, and the session's own verified read-only transaction around them.
     const READ = /^(SELECT|SHOW|WITH)\b|^BEGIN TRANSACTION READ ONLY$|^ROLLBACK$/i;

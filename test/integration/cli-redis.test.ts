@@ -112,7 +112,11 @@ describe('CLI against the harness Redis', () => {
   it('a least-privileged ACL user: real values, the slow log without its arguments, never 0 for what it cannot see', async () => {
     const p = await collect('monitor');
     expect(p.target).toEqual({ id: 'redis-monitor', engine: 'redis', name: 'redis-monitor' });
-    expect(value<{ product: string; version: string; tcp_port: number }>(p, 'redis.server')).toMatchObject({ product: 'redis', version: redis.version, tcp_port: redis.port });
+    expect(value<{ product: string; version: string; tcp_port: number }>(p, 'redis.server')).toMatchObject({
+      product: 'redis',
+      version: redis.version,
+      tcp_port: redis.port,
+    });
     expect(value<{ connected_clients: number }>(p, 'redis.clients').connected_clients).toBeGreaterThanOrEqual(1);
     expect(value<{ role: string }>(p, 'redis.replication').role).toBe('master');
     expect(value<Array<{ command: string; calls: number }>>(p, 'redis.commandstats').some((r) => r.command === 'slowlog|get')).toBe(true);
@@ -139,7 +143,11 @@ describe('CLI against the harness Redis', () => {
       fix: 'ACL SETUSER monitor +acl|list',
     });
     expect(signal(p, 'redis.commandlog')).toMatchObject({ status: 'unavailable', reason: 'unsupported' });
-    expect(signal(p, 'redis.latency')).toMatchObject({ status: 'unavailable', reason: 'not_enabled', fix: expect.stringMatching(/^CONFIG SET latency-monitor-threshold/) });
+    expect(signal(p, 'redis.latency')).toMatchObject({
+      status: 'unavailable',
+      reason: 'not_enabled',
+      fix: expect.stringMatching(/^CONFIG SET latency-monitor-threshold/),
+    });
     expect(signal(p, 'redis.cluster')).toMatchObject({ status: 'unavailable', reason: 'not_enabled' });
     for (const s of p.signals) if (s.status === 'unavailable') expect(s).not.toHaveProperty('value');
   });
@@ -232,7 +240,9 @@ describe('CLI against the harness Redis', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as { statement: string; outcome: string; targetId: string; engine: string; code?: string });
     expect(entries[0]).toMatchObject({ statement: 'AUTH <redacted>', outcome: 'ok', engine: 'redis', targetId: 'redis-monitor' });
-    expect(entries.map((e) => e.statement)).toEqual(expect.arrayContaining(['CLIENT SETNAME logstag-agent/0.1.0', 'PING', 'SLOWLOG LEN', 'CLIENT LIST', 'ACL LIST']));
+    expect(entries.map((e) => e.statement)).toEqual(
+      expect.arrayContaining(['CLIENT SETNAME logstag-agent/0.1.0', 'PING', 'SLOWLOG LEN', 'CLIENT LIST', 'ACL LIST']),
+    );
     for (const e of entries) {
       if (e.statement === 'AUTH <redacted>') continue;
       const [name, ...args] = e.statement.replace(/…$/, '').split(' ');

@@ -61,7 +61,8 @@ function deps(audit: AuditEntry[], extra: Partial<CloudCycleDeps> = {}): CloudCy
   return { targetId: 't-aws', audit: { record: (e) => audit.push(e) }, policy: resolvePolicy(), secret: async () => SECRET, now: () => NOW, ...extra };
 }
 
-const bySignal = (outcomes: Array<{ spec: { id: string }; result: SignalResult }>): Map<string, SignalResult> => new Map(outcomes.map((o) => [o.spec.id, o.result]));
+const bySignal = (outcomes: Array<{ spec: { id: string }; result: SignalResult }>): Map<string, SignalResult> =>
+  new Map(outcomes.map((o) => [o.spec.id, o.result]));
 const rowsOf = (r: SignalResult | undefined): MetricRow[] => {
   if (r?.status !== 'ok') throw new Error(`expected ok, got ${JSON.stringify(r)}`);
   return r.value as MetricRow[];
@@ -70,12 +71,22 @@ const row = (r: SignalResult | undefined, metric: string): MetricRow | undefined
 
 describe('AWS metrics cycle through the real SDK', () => {
   it('reads every cloud signal of an RDS instance in one GetMetricData call, scaled, oldest first; no data stays no_data', async () => {
-    responder.data.set('CPUUtilization', [[at(3), 12.5], [at(2), 20], [at(1), 31.25]]);
-    responder.data.set('FreeableMemory', [[at(2), 2_147_483_648], [at(1), 2_000_000_000]]);
+    responder.data.set('CPUUtilization', [
+      [at(3), 12.5],
+      [at(2), 20],
+      [at(1), 31.25],
+    ]);
+    responder.data.set('FreeableMemory', [
+      [at(2), 2_147_483_648],
+      [at(1), 2_000_000_000],
+    ]);
     responder.data.set('FreeStorageSpace', [[at(1), 53_687_091_200]]);
     responder.data.set('ReadIOPS', [[at(1), 140.5]]);
     responder.data.set('WriteIOPS', [[at(1), 88]]);
-    responder.data.set('DatabaseConnections', [[at(2), 17], [at(1), 19]]);
+    responder.data.set('DatabaseConnections', [
+      [at(2), 17],
+      [at(1), 19],
+    ]);
     responder.data.set('ReadLatency', [[at(1), 0.0015]]);
     // ReplicaLag: a primary publishes none. DiskQueueDepth, WriteLatency, SwapUsage: none either.
     const audit: AuditEntry[] = [];
@@ -85,14 +96,32 @@ describe('AWS metrics cycle through the real SDK', () => {
     expect([...s.keys()]).toEqual(['cloud.cpu', 'cloud.memory', 'cloud.storage', 'cloud.iops', 'cloud.connections', 'cloud.replica_lag', 'cloud.service']);
 
     expect(rowsOf(s.get('cloud.cpu'))).toEqual([
-      { metric: 'CPUUtilization', statistic: 'Average', unit: 'percent', periodSeconds: 60, status: 'ok', latest: 31.25, latestAt: iso(at(1)), points: [[iso(at(3)), 12.5], [iso(at(2)), 20], [iso(at(1)), 31.25]] },
+      {
+        metric: 'CPUUtilization',
+        statistic: 'Average',
+        unit: 'percent',
+        periodSeconds: 60,
+        status: 'ok',
+        latest: 31.25,
+        latestAt: iso(at(1)),
+        points: [
+          [iso(at(3)), 12.5],
+          [iso(at(2)), 20],
+          [iso(at(1)), 31.25],
+        ],
+      },
     ]);
     expect(row(s.get('cloud.memory'), 'FreeableMemory')).toMatchObject({ unit: 'bytes', latest: 2_000_000_000, status: 'ok' });
     expect(row(s.get('cloud.storage'), 'FreeStorageSpace')).toMatchObject({ unit: 'bytes', latest: 53_687_091_200 });
-    expect(rowsOf(s.get('cloud.iops')).map((r) => [r.metric, r.unit, r.latest])).toEqual([['ReadIOPS', 'count/s', 140.5], ['WriteIOPS', 'count/s', 88]]);
+    expect(rowsOf(s.get('cloud.iops')).map((r) => [r.metric, r.unit, r.latest])).toEqual([
+      ['ReadIOPS', 'count/s', 140.5],
+      ['WriteIOPS', 'count/s', 88],
+    ]);
     expect(row(s.get('cloud.connections'), 'DatabaseConnections')).toMatchObject({ unit: 'count', latest: 19, latestAt: iso(at(1)) });
     // No data points: no_data with latest null, never 0.
-    expect(rowsOf(s.get('cloud.replica_lag'))).toEqual([{ metric: 'ReplicaLag', statistic: 'Average', unit: 'seconds', periodSeconds: 60, status: 'no_data', latest: null, latestAt: null, points: [] }]);
+    expect(rowsOf(s.get('cloud.replica_lag'))).toEqual([
+      { metric: 'ReplicaLag', statistic: 'Average', unit: 'seconds', periodSeconds: 60, status: 'no_data', latest: null, latestAt: null, points: [] },
+    ]);
     // CloudWatch reports latency in seconds; the agent's unit is milliseconds.
     expect(row(s.get('cloud.service'), 'ReadLatency')).toMatchObject({ unit: 'milliseconds', latest: 1.5 });
     expect(row(s.get('cloud.service'), 'SwapUsage')).toMatchObject({ status: 'no_data', latest: null });
@@ -103,10 +132,28 @@ describe('AWS metrics cycle through the real SDK', () => {
     expect(req.headers['content-type']).toBe('application/x-amz-json-1.0');
     expect(req.headers.authorization).toMatch(new RegExp(`Credential=${KEY_ID}/\\d{8}/eu-west-1/monitoring/aws4_request`));
     expect(JSON.stringify(req.headers)).not.toContain(SECRET);
-    const body = req.body as { MetricDataQueries: Array<{ Id: string; MetricStat: { Metric: { Namespace: string; MetricName: string; Dimensions: unknown }; Period: number; Stat: string } }>; StartTime: number; EndTime: number; ScanBy: string };
+    const body = req.body as {
+      MetricDataQueries: Array<{
+        Id: string;
+        MetricStat: { Metric: { Namespace: string; MetricName: string; Dimensions: unknown }; Period: number; Stat: string };
+      }>;
+      StartTime: number;
+      EndTime: number;
+      ScanBy: string;
+    };
     expect(body.MetricDataQueries.map((q) => q.MetricStat.Metric.MetricName)).toEqual(awsProvider.queries(b).map((q) => q.name));
     expect(body.MetricDataQueries.map((q) => q.MetricStat.Metric.MetricName)).toEqual([
-      'CPUUtilization', 'FreeableMemory', 'FreeStorageSpace', 'ReadIOPS', 'WriteIOPS', 'DatabaseConnections', 'ReplicaLag', 'DiskQueueDepth', 'ReadLatency', 'WriteLatency', 'SwapUsage',
+      'CPUUtilization',
+      'FreeableMemory',
+      'FreeStorageSpace',
+      'ReadIOPS',
+      'WriteIOPS',
+      'DatabaseConnections',
+      'ReplicaLag',
+      'DiskQueueDepth',
+      'ReadLatency',
+      'WriteLatency',
+      'SwapUsage',
     ]);
     for (const q of body.MetricDataQueries) {
       expect(q.Id).toMatch(/^[a-z][a-z0-9_]*$/);
@@ -123,7 +170,8 @@ describe('AWS metrics cycle through the real SDK', () => {
     expect(audit[0]).toMatchObject({
       targetId: 't-aws',
       engine: 'aws',
-      statement: 'GetMetricData AWS/RDS CPUUtilization,FreeableMemory,FreeStorageSpace,ReadIOPS,WriteIOPS,DatabaseConnections,ReplicaLag,DiskQueueDepth,ReadLatency,WriteLatency,SwapUsage',
+      statement:
+        'GetMetricData AWS/RDS CPUUtilization,FreeableMemory,FreeStorageSpace,ReadIOPS,WriteIOPS,DatabaseConnections,ReplicaLag,DiskQueueDepth,ReadLatency,WriteLatency,SwapUsage',
       outcome: 'ok',
       rows: 11,
     });
@@ -131,8 +179,16 @@ describe('AWS metrics cycle through the real SDK', () => {
 
   it('follows NextToken for PartialData and keeps per-query Forbidden / InternalError to their own signals (ElastiCache)', async () => {
     responder.paged = true;
-    responder.data.set('EngineCPUUtilization', [[at(4), 5], [at(3), 6], [at(2), 7], [at(1), 8]]);
-    responder.data.set('CacheHitRate', [[at(2), 97.5], [at(1), 98]]);
+    responder.data.set('EngineCPUUtilization', [
+      [at(4), 5],
+      [at(3), 6],
+      [at(2), 7],
+      [at(1), 8],
+    ]);
+    responder.data.set('CacheHitRate', [
+      [at(2), 97.5],
+      [at(1), 98],
+    ]);
     responder.statusFor.set('CurrConnections', 'Forbidden');
     responder.statusFor.set('ReplicationLag', 'InternalError');
     const audit: AuditEntry[] = [];
@@ -140,17 +196,30 @@ describe('AWS metrics cycle through the real SDK', () => {
     const s = bySignal((await collectCloud(b, deps(audit))).outcomes);
 
     expect(responder.requests.map((r) => r.body.NextToken ?? null)).toEqual([null, 'page-2']);
-    const dims = (responder.requests[0]!.body.MetricDataQueries as Array<{ MetricStat: { Metric: { Namespace: string; Dimensions: unknown } } }>)[0]!.MetricStat.Metric;
+    const dims = (responder.requests[0]!.body.MetricDataQueries as Array<{ MetricStat: { Metric: { Namespace: string; Dimensions: unknown } } }>)[0]!.MetricStat
+      .Metric;
     expect(dims).toMatchObject({ Namespace: 'AWS/ElastiCache', Dimensions: [{ Name: 'CacheClusterId', Value: 'sessions-0001-001' }] });
-    expect(row(s.get('cloud.cpu'), 'EngineCPUUtilization')?.points).toEqual([[iso(at(4)), 5], [iso(at(3)), 6], [iso(at(2)), 7], [iso(at(1)), 8]]);
+    expect(row(s.get('cloud.cpu'), 'EngineCPUUtilization')?.points).toEqual([
+      [iso(at(4)), 5],
+      [iso(at(3)), 6],
+      [iso(at(2)), 7],
+      [iso(at(1)), 8],
+    ]);
     expect(row(s.get('cloud.service'), 'CacheHitRate')).toMatchObject({ unit: 'percent', latest: 98 });
     expect(row(s.get('cloud.service'), 'Evictions')).toMatchObject({ statistic: 'Sum', status: 'no_data' });
     const conn = s.get('cloud.connections') as Unavailable;
     expect(conn).toMatchObject({ status: 'unavailable', reason: 'permission' });
     expect(conn.detail).toContain('Forbidden');
     expect(conn.fix).toBe(awsProvider.accessScript(b));
-    expect(s.get('cloud.replica_lag')).toMatchObject({ status: 'unavailable', reason: 'error', detail: expect.stringContaining('internal error for ReplicationLag') });
-    expect(audit.map((e) => e.statement)).toEqual([expect.stringMatching(/^GetMetricData AWS\/ElastiCache EngineCPUUtilization,/), expect.stringMatching(/\(next page\)$/)]);
+    expect(s.get('cloud.replica_lag')).toMatchObject({
+      status: 'unavailable',
+      reason: 'error',
+      detail: expect.stringContaining('internal error for ReplicationLag'),
+    });
+    expect(audit.map((e) => e.statement)).toEqual([
+      expect.stringMatching(/^GetMetricData AWS\/ElastiCache EngineCPUUtilization,/),
+      expect.stringMatching(/\(next page\)$/),
+    ]);
   });
 
   it('permission denied: every signal is unavailable/permission with the access script, and the call is not retried', async () => {
@@ -187,7 +256,11 @@ describe('AWS metrics cycle through the real SDK', () => {
     responder.mode = 'invalid-token';
     const { outcomes } = await collectCloud(binding(), deps([]));
     for (const o of outcomes) {
-      expect(o.result).toMatchObject({ status: 'unavailable', reason: 'error', detail: expect.stringMatching(/^authentication failed \(InvalidClientTokenId\)/) });
+      expect(o.result).toMatchObject({
+        status: 'unavailable',
+        reason: 'error',
+        detail: expect.stringMatching(/^authentication failed \(InvalidClientTokenId\)/),
+      });
       expect(JSON.stringify(o.result)).not.toContain(SECRET);
     }
   });
@@ -196,13 +269,23 @@ describe('AWS metrics cycle through the real SDK', () => {
     const b = binding();
     delete b.caFile;
     const { outcomes } = await collectCloud(b, deps([]));
-    expect(outcomes[0]!.result).toMatchObject({ status: 'unavailable', reason: 'error', detail: expect.stringMatching(/^TLS to the AWS endpoint failed \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)\)$/) });
+    expect(outcomes[0]!.result).toMatchObject({
+      status: 'unavailable',
+      reason: 'error',
+      detail: expect.stringMatching(
+        /^TLS to the AWS endpoint failed \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)\)$/,
+      ),
+    });
   });
 
   it('a malformed secret access key is a one-line configuration error that does not echo it', async () => {
     const bad = 'not-a-key-but-a-password-with spaces!';
     const { outcomes } = await collectCloud(binding(), deps([], { secret: async () => bad }));
-    expect(outcomes[0]!.result).toMatchObject({ status: 'unavailable', reason: 'error', detail: 'cloud binding: the AWS secret access key is not in AWS format (40 characters: letters, digits, "/" and "+")' });
+    expect(outcomes[0]!.result).toMatchObject({
+      status: 'unavailable',
+      reason: 'error',
+      detail: 'cloud binding: the AWS secret access key is not in AWS format (40 characters: letters, digits, "/" and "+")',
+    });
     expect(JSON.stringify(outcomes)).not.toContain(bad);
     expect(responder.requests).toHaveLength(0);
   });
@@ -253,31 +336,62 @@ describe('AWS profiles: every credential call goes through the guarded agent too
     );
     const cache = join(dir, '.aws', 'sso', 'cache');
     mkdirSync(cache, { recursive: true });
-    writeFileSync(join(cache, `${createHash('sha1').update(startUrl).digest('hex')}.json`), JSON.stringify({ accessToken: 'sso-access-token', expiresAt: new Date(Date.now() + 3600_000).toISOString(), region: 'us-east-1', startUrl }));
+    writeFileSync(
+      join(cache, `${createHash('sha1').update(startUrl).digest('hex')}.json`),
+      JSON.stringify({ accessToken: 'sso-access-token', expiresAt: new Date(Date.now() + 3600_000).toISOString(), region: 'us-east-1', startUrl }),
+    );
     const refusals: Refusal[] = [];
     const b = binding({ auth: 'profile', profile: 'sso-elsewhere', accessKeyId: undefined, secret: undefined });
     const { outcomes } = await collectCloud(b, deps([], { secret: async () => undefined, onRefuse: (r) => refusals.push(r) }));
     expect(refusals.map((r) => r.host)).toEqual(['portal.sso.us-east-1.amazonaws.com:443']);
-    for (const o of outcomes) expect(o.result).toMatchObject({ status: 'unavailable', reason: 'error', detail: expect.stringMatching(/^egress guard: refused to contact portal\.sso\.us-east-1\.amazonaws\.com:443/) });
+    for (const o of outcomes)
+      expect(o.result).toMatchObject({
+        status: 'unavailable',
+        reason: 'error',
+        detail: expect.stringMatching(/^egress guard: refused to contact portal\.sso\.us-east-1\.amazonaws\.com:443/),
+      });
     expect(responder.requests).toHaveLength(0);
   });
 });
 
 describe('AWS endpoints and the egress guard', () => {
   const plain = (extra: Record<string, unknown> = {}): AwsBinding =>
-    CloudBindingSchema.parse({ provider: 'aws', region: 'eu-west-1', service: 'aurora', resourceId: 'db-1', accessKeyId: KEY_ID, secret: { env: 'X' }, ...extra }) as AwsBinding;
+    CloudBindingSchema.parse({
+      provider: 'aws',
+      region: 'eu-west-1',
+      service: 'aurora',
+      resourceId: 'db-1',
+      accessKeyId: KEY_ID,
+      secret: { env: 'X' },
+      ...extra,
+    }) as AwsBinding;
 
   it("admits exactly the region's monitoring and regional STS hosts, nothing of another region or the global STS", () => {
     const guard = new EgressGuard(awsProvider.endpoints(plain()));
-    expect(awsProvider.endpoints(plain()).map((e) => `${e.host}:${e.port}:${e.allowPrivate}`)).toEqual(['monitoring.eu-west-1.amazonaws.com:443:false', 'sts.eu-west-1.amazonaws.com:443:false']);
+    expect(awsProvider.endpoints(plain()).map((e) => `${e.host}:${e.port}:${e.allowPrivate}`)).toEqual([
+      'monitoring.eu-west-1.amazonaws.com:443:false',
+      'sts.eu-west-1.amazonaws.com:443:false',
+    ]);
     expect(guard.allows('monitoring.eu-west-1.amazonaws.com', 443)).toBe(true);
-    for (const host of ['monitoring.us-east-1.amazonaws.com', 'sts.us-east-1.amazonaws.com', 'sts.amazonaws.com', 'monitoring.eu-west-2.amazonaws.com', 'monitoring-fips.eu-west-1.amazonaws.com']) {
+    for (const host of [
+      'monitoring.us-east-1.amazonaws.com',
+      'sts.us-east-1.amazonaws.com',
+      'sts.amazonaws.com',
+      'monitoring.eu-west-2.amazonaws.com',
+      'monitoring-fips.eu-west-1.amazonaws.com',
+    ]) {
       expect(guard.allows(host, 443), host).toBe(false);
     }
-    expect(awsProvider.endpoints(plain({ region: 'cn-north-1' })).map((e) => e.host)).toEqual(['monitoring.cn-north-1.amazonaws.com.cn', 'sts.cn-north-1.amazonaws.com.cn']);
+    expect(awsProvider.endpoints(plain({ region: 'cn-north-1' })).map((e) => e.host)).toEqual([
+      'monitoring.cn-north-1.amazonaws.com.cn',
+      'sts.cn-north-1.amazonaws.com.cn',
+    ]);
     // An override replaces the public host; one URL serving both APIs is listed once.
     const vpc = awsProvider.endpoints(plain({ endpoint: 'https://vpce-0abc.monitoring.eu-west-1.vpce.amazonaws.com' }));
-    expect(vpc.map((e) => `${e.host}:${e.allowPrivate}`)).toEqual(['vpce-0abc.monitoring.eu-west-1.vpce.amazonaws.com:true', 'sts.eu-west-1.amazonaws.com:false']);
+    expect(vpc.map((e) => `${e.host}:${e.allowPrivate}`)).toEqual([
+      'vpce-0abc.monitoring.eu-west-1.vpce.amazonaws.com:true',
+      'sts.eu-west-1.amazonaws.com:false',
+    ]);
     expect(awsProvider.endpoints(plain({ endpoint: 'https://127.0.0.1:8443', stsEndpoint: 'https://127.0.0.1:8443' }))).toHaveLength(1);
   });
 
@@ -307,7 +421,11 @@ describe('AWS endpoints and the egress guard', () => {
 });
 
 describe('AWS checklist, identity, access script, error mapping', () => {
-  async function withSession<T>(b: AwsBinding, audit: AuditEntry[], fn: (ctx: CloudContext, s: Awaited<ReturnType<typeof awsProvider.open>>) => Promise<T>): Promise<T> {
+  async function withSession<T>(
+    b: AwsBinding,
+    audit: AuditEntry[],
+    fn: (ctx: CloudContext, s: Awaited<ReturnType<typeof awsProvider.open>>) => Promise<T>,
+  ): Promise<T> {
     const egress = cloudEgress(b, awsProvider.endpoints(b));
     const ctx: CloudContext = { audit: { record: (e) => audit.push(e) }, targetId: 't', egress };
     const session = await awsProvider.open(b, SECRET, ctx);
@@ -322,10 +440,25 @@ describe('AWS checklist, identity, access script, error mapping', () => {
   it('checklist: granted when one small GetMetricData answers, missing with the access script when denied', async () => {
     const b = binding({ service: 'documentdb', resourceId: 'catalog-cluster' });
     const granted = await withSession(b, [], (_, s) => awsProvider.checklist(s, b));
-    expect(granted).toEqual([{ grant: 'cloudwatch:GetMetricData', status: 'granted', signals: ['cloud.cpu', 'cloud.memory', 'cloud.storage', 'cloud.iops', 'cloud.connections', 'cloud.replica_lag', 'cloud.service'], detail: expect.stringContaining('catalog-cluster') }]);
-    const probe = responder.requests[0]!.body as { MetricDataQueries: Array<{ MetricStat: { Metric: { Namespace: string; MetricName: string; Dimensions: unknown } } }>; StartTime: number; EndTime: number };
+    expect(granted).toEqual([
+      {
+        grant: 'cloudwatch:GetMetricData',
+        status: 'granted',
+        signals: ['cloud.cpu', 'cloud.memory', 'cloud.storage', 'cloud.iops', 'cloud.connections', 'cloud.replica_lag', 'cloud.service'],
+        detail: expect.stringContaining('catalog-cluster'),
+      },
+    ]);
+    const probe = responder.requests[0]!.body as {
+      MetricDataQueries: Array<{ MetricStat: { Metric: { Namespace: string; MetricName: string; Dimensions: unknown } } }>;
+      StartTime: number;
+      EndTime: number;
+    };
     expect(probe.MetricDataQueries).toHaveLength(1);
-    expect(probe.MetricDataQueries[0]!.MetricStat.Metric).toEqual({ Namespace: 'AWS/DocDB', MetricName: 'CPUUtilization', Dimensions: [{ Name: 'DBClusterIdentifier', Value: 'catalog-cluster' }] });
+    expect(probe.MetricDataQueries[0]!.MetricStat.Metric).toEqual({
+      Namespace: 'AWS/DocDB',
+      MetricName: 'CPUUtilization',
+      Dimensions: [{ Name: 'DBClusterIdentifier', Value: 'catalog-cluster' }],
+    });
     expect(probe.EndTime - probe.StartTime).toBe(300);
 
     responder.mode = 'denied';
@@ -366,19 +499,28 @@ describe('AWS checklist, identity, access script, error mapping', () => {
 
   it('mapError: AWS codes to reasons, never the service message', () => {
     const b = binding();
-    const svc = (name: string, status: number) => Object.assign(new Error(`secret-bearing message for ${name} ${SECRET}`), { name, $metadata: { httpStatusCode: status } });
+    const svc = (name: string, status: number) =>
+      Object.assign(new Error(`secret-bearing message for ${name} ${SECRET}`), { name, $metadata: { httpStatusCode: status } });
     for (const name of ['AccessDenied', 'AccessDeniedException']) {
       expect(awsProvider.mapError(svc(name, 403), b)).toMatchObject({ reason: 'permission', fix: awsProvider.accessScript(b) });
     }
     for (const name of ['Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded']) {
-      expect(awsProvider.mapError(svc(name, 400), b)).toMatchObject({ reason: 'error', detail: `throttled by AWS (${name}: the account's CloudWatch request rate was exceeded); the next cycle retries` });
+      expect(awsProvider.mapError(svc(name, 400), b)).toMatchObject({
+        reason: 'error',
+        detail: `throttled by AWS (${name}: the account's CloudWatch request rate was exceeded); the next cycle retries`,
+      });
     }
     for (const name of ['InvalidClientTokenId', 'SignatureDoesNotMatch', 'UnrecognizedClientException', 'ExpiredToken']) {
       expect(awsProvider.mapError(svc(name, 403), b).detail).toMatch(new RegExp(`^authentication failed \\(${name}\\)`));
     }
     expect(awsProvider.mapError(svc('InternalFailure', 500), b).detail).toBe('AWS answered InternalFailure (HTTP 500); the next cycle retries');
-    expect(awsProvider.mapError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }), b).detail).toBe('the AWS endpoint could not be reached (ECONNREFUSED)');
-    expect(awsProvider.mapError(Object.assign(new Error('x'), { code: 'CERT_HAS_EXPIRED' }), b).detail).toBe('TLS to the AWS endpoint failed (CERT_HAS_EXPIRED)');
-    for (const name of ['AccessDenied', 'Throttling', 'ExpiredToken', 'InternalFailure']) expect(JSON.stringify(awsProvider.mapError(svc(name, 400), b))).not.toContain(SECRET);
+    expect(awsProvider.mapError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }), b).detail).toBe(
+      'the AWS endpoint could not be reached (ECONNREFUSED)',
+    );
+    expect(awsProvider.mapError(Object.assign(new Error('x'), { code: 'CERT_HAS_EXPIRED' }), b).detail).toBe(
+      'TLS to the AWS endpoint failed (CERT_HAS_EXPIRED)',
+    );
+    for (const name of ['AccessDenied', 'Throttling', 'ExpiredToken', 'InternalFailure'])
+      expect(JSON.stringify(awsProvider.mapError(svc(name, 400), b))).not.toContain(SECRET);
   });
 });

@@ -109,7 +109,9 @@ describe('azure metrics cycle through the real SDK', () => {
 
     // Each query's series: the given values × the factor of its aggregation, on the last grains of the window, oldest first.
     for (const q of azureProvider.queries(b)) {
-      const row = Object.values(Object.fromEntries([...res].map(([id, v]) => [id, v]))).flatMap((v) => (v as { value: MetricRow[] }).value).find((x) => x.metric === q.name)!;
+      const row = Object.values(Object.fromEntries([...res].map(([id, v]) => [id, v])))
+        .flatMap((v) => (v as { value: MetricRow[] }).value)
+        .find((x) => x.metric === q.name)!;
       expect(row, q.name).toBeDefined();
       expect(row.unit).toBe(q.unit);
       expect(row.statistic).toBe(q.statistic);
@@ -122,11 +124,30 @@ describe('azure metrics cycle through the real SDK', () => {
 
     // Spot checks in plain numbers.
     expect(rows('cloud.cpu')).toEqual([
-      expect.objectContaining({ metric: 'cpu_percent', unit: 'percent', statistic: 'Average', status: 'ok', latest: 30.25, latestAt: new Date(NOW.getTime() - 60_000).toISOString() }),
+      expect.objectContaining({
+        metric: 'cpu_percent',
+        unit: 'percent',
+        statistic: 'Average',
+        status: 'ok',
+        latest: 30.25,
+        latestAt: new Date(NOW.getTime() - 60_000).toISOString(),
+      }),
     ]);
     expect(rows('cloud.storage').find((x) => x.metric === 'storage_used')).toMatchObject({ unit: 'bytes', latest: 2_000_000 });
-    expect(rows('cloud.iops').map((x) => [x.metric, x.unit, x.latest])).toEqual([['read_iops', 'count/s', 110], ['write_iops', 'count/s', 50]]);
-    expect(rows('cloud.replica_lag')).toEqual([expect.objectContaining({ metric: 'physical_replication_delay_in_seconds', unit: 'seconds', status: 'no_data', latest: null, latestAt: null, points: [] })]);
+    expect(rows('cloud.iops').map((x) => [x.metric, x.unit, x.latest])).toEqual([
+      ['read_iops', 'count/s', 110],
+      ['write_iops', 'count/s', 50],
+    ]);
+    expect(rows('cloud.replica_lag')).toEqual([
+      expect.objectContaining({
+        metric: 'physical_replication_delay_in_seconds',
+        unit: 'seconds',
+        status: 'no_data',
+        latest: null,
+        latestAt: null,
+        points: [],
+      }),
+    ]);
     const service = rows('cloud.service');
     expect(service.find((x) => x.metric === 'deadlocks')).toMatchObject({ status: 'no_data', latest: null, points: [] });
     expect(service.find((x) => x.metric === 'connections_failed')).toMatchObject({ statistic: 'Total', latest: 3 * 60 });
@@ -140,7 +161,12 @@ describe('azure metrics cycle through the real SDK', () => {
 
     expect(r.tokenRequests).toHaveLength(1);
     const form = new URLSearchParams(r.tokenRequests[0]!.body);
-    expect(Object.fromEntries(form)).toMatchObject({ grant_type: 'client_credentials', client_id: CLIENT, client_secret: SECRET, scope: 'https://management.azure.com/.default' });
+    expect(Object.fromEntries(form)).toMatchObject({
+      grant_type: 'client_credentials',
+      client_id: CLIENT,
+      client_secret: SECRET,
+      scope: 'https://management.azure.com/.default',
+    });
     expect(r.tokenRequests[0]!.path).toBe(`/${TENANT}/oauth2/v2.0/token`);
 
     expect(r.metricsRequests).toHaveLength(1);
@@ -160,7 +186,13 @@ describe('azure metrics cycle through the real SDK', () => {
     expect(audit.map((e) => [e.statement.split(' ').slice(0, 3).join(' '), e.outcome])).toEqual([
       [`Entra ID authority`, 'ok'],
       [`Entra ID token`, 'ok'],
-      [`metrics:getBatch Microsoft.DBforPostgreSQL/flexibleServers ${azureProvider.queries(b).map((q) => q.name).join(',')}`, 'ok'],
+      [
+        `metrics:getBatch Microsoft.DBforPostgreSQL/flexibleServers ${azureProvider
+          .queries(b)
+          .map((q) => q.name)
+          .join(',')}`,
+        'ok',
+      ],
     ]);
     expect(audit.every((e) => e.targetId === 't-azure' && e.engine === 'azure')).toBe(true);
     expect(JSON.stringify(audit)).not.toContain(SECRET);
@@ -171,7 +203,11 @@ describe('azure metrics cycle through the real SDK', () => {
     const res = await outcomes(binding());
     // read_iops still reads; memory's only other query failed too, so cloud.memory is unavailable.
     expect((res.get('cloud.iops') as { value: MetricRow[] }).value.map((x) => x.metric)).toEqual(['read_iops']);
-    expect(res.get('cloud.memory')).toMatchObject({ status: 'unavailable', reason: 'error', detail: 'Azure Monitor could not read memory_percent (InternalServerError)' });
+    expect(res.get('cloud.memory')).toMatchObject({
+      status: 'unavailable',
+      reason: 'error',
+      detail: 'Azure Monitor could not read memory_percent (InternalServerError)',
+    });
     expect(res.get('cloud.cpu')!.status).toBe('ok');
   });
 
@@ -182,7 +218,9 @@ describe('azure metrics cycle through the real SDK', () => {
     expect(res.size).toBe(7);
     for (const [id, u] of res) {
       expect(u, id).toMatchObject({ status: 'unavailable', reason: 'permission', fix: azureProvider.accessScript(b) });
-      expect((u as Unavailable).detail).toContain(`the service principal ${CLIENT} may not read Azure Monitor metrics of ${PG_RESOURCE} (HTTP 403 AuthorizationFailed)`);
+      expect((u as Unavailable).detail).toContain(
+        `the service principal ${CLIENT} may not read Azure Monitor metrics of ${PG_RESOURCE} (HTTP 403 AuthorizationFailed)`,
+      );
     }
     expect(audit.at(-1)).toMatchObject({ outcome: 'error', code: 'AuthorizationFailed' });
     // A 403 is not retried.
@@ -202,7 +240,11 @@ describe('azure metrics cycle through the real SDK', () => {
     const res = await outcomes(binding());
     expect(Date.now() - started).toBeLessThan(5_000);
     for (const u of res.values()) {
-      expect(u).toMatchObject({ status: 'unavailable', reason: 'error', detail: 'throttled by Azure Monitor (HTTP 429 TooManyRequests; Azure asked to wait 30 s); the next cycle retries' });
+      expect(u).toMatchObject({
+        status: 'unavailable',
+        reason: 'error',
+        detail: 'throttled by Azure Monitor (HTTP 429 TooManyRequests; Azure asked to wait 30 s); the next cycle retries',
+      });
     }
     expect(r.metricsRequests).toHaveLength(1);
     expect(audit.at(-1)).toMatchObject({ outcome: 'error', code: 'TooManyRequests' });
@@ -215,7 +257,10 @@ describe('azure metrics cycle through the real SDK', () => {
     const res = await outcomes(binding());
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     expect(r.metricsRequests).toHaveLength(2);
-    expect(res.get('cloud.cpu')).toMatchObject({ reason: 'error', detail: expect.stringMatching(/^throttled by Azure Monitor \(HTTP 429 TooManyRequests; Azure asked to wait 1 s\)/) });
+    expect(res.get('cloud.cpu')).toMatchObject({
+      reason: 'error',
+      detail: expect.stringMatching(/^throttled by Azure Monitor \(HTTP 429 TooManyRequests; Azure asked to wait 1 s\)/),
+    });
   });
 
   it("the metrics data plane's 529 is throttling too, retried once with back-off", async () => {
@@ -230,7 +275,9 @@ describe('azure metrics cycle through the real SDK', () => {
     const res = await outcomes(binding());
     for (const u of res.values()) {
       expect(u).toMatchObject({ status: 'unavailable', reason: 'error' });
-      expect((u as Unavailable).detail).toMatch(/^authentication failed: Microsoft Entra ID refused the service principal 22222222-2222-4222-8222-222222222222 \(the client secret is not valid for this application\)/);
+      expect((u as Unavailable).detail).toMatch(
+        /^authentication failed: Microsoft Entra ID refused the service principal 22222222-2222-4222-8222-222222222222 \(the client secret is not valid for this application\)/,
+      );
       expect((u as Unavailable).detail).toContain('AADSTS7000215');
       expect(JSON.stringify(u)).not.toContain(SECRET);
     }
@@ -242,7 +289,10 @@ describe('azure metrics cycle through the real SDK', () => {
     const bad = 'not a secret with spaces';
     const res = await outcomes(binding(), bad);
     for (const u of res.values()) {
-      expect(u).toMatchObject({ reason: 'error', detail: 'cloud binding: cloud.secret: this is not a Microsoft Entra client secret (expected 8-256 printable characters without spaces)' });
+      expect(u).toMatchObject({
+        reason: 'error',
+        detail: 'cloud binding: cloud.secret: this is not a Microsoft Entra client secret (expected 8-256 printable characters without spaces)',
+      });
       expect(JSON.stringify(u)).not.toContain(bad);
     }
     expect(r.requests).toHaveLength(0);
@@ -253,7 +303,11 @@ describe('azure egress', () => {
   it("endpoints() for westeurope admit exactly the token, westeurope metrics and management hosts, never another region's", () => {
     const b = binding({ endpoint: undefined, authorityHost: undefined });
     const eps = azureProvider.endpoints(b);
-    expect(eps.map((e) => `${e.host}:${e.port}:${e.allowPrivate}`)).toEqual(['login.microsoftonline.com:443:false', 'westeurope.metrics.monitor.azure.com:443:false', 'management.azure.com:443:false']);
+    expect(eps.map((e) => `${e.host}:${e.port}:${e.allowPrivate}`)).toEqual([
+      'login.microsoftonline.com:443:false',
+      'westeurope.metrics.monitor.azure.com:443:false',
+      'management.azure.com:443:false',
+    ]);
     const guard = new EgressGuard(eps);
     expect(guard.allows('westeurope.metrics.monitor.azure.com', 443)).toBe(true);
     expect(guard.allows('northeurope.metrics.monitor.azure.com', 443)).toBe(false);
@@ -278,7 +332,10 @@ describe('azure egress', () => {
       );
       expect(err).toBeDefined();
       const u = mapCloudError(azureProvider as never, north, err);
-      expect(u).toMatchObject({ reason: 'error', detail: expect.stringMatching(/^egress guard: refused to contact northeurope\.metrics\.monitor\.azure\.com:443/) });
+      expect(u).toMatchObject({
+        reason: 'error',
+        detail: expect.stringMatching(/^egress guard: refused to contact northeurope\.metrics\.monitor\.azure\.com:443/),
+      });
     } finally {
       done();
     }
@@ -297,7 +354,9 @@ describe('azure egress', () => {
         () => undefined,
         (e: unknown) => e,
       );
-      expect(mapCloudError(azureProvider as never, elsewhere, err)).toMatchObject({ detail: expect.stringMatching(/^egress guard: refused to contact localhost:\d+/) });
+      expect(mapCloudError(azureProvider as never, elsewhere, err)).toMatchObject({
+        detail: expect.stringMatching(/^egress guard: refused to contact localhost:\d+/),
+      });
     } finally {
       done();
     }
@@ -322,17 +381,32 @@ describe('azure mapError', () => {
   });
 
   it('says what failed in plain words', () => {
-    expect(azureProvider.mapError(rest(401, 'InvalidAuthenticationToken'), b()).detail).toBe('authentication failed: Azure Monitor rejected the access token (HTTP 401 InvalidAuthenticationToken)');
-    expect(azureProvider.mapError(rest(429, 'TooManyRequests'), b()).detail).toBe('throttled by Azure Monitor (HTTP 429 TooManyRequests); the next cycle retries');
-    expect(azureProvider.mapError(rest(undefined, 'ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:443'), b()).detail).toBe('cannot reach Azure (ECONNREFUSED): connect ECONNREFUSED 127.0.0.1:443');
-    expect(azureProvider.mapError(rest(409, 'MissingSubscriptionRegistration'), b())).toMatchObject({ reason: 'not_enabled', fix: `az provider register --namespace Microsoft.Insights --subscription ${SUB}` });
+    expect(azureProvider.mapError(rest(401, 'InvalidAuthenticationToken'), b()).detail).toBe(
+      'authentication failed: Azure Monitor rejected the access token (HTTP 401 InvalidAuthenticationToken)',
+    );
+    expect(azureProvider.mapError(rest(429, 'TooManyRequests'), b()).detail).toBe(
+      'throttled by Azure Monitor (HTTP 429 TooManyRequests); the next cycle retries',
+    );
+    expect(azureProvider.mapError(rest(undefined, 'ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:443'), b()).detail).toBe(
+      'cannot reach Azure (ECONNREFUSED): connect ECONNREFUSED 127.0.0.1:443',
+    );
+    expect(azureProvider.mapError(rest(409, 'MissingSubscriptionRegistration'), b())).toMatchObject({
+      reason: 'not_enabled',
+      fix: `az provider register --namespace Microsoft.Insights --subscription ${SUB}`,
+    });
   });
 
   it('an unknown application id (AADSTS700016) is an authentication failure without the Entra description', () => {
     const description = "AADSTS700016: Application with identifier 'x' was not found in the directory 'Contoso'.";
-    const err = Object.assign(new Error(description), { name: 'AuthenticationError', statusCode: 400, errorResponse: { error: 'unauthorized_client', errorDescription: description } });
+    const err = Object.assign(new Error(description), {
+      name: 'AuthenticationError',
+      statusCode: 400,
+      errorResponse: { error: 'unauthorized_client', errorDescription: description },
+    });
     const u = azureProvider.mapError(err, b());
-    expect(u.detail).toBe(`authentication failed: Microsoft Entra ID refused the service principal ${CLIENT} (the application (client) id is not registered in this tenant) [unauthorized_client AADSTS700016]`);
+    expect(u.detail).toBe(
+      `authentication failed: Microsoft Entra ID refused the service principal ${CLIENT} (the application (client) id is not registered in this tenant) [unauthorized_client AADSTS700016]`,
+    );
     expect(u.detail).not.toContain('Contoso');
   });
 });
@@ -343,7 +417,14 @@ describe('azure checklist, access script, identity', () => {
     const { session, done } = await openSession(b);
     try {
       const items = await azureProvider.checklist(session, b);
-      expect(items).toEqual([{ grant: METRICS_GRANT, status: 'granted', signals: ['cloud.cpu', 'cloud.memory', 'cloud.storage', 'cloud.iops', 'cloud.connections', 'cloud.replica_lag', 'cloud.service'], detail: expect.stringContaining(PG_RESOURCE) }]);
+      expect(items).toEqual([
+        {
+          grant: METRICS_GRANT,
+          status: 'granted',
+          signals: ['cloud.cpu', 'cloud.memory', 'cloud.storage', 'cloud.iops', 'cloud.connections', 'cloud.replica_lag', 'cloud.service'],
+          detail: expect.stringContaining(PG_RESOURCE),
+        },
+      ]);
     } finally {
       done();
     }
@@ -355,7 +436,9 @@ describe('azure checklist, access script, identity', () => {
     const b = binding();
     const { session, done } = await openSession(b);
     try {
-      expect(await azureProvider.checklist(session, b)).toEqual([expect.objectContaining({ grant: METRICS_GRANT, status: 'missing', fix: azureProvider.accessScript(b) })]);
+      expect(await azureProvider.checklist(session, b)).toEqual([
+        expect.objectContaining({ grant: METRICS_GRANT, status: 'missing', fix: azureProvider.accessScript(b) }),
+      ]);
     } finally {
       done();
     }
@@ -370,8 +453,12 @@ describe('azure checklist, access script, identity', () => {
   });
 
   it('resource ids: sql-database is server/database; anything else is a configuration error', () => {
-    expect(resourceIdOf(binding({ service: 'sql-database', resourceName: 'srv1/appdb' }))).toBe(`/subscriptions/${SUB}/resourceGroups/rg-db/providers/Microsoft.Sql/servers/srv1/databases/appdb`);
-    expect(resourceIdOf(binding({ service: 'redis-cache', resourceName: 'cache1' }))).toBe(`/subscriptions/${SUB}/resourceGroups/rg-db/providers/Microsoft.Cache/redis/cache1`);
+    expect(resourceIdOf(binding({ service: 'sql-database', resourceName: 'srv1/appdb' }))).toBe(
+      `/subscriptions/${SUB}/resourceGroups/rg-db/providers/Microsoft.Sql/servers/srv1/databases/appdb`,
+    );
+    expect(resourceIdOf(binding({ service: 'redis-cache', resourceName: 'cache1' }))).toBe(
+      `/subscriptions/${SUB}/resourceGroups/rg-db/providers/Microsoft.Cache/redis/cache1`,
+    );
     expect(() => resourceIdOf(binding({ service: 'sql-database', resourceName: 'srv1' }))).toThrow(ConfigError);
     expect(() => resourceIdOf(binding({ resourceName: '../other' }))).toThrow(ConfigError);
   });

@@ -104,15 +104,41 @@ beforeEach(() => {
   responder.iam = 'ok';
   responder.heldPermissions = [];
   responder.series = new Map([
-    ['cloudsql.googleapis.com/database/cpu/utilization', { region: REGION, valueType: 'DOUBLE', metricKind: 'GAUGE', points: [[minutesBefore(3), 0.25], [minutesBefore(2), 0.375], [minutesBefore(1), 0.5]] }],
+    [
+      'cloudsql.googleapis.com/database/cpu/utilization',
+      {
+        region: REGION,
+        valueType: 'DOUBLE',
+        metricKind: 'GAUGE',
+        points: [
+          [minutesBefore(3), 0.25],
+          [minutesBefore(2), 0.375],
+          [minutesBefore(1), 0.5],
+        ],
+      },
+    ],
     ['cloudsql.googleapis.com/database/memory/utilization', { region: REGION, valueType: 'DOUBLE', metricKind: 'GAUGE', points: [[minutesBefore(1), 0.625]] }],
     ['cloudsql.googleapis.com/database/memory/usage', { region: REGION, valueType: 'INT64', metricKind: 'GAUGE', points: [[minutesBefore(1), 2147483648]] }],
-    ['cloudsql.googleapis.com/database/disk/bytes_used', { region: REGION, valueType: 'INT64', metricKind: 'GAUGE', points: [[minutesBefore(2), 10737418240], [minutesBefore(1), 10737420000]] }],
+    [
+      'cloudsql.googleapis.com/database/disk/bytes_used',
+      {
+        region: REGION,
+        valueType: 'INT64',
+        metricKind: 'GAUGE',
+        points: [
+          [minutesBefore(2), 10737418240],
+          [minutesBefore(1), 10737420000],
+        ],
+      },
+    ],
     ['cloudsql.googleapis.com/database/disk/read_ops_count', { region: REGION, valueType: 'INT64', metricKind: 'DELTA', points: [[minutesBefore(1), 12.5]] }],
     ['cloudsql.googleapis.com/database/disk/write_ops_count', { region: REGION, valueType: 'INT64', metricKind: 'DELTA', points: [[minutesBefore(1), 40.25]] }],
     ['cloudsql.googleapis.com/database/postgresql/num_backends', { region: REGION, valueType: 'INT64', metricKind: 'GAUGE', points: [[minutesBefore(1), 17]] }],
     // sqlserver/connections/user_connections, replication/replica_lag, postgresql/deadlock_count: no data (a PostgreSQL primary).
-    ['cloudsql.googleapis.com/database/postgresql/transaction_count', { region: REGION, valueType: 'INT64', metricKind: 'DELTA', points: [[minutesBefore(1), 95.5]] }],
+    [
+      'cloudsql.googleapis.com/database/postgresql/transaction_count',
+      { region: REGION, valueType: 'INT64', metricKind: 'DELTA', points: [[minutesBefore(1), 95.5]] },
+    ],
   ]);
 });
 
@@ -124,22 +150,51 @@ describe('gcp: metrics cycle through @google-cloud/monitoring (REST) against the
     const cpu = row(byId.get('cloud.cpu'), 'cloudsql.googleapis.com/database/cpu/utilization');
     // Fractions ×100 → percent; points oldest first at the series' end times.
     expect(cpu).toMatchObject({ unit: 'percent', statistic: 'ALIGN_MEAN', periodSeconds: 60, status: 'ok', latest: 50, latestAt: minutesBefore(1) });
-    expect(cpu.points).toEqual([[minutesBefore(3), 25], [minutesBefore(2), 37.5], [minutesBefore(1), 50]]);
+    expect(cpu.points).toEqual([
+      [minutesBefore(3), 25],
+      [minutesBefore(2), 37.5],
+      [minutesBefore(1), 50],
+    ]);
     expect(row(byId.get('cloud.memory'), 'cloudsql.googleapis.com/database/memory/utilization')).toMatchObject({ unit: 'percent', latest: 62.5 });
     // INT64 arrives as a JSON string and is read as a number.
     expect(row(byId.get('cloud.memory'), 'cloudsql.googleapis.com/database/memory/usage')).toMatchObject({ unit: 'bytes', latest: 2147483648 });
-    expect(row(byId.get('cloud.storage'), 'cloudsql.googleapis.com/database/disk/bytes_used')).toMatchObject({ unit: 'bytes', latest: 10737420000, points: [[minutesBefore(2), 10737418240], [minutesBefore(1), 10737420000]] });
-    expect(row(byId.get('cloud.iops'), 'cloudsql.googleapis.com/database/disk/read_ops_count')).toMatchObject({ unit: 'count/s', statistic: 'ALIGN_RATE', latest: 12.5 });
+    expect(row(byId.get('cloud.storage'), 'cloudsql.googleapis.com/database/disk/bytes_used')).toMatchObject({
+      unit: 'bytes',
+      latest: 10737420000,
+      points: [
+        [minutesBefore(2), 10737418240],
+        [minutesBefore(1), 10737420000],
+      ],
+    });
+    expect(row(byId.get('cloud.iops'), 'cloudsql.googleapis.com/database/disk/read_ops_count')).toMatchObject({
+      unit: 'count/s',
+      statistic: 'ALIGN_RATE',
+      latest: 12.5,
+    });
     expect(row(byId.get('cloud.iops'), 'cloudsql.googleapis.com/database/disk/write_ops_count')).toMatchObject({ unit: 'count/s', latest: 40.25 });
     expect(row(byId.get('cloud.connections'), 'cloudsql.googleapis.com/database/postgresql/num_backends')).toMatchObject({ unit: 'count', latest: 17 });
     // Google published nothing: no_data with latest null, never 0.
-    expect(row(byId.get('cloud.connections'), 'cloudsql.googleapis.com/database/sqlserver/connections/user_connections')).toMatchObject({ status: 'no_data', latest: null, latestAt: null, points: [] });
-    expect(row(byId.get('cloud.replica_lag'), 'cloudsql.googleapis.com/database/replication/replica_lag')).toMatchObject({ status: 'no_data', latest: null, unit: 'seconds' });
+    expect(row(byId.get('cloud.connections'), 'cloudsql.googleapis.com/database/sqlserver/connections/user_connections')).toMatchObject({
+      status: 'no_data',
+      latest: null,
+      latestAt: null,
+      points: [],
+    });
+    expect(row(byId.get('cloud.replica_lag'), 'cloudsql.googleapis.com/database/replication/replica_lag')).toMatchObject({
+      status: 'no_data',
+      latest: null,
+      unit: 'seconds',
+    });
     expect(row(byId.get('cloud.service'), 'cloudsql.googleapis.com/database/postgresql/transaction_count')).toMatchObject({ unit: 'count/s', latest: 95.5 });
 
     // What the SDK actually sent: one listTimeSeries per metric type, for this instance, window and period.
     const sent = metricRequests();
-    expect(sent.map((r) => /metric\.type = "([^"]+)"/.exec(r.query.get('filter') ?? '')?.[1]).sort()).toEqual(gcpProvider.queries(bindingFor()).map((q) => q.name).sort());
+    expect(sent.map((r) => /metric\.type = "([^"]+)"/.exec(r.query.get('filter') ?? '')?.[1]).sort()).toEqual(
+      gcpProvider
+        .queries(bindingFor())
+        .map((q) => q.name)
+        .sort(),
+    );
     for (const r of sent) {
       expect(r.path).toBe(`/v3/projects/${PROJECT}/timeSeries`);
       expect(r.query.get('filter')).toContain(`resource.type = "cloudsql_database" AND resource.labels.database_id = "${PROJECT}:orders-db"`);
@@ -157,27 +212,41 @@ describe('gcp: metrics cycle through @google-cloud/monitoring (REST) against the
 
     // One token exchange: a JWT signed with the key, for the key's account, with read-only scopes.
     expect(responder.assertions).toHaveLength(1);
-    expect(responder.assertions[0]).toMatchObject({ iss: CLIENT_EMAIL, aud: 'https://oauth2.googleapis.com/token', scope: 'https://www.googleapis.com/auth/monitoring.read https://www.googleapis.com/auth/cloud-platform.read-only' });
+    expect(responder.assertions[0]).toMatchObject({
+      iss: CLIENT_EMAIL,
+      aud: 'https://oauth2.googleapis.com/token',
+      scope: 'https://www.googleapis.com/auth/monitoring.read https://www.googleapis.com/auth/cloud-platform.read-only',
+    });
 
     // The audit trail: one entry per call, ok, with the points counted; no token, no key.
     expect(audit).toHaveLength(sent.length);
     expect(audit.every((e) => e.outcome === 'ok' && e.engine === 'gcp' && e.targetId === 'orders')).toBe(true);
-    expect(audit.map((e) => e.statement)).toContain(`ListTimeSeries projects/${PROJECT} cloudsql.googleapis.com/database/cpu/utilization ALIGN_MEAN/REDUCE_MAX 60s`);
+    expect(audit.map((e) => e.statement)).toContain(
+      `ListTimeSeries projects/${PROJECT} cloudsql.googleapis.com/database/cpu/utilization ALIGN_MEAN/REDUCE_MAX 60s`,
+    );
     expect(audit.find((e) => e.statement.includes('cpu/utilization'))!.rows).toBe(3);
     expect(JSON.stringify(audit)).not.toMatch(/PRIVATE KEY|ya29\./);
   });
 
   it('reads a Memorystore instance by its full resource name', async () => {
-    responder.series = new Map([['redis.googleapis.com/stats/memory/usage_ratio', { region: REGION, valueType: 'DOUBLE', metricKind: 'GAUGE', points: [[minutesBefore(1), 0.8]] }]]);
+    responder.series = new Map([
+      ['redis.googleapis.com/stats/memory/usage_ratio', { region: REGION, valueType: 'DOUBLE', metricKind: 'GAUGE', points: [[minutesBefore(1), 0.8]] }],
+    ]);
     const { byId } = await cycle(bindingFor({ service: 'memorystore-redis', instanceId: 'cache-1' }));
     expect(row(byId.get('cloud.memory'), 'redis.googleapis.com/stats/memory/usage_ratio')).toMatchObject({ unit: 'percent', latest: 80 });
     expect(row(byId.get('cloud.cpu'), 'redis.googleapis.com/stats/cpu_utilization')).toMatchObject({ status: 'no_data' });
     expect(byId.has('cloud.storage')).toBe(false);
-    for (const r of metricRequests()) expect(r.query.get('filter')).toContain(`resource.labels.instance_id = "projects/${PROJECT}/locations/${REGION}/instances/cache-1"`);
+    for (const r of metricRequests())
+      expect(r.query.get('filter')).toContain(`resource.labels.instance_id = "projects/${PROJECT}/locations/${REGION}/instances/cache-1"`);
   });
 
   it('refuses a series Cloud Monitoring places in another region than the binding', async () => {
-    responder.series.set('cloudsql.googleapis.com/database/cpu/utilization', { region: 'us-central1', valueType: 'DOUBLE', metricKind: 'GAUGE', points: [[minutesBefore(1), 0.9]] });
+    responder.series.set('cloudsql.googleapis.com/database/cpu/utilization', {
+      region: 'us-central1',
+      valueType: 'DOUBLE',
+      metricKind: 'GAUGE',
+      points: [[minutesBefore(1), 0.9]],
+    });
     const { byId } = await cycle(bindingFor());
     expect(byId.get('cloud.cpu')).toMatchObject({ status: 'unavailable', reason: 'error' });
     expect((byId.get('cloud.cpu') as Unavailable).detail).toContain(`region us-central1, not the binding's region ${REGION}`);
@@ -223,7 +292,11 @@ describe('gcp: failures through the real SDK', () => {
 
   it('a malformed key is a configuration error naming the field, never echoing the key', async () => {
     const missing = await cycle(bindingFor(), keyFile({ client_email: undefined }));
-    expect(missing.byId.get('cloud.cpu')).toMatchObject({ status: 'unavailable', reason: 'error', detail: 'cloud binding: the service-account key has no client_email field' });
+    expect(missing.byId.get('cloud.cpu')).toMatchObject({
+      status: 'unavailable',
+      reason: 'error',
+      detail: 'cloud binding: the service-account key has no client_email field',
+    });
     const notJson = await cycle(bindingFor(), `{"private_key": "${PRIVATE_PEM.slice(40, 80)}`);
     const detail = (notJson.byId.get('cloud.cpu') as Unavailable).detail;
     expect(detail).toMatch(/^cloud binding: the service-account key is not JSON/);
@@ -254,7 +327,10 @@ describe('gcp: egress guard', () => {
   it('every SDK request, the token exchange included, goes through the guarded agent', async () => {
     // An allowlist that holds the responder's name but not the address the SDK is pointed at.
     const binding = bindingFor();
-    const egress = cloudEgress(binding, gcpProvider.endpoints(bindingFor({ endpoint: `https://localhost:${responder.port}`, tokenEndpoint: `https://localhost:${responder.port}/token` })));
+    const egress = cloudEgress(
+      binding,
+      gcpProvider.endpoints(bindingFor({ endpoint: `https://localhost:${responder.port}`, tokenEndpoint: `https://localhost:${responder.port}/token` })),
+    );
     const audit: AuditEntry[] = [];
     const session = await gcpProvider.open(binding, keyFile(), { audit: { record: (e) => audit.push(e) }, targetId: 'orders', egress });
     try {
@@ -271,10 +347,11 @@ describe('gcp: egress guard', () => {
     }
   });
 
-  it('endpoints() admits Google\'s global Monitoring, OAuth and Resource Manager hosts on 443 and nothing else', () => {
+  it("endpoints() admits Google's global Monitoring, OAuth and Resource Manager hosts on 443 and nothing else", () => {
     const eu = bindingFor({ endpoint: undefined, tokenEndpoint: undefined, caFile: undefined });
     const guard = new EgressGuard(gcpProvider.endpoints(eu));
-    for (const host of ['monitoring.googleapis.com', 'oauth2.googleapis.com', 'cloudresourcemanager.googleapis.com']) expect(guard.allows(host, 443), host).toBe(true);
+    for (const host of ['monitoring.googleapis.com', 'oauth2.googleapis.com', 'cloudresourcemanager.googleapis.com'])
+      expect(guard.allows(host, 443), host).toBe(true);
     // Another region's regional endpoint, the metadata server, another Google API, another port.
     for (const [host, port] of [
       ['monitoring.us-central1.rep.googleapis.com', 443],
@@ -283,7 +360,8 @@ describe('gcp: egress guard', () => {
       ['169.254.169.254', 80],
       ['sqladmin.googleapis.com', 443],
       ['monitoring.googleapis.com', 80],
-    ] as const) expect(guard.allows(host, port), host).toBe(false);
+    ] as const)
+      expect(guard.allows(host, port), host).toBe(false);
     expect(gcpProvider.endpoints(eu).every((e) => !e.allowPrivate)).toBe(true);
     // An override replaces the public hosts instead of adding to them.
     const overridden = new EgressGuard(gcpProvider.endpoints(bindingFor()));
@@ -311,7 +389,7 @@ describe('gcp: checklist, identity, access script, mapError', () => {
     }
   });
 
-  it('identity: the key\'s account; read-only yes, no (with the write permissions held) or unknown', async () => {
+  it("identity: the key's account; read-only yes, no (with the write permissions held) or unknown", async () => {
     const audit: AuditEntry[] = [];
     const session = await openSession(bindingFor(), audit);
     try {
@@ -341,20 +419,32 @@ describe('gcp: checklist, identity, access script, mapError', () => {
   it('accessScript: a dedicated account with roles/monitoring.viewer on the project only, and its key', () => {
     const script = gcpProvider.accessScript(bindingFor());
     expect(script).toContain(`gcloud iam service-accounts create logstag-metrics --project=${PROJECT}`);
-    expect(script).toContain(`gcloud projects add-iam-policy-binding ${PROJECT} --member="serviceAccount:logstag-metrics@${PROJECT}.iam.gserviceaccount.com" --role="roles/monitoring.viewer"`);
+    expect(script).toContain(
+      `gcloud projects add-iam-policy-binding ${PROJECT} --member="serviceAccount:logstag-metrics@${PROJECT}.iam.gserviceaccount.com" --role="roles/monitoring.viewer"`,
+    );
     expect(script).toContain('gcloud iam service-accounts keys create');
     expect(script).not.toMatch(/roles\/(owner|editor|monitoring\.editor|monitoring\.admin|cloudsql)/);
   });
 
-  it('mapError: Google\'s codes to the reasons, never echoing the message', () => {
+  it("mapError: Google's codes to the reasons, never echoing the message", () => {
     const b = bindingFor();
-    const gax = (code: number, httpStatusCode: number, extra: Record<string, unknown> = {}) => Object.assign(new Error('secret-bearing message ya29.xyz'), { code, httpStatusCode, ...extra });
+    const gax = (code: number, httpStatusCode: number, extra: Record<string, unknown> = {}) =>
+      Object.assign(new Error('secret-bearing message ya29.xyz'), { code, httpStatusCode, ...extra });
     expect(gcpProvider.mapError(gax(7, 403), b)).toMatchObject({ reason: 'permission', fix: gcpProvider.accessScript(b) });
-    expect(gcpProvider.mapError(gax(8, 429, { reason: 'RATE_LIMIT_EXCEEDED' }), b).detail).toMatch(/^throttled by Google Cloud Monitoring .*the next cycle retries$/);
+    expect(gcpProvider.mapError(gax(8, 429, { reason: 'RATE_LIMIT_EXCEEDED' }), b).detail).toMatch(
+      /^throttled by Google Cloud Monitoring .*the next cycle retries$/,
+    );
     expect(gcpProvider.mapError(gax(16, 401), b).detail).toMatch(/^authentication failed/);
-    const tokenErr = Object.assign(new Error('wrapped'), { code: 3, httpStatusCode: 400, cause: Object.assign(new Error('invalid_grant: x'), { response: { status: 400, data: { error: 'invalid_grant' } } }) });
+    const tokenErr = Object.assign(new Error('wrapped'), {
+      code: 3,
+      httpStatusCode: 400,
+      cause: Object.assign(new Error('invalid_grant: x'), { response: { status: 400, data: { error: 'invalid_grant' } } }),
+    });
     expect(gcpProvider.mapError(tokenErr, b).detail).toMatch(/^authentication failed: .*\(invalid_grant\)/);
-    const tls = Object.assign(new Error('x'), { code: 14, cause: Object.assign(new Error('request to https://x failed'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' }) });
+    const tls = Object.assign(new Error('x'), {
+      code: 14,
+      cause: Object.assign(new Error('request to https://x failed'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' }),
+    });
     expect(gcpProvider.mapError(tls, b)).toMatchObject({ reason: 'error', detail: 'cannot reach Google Cloud: SELF_SIGNED_CERT_IN_CHAIN' });
     for (const e of [gax(7, 403), gax(8, 429), gax(16, 401), gax(13, 500)]) expect(JSON.stringify(gcpProvider.mapError(e, b))).not.toContain('ya29');
   });

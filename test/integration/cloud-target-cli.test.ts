@@ -56,7 +56,10 @@ const signal = (p: PayloadV1, id: string) => p.signals.find((s) => s.id === id);
 describe('a PostgreSQL target with an AWS binding, through the CLI', () => {
   it('collect --once: one payload with the database signals and the cloud.* signals; the secret appears nowhere', async () => {
     const now = Math.floor(Date.now() / 60_000) * 60;
-    aws.data.set('CPUUtilization', [[now - 120, 41.5], [now - 60, 43]]);
+    aws.data.set('CPUUtilization', [
+      [now - 120, 41.5],
+      [now - 60, 43],
+    ]);
     aws.data.set('DatabaseConnections', [[now - 60, 12]]);
     const t = target();
     const r = await runAgentCli(['collect', '--once', '--target', t.file, '--json'], { env: t.env });
@@ -90,7 +93,9 @@ describe('a PostgreSQL target with an AWS binding, through the CLI', () => {
     expect(r.stdout).toMatch(/read-only: unknown/);
     expect(r.stdout).toMatch(/\[granted\] cloudwatch:GetMetricData/);
     expect(r.stdout).toMatch(/cloud secret: rotation not tracked/);
-    const json = JSON.parse((await runAgentCli(['check', '--target', t.file, '--json'], { env: t.env })).stdout) as { cloud: { identity: { readOnly: string }; items: Array<{ grant: string; status: string }> } };
+    const json = JSON.parse((await runAgentCli(['check', '--target', t.file, '--json'], { env: t.env })).stdout) as {
+      cloud: { identity: { readOnly: string }; items: Array<{ grant: string; status: string }> };
+    };
     expect(json.cloud.identity.readOnly).toBe('unknown');
     expect(json.cloud.items).toEqual([expect.objectContaining({ grant: 'cloudwatch:GetMetricData', status: 'granted' })]);
   });
@@ -119,7 +124,11 @@ describe('a PostgreSQL target with an AWS binding, through the CLI', () => {
     const r = await runAgentCli(['collect', '--once', '--target', t.file, '--json'], { env: { LSA_PG_PASSWORD: pg.users.monitor.password } });
     expect(r.code).toBe(0);
     const p = PayloadV1Schema.parse(JSON.parse(r.stdout));
-    expect(signal(p, 'cloud.cpu')).toMatchObject({ status: 'unavailable', reason: 'error', detail: expect.stringMatching(/cloud\.secret: environment variable LSA_AWS_SECRET is not set/) });
+    expect(signal(p, 'cloud.cpu')).toMatchObject({
+      status: 'unavailable',
+      reason: 'error',
+      detail: expect.stringMatching(/cloud\.secret: environment variable LSA_AWS_SECRET is not set/),
+    });
     expect(signal(p, 'postgres.server')?.status).toBe('ok');
     expect(aws.requests).toEqual([]);
   });

@@ -50,9 +50,25 @@ describe('endless and blocking files are bad input', () => {
     ['a FIFO as the target file', ['check', '--target', fifo], /FIFO/],
     ['a FIFO as the run config', ['run', '--config', fifo], /FIFO/],
     ['/dev/zero as the run config', ['status', '--config', '/dev/zero'], /device/],
-    ['/dev/zero as tls.caFile', ['check', '--target', jsonFile(pgTarget({ id: 'z', host: '127.0.0.1', tls: { mode: 'verify-ca', caFile: '/dev/zero' } }))], /tls\.caFile \/dev\/zero: is a device/],
-    ['/dev/zero as destination.caFile', ['run', '--config', jsonFile({ targets: [healthy], destination: { url: 'https://ingest.example/v1', apiKey: { env: 'K' }, caFile: '/dev/zero' } }, 'run.json')], /destination\.caFile \/dev\/zero: is a device/],
-    ['a NUL byte in a host', ['run', '--config', jsonFile({ targets: [healthy, pgTarget({ id: 'nul', host: 'a\u0000b' })] }, 'run.json')], /targets\[1\]: host: must not contain control characters/],
+    [
+      '/dev/zero as tls.caFile',
+      ['check', '--target', jsonFile(pgTarget({ id: 'z', host: '127.0.0.1', tls: { mode: 'verify-ca', caFile: '/dev/zero' } }))],
+      /tls\.caFile \/dev\/zero: is a device/,
+    ],
+    [
+      '/dev/zero as destination.caFile',
+      [
+        'run',
+        '--config',
+        jsonFile({ targets: [healthy], destination: { url: 'https://ingest.example/v1', apiKey: { env: 'K' }, caFile: '/dev/zero' } }, 'run.json'),
+      ],
+      /destination\.caFile \/dev\/zero: is a device/,
+    ],
+    [
+      'a NUL byte in a host',
+      ['run', '--config', jsonFile({ targets: [healthy, pgTarget({ id: 'nul', host: 'a\u0000b' })] }, 'run.json')],
+      /targets\[1\]: host: must not contain control characters/,
+    ],
     ['a port glued to the host', ['check', '--target', jsonFile(pgTarget({ id: 'h', host: 'h:5432' }))], /host: must not carry a port/],
   ])('%s: exit 2 in seconds, one line', async (_what, args, re) => {
     const started = Date.now();

@@ -14,11 +14,7 @@ const pgInfo = inject('pg');
 const redis = inject('redis');
 const keyring = inject('keyring');
 
-async function withClient<T>(
-  creds: PgCredentials,
-  fn: (c: pg.Client) => Promise<T>,
-  opts: { port?: number; applicationName?: string } = {},
-): Promise<T> {
+async function withClient<T>(creds: PgCredentials, fn: (c: pg.Client) => Promise<T>, opts: { port?: number; applicationName?: string } = {}): Promise<T> {
   const c = new pg.Client({
     host: pgInfo.host,
     port: opts.port ?? pgInfo.port,
@@ -100,8 +96,7 @@ describe('postgres harness', () => {
     });
 
     it('pgStopServer/pgStartServer stop and start the cluster on the same port', async () => {
-      const query = (): Promise<unknown> =>
-        withClient(own.users.monitor, (c) => c.query('SELECT 1'), { port: own.port });
+      const query = (): Promise<unknown> => withClient(own.users.monitor, (c) => c.query('SELECT 1'), { port: own.port });
       await query();
       await pgStopServer(own.dataDir);
       await expect(query()).rejects.toMatchObject({ code: 'ECONNREFUSED' });
@@ -155,9 +150,7 @@ describe('secret service harness', () => {
     const attrs = ['service', 'logstag-harness-test', 'account', randomSecret(6)];
     const secret = randomSecret();
     await new Promise<void>((resolve, reject) => {
-      const child = execFile('secret-tool', ['store', '--label=logstag harness test', ...attrs], (err) =>
-        err ? reject(err) : resolve(),
-      );
+      const child = execFile('secret-tool', ['store', '--label=logstag harness test', ...attrs], (err) => (err ? reject(err) : resolve()));
       child.stdin?.end(secret);
     });
     const { stdout } = await execFileP('secret-tool', ['lookup', ...attrs]);

@@ -15,7 +15,9 @@ const launcher = join(repoRoot, 'bin/logstag-agent');
 
 function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(launcher, args, { env, timeout: 60_000 }, (err, stdout, stderr) => resolve({ code: err === null ? 0 : Number((err as { code?: number }).code ?? 1), stdout, stderr }));
+    execFile(launcher, args, { env, timeout: 60_000 }, (err, stdout, stderr) =>
+      resolve({ code: err === null ? 0 : Number((err as { code?: number }).code ?? 1), stdout, stderr }),
+    );
   });
 }
 
@@ -76,7 +78,10 @@ describe('the documented headless command', () => {
       // status from another process, while the agent runs.
       const st = await run(['status', '--config', config, '--json'], env);
       expect(st.code, st.stderr).toBe(0);
-      const json = JSON.parse(st.stdout) as { run: { running: boolean; pid: number }; targets: Array<{ id: string; state: string; consecutiveFailures: number; lastError: { message: string } | null; lastSuccessAt: string | null }> };
+      const json = JSON.parse(st.stdout) as {
+        run: { running: boolean; pid: number };
+        targets: Array<{ id: string; state: string; consecutiveFailures: number; lastError: { message: string } | null; lastSuccessAt: string | null }>;
+      };
       expect(json.run).toMatchObject({ running: true, pid: child.pid });
       const byId = new Map(json.targets.map((t) => [t.id, t]));
       // The harness's monitor role lacks some grants: collecting, possibly permission-limited, never failing.

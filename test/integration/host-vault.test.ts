@@ -34,7 +34,12 @@ describe.skipIf(!hasCreds)('HostVault (systemd-creds host key)', () => {
     hostA = hostKey(dir, 'host-a.secret');
     hostB = hostKey(dir, 'host-b.secret');
   });
-  const envOf = (secret: string, keyFile: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ ...process.env, SYSTEMD_CREDENTIAL_SECRET: secret, LOGSTAG_VAULT_KEY_FILE: keyFile, ...extra });
+  const envOf = (secret: string, keyFile: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
+    ...process.env,
+    SYSTEMD_CREDENTIAL_SECRET: secret,
+    LOGSTAG_VAULT_KEY_FILE: keyFile,
+    ...extra,
+  });
 
   it('seals and opens on the same host; the key file and blob hold no plaintext; the blob says its backend', async () => {
     const keyFile = join(dir, 'same', 'vault-key.cred');
@@ -66,7 +71,9 @@ describe.skipIf(!hasCreds)('HostVault (systemd-creds host key)', () => {
     await expect(new HostVault({ env: envOf(hostA, keyFile) }).open(blob)).rejects.toThrow(/another host/);
     // Rewriting the header's machine to this host's does not help: the header is authenticated.
     const header = JSON.parse(Buffer.from(blob.slice(BLOB_PREFIX.length), 'base64url').toString()) as Record<string, unknown>;
-    const here = JSON.parse(Buffer.from((await new HostVault({ env: envOf(hostA, keyFile) }).seal('y')).slice(BLOB_PREFIX.length), 'base64url').toString()) as { machine: string };
+    const here = JSON.parse(Buffer.from((await new HostVault({ env: envOf(hostA, keyFile) }).seal('y')).slice(BLOB_PREFIX.length), 'base64url').toString()) as {
+      machine: string;
+    };
     const forged = BLOB_PREFIX + Buffer.from(JSON.stringify({ ...header, machine: here.machine })).toString('base64url');
     await expect(new HostVault({ env: envOf(hostA, keyFile) }).open(forged)).rejects.toThrow(/altered or damaged/);
   });
@@ -84,7 +91,10 @@ describe.skipIf(!hasCreds)('HostVault (systemd-creds host key)', () => {
     // What LoadCredentialEncrypted= does at service start.
     const credDir = join(dir, 'unit', 'credentials');
     mkdirSync(credDir);
-    const plain = execFileSync('systemd-creds', ['decrypt', `--name=${HOST_KEY_CREDENTIAL}`, keyFile, '-'], { env: envOf(hostA, keyFile), stdio: ['ignore', 'pipe', 'ignore'] });
+    const plain = execFileSync('systemd-creds', ['decrypt', `--name=${HOST_KEY_CREDENTIAL}`, keyFile, '-'], {
+      env: envOf(hostA, keyFile),
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     writeFileSync(join(credDir, HOST_KEY_CREDENTIAL), plain, { mode: 0o400 });
     // The key file path and host key are wrong on purpose: only the credentials directory can open it.
     const env = envOf(join(dir, 'absent.secret'), join(dir, 'absent.cred'), { CREDENTIALS_DIRECTORY: credDir });
@@ -111,12 +121,25 @@ describe.skipIf(!hasCreds)('HostVault (systemd-creds host key)', () => {
     const blob = sealed.stdout.trim();
     expect(blob).not.toContain(pg.users.monitor.password);
     expect(readFileSync(keyFile).includes(Buffer.from(pg.users.monitor.password))).toBe(false);
-    const target = jsonFile({ id: 'pg-host-secret', engine: 'postgres', host: pg.host, port: pg.port, user: pg.users.monitor.user, database: pg.database, tls: { mode: 'disable' }, password: { secret: blob } });
+    const target = jsonFile({
+      id: 'pg-host-secret',
+      engine: 'postgres',
+      host: pg.host,
+      port: pg.port,
+      user: pg.users.monitor.user,
+      database: pg.database,
+      tls: { mode: 'disable' },
+      password: { secret: blob },
+    });
     const collected = spawnSync(bin, ['collect', '--once', '--json', '--target', target], { env, encoding: 'utf8', timeout: 60_000 });
     expect(collected.status, collected.stderr).toBe(0);
     expect(JSON.parse(collected.stdout)).toMatchObject({ target: { id: 'pg-host-secret' } });
     // The same blob on a machine with another host key: one clear line, exit 2.
-    const moved = spawnSync(bin, ['collect', '--once', '--target', target], { env: { ...env, SYSTEMD_CREDENTIAL_SECRET: hostB }, encoding: 'utf8', timeout: 60_000 });
+    const moved = spawnSync(bin, ['collect', '--once', '--target', target], {
+      env: { ...env, SYSTEMD_CREDENTIAL_SECRET: hostB },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(moved.status).toBe(2);
     expect(moved.stderr).toMatch(/^error: password: the host key file .* was created on another machine/);
   }, 90_000);
@@ -125,32 +148,60 @@ describe.skipIf(!hasCreds)('HostVault (systemd-creds host key)', () => {
   // root-only), and needs not, because systemd hands it the decrypted key.
   const canDropRoot = process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0;
   if (!canDropRoot) console.log('host-vault: the unprivileged-user case is skipped (needs root and setpriv)');
-  it.skipIf(!canDropRoot)('as an unprivileged service user: opens through $CREDENTIALS_DIRECTORY, and says why it cannot without it', () => {
-    const bin = join(repoRoot, 'bin/logstag-agent');
-    const open = mkdtempSync(join(tmpdir(), 'lsa-hv-user-'));
-    chmodSync(open, 0o755);
-    const keyFile = join(open, 'vault-key.cred');
-    const sealed = spawnSync(bin, ['secret', 'encrypt', '--backend', 'host'], { env: { ...envOf(hostA, keyFile, NO_SESSION), LOGSTAG_HOME: mkdtempSync(join(tmpdir(), 'lsa-hv-home-')) }, input: pg.users.monitor.password, encoding: 'utf8' });
-    expect(sealed.status, sealed.stderr).toBe(0);
-    const target = join(open, 'pg.json');
-    writeFileSync(target, JSON.stringify({ id: 'pg-service-user', engine: 'postgres', host: pg.host, port: pg.port, user: pg.users.monitor.user, database: pg.database, tls: { mode: 'disable' }, password: { secret: sealed.stdout.trim() } }), { mode: 0o644 });
-    const home = join(open, 'home');
-    mkdirSync(home, { mode: 0o700 });
-    chownSync(home, 65534, 65534);
-    const asNobody = (env: NodeJS.ProcessEnv) =>
-      spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', bin, 'collect', '--once', '--json', '--target', target], { env: { ...envOf(hostA, keyFile, NO_SESSION), LOGSTAG_HOME: home, ...env }, encoding: 'utf8', timeout: 60_000 });
-    const denied = asNobody({});
-    expect(denied.status).toBe(2);
-    expect(denied.stderr).toMatch(/^error: password: cannot read the host key .*only root can decrypt .*LoadCredentialEncrypted=logstag-vault-key:/);
-    // What LoadCredentialEncrypted= gives the service: the decrypted key, readable by the service user alone.
-    const credDir = join(open, 'credentials');
-    mkdirSync(credDir, { mode: 0o500 });
-    const key = execFileSync('systemd-creds', ['decrypt', `--name=${HOST_KEY_CREDENTIAL}`, keyFile, '-'], { env: envOf(hostA, keyFile), stdio: ['ignore', 'pipe', 'ignore'] });
-    writeFileSync(join(credDir, HOST_KEY_CREDENTIAL), key, { mode: 0o400 });
-    chownSync(join(credDir, HOST_KEY_CREDENTIAL), 65534, 65534);
-    chownSync(credDir, 65534, 65534);
-    const ok = asNobody({ CREDENTIALS_DIRECTORY: credDir });
-    expect(ok.status, ok.stderr).toBe(0);
-    expect(JSON.parse(ok.stdout)).toMatchObject({ target: { id: 'pg-service-user' } });
-  }, 90_000);
+  it.skipIf(!canDropRoot)(
+    'as an unprivileged service user: opens through $CREDENTIALS_DIRECTORY, and says why it cannot without it',
+    () => {
+      const bin = join(repoRoot, 'bin/logstag-agent');
+      const open = mkdtempSync(join(tmpdir(), 'lsa-hv-user-'));
+      chmodSync(open, 0o755);
+      const keyFile = join(open, 'vault-key.cred');
+      const sealed = spawnSync(bin, ['secret', 'encrypt', '--backend', 'host'], {
+        env: { ...envOf(hostA, keyFile, NO_SESSION), LOGSTAG_HOME: mkdtempSync(join(tmpdir(), 'lsa-hv-home-')) },
+        input: pg.users.monitor.password,
+        encoding: 'utf8',
+      });
+      expect(sealed.status, sealed.stderr).toBe(0);
+      const target = join(open, 'pg.json');
+      writeFileSync(
+        target,
+        JSON.stringify({
+          id: 'pg-service-user',
+          engine: 'postgres',
+          host: pg.host,
+          port: pg.port,
+          user: pg.users.monitor.user,
+          database: pg.database,
+          tls: { mode: 'disable' },
+          password: { secret: sealed.stdout.trim() },
+        }),
+        { mode: 0o644 },
+      );
+      const home = join(open, 'home');
+      mkdirSync(home, { mode: 0o700 });
+      chownSync(home, 65534, 65534);
+      const asNobody = (env: NodeJS.ProcessEnv) =>
+        spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', bin, 'collect', '--once', '--json', '--target', target], {
+          env: { ...envOf(hostA, keyFile, NO_SESSION), LOGSTAG_HOME: home, ...env },
+          encoding: 'utf8',
+          timeout: 60_000,
+        });
+      const denied = asNobody({});
+      expect(denied.status).toBe(2);
+      expect(denied.stderr).toMatch(/^error: password: cannot read the host key .*only root can decrypt .*LoadCredentialEncrypted=logstag-vault-key:/);
+      // What LoadCredentialEncrypted= gives the service: the decrypted key, readable by the service user alone.
+      const credDir = join(open, 'credentials');
+      mkdirSync(credDir, { mode: 0o500 });
+      const key = execFileSync('systemd-creds', ['decrypt', `--name=${HOST_KEY_CREDENTIAL}`, keyFile, '-'], {
+        env: envOf(hostA, keyFile),
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      writeFileSync(join(credDir, HOST_KEY_CREDENTIAL), key, { mode: 0o400 });
+      chownSync(join(credDir, HOST_KEY_CREDENTIAL), 65534, 65534);
+      chownSync(credDir, 65534, 65534);
+      const ok = asNobody({ CREDENTIALS_DIRECTORY: credDir });
+      expect(ok.status, ok.stderr).toBe(0);
+      expect(JSON.parse(ok.stdout)).toMatchObject({ target: { id: 'pg-service-user' } });
+    },
+    90_000,
+  );
 });

@@ -39,7 +39,7 @@ afterAll(() => {
 const envIn = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ PATH: `${root}/usr/bin:/usr/bin:/bin`, LANG: 'C.UTF-8', ...extra });
 
 describe('install into a temporary root', () => {
-  it('puts logstag-agent on the root\'s PATH with its own Node 22 and nothing pointing back into the source tree', () => {
+  it("puts logstag-agent on the root's PATH with its own Node 22 and nothing pointing back into the source tree", () => {
     const bin = join(root, 'usr/bin/logstag-agent');
     expect(lstatSync(bin).isSymbolicLink()).toBe(true);
     expect(readlinkSync(bin)).toBe('../../opt/logstag-agent/bin/logstag-agent');
@@ -69,7 +69,8 @@ describe('install into a temporary root', () => {
       const from = join('/lib/systemd/system', f);
       if (/\.(target|slice)$/.test(f) && !existsSync(join(unitDir, f)) && statSync(from).isFile()) copyFileSync(from, join(unitDir, f));
     }
-    const verify = (): { status: number | null; stderr: string } => spawnSync('systemd-analyze', ['verify', `--root=${root}`, 'logstag-agent.service'], { encoding: 'utf8' });
+    const verify = (): { status: number | null; stderr: string } =>
+      spawnSync('systemd-analyze', ['verify', `--root=${root}`, 'logstag-agent.service'], { encoding: 'utf8' });
     const ok = verify();
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stderr.trim(), 'systemd-analyze printed warnings').toBe('');
@@ -79,7 +80,15 @@ describe('install into a temporary root', () => {
     console.log(`systemd-analyze security: ${exposure?.[0] ?? security.stderr.trim()}`);
     expect(Number(exposure?.[1])).toBeLessThan(2);
     const unit = readFileSync(join(unitDir, 'logstag-agent.service'), 'utf8');
-    for (const line of ['User=logstag-agent', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'StateDirectory=logstag-agent', 'Restart=on-failure', 'LoadCredentialEncrypted=logstag-vault-key:/etc/logstag-agent/vault-key.cred', 'ExecStart=/usr/bin/logstag-agent run --config /etc/logstag-agent/config.json']) {
+    for (const line of [
+      'User=logstag-agent',
+      'NoNewPrivileges=yes',
+      'ProtectSystem=strict',
+      'StateDirectory=logstag-agent',
+      'Restart=on-failure',
+      'LoadCredentialEncrypted=logstag-vault-key:/etc/logstag-agent/vault-key.cred',
+      'ExecStart=/usr/bin/logstag-agent run --config /etc/logstag-agent/config.json',
+    ]) {
       expect(unit.split('\n')).toContain(line);
     }
     // The check has teeth: a misspelt directive or a missing ExecStart binary fails it.
@@ -96,40 +105,66 @@ describe('install into a temporary root', () => {
     }
   });
 
-  it.skipIf(!hasCreds)('runs from the root against PostgreSQL with a host-key secret and no desktop session; SIGTERM stops it cleanly', async () => {
-    const hostKey = join(base, 'credential.secret');
-    execFileSync('systemd-creds', ['setup'], { env: { ...process.env, SYSTEMD_CREDENTIAL_SECRET: hostKey }, stdio: 'ignore' });
-    const home = join(root, 'var/lib/logstag-agent');
-    mkdirSync(home, { recursive: true, mode: 0o700 });
-    const env = envIn({ LOGSTAG_HOME: home, SYSTEMD_CREDENTIAL_SECRET: hostKey, LOGSTAG_VAULT_KEY_FILE: join(root, 'etc/logstag-agent/vault-key.cred') });
-    const sealed = spawnSync('logstag-agent', ['secret', 'encrypt', '--backend', 'host'], { env, cwd: root, input: pg.users.monitor.password, encoding: 'utf8' });
-    expect(sealed.status, sealed.stderr).toBe(0);
-    const target = { id: 'pg-installed', engine: 'postgres', host: pg.host, port: pg.port, user: pg.users.monitor.user, database: pg.database, tls: { mode: 'disable' }, password: { secret: sealed.stdout.trim() } };
-    writeFileSync(join(root, 'etc/logstag-agent/pg.json'), JSON.stringify(target));
-    const collected = spawnSync('logstag-agent', ['collect', '--once', '--json', '--target', join(root, 'etc/logstag-agent/pg.json')], { env, cwd: root, encoding: 'utf8', timeout: 60_000 });
-    expect(collected.status, collected.stderr).toBe(0);
-    expect(JSON.parse(collected.stdout)).toMatchObject({ target: { id: 'pg-installed' } });
+  it.skipIf(!hasCreds)(
+    'runs from the root against PostgreSQL with a host-key secret and no desktop session; SIGTERM stops it cleanly',
+    async () => {
+      const hostKey = join(base, 'credential.secret');
+      execFileSync('systemd-creds', ['setup'], { env: { ...process.env, SYSTEMD_CREDENTIAL_SECRET: hostKey }, stdio: 'ignore' });
+      const home = join(root, 'var/lib/logstag-agent');
+      mkdirSync(home, { recursive: true, mode: 0o700 });
+      const env = envIn({ LOGSTAG_HOME: home, SYSTEMD_CREDENTIAL_SECRET: hostKey, LOGSTAG_VAULT_KEY_FILE: join(root, 'etc/logstag-agent/vault-key.cred') });
+      const sealed = spawnSync('logstag-agent', ['secret', 'encrypt', '--backend', 'host'], {
+        env,
+        cwd: root,
+        input: pg.users.monitor.password,
+        encoding: 'utf8',
+      });
+      expect(sealed.status, sealed.stderr).toBe(0);
+      const target = {
+        id: 'pg-installed',
+        engine: 'postgres',
+        host: pg.host,
+        port: pg.port,
+        user: pg.users.monitor.user,
+        database: pg.database,
+        tls: { mode: 'disable' },
+        password: { secret: sealed.stdout.trim() },
+      };
+      writeFileSync(join(root, 'etc/logstag-agent/pg.json'), JSON.stringify(target));
+      const collected = spawnSync('logstag-agent', ['collect', '--once', '--json', '--target', join(root, 'etc/logstag-agent/pg.json')], {
+        env,
+        cwd: root,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(collected.status, collected.stderr).toBe(0);
+      expect(JSON.parse(collected.stdout)).toMatchObject({ target: { id: 'pg-installed' } });
 
-    const config = join(root, 'etc/logstag-agent/config.json');
-    writeFileSync(config, JSON.stringify({ intervalSeconds: 1, targets: [{ file: 'pg.json' }], spool: { dir: join(home, 'spool') }, flushTimeoutSeconds: 0 }));
-    const child: ChildProcess = spawn('logstag-agent', ['run', '--config', config], { env, cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
-    try {
-      const deadline = Date.now() + 30_000;
-      while (!/^pg-installed: \d+ signals .*; spooled /m.test(stderr)) {
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no cycle from the installed agent:\n${stderr}`);
-        await new Promise((r) => setTimeout(r, 100));
+      const config = join(root, 'etc/logstag-agent/config.json');
+      writeFileSync(
+        config,
+        JSON.stringify({ intervalSeconds: 1, targets: [{ file: 'pg.json' }], spool: { dir: join(home, 'spool') }, flushTimeoutSeconds: 0 }),
+      );
+      const child: ChildProcess = spawn('logstag-agent', ['run', '--config', config], { env, cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
+      try {
+        const deadline = Date.now() + 30_000;
+        while (!/^pg-installed: \d+ signals .*; spooled /m.test(stderr)) {
+          if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no cycle from the installed agent:\n${stderr}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        // The supervisor's PID is the installed runtime itself.
+        expect(readlinkSync(`/proc/${child.pid}/exe`)).toBe(join(root, 'opt/logstag-agent/runtime/node'));
+        const st = spawnSync('logstag-agent', ['status', '--config', config], { env, cwd: root, encoding: 'utf8' });
+        expect(st.stdout).toMatch(/pg-installed \(postgres [^)]+\): collecting/);
+        child.kill('SIGTERM');
+        expect(await exited).toEqual({ code: 0, signal: null });
+      } finally {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       }
-      // The supervisor's PID is the installed runtime itself.
-      expect(readlinkSync(`/proc/${child.pid}/exe`)).toBe(join(root, 'opt/logstag-agent/runtime/node'));
-      const st = spawnSync('logstag-agent', ['status', '--config', config], { env, cwd: root, encoding: 'utf8' });
-      expect(st.stdout).toMatch(/pg-installed \(postgres [^)]+\): collecting/);
-      child.kill('SIGTERM');
-      expect(await exited).toEqual({ code: 0, signal: null });
-    } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
-  }, 90_000);
+    },
+    90_000,
+  );
 });

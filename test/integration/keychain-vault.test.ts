@@ -62,7 +62,16 @@ describe('OS keychain vault (real Secret Service)', () => {
     const blob = enc.stdout.trim();
     expect(blob).toMatch(/^logstag-secret:v1:/);
     expect(blob).not.toContain(pg.users.monitor.password);
-    const target = jsonFile({ id: 'pg-vault', engine: 'postgres', host: pg.host, port: pg.port, user: pg.users.monitor.user, database: pg.database, password: { secret: blob }, tls: { mode: 'disable' } });
+    const target = jsonFile({
+      id: 'pg-vault',
+      engine: 'postgres',
+      host: pg.host,
+      port: pg.port,
+      user: pg.users.monitor.user,
+      database: pg.database,
+      password: { secret: blob },
+      tls: { mode: 'disable' },
+    });
     const r = await runAgentCli(['collect', '--once', '--target', target, '--json'], { home });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);

@@ -51,7 +51,9 @@ describe('MongoDB catalog', () => {
       for (const g of spec.requires) expect(GRANT_IDS, `${spec.id} requires ${g}`).toContain(g);
     }
     expect(new Set(ALL_IDS).size).toBe(ALL_IDS.length);
-    expect(new Set(mongodbCatalog.map((s) => s.family))).toEqual(new Set(['server_stats', 'activity', 'query_stats', 'waits_locks', 'replication', 'schema', 'security_posture', 'config']));
+    expect(new Set(mongodbCatalog.map((s) => s.family))).toEqual(
+      new Set(['server_stats', 'activity', 'query_stats', 'waits_locks', 'replication', 'schema', 'security_posture', 'config']),
+    );
     // Every grant is needed by at least one signal (no dead checklist item).
     for (const id of GRANT_IDS) expect(signalsOfGrant(id).length, id).toBeGreaterThan(0);
     const currentOps = mongodbCatalog.find((s) => s.id === 'mongodb.current_ops')!;
@@ -92,8 +94,18 @@ describe('MongoDB collector against a replica set primary (7.0), four identities
     expect(report.script).toContain('// Nothing is missing: every enabled signal is readable.');
 
     // Values, not just statuses.
-    expect(value(payload, 'mongodb.server')).toMatchObject({ version: '7.0.14', process: 'mongod', topology: 'replica_set', set_name: 'rs0', max_wire_version: 21 });
-    expect(value(payload, 'mongodb.server_status')).toMatchObject({ connections: { current: 42, available: 51158 }, opcounters: { query: 450000 }, wiredtiger_cache: { max_bytes: 4294967296 } });
+    expect(value(payload, 'mongodb.server')).toMatchObject({
+      version: '7.0.14',
+      process: 'mongod',
+      topology: 'replica_set',
+      set_name: 'rs0',
+      max_wire_version: 21,
+    });
+    expect(value(payload, 'mongodb.server_status')).toMatchObject({
+      connections: { current: 42, available: 51158 },
+      opcounters: { query: 450000 },
+      wiredtiger_cache: { max_bytes: 4294967296 },
+    });
     expect(value(payload, 'mongodb.locks')).toMatchObject({ queue: { total: 2 }, tickets: { source: 'queues.execution', read: { available: 125 } } });
     const repl = value<{ members: Array<{ name: string; lag_seconds: number | null }>; max_lag_seconds: number }>(payload, 'mongodb.replication');
     expect(repl.max_lag_seconds).toBe(12);
@@ -103,14 +115,26 @@ describe('MongoDB collector against a replica set primary (7.0), four identities
     expect(oplog.max_size_bytes).toBe(2147483648);
     const colls = value<Array<{ db: string; collection: string; type: string }>>(payload, 'mongodb.collections');
     // Views and system collections are not collections to size; internal databases are skipped.
-    expect(colls.map((c) => `${c.db}.${c.collection}:${c.type}`)).toEqual(['crm.contacts:collection', 'shop.customers:collection', 'shop.metrics:timeseries', 'shop.orders:collection', 'shop.sessions:collection']);
+    expect(colls.map((c) => `${c.db}.${c.collection}:${c.type}`)).toEqual([
+      'crm.contacts:collection',
+      'shop.customers:collection',
+      'shop.metrics:timeseries',
+      'shop.orders:collection',
+      'shop.sessions:collection',
+    ]);
     const indexes = value<Array<{ name: string; partial: boolean; ttl_seconds: number | null; unique: boolean; ops: number }>>(payload, 'mongodb.indexes');
     expect(indexes.find((i) => i.name === 'status_1')).toMatchObject({ partial: true });
     expect(indexes.find((i) => i.name === 'lastSeen_1')).toMatchObject({ ttl_seconds: 3600 });
     expect(indexes.find((i) => i.name === 'email_1')).toMatchObject({ unique: true, ops: 40000 });
     expect(value<Array<{ user: string }>>(payload, 'mongodb.users').map((u) => u.user)).toEqual(['logstag', 'lowpriv', 'monitor', 'root']);
     expect(value<Array<{ role: string }>>(payload, 'mongodb.roles').map((r) => r.role)).toEqual(['logstagMonitor', 'reportsReader']);
-    expect(value(payload, 'mongodb.security')).toMatchObject({ authorization: 'enabled', tls_mode: 'requireTLS', bind_ip: '10.0.0.5,127.0.0.1', javascript_enabled: false, agent_connection_tls: false });
+    expect(value(payload, 'mongodb.security')).toMatchObject({
+      authorization: 'enabled',
+      tls_mode: 'requireTLS',
+      bind_ip: '10.0.0.5,127.0.0.1',
+      javascript_enabled: false,
+      agent_connection_tls: false,
+    });
     expect(value<Array<{ name: string }>>(payload, 'mongodb.config').map((c) => c.name)).toContain('storage.wiredTiger.engineConfig.cacheSizeGB');
 
     // Never read out: partial-filter values, unvetted parameters, argv, custom data.
@@ -122,7 +146,10 @@ describe('MongoDB collector against a replica set primary (7.0), four identities
     const before = fake.received.length;
     const { payload, report } = await cycle(LEAST, {});
     expect(payload.signals.find((s) => s.id === 'mongodb.current_ops')).toMatchObject({ status: 'unavailable', reason: 'disabled' });
-    expect(report.items.find((i) => i.grant === 'inprog on the cluster')).toMatchObject({ status: 'opt_in', detail: expect.stringContaining('"currentOps": true') });
+    expect(report.items.find((i) => i.grant === 'inprog on the cluster')).toMatchObject({
+      status: 'opt_in',
+      detail: expect.stringContaining('"currentOps": true'),
+    });
     const currentOpSent = fake.received.slice(before).some((c) => c.name === 'aggregate' && JSON.stringify(c.doc['pipeline']).includes('$currentOp'));
     expect(currentOpSent).toBe(false);
   });
@@ -137,7 +164,11 @@ describe('MongoDB collector against a replica set primary (7.0), four identities
       ['mongodb.roles', 'permission'],
     ]);
     expect(report.identity).toMatchObject({ user: 'monitor@admin', isAdministrator: false });
-    expect(report.items.filter((i) => i.status === 'missing').map((i) => i.grant)).toEqual(['listCollections on every database', 'viewUser on the cluster', 'viewRole on every database']);
+    expect(report.items.filter((i) => i.status === 'missing').map((i) => i.grant)).toEqual([
+      'listCollections on every database',
+      'viewUser on the cluster',
+      'viewRole on every database',
+    ]);
     expectChecklistMatchesPayload(report, payload);
     expect(report.script).toContain('{ resource: { db: "", collection: "" }, actions: ["listCollections", "viewRole"] }');
     expect(report.script).toContain('{ resource: { cluster: true }, actions: ["viewUser"] }');
@@ -149,9 +180,13 @@ describe('MongoDB collector against a replica set primary (7.0), four identities
     expect(Object.values(statuses(payload)).every((s) => s === 'ok')).toBe(true);
     expect(report.identity.isAdministrator).toBe(true);
     expect(report.identity.reasons).toContain('has the root role (full control of the deployment)');
-    expect(report.identity.reasons).toEqual(expect.arrayContaining([expect.stringMatching(/^may write data \(insert, update, remove\)/), expect.stringMatching(/^may manage users and roles/)]));
+    expect(report.identity.reasons).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^may write data \(insert, update, remove\)/), expect.stringMatching(/^may manage users and roles/)]),
+    );
     expect(report.script).toMatch(/db\.getSiblingDB\("admin"\)\.createRole\(\{\n {2}role: "logstagMonitor",/);
-    expect(report.script).toContain('db.getSiblingDB("admin").createUser({ user: "logstag_monitor", pwd: passwordPrompt(), roles: [{ role: "logstagMonitor", db: "admin" }] });');
+    expect(report.script).toContain(
+      'db.getSiblingDB("admin").createUser({ user: "logstag_monitor", pwd: passwordPrompt(), roles: [{ role: "logstagMonitor", db: "admin" }] });',
+    );
     expect(report.script).not.toMatch(/readAnyDatabase|readWrite|dbOwner|"insert"|"update"|"remove"/);
   });
 
@@ -160,7 +195,12 @@ describe('MongoDB collector against a replica set primary (7.0), four identities
     const rolePrivileges = (script: string): Priv[] =>
       (/privileges: \[\n([\s\S]*?)\n {2}\],/.exec(script)?.[1] ?? '')
         .split('\n')
-        .map((l) => l.replace(/\/\/.*$/, '').trim().replace(/,$/, ''))
+        .map((l) =>
+          l
+            .replace(/\/\/.*$/, '')
+            .trim()
+            .replace(/,$/, ''),
+        )
         .map((l) => Function(`"use strict"; return (${l});`)() as Priv);
     const norm = (ps: Priv[]) => ps.map((p) => `${JSON.stringify(p.resource)}:${[...p.actions].sort().join(',')}`).sort();
     const { ops } = agentOps(ROOT.password);
@@ -180,9 +220,14 @@ describe('MongoDB topologies and versions', () => {
     const standalone = await startFakeMongod({ deployment: { topology: 'standalone' } });
     try {
       const { payload, report } = await cycle(LEAST, { mongodb: { currentOps: true } }, standalone);
-      expect(statuses(payload)).toMatchObject({ 'mongodb.replication': 'not_enabled', 'mongodb.oplog': 'not_enabled', 'mongodb.server_status': 'ok', 'mongodb.collections': 'ok' });
+      expect(statuses(payload)).toMatchObject({
+        'mongodb.replication': 'not_enabled',
+        'mongodb.oplog': 'not_enabled',
+        'mongodb.server_status': 'ok',
+        'mongodb.collections': 'ok',
+      });
       expect(value(payload, 'mongodb.server')).toMatchObject({ topology: 'standalone', set_name: null });
-      expect(standalone.received.some((c) => c.name === 'replSetGetStatus' || c.db === 'local' && c.name === 'find')).toBe(false);
+      expect(standalone.received.some((c) => c.name === 'replSetGetStatus' || (c.db === 'local' && c.name === 'find'))).toBe(false);
       const na = report.items.filter((i) => i.status === 'not_applicable').map((i) => i.grant);
       expect(na).toEqual(['replSetGetStatus on the cluster', 'find, collStats on local.oplog.rs']);
     } finally {
@@ -195,8 +240,16 @@ describe('MongoDB topologies and versions', () => {
     try {
       const { payload, report } = await cycle(LEAST, { mongodb: { currentOps: true } }, mongos);
       const st = statuses(payload);
-      expect(st).toMatchObject({ 'mongodb.replication': 'unsupported', 'mongodb.oplog': 'unsupported', 'mongodb.top': 'unsupported', 'mongodb.collections': 'ok', 'mongodb.server_status': 'ok' });
-      expect(payload.signals.find((s) => s.id === 'mongodb.replication')).toMatchObject({ detail: expect.stringContaining('add the members of each shard as targets') });
+      expect(st).toMatchObject({
+        'mongodb.replication': 'unsupported',
+        'mongodb.oplog': 'unsupported',
+        'mongodb.top': 'unsupported',
+        'mongodb.collections': 'ok',
+        'mongodb.server_status': 'ok',
+      });
+      expect(payload.signals.find((s) => s.id === 'mongodb.replication')).toMatchObject({
+        detail: expect.stringContaining('add the members of each shard as targets'),
+      });
       expect(value(payload, 'mongodb.server')).toMatchObject({ process: 'mongos', topology: 'sharded' });
       const orders = value<Array<{ collection: string; shard: string }>>(payload, 'mongodb.collections').filter((c) => c.collection === 'orders');
       expect(orders.map((c) => c.shard)).toEqual(['shardA', 'shardB']);

@@ -62,7 +62,10 @@ describe.skipIf(url === undefined || url === '')('MongoDB collector against a re
     }
     expectChecklistMatchesPayload(report, payload);
     console.log(verifiedSignals('mongodb', payload, report.identity.serverVersion));
-    const audited = readFileSync(ledger.file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditEntry);
+    const audited = readFileSync(ledger.file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as AuditEntry);
     for (const e of audited) {
       expect(e.outcome).not.toBe('refused');
       expect(ALLOWED_COMMANDS).toContain(/^[^:]+: \{"([^"]+)"/.exec(e.statement)?.[1]);

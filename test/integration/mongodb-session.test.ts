@@ -88,7 +88,8 @@ describe('MongoDB session: read-only before anything is sent', () => {
         if (c.name !== 'hello') expect(c.doc['maxTimeMS'], c.name).toBe(4000);
         expect(c.doc['$readPreference']).toEqual({ mode: 'primaryPreferred' });
         expect(c.doc).not.toHaveProperty('txnNumber');
-        if (c.name === 'aggregate') expect(Object.keys((c.doc['pipeline'] as Array<Record<string, unknown>>)[0]!)[0]).toMatch(/^\$(collStats|indexStats|currentOp)$/);
+        if (c.name === 'aggregate')
+          expect(Object.keys((c.doc['pipeline'] as Array<Record<string, unknown>>)[0]!)[0]).toMatch(/^\$(collStats|indexStats|currentOp)$/);
       }
       const handshakes = server.received.filter((c) => c.name === 'ismaster' || c.name === 'isMaster');
       expect(handshakes.length).toBeGreaterThan(0);
@@ -130,7 +131,9 @@ describe('MongoDB session: sensitive values never leave', () => {
     expect(readFileSync(ledger.file, 'utf8')).not.toMatch(new RegExp(CURRENT_OP_CANARIES.join('|')));
     // The shape survives: keys and operators.
     expect(rows[0]).toMatchObject({ ns: 'shop.orders', command: { find: '?', filter: { email: '?', total: { $gt: '?' }, status: { $in: '?' } } } });
-    expect(rows.find((r) => r['op'] === 'command' && r['ns'] === 'shop.orders')?.['command']).toMatchObject({ pipeline: [{ $match: { region: '?', note: { $regex: '?' } } }, { $group: { _id: '?', n: { $sum: '?' } } }] });
+    expect(rows.find((r) => r['op'] === 'command' && r['ns'] === 'shop.orders')?.['command']).toMatchObject({
+      pipeline: [{ $match: { region: '?', note: { $regex: '?' } } }, { $group: { _id: '?', n: { $sum: '?' } } }],
+    });
     // With the default policy (current_ops: exclude) the operations are listed without their command documents.
     const byDefault = await ops.collect(mongoTarget(fake.port, ROOT, { mongodb: { currentOps: true } }));
     const plain = byDefault.payload.signals.find((s) => s.id === 'mongodb.current_ops') as { value: Array<Record<string, unknown>> };
@@ -164,13 +167,18 @@ describe('MongoDB session: failures', () => {
     const closed = await startFakeMongod();
     const port = closed.port;
     await closed.stop();
-    await expect(ops.testConnection(mongoTarget(port, LEAST))).rejects.toMatchObject({ kind: 'unreachable', message: `127.0.0.1:${port}: unreachable (ECONNREFUSED)` });
+    await expect(ops.testConnection(mongoTarget(port, LEAST))).rejects.toMatchObject({
+      kind: 'unreachable',
+      message: `127.0.0.1:${port}: unreachable (ECONNREFUSED)`,
+    });
     await expect(ops.testConnection(mongoTarget(port, LEAST, { host: 'no-such-host.invalid' }))).rejects.toMatchObject({ kind: 'unreachable' });
   });
 
   it('a host that is not a host name is refused before anything is resolved', async () => {
     const { ops } = agentOps('x');
-    await expect(ops.testConnection(mongoTarget(fake.port, LEAST, { host: 'evil@127.0.0.1/?tls=false' }))).rejects.toThrow(/^host: "evil@127\.0\.0\.1\/\?tls=false" is not a host name or IP address$/);
+    await expect(ops.testConnection(mongoTarget(fake.port, LEAST, { host: 'evil@127.0.0.1/?tls=false' }))).rejects.toThrow(
+      /^host: "evil@127\.0\.0\.1\/\?tls=false" is not a host name or IP address$/,
+    );
   });
 
   it('server-side errors map to their reasons: maxTimeMS, hosting-service refusals, node state', async () => {
@@ -188,9 +196,17 @@ describe('MongoDB session: failures', () => {
       const { ops } = agentOps(LEAST.password);
       const { payload } = await ops.collect(mongoTarget(server.port, LEAST));
       const by = (id: string) => payload.signals.find((s) => s.id === id);
-      expect(by('mongodb.server_status')).toMatchObject({ status: 'unavailable', reason: 'timeout', detail: 'the server stopped serverStatus on admin at maxTimeMS' });
+      expect(by('mongodb.server_status')).toMatchObject({
+        status: 'unavailable',
+        reason: 'timeout',
+        detail: 'the server stopped serverStatus on admin at maxTimeMS',
+      });
       expect(by('mongodb.locks')).toMatchObject({ status: 'unavailable', reason: 'timeout' });
-      expect(by('mongodb.security')).toMatchObject({ status: 'unavailable', reason: 'unsupported', detail: 'the hosting service does not allow getCmdLineOpts on admin (AtlasError (8000))' });
+      expect(by('mongodb.security')).toMatchObject({
+        status: 'unavailable',
+        reason: 'unsupported',
+        detail: 'the hosting service does not allow getCmdLineOpts on admin (AtlasError (8000))',
+      });
       expect(by('mongodb.top')).toMatchObject({ status: 'unavailable', reason: 'error', detail: expect.stringContaining('InterruptedAtShutdown (11600)') });
       expect(by('mongodb.replication')?.status).toBe('ok');
       expect(JSON.stringify(payload)).not.toMatch(/atlas tier|exceeded time limit|interrupted at shutdown/);

@@ -22,7 +22,9 @@ function needles(secret: string): string[] {
   const out = [secret, bytes.toString('hex'), bytes.toString('hex').toUpperCase()];
   for (let k = 0; k < 3; k++) {
     for (const enc of ['base64', 'base64url'] as const) {
-      const b = Buffer.concat([Buffer.alloc(k), bytes]).toString(enc).replace(/=+$/, '');
+      const b = Buffer.concat([Buffer.alloc(k), bytes])
+        .toString(enc)
+        .replace(/=+$/, '');
       // Drop the characters that mix in the padding bytes or the unknown next byte.
       out.push(b.slice(Math.ceil((k * 4) / 3), b.length - 3));
     }
@@ -56,7 +58,17 @@ describe('no secret reaches the disk', () => {
       const enc = await runAgentCli(['secret', 'encrypt'], { input: `${cliPw}\n`, home });
       expect(enc.code).toBe(0);
       outputs.push(enc.stdout, enc.stderr);
-      const target = { id: 'pg-leak', engine: 'postgres', host: pg.host, port: pg.port, user: role, database: pg.database, password: { secret: enc.stdout.trim() }, passwordSetAt: new Date().toISOString(), tls: { mode: 'disable' } };
+      const target = {
+        id: 'pg-leak',
+        engine: 'postgres',
+        host: pg.host,
+        port: pg.port,
+        user: role,
+        database: pg.database,
+        password: { secret: enc.stdout.trim() },
+        passwordSetAt: new Date().toISOString(),
+        tls: { mode: 'disable' },
+      };
       const targetFile = jsonFile(target);
 
       // Written with the default umask (0644): check warns; once private, it does not.
@@ -87,7 +99,14 @@ describe('no secret reaches the disk', () => {
       await su.query(`ALTER ROLE ${role} PASSWORD '${apiPw}'`);
       const vault = new KeychainVault();
       const nameKeys = new NameKeyStore(home, () => vault);
-      const ops = new TargetOperations({ id: 'a', version: '0.1.0', host: 't' }, new AuditLedger(auditDir(home)), () => vault, {}, () => nameKeys.load(), new TargetMemoryStore(targetStateDir(home)));
+      const ops = new TargetOperations(
+        { id: 'a', version: '0.1.0', host: 't' },
+        new AuditLedger(auditDir(home)),
+        () => vault,
+        {},
+        () => nameKeys.load(),
+        new TargetMemoryStore(targetStateDir(home)),
+      );
       const store = new StateStore(home);
       const { handlers } = createHandlers({ store, ops });
       const call = (method: string, params: unknown) => dispatch(handlers, { method, params }, { emit: () => {} });
@@ -117,8 +136,8 @@ describe('no secret reaches the disk', () => {
       await su.query(`DROP ROLE IF EXISTS ${role}`);
       await su.end();
     }
-  // 90 s: on a loaded machine the in-process API path (which now loads the PostgreSQL parser,
-  // WebAssembly, in the test worker) took over 30 s; the CLI stages take about 10 s.
+    // 90 s: on a loaded machine the in-process API path (which now loads the PostgreSQL parser,
+    // WebAssembly, in the test worker) took over 30 s; the CLI stages take about 10 s.
   }, 90_000);
 
   it('the scan finds a password when one is there (the needles work)', () => {

@@ -41,10 +41,30 @@ describe('PostgreSQL collector on the real cluster, three identities', () => {
     for (const id of STATS_GATED) expect(st[id], id).toBe('permission');
     expect(st['postgres.hba_rules']).toBe('permission');
     expect(st['postgres.settings']).toBe('permission');
-    for (const id of ['postgres.server', 'postgres.databases', 'postgres.locks', 'postgres.checkpointer', 'postgres.wraparound', 'postgres.vacuum', 'postgres.replication', 'postgres.replication_slots', 'postgres.schemas', 'postgres.tables', 'postgres.indexes', 'postgres.functions', 'postgres.roles', 'postgres.security']) {
+    for (const id of [
+      'postgres.server',
+      'postgres.databases',
+      'postgres.locks',
+      'postgres.checkpointer',
+      'postgres.wraparound',
+      'postgres.vacuum',
+      'postgres.replication',
+      'postgres.replication_slots',
+      'postgres.schemas',
+      'postgres.tables',
+      'postgres.indexes',
+      'postgres.functions',
+      'postgres.roles',
+      'postgres.security',
+    ]) {
       expect(st[id], id).toBe('ok');
     }
-    expect(payload.signals.filter((x) => x.status === 'unavailable' && x.reason === 'unsupported').map((x) => x.id).sort()).toEqual(UNSUPPORTED);
+    expect(
+      payload.signals
+        .filter((x) => x.status === 'unavailable' && x.reason === 'unsupported')
+        .map((x) => x.id)
+        .sort(),
+    ).toEqual(UNSUPPORTED);
     for (const s of payload.signals.filter((x) => x.status === 'unavailable' && x.reason !== 'unsupported')) {
       expect(s).not.toHaveProperty('value');
       expect((s as { fix?: string }).fix, s.id).toMatch(/GRANT .* TO lowpriv;/);
@@ -81,7 +101,11 @@ describe('PostgreSQL collector on the real cluster, three identities', () => {
 
   it('superuser: flagged as administrator with the dedicated-identity script, every signal readable', async () => {
     const { payload, report } = await cycle('admin');
-    expect(Object.entries(statuses(payload)).filter(([, v]) => v !== 'ok').sort((a, b) => a[0].localeCompare(b[0]))).toEqual(UNSUPPORTED.map((id) => [id, 'unsupported']));
+    expect(
+      Object.entries(statuses(payload))
+        .filter(([, v]) => v !== 'ok')
+        .sort((a, b) => a[0].localeCompare(b[0])),
+    ).toEqual(UNSUPPORTED.map((id) => [id, 'unsupported']));
     expect(report.identity.isAdministrator).toBe(true);
     expect(report.identity.reasons).toContain('is a superuser');
     expect(report.script).toMatch(/CREATE ROLE logstag_monitor LOGIN/);

@@ -77,7 +77,23 @@ describe('PostgreSQL faults: each cycle says what happened, never hangs, and the
     makeCa('other-ca');
     writeFileSync(join(dir, 'san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
     openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', 'server.key', '-out', 'server.csr');
-    openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'san.ext', '-out', 'server.crt');
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      'san.ext',
+      '-out',
+      'server.crt',
+    );
     // The server reads its key as the data dir's owner; it must be private to that user.
     const owner = statSync(own.dataDir);
     const confDir = dirname(own.dataDir);
@@ -87,7 +103,10 @@ describe('PostgreSQL faults: each cycle says what happened, never hangs, and the
       chownSync(to, owner.uid, owner.gid);
     }
     execFileSync('chmod', ['600', join(confDir, 'server.key')]);
-    appendFileSync(join(own.dataDir, 'postgresql.conf'), `\nssl = on\nssl_cert_file = '${join(confDir, 'server.crt')}'\nssl_key_file = '${join(confDir, 'server.key')}'\n`);
+    appendFileSync(
+      join(own.dataDir, 'postgresql.conf'),
+      `\nssl = on\nssl_cert_file = '${join(confDir, 'server.crt')}'\nssl_key_file = '${join(confDir, 'server.key')}'\n`,
+    );
     await own.restart();
 
     const { ops } = agentOps(own.users.monitor.password);
@@ -95,9 +114,13 @@ describe('PostgreSQL faults: each cycle says what happened, never hangs, and the
     expect(verified.connectError).toBeUndefined();
     expect(signal(verified.payload, 'postgres.security')).toMatchObject({ status: 'ok', value: { ssl: 'on', ssl_in_use: true } });
 
-    const wrongCa = ops.testConnection(pgTarget(own, own.users.monitor.user, { host: 'localhost', tls: { mode: 'verify-full', caFile: join(dir, 'other-ca.crt') } }));
+    const wrongCa = ops.testConnection(
+      pgTarget(own, own.users.monitor.user, { host: 'localhost', tls: { mode: 'verify-full', caFile: join(dir, 'other-ca.crt') } }),
+    );
     await expect(wrongCa).rejects.toMatchObject({ kind: 'tls' });
-    const wrongName = ops.testConnection(pgTarget(own, own.users.monitor.user, { host: 'localhost', tls: { mode: 'verify-full', caFile: join(dir, 'ca.crt'), serverName: 'db.example.org' } }));
+    const wrongName = ops.testConnection(
+      pgTarget(own, own.users.monitor.user, { host: 'localhost', tls: { mode: 'verify-full', caFile: join(dir, 'ca.crt'), serverName: 'db.example.org' } }),
+    );
     await expect(wrongName).rejects.toMatchObject({ kind: 'tls' });
     const missingCa = ops.testConnection(pgTarget(own, own.users.monitor.user, { tls: { mode: 'verify-full' } }));
     await expect(missingCa).rejects.toThrow(/tls.caFile is required/);
@@ -145,9 +168,17 @@ describe('PostgreSQL faults on the shared cluster (private database and roles)',
       const { ops } = agentOps(shared.users.monitor.password);
       const started = Date.now();
       const withLockTimeout = (await ops.collect(pgTarget(db, shared.users.monitor.user, { lockTimeoutMs: 300 }))).payload;
-      expect(signal(withLockTimeout, 'postgres.tables')).toMatchObject({ status: 'unavailable', reason: 'timeout', detail: expect.stringMatching(/lock_timeout/) });
+      expect(signal(withLockTimeout, 'postgres.tables')).toMatchObject({
+        status: 'unavailable',
+        reason: 'timeout',
+        detail: expect.stringMatching(/lock_timeout/),
+      });
       const noLockTimeout = (await ops.collect(pgTarget(db, shared.users.monitor.user, { lockTimeoutMs: 0, statementTimeoutMs: 400 }))).payload;
-      expect(signal(noLockTimeout, 'postgres.tables')).toMatchObject({ status: 'unavailable', reason: 'timeout', detail: expect.stringMatching(/statement_timeout/) });
+      expect(signal(noLockTimeout, 'postgres.tables')).toMatchObject({
+        status: 'unavailable',
+        reason: 'timeout',
+        detail: expect.stringMatching(/statement_timeout/),
+      });
       expect(Date.now() - started).toBeLessThan(15_000);
       for (const p of [withLockTimeout, noLockTimeout]) {
         expect(signal(p, 'postgres.server').status).toBe('ok');
@@ -177,8 +208,15 @@ describe('PostgreSQL faults on the shared cluster (private database and roles)',
     } finally {
       await s.close();
     }
-    const refused = (await import('node:fs')).readFileSync(ledger.file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { outcome: string; statement: string });
-    expect(refused.filter((e) => e.outcome === 'refused').map((e) => e.statement)).toEqual(['CREATE TABLE agent_was_here (id int)', 'SELECT pg_stat_statements_reset()']);
+    const refused = (await import('node:fs'))
+      .readFileSync(ledger.file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { outcome: string; statement: string });
+    expect(refused.filter((e) => e.outcome === 'refused').map((e) => e.statement)).toEqual([
+      'CREATE TABLE agent_was_here (id int)',
+      'SELECT pg_stat_statements_reset()',
+    ]);
     const su = await superClient(shared);
     try {
       const { rows } = await su.query("SELECT to_regclass('public.agent_was_here') AS t");

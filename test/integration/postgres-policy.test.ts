@@ -26,7 +26,13 @@ function agent() {
     throw new VaultError('unavailable', 'no OS keystore in this test');
   };
   const nameKeys = new NameKeyStore(home, noVault);
-  const ops = new TargetOperations({ id: '0c5b1a4e-6f1d-4a8e-9b7c-2d3e4f5a6b7c', version: '0.1.0', host: 'it-host' }, ledger, noVault, { IT_PG: pg.users.monitor.password }, () => nameKeys.load());
+  const ops = new TargetOperations(
+    { id: '0c5b1a4e-6f1d-4a8e-9b7c-2d3e4f5a6b7c', version: '0.1.0', host: 'it-host' },
+    ledger,
+    noVault,
+    { IT_PG: pg.users.monitor.password },
+    () => nameKeys.load(),
+  );
   // The delivery of this agent: every finished cycle goes into the spool, as `run` does.
   const delivery = Delivery.open({ agent: ops.agent, spool: { dir: join(home, 'spool'), maxBytes: 16 * 1024 * 1024 }, destination: null });
   const shipped: Array<Promise<unknown>> = [];

@@ -117,9 +117,14 @@ describe('PostgreSQL read-only by construction, against the real server', () => 
   it('a full collect and check: every statement arrives via the extended protocol (execute), none of them a write', async () => {
     const version = `ro-${randomBytes(4).toString('hex')}`;
     const ledger = new AuditLedger(join(mkdtempSync(join(tmpdir(), 'lsa-ro-')), 'audit'));
-    const ops = new TargetOperations({ id: 'ro-agent', version, host: 'test' }, ledger, () => {
-      throw new Error('no vault in this test');
-    }, { PW: info.users.monitor.password });
+    const ops = new TargetOperations(
+      { id: 'ro-agent', version, host: 'test' },
+      ledger,
+      () => {
+        throw new Error('no vault in this test');
+      },
+      { PW: info.users.monitor.password },
+    );
     const target = pgTarget(info, info.users.monitor.user);
     const result = await ops.collect(target);
     expect(result.payload.signals.filter((s) => s.status === 'ok').length).toBeGreaterThan(10);
@@ -188,11 +193,11 @@ describe('PostgreSQL read-only by construction, against the real server', () => 
       expect(row?.ok).toBe(1);
       expect(audit.entries.map((e) => [e.statement.slice(0, 27), e.outcome])).toEqual([
         ['BEGIN TRANSACTION READ ONLY', 'ok'],
-        ['SELECT current_setting(\'tra', 'ok'],
-        ['SELECT current_setting(\'no.', 'error'],
+        ["SELECT current_setting('tra", 'ok'],
+        ["SELECT current_setting('no.", 'error'],
         ['ROLLBACK', 'ok'],
         ['BEGIN TRANSACTION READ ONLY', 'ok'],
-        ['SELECT current_setting(\'tra', 'ok'],
+        ["SELECT current_setting('tra", 'ok'],
         ['SELECT 1 AS ok', 'ok'],
       ]);
     } finally {
@@ -208,7 +213,9 @@ describe('PostgreSQL read-only by construction, against the real server', () => 
     const audit = recordingAudit();
     const session = await openAs('admin', uniqueApp('flip'), audit);
     await session.query('SELECT 1 AS before_flip');
-    await driverOf(session).query(flip).catch(() => undefined);
+    await driverOf(session)
+      .query(flip)
+      .catch(() => undefined);
     // The very next statement of the same cycle is refused, never sent.
     const err = await session.query('SELECT 1 AS after_flip').then(
       () => undefined,

@@ -46,7 +46,10 @@ describe('password rotation is test-then-swap (real PostgreSQL, real Secret Serv
       expect(Date.parse(after.passwordSetAt!)).toBeGreaterThan(Date.parse(before.passwordSetAt!));
       expect(await vault.open((after.password as { secret: string }).secret)).toBe(newPw);
       expect(await call('targets.test', { id: 'pg-rot' })).toMatchObject({ ok: true, result: { verdict: 'ok' } });
-      expect(await call('status.get', {})).toMatchObject({ ok: true, result: { targets: [{ id: 'pg-rot', credentials: { state: 'ok', setAt: after.passwordSetAt } }] } });
+      expect(await call('status.get', {})).toMatchObject({
+        ok: true,
+        result: { targets: [{ id: 'pg-rot', credentials: { state: 'ok', setAt: after.passwordSetAt } }] },
+      });
     } finally {
       await su.query(`DROP ROLE IF EXISTS ${role}`);
       await su.end();

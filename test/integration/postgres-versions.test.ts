@@ -54,7 +54,10 @@ describe(`PostgreSQL ${major}: what this version adds is collected, what it lack
 
   it('pg_monitor: every signal ok but hba_rules (superuser-only) and the views this major lacks, each unsupported naming the version', async () => {
     const p = await collect('monitor');
-    const notOk = p.signals.filter((s) => s.status !== 'ok').map((s) => s.id).sort();
+    const notOk = p.signals
+      .filter((s) => s.status !== 'ok')
+      .map((s) => s.id)
+      .sort();
     expect(notOk).toEqual(['postgres.hba_rules', ...unsupportedOn(major)].sort());
     for (const id of unsupportedOn(major)) {
       const s = sig(p, id);
@@ -108,7 +111,15 @@ describe(`PostgreSQL ${major}: what this version adds is collected, what it lack
     const dbs = rows(await collect('monitor'), 'postgres.databases');
     const app = dbs.find((d) => d.datname === pg.database);
     expect(app).toBeDefined();
-    presentFrom(app!, 14, ['sessions', 'session_time_ms', 'active_time_ms', 'idle_in_transaction_time_ms', 'sessions_abandoned', 'sessions_fatal', 'sessions_killed']);
+    presentFrom(app!, 14, [
+      'sessions',
+      'session_time_ms',
+      'active_time_ms',
+      'idle_in_transaction_time_ms',
+      'sessions_abandoned',
+      'sessions_fatal',
+      'sessions_killed',
+    ]);
     presentFrom(app!, 18, ['parallel_workers_to_launch', 'parallel_workers_launched']);
     expect(app!.sessions as number).toBeGreaterThan(0);
   });
@@ -138,7 +149,16 @@ describe(`PostgreSQL ${major}: what this version adds is collected, what it lack
     expect(qs.length).toBeGreaterThan(0);
     for (const r of qs.slice(0, 5)) {
       presentFrom(r, 14, ['plans', 'total_plan_time_ms', 'wal_records', 'wal_fpi', 'wal_bytes']);
-      presentFrom(r, 15, ['jit_functions', 'jit_generation_time_ms', 'jit_inlining_count', 'jit_inlining_time_ms', 'jit_optimization_count', 'jit_optimization_time_ms', 'jit_emission_count', 'jit_emission_time_ms']);
+      presentFrom(r, 15, [
+        'jit_functions',
+        'jit_generation_time_ms',
+        'jit_inlining_count',
+        'jit_inlining_time_ms',
+        'jit_optimization_count',
+        'jit_optimization_time_ms',
+        'jit_emission_count',
+        'jit_emission_time_ms',
+      ]);
       presentFrom(r, 17, ['jit_deform_count', 'jit_deform_time_ms']);
       presentFrom(r, 18, ['wal_buffers_full', 'parallel_workers_to_launch', 'parallel_workers_launched']);
       if (major >= 17) expect(r.stats_since).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
@@ -189,7 +209,8 @@ describe(`PostgreSQL ${major}: what this version adds is collected, what it lack
   it('pg_stat_subscription_stats (15+): one row per subscription, conflict counters from 18', async () => {
     const su = await superClient(pg);
     // A subscription that never connects: enough for its statistics row, no publisher needed.
-    const create = "CREATE SUBSCRIPTION version_probe_sub CONNECTION 'host=127.0.0.1 port=1 dbname=none' PUBLICATION p WITH (connect = false, enabled = false, create_slot = false, slot_name = NONE)";
+    const create =
+      "CREATE SUBSCRIPTION version_probe_sub CONNECTION 'host=127.0.0.1 port=1 dbname=none' PUBLICATION p WITH (connect = false, enabled = false, create_slot = false, slot_name = NONE)";
     try {
       await su.query('DROP SUBSCRIPTION IF EXISTS version_probe_sub');
       await su.query(create);
@@ -201,7 +222,15 @@ describe(`PostgreSQL ${major}: what this version adds is collected, what it lack
       const sub = rows(p, 'postgres.subscription_stats').find((r) => r.subname === 'version_probe_sub');
       expect(sub).toBeDefined();
       presentFrom(sub!, 15, ['apply_error_count', 'sync_error_count']);
-      presentFrom(sub!, 18, ['confl_insert_exists', 'confl_update_origin_differs', 'confl_update_exists', 'confl_update_missing', 'confl_delete_origin_differs', 'confl_delete_missing', 'confl_multiple_unique_conflicts']);
+      presentFrom(sub!, 18, [
+        'confl_insert_exists',
+        'confl_update_origin_differs',
+        'confl_update_exists',
+        'confl_update_missing',
+        'confl_delete_origin_differs',
+        'confl_delete_missing',
+        'confl_multiple_unique_conflicts',
+      ]);
     } finally {
       await su.query('DROP SUBSCRIPTION IF EXISTS version_probe_sub');
       await su.end();

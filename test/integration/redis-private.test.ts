@@ -32,7 +32,15 @@ async function slowEntries(h: RedisHarness, n: number): Promise<void> {
 }
 
 function target(h: RedisHarness, who: 'monitor' | 'admin', extra: Record<string, unknown> = {}) {
-  const file = jsonFile({ id: 'redis-own', engine: 'redis', host: h.host, port: h.port, user: h.users[who].user, password: { env: 'LSA_REDIS_PASSWORD' }, ...extra });
+  const file = jsonFile({
+    id: 'redis-own',
+    engine: 'redis',
+    host: h.host,
+    port: h.port,
+    user: h.users[who].user,
+    password: { env: 'LSA_REDIS_PASSWORD' },
+    ...extra,
+  });
   return { file, env: { LSA_REDIS_PASSWORD: h.users[who].password } };
 }
 
@@ -48,7 +56,9 @@ function monitorArgs(line: string): { addr: string; args: string[] } | undefined
   if (!m) return undefined;
   const args = [...m[2]!.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((a) =>
     a[1]!.replace(/\\x([0-9a-f]{2})|\\(.)/gi, (_, hex: string | undefined, c: string | undefined) =>
-      hex !== undefined ? String.fromCharCode(Number.parseInt(hex, 16)) : ({ n: '\n', r: '\r', t: '\t', a: '\x07', b: '\b' } as Record<string, string>)[c!] ?? c!,
+      hex !== undefined
+        ? String.fromCharCode(Number.parseInt(hex, 16))
+        : (({ n: '\n', r: '\r', t: '\t', a: '\x07', b: '\b' } as Record<string, string>)[c!] ?? c!),
     ),
   );
   return { addr: m[1]!, args };
@@ -87,20 +97,42 @@ describe('what the server saw', () => {
     }
     const parsed = lines.map(monitorArgs).filter((x) => x !== undefined);
     // The agent's connections are the ones that named themselves logstag-agent/<version>.
-    const agentAddrs = new Set(parsed.filter((x) => x.args[0]?.toLowerCase() === 'client' && x.args[1]?.toLowerCase() === 'setname' && x.args[2]?.startsWith('logstag-agent/')).map((x) => x.addr));
+    const agentAddrs = new Set(
+      parsed
+        .filter((x) => x.args[0]?.toLowerCase() === 'client' && x.args[1]?.toLowerCase() === 'setname' && x.args[2]?.startsWith('logstag-agent/'))
+        .map((x) => x.addr),
+    );
     expect(agentAddrs.size).toBe(1);
     const agent = parsed.filter((x) => agentAddrs.has(x.addr));
     expect(agent.length).toBeGreaterThan(10);
     for (const { args } of agent) expect(() => checkCommand(args[0]!, args.slice(1)), args.join(' ')).not.toThrow();
-    expect(agent.map(({ args }) => args.slice(0, 2).join(' ').toUpperCase())).toEqual(expect.arrayContaining(['CLIENT SETNAME', 'PING', 'INFO SERVER', 'ACL WHOAMI']));
+    expect(agent.map(({ args }) => args.slice(0, 2).join(' ').toUpperCase())).toEqual(
+      expect.arrayContaining(['CLIENT SETNAME', 'PING', 'INFO SERVER', 'ACL WHOAMI']),
+    );
 
     // MONITOR never shows @admin commands (SLOWLOG, CONFIG, CLIENT LIST, LATENCY, ACL LIST …),
     // which is where every command the agent must never send lives. The server's per-command
     // counters see them, denied ones included (rejected_calls): on this private server every
     // change but the test's own INFO and AUTH comes from the agent.
     const statsAfter = await commandCalls(h);
-    const ran = [...statsAfter].filter(([k, n]) => n !== (statsBefore.get(k) ?? 0)).map(([k]) => k).sort();
-    expect(ran).toEqual(['acl|list', 'acl|whoami', 'auth', 'client|list', 'client|setname', 'config|get', 'info', 'latency|latest', 'memory|stats', 'ping', 'slowlog|get', 'slowlog|len']);
+    const ran = [...statsAfter]
+      .filter(([k, n]) => n !== (statsBefore.get(k) ?? 0))
+      .map(([k]) => k)
+      .sort();
+    expect(ran).toEqual([
+      'acl|list',
+      'acl|whoami',
+      'auth',
+      'client|list',
+      'client|setname',
+      'config|get',
+      'info',
+      'latency|latest',
+      'memory|stats',
+      'ping',
+      'slowlog|get',
+      'slowlog|len',
+    ]);
     expect(await redisCommand(adminOf(h), 'SLOWLOG', 'LEN')).toBe(lenBefore);
   });
 });
@@ -110,7 +142,12 @@ async function commandCalls(h: RedisHarness): Promise<Map<string, number>> {
   const text = String(await redisCommand(adminOf(h), 'INFO', 'commandstats'));
   const out = new Map<string, number>();
   for (const m of text.matchAll(/^cmdstat_([^:]+):(.*)$/gm)) {
-    const kv = Object.fromEntries(m[2]!.trim().split(',').map((p) => p.split('=') as [string, string]));
+    const kv = Object.fromEntries(
+      m[2]!
+        .trim()
+        .split(',')
+        .map((p) => p.split('=') as [string, string]),
+    );
     out.set(m[1]!, Number(kv['calls'] ?? 0) + Number(kv['rejected_calls'] ?? 0) + Number(kv['failed_calls'] ?? 0));
   }
   return out;
@@ -137,7 +174,12 @@ describe('refusals and renamed commands', () => {
       await expect(session.command('FLUSHALL')).rejects.toBeInstanceOf(CommandRefused);
       expect(await session.command('PING')).toBe('PONG');
       const after = await commandCalls(h);
-      expect([...after].filter(([k, n]) => n !== (before.get(k) ?? 0)).map(([k]) => k).sort()).toEqual(['auth', 'info', 'ping']);
+      expect(
+        [...after]
+          .filter(([k, n]) => n !== (before.get(k) ?? 0))
+          .map(([k]) => k)
+          .sort(),
+      ).toEqual(['auth', 'info', 'ping']);
     } finally {
       await session.close();
     }
@@ -155,7 +197,11 @@ describe('refusals and renamed commands', () => {
     expect(r.code).toBe(0);
     const p = PayloadV1Schema.parse(JSON.parse(r.stdout));
     for (const id of ['redis.config', 'redis.slowlog', 'redis.slowlog_len']) {
-      expect(p.signals.find((s) => s.id === id)).toMatchObject({ status: 'unavailable', reason: 'disabled', detail: expect.stringMatching(/renamed or disabled on this server \(rename-command\)/) });
+      expect(p.signals.find((s) => s.id === id)).toMatchObject({
+        status: 'unavailable',
+        reason: 'disabled',
+        detail: expect.stringMatching(/renamed or disabled on this server \(rename-command\)/),
+      });
     }
     expect(valueOf<{ product: string }>(p, 'redis.server').product).toBe('redis');
     expect(valueOf<unknown[]>(p, 'redis.client_list').length).toBeGreaterThan(0);
@@ -291,7 +337,10 @@ describe('the grant script', () => {
     expect(c.code).toBe(0);
     const report = JSON.parse(c.stdout) as { identity: { isAdministrator: boolean }; items: Array<{ status: string; grant: string }> };
     expect(report.identity.isAdministrator).toBe(false);
-    expect(report.items.filter((i) => i.status !== 'granted').map((i) => `${i.grant} ${i.status}`)).toEqual(['+acl|list opt_in', '+cluster|info not_applicable']);
+    expect(report.items.filter((i) => i.status !== 'granted').map((i) => `${i.grant} ${i.status}`)).toEqual([
+      '+acl|list opt_in',
+      '+cluster|info not_applicable',
+    ]);
 
     // It can read, and it cannot write, reset or kill: the server refuses, not only the agent.
     const [get, reset, set, kill] = await redisCommands({ host: h.host, port: h.port, auth: { user: 'logstag_monitor', password } }, [
@@ -324,7 +373,10 @@ describe('connection modes', () => {
       ].join('\n'),
       { mode: 0o600 },
     );
-    const sentinel = spawn(requireBinary(process.env.REDIS_SERVER ?? 'redis-server', 'redis-server'), [join(dir, 'sentinel.conf'), '--sentinel'], { cwd: dir, stdio: 'ignore' });
+    const sentinel = spawn(requireBinary(process.env.REDIS_SERVER ?? 'redis-server', 'redis-server'), [join(dir, 'sentinel.conf'), '--sentinel'], {
+      cwd: dir,
+      stdio: 'ignore',
+    });
     try {
       await waitFor('the Sentinel to know the master', async () => {
         const r = await redisCommand({ host: '127.0.0.1', port, timeoutMs: 1000 }, 'SENTINEL', 'get-master-addr-by-name', 'mymaster');
@@ -363,7 +415,12 @@ describe('connection modes', () => {
         const busPort = await freePort();
         nodes.push(
           await startRedis({
-            config: ['cluster-enabled yes', 'cluster-config-file nodes.conf', `cluster-port ${busPort}`, `user ${user.user} on >${user.password} ${MONITOR_ACL} +cluster|slots`],
+            config: [
+              'cluster-enabled yes',
+              'cluster-config-file nodes.conf',
+              `cluster-port ${busPort}`,
+              `user ${user.user} on >${user.password} ${MONITOR_ACL} +cluster|slots`,
+            ],
           }),
         );
       }
@@ -374,18 +431,34 @@ describe('connection modes', () => {
       ];
       for (const [i, n] of nodes.entries()) expect(await redisCommand(adminOf(n), 'CLUSTER', 'ADDSLOTSRANGE', ...ranges[i]!)).toBe('OK');
       const bus = await Promise.all(nodes.map(async (n) => (await redisCommand(adminOf(n), 'CONFIG', 'GET', 'cluster-port')) as string[]));
-      for (const [i, n] of nodes.slice(1).entries()) expect(await redisCommand(adminOf(nodes[0]!), 'CLUSTER', 'MEET', n.host, String(n.port), bus[i + 1]![1]!)).toBe('OK');
+      for (const [i, n] of nodes.slice(1).entries())
+        expect(await redisCommand(adminOf(nodes[0]!), 'CLUSTER', 'MEET', n.host, String(n.port), bus[i + 1]![1]!)).toBe('OK');
       for (const n of nodes) {
-        await waitFor('cluster_state:ok', async () => (String(await redisCommand(adminOf(n), 'CLUSTER', 'INFO')).includes('cluster_state:ok') ? true : undefined), 30_000);
+        await waitFor(
+          'cluster_state:ok',
+          async () => (String(await redisCommand(adminOf(n), 'CLUSTER', 'INFO')).includes('cluster_state:ok') ? true : undefined),
+          30_000,
+        );
       }
       const seed = nodes[1]!;
-      const file = jsonFile({ id: 'redis-cluster', engine: 'redis', host: seed.host, port: seed.port, user: user.user, password: { env: 'PW' }, redis: { mode: 'cluster' } });
+      const file = jsonFile({
+        id: 'redis-cluster',
+        engine: 'redis',
+        host: seed.host,
+        port: seed.port,
+        user: user.user,
+        password: { env: 'PW' },
+        redis: { mode: 'cluster' },
+      });
       const r = await runAgentCli(['collect', '--once', '--target', file, '--json'], { env: { PW: user.password } });
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       const p = PayloadV1Schema.parse(JSON.parse(r.stdout));
       expect(valueOf<{ tcp_port: number; mode: string }>(p, 'redis.server')).toMatchObject({ tcp_port: seed.port, mode: 'cluster' });
-      const cluster = valueOf<{ cluster_state: string; cluster_known_nodes: number; nodes: Array<{ addr: string; role: string; self: boolean }> }>(p, 'redis.cluster');
+      const cluster = valueOf<{ cluster_state: string; cluster_known_nodes: number; nodes: Array<{ addr: string; role: string; self: boolean }> }>(
+        p,
+        'redis.cluster',
+      );
       expect(cluster).toMatchObject({ cluster_state: 'ok', cluster_known_nodes: 3 });
       expect(cluster.nodes.map((n) => n.addr).sort()).toEqual(nodes.map((n) => `${n.host}:${n.port}`).sort());
       expect(cluster.nodes.find((n) => n.self)?.addr).toBe(`${seed.host}:${seed.port}`);
@@ -402,14 +475,45 @@ describe('connection modes', () => {
     await ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=Other CA', '-keyout', 'other.key', '-out', 'other.pem');
     await ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', 'server.key', '-out', 'server.csr');
     writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
-    await ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'ext.cnf', '-out', 'server.pem');
+    await ssl(
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      'ext.cnf',
+      '-out',
+      'server.pem',
+    );
     const tlsPort = await freePort();
     const h = await startRedis({
-      config: [`tls-port ${tlsPort}`, `tls-cert-file ${join(dir, 'server.pem')}`, `tls-key-file ${join(dir, 'server.key')}`, `tls-ca-cert-file ${join(dir, 'ca.pem')}`, 'tls-auth-clients no'],
+      config: [
+        `tls-port ${tlsPort}`,
+        `tls-cert-file ${join(dir, 'server.pem')}`,
+        `tls-key-file ${join(dir, 'server.key')}`,
+        `tls-ca-cert-file ${join(dir, 'ca.pem')}`,
+        'tls-auth-clients no',
+      ],
     });
     try {
       const t = (caFile: string) =>
-        jsonFile({ id: 'redis-tls', engine: 'redis', host: 'localhost', port: tlsPort, user: 'monitor', password: { env: 'PW' }, tls: { mode: 'verify-full', caFile }, connectTimeoutMs: 3000 });
+        jsonFile({
+          id: 'redis-tls',
+          engine: 'redis',
+          host: 'localhost',
+          port: tlsPort,
+          user: 'monitor',
+          password: { env: 'PW' },
+          tls: { mode: 'verify-full', caFile },
+          connectTimeoutMs: 3000,
+        });
       const ok = await runAgentCli(['check', '--target', t(join(dir, 'ca.pem'))], { env: { PW: h.users.monitor.password } });
       expect(ok.stderr).toBe('');
       expect(ok.code).toBe(0);

@@ -45,7 +45,16 @@ describe('a header-echoing destination', () => {
       {
         intervalSeconds: 1,
         targets: [
-          { id: 'pg-a', engine: 'postgres', host: pg.host, port: pg.port, user: pg.users.monitor.user, database: pg.database, password: { env: 'LSA_PG_PASSWORD' }, tls: { mode: 'disable' } },
+          {
+            id: 'pg-a',
+            engine: 'postgres',
+            host: pg.host,
+            port: pg.port,
+            user: pg.users.monitor.user,
+            database: pg.database,
+            password: { env: 'LSA_PG_PASSWORD' },
+            tls: { mode: 'disable' },
+          },
         ],
         destination: { url: srv.url(), apiKey: { env: 'LSA_API_KEY' }, caFile: testPki().caFile },
         spool: { dir: spoolDir },

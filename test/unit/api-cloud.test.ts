@@ -53,6 +53,9 @@ describe('cloud binding through the API', () => {
     const forged = await call('targets.create', { target: { ...target, cloud: { ...cloud, secretSetAt: new Date().toISOString() } } });
     expect(forged).toMatchObject({ ok: false, error: { code: 'bad_request', message: expect.stringMatching(/secretSetAt: is set by the agent/) } });
     await call('targets.create', { target });
-    expect(await call('targets.setCloudSecret', { id: 'pg-1', secret: 'x' })).toMatchObject({ ok: false, error: { code: 'bad_request', message: expect.stringMatching(/has no cloud binding/) } });
+    expect(await call('targets.setCloudSecret', { id: 'pg-1', secret: 'x' })).toMatchObject({
+      ok: false,
+      error: { code: 'bad_request', message: expect.stringMatching(/has no cloud binding/) },
+    });
   });
 });

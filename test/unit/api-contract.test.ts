@@ -13,9 +13,14 @@ import { VaultError } from '../../agent/secrets/vault.js';
 function agentApi() {
   const home = mkdtempSync(join(tmpdir(), 'api-'));
   const store = new StateStore(home);
-  const ops = new TargetOperations({ id: 'agent-1', version: '0.1.0', host: 'test' }, new AuditLedger(join(home, 'audit')), () => {
-    throw new VaultError('unavailable', 'no vault in this test');
-  }, {});
+  const ops = new TargetOperations(
+    { id: 'agent-1', version: '0.1.0', host: 'test' },
+    new AuditLedger(join(home, 'audit')),
+    () => {
+      throw new VaultError('unavailable', 'no vault in this test');
+    },
+    {},
+  );
   const { handlers } = createHandlers({ store, ops });
   const conn = { emit: () => {} };
   return { store, call: (msg: unknown) => dispatch(handlers, msg, conn, () => {}) };
@@ -62,7 +67,13 @@ describe('agent API handler table', () => {
       fc.anything(),
       fc.record({ method: anyMethod, params: fc.anything() }, { requiredKeys: [] }),
       fc.record({ id: fc.oneof(fc.string(), fc.integer(), fc.anything()), method: anyMethod, params: fc.dictionary(fc.string(), fc.anything()) }),
-      fc.record({ method: fc.constantFrom(...METHODS), params: fc.record({ id: fc.anything(), target: fc.anything(), patch: fc.anything(), password: fc.anything(), subscription: fc.anything() }, { requiredKeys: [] }) }),
+      fc.record({
+        method: fc.constantFrom(...METHODS),
+        params: fc.record(
+          { id: fc.anything(), target: fc.anything(), patch: fc.anything(), password: fc.anything(), subscription: fc.anything() },
+          { requiredKeys: [] },
+        ),
+      }),
     );
     let errors = 0;
     await fc.assert(

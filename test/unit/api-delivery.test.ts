@@ -26,7 +26,13 @@ function api(delivery?: { status(): Promise<DeliveryStatus> }, home = mkdtempSyn
 describe('API: destination settings and delivery status', () => {
   it('stores the destination with the API key sealed; the UI sees where secrets come from, never their value', async () => {
     const { call, store, home } = api();
-    const r = await call('settings.update', { destination: { url: 'https://ingest.logstag.example/v1', apiKey: { value: 'lsk_live_abc' }, proxy: { url: 'http://proxy.corp:3128', username: 'agent', password: { env: 'PROXY_PW' } } } });
+    const r = await call('settings.update', {
+      destination: {
+        url: 'https://ingest.logstag.example/v1',
+        apiKey: { value: 'lsk_live_abc' },
+        proxy: { url: 'http://proxy.corp:3128', username: 'agent', password: { env: 'PROXY_PW' } },
+      },
+    });
     expect(r).toEqual({
       ok: true,
       result: {
@@ -63,7 +69,10 @@ describe('API: destination settings and delivery status', () => {
       ok: false,
       error: { code: 'bad_request', message: expect.stringMatching(/destination\.apiKey: required/) },
     });
-    expect(await call('settings.update', { destination: { url: 'https://x.example/', apiKey: 'plaintext' } })).toMatchObject({ ok: false, error: { code: 'bad_request' } });
+    expect(await call('settings.update', { destination: { url: 'https://x.example/', apiKey: 'plaintext' } })).toMatchObject({
+      ok: false,
+      error: { code: 'bad_request' },
+    });
   });
 
   it('status.get carries the delivery status when a pipeline runs, null otherwise', async () => {

@@ -12,13 +12,19 @@ function agentApi() {
   const home = mkdtempSync(join(tmpdir(), 'api-policy-'));
   const store = new StateStore(home);
   const ledger = new AuditLedger(join(home, 'audit'));
-  const ops = new TargetOperations({ id: 'agent-1', version: '0.1.0', host: 'test' }, ledger, () => {
-    throw new VaultError('unavailable', 'no vault in this test');
-  }, {});
+  const ops = new TargetOperations(
+    { id: 'agent-1', version: '0.1.0', host: 'test' },
+    ledger,
+    () => {
+      throw new VaultError('unavailable', 'no vault in this test');
+    },
+    {},
+  );
   const { handlers } = createHandlers({ store, ops });
-  const call = (method: string, params?: unknown) => dispatch(handlers, { method, params }, { emit: () => {} }, (e) => {
-    throw e;
-  });
+  const call = (method: string, params?: unknown) =>
+    dispatch(handlers, { method, params }, { emit: () => {} }, (e) => {
+      throw e;
+    });
   const ledgerLines = () =>
     readFileSync(ledger.file, 'utf8')
       .trim()
@@ -43,7 +49,11 @@ describe('policy API', () => {
     const set = await call('policy.set', { id: 'pg-1', policy: { client_metadata: 'exclude', query_text: 'collect' } });
     expect(set).toMatchObject({
       ok: true,
-      result: { target: { query_text: 'collect', client_metadata: 'exclude' }, workspace: { object_names: 'redact' }, effective: { object_names: 'redact', client_metadata: 'exclude', query_text: 'collect' } },
+      result: {
+        target: { query_text: 'collect', client_metadata: 'exclude' },
+        workspace: { object_names: 'redact' },
+        effective: { object_names: 'redact', client_metadata: 'exclude', query_text: 'collect' },
+      },
     });
     expect(store.target('pg-1')?.policy).toEqual({ query_text: 'collect', client_metadata: 'exclude' });
     expect(await call('targets.get', { id: 'pg-1' })).toMatchObject({ result: { policy: { client_metadata: 'exclude' } } });
@@ -73,7 +83,10 @@ describe('policy API', () => {
     expect(await call('policy.set', { id: 'pg-1', policy: { query_txt: 'redact' } })).toMatchObject({ ok: false, error: { code: 'bad_request' } });
     expect(await call('policy.set', { id: 'pg-1', policy: { query_text: 'hide' } })).toMatchObject({ ok: false, error: { code: 'bad_request' } });
     expect(await call('policy.set', { id: 'nope', policy: {} })).toMatchObject({ ok: false, error: { code: 'not_found' } });
-    expect(await call('targets.update', { id: 'pg-1', patch: { policy: { query_text: 'collect' } } })).toMatchObject({ ok: false, error: { code: 'bad_request' } });
+    expect(await call('targets.update', { id: 'pg-1', patch: { policy: { query_text: 'collect' } } })).toMatchObject({
+      ok: false,
+      error: { code: 'bad_request' },
+    });
     expect(await call('settings.update', { policy: { current_ops: 'maybe' } })).toMatchObject({ ok: false, error: { code: 'bad_request' } });
     expect(store.target('pg-1')?.policy).toBeUndefined();
   });

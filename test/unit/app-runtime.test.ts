@@ -32,7 +32,13 @@ const target = (id: string, extra: Record<string, unknown> = {}): Target =>
   TargetSchema.parse({ id, engine: 'postgres', host: '127.0.0.1', port: 5432, user: 'monitor', database: 'app', intervalSeconds: 60, ...extra });
 
 function payloadFor(t: Target, signals: PayloadV1['signals'] = []): PayloadV1 {
-  return { schema: 'logstag.payload/v1', agent: AGENT, target: { id: t.id, engine: t.engine, name: t.name ?? t.id }, collectedAt: new Date().toISOString(), signals };
+  return {
+    schema: 'logstag.payload/v1',
+    agent: AGENT,
+    target: { id: t.id, engine: t.engine, name: t.name ?? t.id },
+    collectedAt: new Date().toISOString(),
+    signals,
+  };
 }
 
 /** A scripted cycle: the payload and timing (and a connect error); the rest of the CycleResult is filled in. */
@@ -99,7 +105,13 @@ describe('agent runtime', () => {
     runtime.start();
     await settle();
     expect(delivered.map((p) => p.target.id).sort()).toEqual(['pg-1', 'pg-2']);
-    expect(runtime.status()).toMatchObject({ paused: false, targets: [{ id: 'pg-1', state: 'ok', permissionGaps: 0 }, { id: 'pg-2', state: 'ok' }] });
+    expect(runtime.status()).toMatchObject({
+      paused: false,
+      targets: [
+        { id: 'pg-1', state: 'ok', permissionGaps: 0 },
+        { id: 'pg-2', state: 'ok' },
+      ],
+    });
     expect(changes).toHaveBeenCalled();
   });
 
@@ -145,7 +157,9 @@ describe('agent runtime', () => {
     const { runtime, scripted, call } = setup();
     runtime.start();
     expect(runtime.status().targets).toEqual([]);
-    expect(await call('targets.create', { target: { id: 'pg-1', engine: 'postgres', host: 'db1', port: 5432, user: 'm', database: 'app', intervalSeconds: 30 } })).toMatchObject({ ok: true });
+    expect(
+      await call('targets.create', { target: { id: 'pg-1', engine: 'postgres', host: 'db1', port: 5432, user: 'm', database: 'app', intervalSeconds: 30 } }),
+    ).toMatchObject({ ok: true });
     await vi.advanceTimersByTimeAsync(0);
     expect(scripted.calls).toEqual(['pg-1']); // collected at once, not after 30 s
     // An edit (another interval, another host) collects again now and then on the new interval.
@@ -190,7 +204,10 @@ describe('agent runtime', () => {
     runtime.start();
     await vi.advanceTimersByTimeAsync(5_000);
     expect(scripted.calls).toEqual(['hang', 'ok']);
-    expect(runtime.status().targets.find((t) => t.id === 'hang')?.problem).toMatchObject({ kind: 'timeout', message: expect.stringContaining('took longer than 5 s') });
+    expect(runtime.status().targets.find((t) => t.id === 'hang')?.problem).toMatchObject({
+      kind: 'timeout',
+      message: expect.stringContaining('took longer than 5 s'),
+    });
     await vi.advanceTimersByTimeAsync(20_000);
     expect(scripted.calls.filter((c) => c === 'ok').length).toBeGreaterThanOrEqual(3);
     expect(scripted.calls.filter((c) => c === 'hang')).toHaveLength(1);
@@ -201,8 +218,16 @@ describe('agent runtime', () => {
     await store.putTarget(target('auth'));
     await store.putTarget(target('down'));
     await store.putTarget(target('boom'));
-    scripted.scripts.set('auth', async (t) => ({ payload: payloadFor(t), connectError: new TargetConnectError('authentication', 'password authentication failed for user "monitor"'), durationMs: 1 }));
-    scripted.scripts.set('down', async (t) => ({ payload: payloadFor(t), connectError: new TargetConnectError('unreachable', 'connection refused (127.0.0.1:5432)'), durationMs: 1 }));
+    scripted.scripts.set('auth', async (t) => ({
+      payload: payloadFor(t),
+      connectError: new TargetConnectError('authentication', 'password authentication failed for user "monitor"'),
+      durationMs: 1,
+    }));
+    scripted.scripts.set('down', async (t) => ({
+      payload: payloadFor(t),
+      connectError: new TargetConnectError('unreachable', 'connection refused (127.0.0.1:5432)'),
+      durationMs: 1,
+    }));
     scripted.scripts.set('boom', async () => {
       throw new Error('bug');
     });
@@ -211,7 +236,12 @@ describe('agent runtime', () => {
     runtime.start();
     await settle();
     const byId = new Map(runtime.status().targets.map((t) => [t.id, t]));
-    expect(byId.get('auth')?.problem).toMatchObject({ kind: 'credentials', message: expect.stringMatching(/^credentials rejected \(1 time\(s\) in a row; next login attempt in 60 s\): password authentication failed for user "monitor"$/) });
+    expect(byId.get('auth')?.problem).toMatchObject({
+      kind: 'credentials',
+      message: expect.stringMatching(
+        /^credentials rejected \(1 time\(s\) in a row; next login attempt in 60 s\): password authentication failed for user "monitor"$/,
+      ),
+    });
     expect(byId.get('down')?.problem).toMatchObject({ kind: 'unreachable' });
     expect(byId.get('boom')?.problem).toMatchObject({ kind: 'internal', message: 'collection failed: bug' });
     expect(logged).toHaveLength(1);

@@ -28,14 +28,27 @@ function countingOps(rejects: Set<string>) {
     healthOf: () => ({ state: 'ok' as const }),
     async collect(t: Target): Promise<CycleResult> {
       attempts.set(t.id, (attempts.get(t.id) ?? 0) + 1);
-      const payload: PayloadV1 = { schema: 'logstag.payload/v1', agent: AGENT, target: { id: t.id, engine: t.engine, name: t.id }, collectedAt: new Date().toISOString(), signals: [] };
+      const payload: PayloadV1 = {
+        schema: 'logstag.payload/v1',
+        agent: AGENT,
+        target: { id: t.id, engine: t.engine, name: t.id },
+        collectedAt: new Date().toISOString(),
+        signals: [],
+      };
       const result: CycleResult = {
         payload,
         annotations: [],
         policy: resolvePolicy(),
         durationMs: 1,
         commitMemory: async () => {},
-        ...(rejects.has(t.id) ? { connectError: new TargetConnectError('authentication', `127.0.0.1:5432: authentication failed (password authentication failed for user "monitor")`) } : {}),
+        ...(rejects.has(t.id)
+          ? {
+              connectError: new TargetConnectError(
+                'authentication',
+                `127.0.0.1:5432: authentication failed (password authentication failed for user "monitor")`,
+              ),
+            }
+          : {}),
       };
       cycles.emit('cycle', result);
       return result;

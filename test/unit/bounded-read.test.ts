@@ -80,7 +80,10 @@ describe('bounded file reads', () => {
   it('target and run config files, and the TLS files of a target, go through it', async () => {
     expect((await refusal(loadTargetFile(fifo))).message).toMatch(/FIFO/);
     expect((await refusal(loadRunConfig('/dev/zero'))).message).toMatch(/device/);
-    const t = parseTarget({ id: 't', engine: 'postgres', host: 'db', port: 5432, user: 'm', database: 'd', tls: { mode: 'verify-ca', caFile: '/dev/zero' } }, 't.json');
+    const t = parseTarget(
+      { id: 't', engine: 'postgres', host: 'db', port: 5432, user: 'm', database: 'd', tls: { mode: 'verify-ca', caFile: '/dev/zero' } },
+      't.json',
+    );
     expect(() => tlsConnectionOptions(t)).toThrow(/^tls\.caFile \/dev\/zero: is a device/);
   });
 });

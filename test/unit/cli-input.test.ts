@@ -19,8 +19,20 @@ describe('CLI bad input: exit code 2 and one line', () => {
     ['an unknown option', () => ['check', '--target', 'x', '--frobnicate'], /frobnicate/],
     ['an unknown command', () => ['explode'], /unknown command "explode"/],
     ['a bad run config', () => ['run', '--config', jsonFile({ targets: [] })], /targets: must be a non-empty list/],
-    ['a plaintext API key', () => ['run', '--config', jsonFile({ targets: [target], destination: { url: 'https://ingest.example/', apiKey: 'lsk_123' } })], /destination.apiKey: plaintext API keys are refused/],
-    ['an unset API key variable', () => ['run', '--config', jsonFile({ targets: [{ ...target, password: undefined }], destination: { url: 'https://ingest.example/', apiKey: { env: 'LSA_NO_SUCH_KEY' } } })], /destination.apiKey: environment variable LSA_NO_SUCH_KEY is not set/],
+    [
+      'a plaintext API key',
+      () => ['run', '--config', jsonFile({ targets: [target], destination: { url: 'https://ingest.example/', apiKey: 'lsk_123' } })],
+      /destination.apiKey: plaintext API keys are refused/,
+    ],
+    [
+      'an unset API key variable',
+      () => [
+        'run',
+        '--config',
+        jsonFile({ targets: [{ ...target, password: undefined }], destination: { url: 'https://ingest.example/', apiKey: { env: 'LSA_NO_SUCH_KEY' } } }),
+      ],
+      /destination.apiKey: environment variable LSA_NO_SUCH_KEY is not set/,
+    ],
   ])('%s', async (_name, args, message) => {
     const r = await runAgentCli(args());
     expect(r.code).toBe(2);
@@ -44,7 +56,13 @@ describe('an unset password variable names the file, the target and the field', 
     const { jsonFile } = await import('../helpers/cli.js');
     const file = jsonFile({ id: 'pg-x', engine: 'postgres', host: '127.0.0.1', port: 1, user: 'm', database: 'd', password: { env: 'LSA_SURELY_UNSET_PW' } });
     const err: string[] = [];
-    const code = await runCli(['check', '--target', file], { out: () => {}, err: (t) => err.push(t), stdin: async () => '', env: { LOGSTAG_HOME: mkdtempSync(join(tmpdir(), 'lsa-unset-')) }, isTTY: false });
+    const code = await runCli(['check', '--target', file], {
+      out: () => {},
+      err: (t) => err.push(t),
+      stdin: async () => '',
+      env: { LOGSTAG_HOME: mkdtempSync(join(tmpdir(), 'lsa-unset-')) },
+      isTTY: false,
+    });
     expect(code).toBe(2);
     expect(err).toEqual([`error: ${file}: target pg-x: password: environment variable LSA_SURELY_UNSET_PW is not set`]);
   });

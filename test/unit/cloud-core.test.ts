@@ -10,7 +10,14 @@ import { unavailable } from '../../collectors/core/signal.js';
 import { describeIssue, TargetSchema } from '../../collectors/target.js';
 import { TargetInputSchema } from '../../contract/api.js';
 
-const aws = { provider: 'aws', region: 'eu-west-1', service: 'rds', resourceId: 'db-1', accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secret: { env: 'AWS_SECRET' } } as const;
+const aws = {
+  provider: 'aws',
+  region: 'eu-west-1',
+  service: 'rds',
+  resourceId: 'db-1',
+  accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+  secret: { env: 'AWS_SECRET' },
+} as const;
 const pg = { id: 'pg', engine: 'postgres', host: 'db.example', port: 5432, user: 'mon', database: 'app' } as const;
 
 function problem(input: unknown): string | undefined {
@@ -22,7 +29,12 @@ describe('cloud binding schema', () => {
   it('accepts a binding per provider and fills defaults', () => {
     const t = TargetSchema.parse({ ...pg, cloud: aws });
     expect(t.cloud).toMatchObject({ provider: 'aws', auth: 'access_key', lookbackMinutes: 60 });
-    expect(problem({ ...pg, cloud: { provider: 'gcp', region: 'europe-west1', projectId: 'my-proj-1', service: 'cloudsql', instanceId: 'pg1', secret: { secret: 'blob' } } })).toBeUndefined();
+    expect(
+      problem({
+        ...pg,
+        cloud: { provider: 'gcp', region: 'europe-west1', projectId: 'my-proj-1', service: 'cloudsql', instanceId: 'pg1', secret: { secret: 'blob' } },
+      }),
+    ).toBeUndefined();
   });
 
   it.each([
@@ -70,7 +82,15 @@ describe('cloud.* signals', () => {
   it('one provider call per cycle; no data is null, never 0; an unavailable query does not hide the others', async () => {
     const s = session(
       new Map<string, QueryResult>([
-        ['CPUUtilization', { points: [['2026-11-26T11:58:00Z', 12.5], ['2026-11-26T11:59:00Z', 14]] }],
+        [
+          'CPUUtilization',
+          {
+            points: [
+              ['2026-11-26T11:58:00Z', 12.5],
+              ['2026-11-26T11:59:00Z', 14],
+            ],
+          },
+        ],
         ['ReadIOPS', { points: [] }],
         ['WriteIOPS', unavailable('permission', 'Forbidden for WriteIOPS')],
         ['ReplicaLag', unavailable('unsupported', 'not a replica')],
@@ -79,8 +99,14 @@ describe('cloud.* signals', () => {
     const out = await run(s);
     expect(s.calls).toBe(1);
     expect(out.map((o) => o.spec.id)).toEqual(['cloud.cpu', 'cloud.iops', 'cloud.replica_lag']);
-    expect(out[0]!.result).toEqual({ status: 'ok', value: [expect.objectContaining({ metric: 'CPUUtilization', status: 'ok', latest: 14, latestAt: '2026-11-26T11:59:00Z' })] });
-    expect(out[1]!.result).toEqual({ status: 'ok', value: [expect.objectContaining({ metric: 'ReadIOPS', status: 'no_data', latest: null, latestAt: null, points: [] })] });
+    expect(out[0]!.result).toEqual({
+      status: 'ok',
+      value: [expect.objectContaining({ metric: 'CPUUtilization', status: 'ok', latest: 14, latestAt: '2026-11-26T11:59:00Z' })],
+    });
+    expect(out[1]!.result).toEqual({
+      status: 'ok',
+      value: [expect.objectContaining({ metric: 'ReadIOPS', status: 'no_data', latest: null, latestAt: null, points: [] })],
+    });
     expect(out[2]!.result).toEqual({ status: 'unavailable', reason: 'unsupported', detail: 'not a replica' });
   });
 
@@ -114,7 +140,9 @@ describe('cloud egress', () => {
   it('refuses a host or port outside the binding before a socket exists; admits the configured one', async () => {
     const binding = CloudBindingSchema.parse({ ...aws, endpoint: `https://127.0.0.1:${port}` }) as CloudBinding;
     const refused: string[] = [];
-    const egress = cloudEgress(binding, [endpointOf(binding.endpoint!), publicEndpoint('monitoring.eu-west-1.amazonaws.com')], { onRefuse: (r) => refused.push(r.host) });
+    const egress = cloudEgress(binding, [endpointOf(binding.endpoint!), publicEndpoint('monitoring.eu-west-1.amazonaws.com')], {
+      onRefuse: (r) => refused.push(r.host),
+    });
     try {
       const before = connections;
       const err = await get(`https://127.0.0.2:${port}/`, egress.agent);
@@ -142,8 +170,17 @@ describe('per-engine queries of a multi-engine service', () => {
   it('a Cloud SQL binding reads the PostgreSQL connection metric for a PostgreSQL target and the SQL Server one for SQL Server', async () => {
     const { gcpProvider } = await import('../../collectors/cloud/gcp/index.js');
     const { queriesFor } = await import('../../collectors/cloud/cycle.js');
-    const b = CloudBindingSchema.parse({ provider: 'gcp', region: 'europe-west1', projectId: 'my-proj-1', service: 'cloudsql', instanceId: 'pg1' }) as CloudBinding;
-    const names = (engine: 'postgres' | 'mssql') => queriesFor(gcpProvider, b, engine).filter((q) => q.signal === 'connections').map((q) => q.name);
+    const b = CloudBindingSchema.parse({
+      provider: 'gcp',
+      region: 'europe-west1',
+      projectId: 'my-proj-1',
+      service: 'cloudsql',
+      instanceId: 'pg1',
+    }) as CloudBinding;
+    const names = (engine: 'postgres' | 'mssql') =>
+      queriesFor(gcpProvider, b, engine)
+        .filter((q) => q.signal === 'connections')
+        .map((q) => q.name);
     expect(names('postgres')).toEqual(['cloudsql.googleapis.com/database/postgresql/num_backends']);
     expect(names('mssql')).toEqual(['cloudsql.googleapis.com/database/sqlserver/connections/user_connections']);
     expect(queriesFor(gcpProvider, b, 'mssql').some((q) => q.name.includes('/postgresql/'))).toBe(false);

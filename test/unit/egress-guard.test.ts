@@ -6,11 +6,12 @@ const dest = { host: 'ingest.logstag.example', port: 443, role: 'destination' as
 const proxy = { host: 'proxy.corp', port: 3128, role: 'proxy' as const, allowPrivate: true };
 
 function lookup(guard: EgressGuard, host: string, all = true): Promise<LookupAddress[] | string> {
-  return new Promise((resolve, reject) =>
-    guard.lookup(host, { all }, (err, address) => (err ? reject(err) : resolve(address as LookupAddress[] | string))),
-  );
+  return new Promise((resolve, reject) => guard.lookup(host, { all }, (err, address) => (err ? reject(err) : resolve(address as LookupAddress[] | string))));
 }
-const answering = (...addresses: string[]): Resolver => async () => addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+const answering =
+  (...addresses: string[]): Resolver =>
+  async () =>
+    addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
 
 describe('egress guard', () => {
   it('allows only the destination and the proxy, by host and port, and records each refusal', () => {
@@ -65,7 +66,9 @@ describe('egress guard', () => {
     await expect(lookup(new EgressGuard([local], { resolve: answering('127.0.0.1', '::1') }), 'localhost')).resolves.toHaveLength(2);
     await expect(lookup(new EgressGuard([local], { resolve: answering('198.51.100.7') }), 'localhost')).rejects.toThrow(/not a loopback address/);
     await expect(lookup(new EgressGuard([dest, proxy], { resolve: answering('10.9.8.7') }), 'proxy.corp')).resolves.toHaveLength(1);
-    await expect(lookup(new EgressGuard([{ ...dest, allowPrivate: true }], { resolve: answering('10.9.8.7') }), 'ingest.logstag.example')).resolves.toHaveLength(1);
+    await expect(
+      lookup(new EgressGuard([{ ...dest, allowPrivate: true }], { resolve: answering('10.9.8.7') }), 'ingest.logstag.example'),
+    ).resolves.toHaveLength(1);
   });
 
   it.each([
@@ -98,7 +101,9 @@ describe('egress guard', () => {
   });
 
   it('refuses a NAT64 answer for a private address as DNS rebinding', async () => {
-    await expect(lookup(new EgressGuard([dest], { resolve: answering('64:ff9b::a9fe:a9fe') }), 'ingest.logstag.example')).rejects.toThrow(/an internal address/);
+    await expect(lookup(new EgressGuard([dest], { resolve: answering('64:ff9b::a9fe:a9fe') }), 'ingest.logstag.example')).rejects.toThrow(
+      /an internal address/,
+    );
   });
 
   it('classifies addresses and loopback hosts', () => {

@@ -29,7 +29,11 @@ const count = (suite: string): void => {
 };
 afterAll(() => {
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
-  console.log(`fuzz: ${total} cases run (${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')})`);
+  console.log(
+    `fuzz: ${total} cases run (${Object.entries(counts)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')})`,
+  );
 });
 
 const CASE_MS = 5_000;
@@ -37,7 +41,10 @@ const CASE_MS = 5_000;
 async function bounded<T>(what: string, p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${CASE_MS} ms`)), CASE_MS)))]);
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${CASE_MS} ms`)), CASE_MS))),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -70,8 +77,31 @@ const fileWith = (content: string | Buffer, name = 'f.json'): string => {
   return f;
 };
 
-const baseTarget = { id: 'pg-main', engine: 'postgres', host: '127.0.0.1', port: 1, user: 'monitor', database: 'app', password: { env: 'PGPW' }, tls: { mode: 'disable' } };
-const TARGET_FIELDS = [...Object.keys(baseTarget), 'intervalSeconds', 'statementTimeoutMs', 'connectTimeoutMs', 'policy', 'redis', 'mongodb', 'mssql', 'oracle', 'cloud', 'service', 'name', 'passwordSetAt'];
+const baseTarget = {
+  id: 'pg-main',
+  engine: 'postgres',
+  host: '127.0.0.1',
+  port: 1,
+  user: 'monitor',
+  database: 'app',
+  password: { env: 'PGPW' },
+  tls: { mode: 'disable' },
+};
+const TARGET_FIELDS = [
+  ...Object.keys(baseTarget),
+  'intervalSeconds',
+  'statementTimeoutMs',
+  'connectTimeoutMs',
+  'policy',
+  'redis',
+  'mongodb',
+  'mssql',
+  'oracle',
+  'cloud',
+  'service',
+  'name',
+  'passwordSetAt',
+];
 
 /** Whole-file garbage, arbitrary JSON, and a valid target with fields replaced, added or removed. */
 const targetText = fc.oneof(
@@ -102,13 +132,21 @@ describe('fuzz', () => {
     const runText = fc.oneof(
       targetText,
       fc
-        .record({
-          intervalSeconds: fc.oneof(fc.integer({ min: -5, max: 100_000 }), fc.jsonValue({ maxDepth: 1 })),
-          targets: fc.oneof(fc.constant([baseTarget]), fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 3 }), fc.constant([{ file: '/dev/zero' }]), fc.constant([{ file: 'missing.json' }])),
-          destination: fc.oneof(fc.constant(null), fc.jsonValue({ maxDepth: 2 }), fc.constant({ url: 'https://ingest.example/v1', apiKey: { env: 'K' } })),
-          spool: fc.oneof(fc.constant({ dir: 'spool' }), fc.jsonValue({ maxDepth: 1 })),
-          flushTimeoutSeconds: fc.oneof(fc.double(), fc.jsonValue({ maxDepth: 1 })),
-        }, { requiredKeys: ['targets'] })
+        .record(
+          {
+            intervalSeconds: fc.oneof(fc.integer({ min: -5, max: 100_000 }), fc.jsonValue({ maxDepth: 1 })),
+            targets: fc.oneof(
+              fc.constant([baseTarget]),
+              fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 3 }),
+              fc.constant([{ file: '/dev/zero' }]),
+              fc.constant([{ file: 'missing.json' }]),
+            ),
+            destination: fc.oneof(fc.constant(null), fc.jsonValue({ maxDepth: 2 }), fc.constant({ url: 'https://ingest.example/v1', apiKey: { env: 'K' } })),
+            spool: fc.oneof(fc.constant({ dir: 'spool' }), fc.jsonValue({ maxDepth: 1 })),
+            flushTimeoutSeconds: fc.oneof(fc.double(), fc.jsonValue({ maxDepth: 1 })),
+          },
+          { requiredKeys: ['targets'] },
+        )
         .map((v) => JSON.stringify(v)),
     );
     await fc.assert(
@@ -124,7 +162,13 @@ describe('fuzz', () => {
     const stateText = fc.oneof(
       fc.string({ maxLength: 200 }),
       fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
-      fc.record({ version: fc.jsonValue({ maxDepth: 1 }), targets: fc.oneof(fc.constant([baseTarget]), fc.jsonValue({ maxDepth: 2 })), settings: fc.jsonValue({ maxDepth: 2 }) }).map((v) => JSON.stringify(v)),
+      fc
+        .record({
+          version: fc.jsonValue({ maxDepth: 1 }),
+          targets: fc.oneof(fc.constant([baseTarget]), fc.jsonValue({ maxDepth: 2 })),
+          settings: fc.jsonValue({ maxDepth: 2 }),
+        })
+        .map((v) => JSON.stringify(v)),
     );
     await fc.assert(
       fc.asyncProperty(stateText, async (text) => {
@@ -139,31 +183,61 @@ describe('fuzz', () => {
 
   it('spool status files: status is read whatever the file holds', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.string({ maxLength: 200 }), fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v))), async (text) => {
-        count('spool status files');
-        const spool = mkdtempSync(join(dir, 'spool-'));
-        writeFileSync(join(spool, 'status.json'), text);
-        await badInputOrOk('spool status', () => readStatus(spool, 16 * 1024 * 1024));
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.string({ maxLength: 200 }),
+          fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
+        ),
+        async (text) => {
+          count('spool status files');
+          const spool = mkdtempSync(join(dir, 'spool-'));
+          writeFileSync(join(spool, 'status.json'), text);
+          await badInputOrOk('spool status', () => readStatus(spool, 16 * 1024 * 1024));
+        },
+      ),
       { numRuns: 100 },
     );
   });
 
   it('API messages: one answer each, errors in one line, never a throw', async () => {
     const home = mkdtempSync(join(dir, 'api-'));
-    const ops = new TargetOperations({ id: 'agent-1', version: '0.1.0', host: 'test' }, new AuditLedger(join(home, 'audit')), () => {
-      throw new VaultError('unavailable', 'no vault in this test');
-    }, {});
+    const ops = new TargetOperations(
+      { id: 'agent-1', version: '0.1.0', host: 'test' },
+      new AuditLedger(join(home, 'audit')),
+      () => {
+        throw new VaultError('unavailable', 'no vault in this test');
+      },
+      {},
+    );
     const { handlers } = createHandlers({ store: new StateStore(home), ops });
     const message = fc.oneof(
       fc.jsonValue({ maxDepth: 3 }),
-      fc.record({ id: fc.oneof(fc.integer(), fc.string({ maxLength: 8 })), method: fc.oneof(fc.constantFrom(...METHODS), fc.string({ maxLength: 20 })), params: fc.jsonValue({ maxDepth: 3 }) }),
-      fc.record({ id: fc.integer(), method: fc.constant('targets.create'), params: fc.record({ target: targetText.map((t) => { try { return JSON.parse(t) as unknown; } catch { return t; } }) }) }),
+      fc.record({
+        id: fc.oneof(fc.integer(), fc.string({ maxLength: 8 })),
+        method: fc.oneof(fc.constantFrom(...METHODS), fc.string({ maxLength: 20 })),
+        params: fc.jsonValue({ maxDepth: 3 }),
+      }),
+      fc.record({
+        id: fc.integer(),
+        method: fc.constant('targets.create'),
+        params: fc.record({
+          target: targetText.map((t) => {
+            try {
+              return JSON.parse(t) as unknown;
+            } catch {
+              return t;
+            }
+          }),
+        }),
+      }),
     );
     await fc.assert(
       fc.asyncProperty(message, async (msg) => {
         count('API messages');
-        const res = await bounded('dispatch', dispatch(handlers, msg, { emit: () => {} }, () => {}));
+        const res = await bounded(
+          'dispatch',
+          dispatch(handlers, msg, { emit: () => {} }, () => {}),
+        );
         if (!res.ok) {
           expectOneLine(res.error.message);
           expect(res.error.code).not.toBe('internal');
@@ -175,14 +249,43 @@ describe('fuzz', () => {
 
   it('CLI arguments: exit 0 or 2 with one line, never 1, never a stack trace', async () => {
     const word = fc.oneof(
-      fc.constantFrom('check', 'collect', 'grants', 'run', 'status', 'spool', 'secret', 'encrypt', 'help', '--target', '--config', '--json', '--once', '--help', '-h', '--version', '-v', '--', '-', '/dev/zero', '/nonexistent/t.json', dir),
+      fc.constantFrom(
+        'check',
+        'collect',
+        'grants',
+        'run',
+        'status',
+        'spool',
+        'secret',
+        'encrypt',
+        'help',
+        '--target',
+        '--config',
+        '--json',
+        '--once',
+        '--help',
+        '-h',
+        '--version',
+        '-v',
+        '--',
+        '-',
+        '/dev/zero',
+        '/nonexistent/t.json',
+        dir,
+      ),
       fc.string({ maxLength: 12 }),
     );
     await fc.assert(
       fc.asyncProperty(fc.array(word, { maxLength: 5 }), async (argv) => {
         count('CLI arguments');
         const err: string[] = [];
-        const io = { out: () => {}, err: (t: string) => err.push(t), stdin: async () => '', env: { LOGSTAG_HOME: mkdtempSync(join(dir, 'cli-')) }, isTTY: false };
+        const io = {
+          out: () => {},
+          err: (t: string) => err.push(t),
+          stdin: async () => '',
+          env: { LOGSTAG_HOME: mkdtempSync(join(dir, 'cli-')) },
+          isTTY: false,
+        };
         const code = await bounded(`runCli ${JSON.stringify(argv)}`, runCli(argv, io));
         expect([0, 2], `${JSON.stringify(argv)} → ${code}: ${err.join(' | ')}`).toContain(code);
         for (const line of err) expectOneLine(line);
@@ -192,7 +295,10 @@ describe('fuzz', () => {
   });
 
   it('a few spawned CLI runs on random target files: exit 2, one line', () => {
-    const samples = fc.sample(targetText.filter((t) => !t.includes('"engine":"postgres"')), { numRuns: 4, seed: Date.now() });
+    const samples = fc.sample(
+      targetText.filter((t) => !t.includes('"engine":"postgres"')),
+      { numRuns: 4, seed: Date.now() },
+    );
     for (const text of samples) {
       count('spawned CLI');
       const r = spawnSync(process.execPath, [join(repoRoot, 'dist/agent/cli/bin.js'), 'check', '--target', fileWith(text)], {

@@ -13,13 +13,19 @@ const sources = (dir: string): string[] =>
 
 function importsOf(file: string): { relative: string[]; bare: string[] } {
   const text = readFileSync(join(root, file), 'utf8');
-  const specs = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s+['"]([^'"]+)['"]/g)].map(
-    (m) => m[1] ?? m[2] ?? m[3]!,
-  );
+  const specs = [
+    ...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s+['"]([^'"]+)['"]/g),
+  ].map((m) => m[1] ?? m[2] ?? m[3]!);
   const rel: string[] = [];
   const bare: string[] = [];
   for (const s of specs) {
-    if (s.startsWith('.')) rel.push(relative(root, normalize(join(root, dirname(file), s))).replaceAll('\\', '/').replace(/\.js$/, '.ts').replace(/\.cjs$/, '.cts'));
+    if (s.startsWith('.'))
+      rel.push(
+        relative(root, normalize(join(root, dirname(file), s)))
+          .replaceAll('\\', '/')
+          .replace(/\.js$/, '.ts')
+          .replace(/\.cjs$/, '.cts'),
+      );
     else bare.push(s.startsWith('@') ? s.split('/').slice(0, 2).join('/') : s.split('/')[0]!);
   }
   return { relative: rel, bare };
@@ -50,13 +56,15 @@ describe('layering', () => {
 
   it('the renderer imports only from contract/ and its own folder', () => {
     const bad: string[] = [];
-    for (const f of sources('renderer/src')) for (const r of importsOf(f).relative) if (!r.startsWith('renderer/') && !r.startsWith('contract/')) bad.push(`${f} → ${r}`);
+    for (const f of sources('renderer/src'))
+      for (const r of importsOf(f).relative) if (!r.startsWith('renderer/') && !r.startsWith('contract/')) bad.push(`${f} → ${r}`);
     expect(bad).toEqual([]);
   });
 
   it("only electron/ imports 'electron'", () => {
     const bad: string[] = [];
-    for (const dir of ['collectors', 'agent', 'contract', 'renderer/src']) for (const f of sources(dir)) if (importsOf(f).bare.includes('electron')) bad.push(f);
+    for (const dir of ['collectors', 'agent', 'contract', 'renderer/src'])
+      for (const f of sources(dir)) if (importsOf(f).bare.includes('electron')) bad.push(f);
     expect(bad).toEqual([]);
   });
 });

@@ -4,8 +4,20 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AuditLedger } from '../../agent/audit/ledger.js';
 
-const entry = (n: number) => ({ time: new Date(0).toISOString(), targetId: 't', engine: 'postgres', statement: `SELECT ${n}`, durationMs: 1, outcome: 'ok' as const, rows: 1 });
-const lines = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { statement: string });
+const entry = (n: number) => ({
+  time: new Date(0).toISOString(),
+  targetId: 't',
+  engine: 'postgres',
+  statement: `SELECT ${n}`,
+  durationMs: 1,
+  outcome: 'ok' as const,
+  rows: 1,
+});
+const lines = (f: string) =>
+  readFileSync(f, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { statement: string });
 
 describe('audit ledger', () => {
   it('appends one JSON line per statement', () => {

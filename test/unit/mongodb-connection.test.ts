@@ -11,7 +11,15 @@ import { parseTarget } from '../../agent/config/target-file.js';
 const emptyPem = join(mkdtempSync(join(tmpdir(), 'lsa-mongo-pem-')), 'client.pem');
 writeFileSync(emptyPem, '');
 
-const base = { id: 'mongo-main', engine: 'mongodb', host: 'db0.example.internal', port: 27017, user: 'logstag_monitor', database: 'admin', password: { env: 'MONGO_PW' } };
+const base = {
+  id: 'mongo-main',
+  engine: 'mongodb',
+  host: 'db0.example.internal',
+  port: 27017,
+  user: 'logstag_monitor',
+  database: 'admin',
+  password: { env: 'MONGO_PW' },
+};
 /** `password: null` connects without one. */
 const settings = (extra: Record<string, unknown> = {}, password: string | null = 'pw') =>
   connectionSettings(TargetSchema.parse({ ...base, ...extra }), password ?? undefined, 'logstag-agent/9.9.9');
@@ -52,8 +60,16 @@ describe('MongoDB connection settings', () => {
   });
 
   it('MONGODB-X509 authenticates in $external with the certificate; no password means no credentials at all', () => {
-    const x509 = settings({ database: '$external', password: undefined, tls: { mode: 'require' }, mongodb: { authMechanism: 'MONGODB-X509', tlsCertificateKeyFile: emptyPem } }, null);
-    expect(x509.options).toMatchObject({ authMechanism: 'MONGODB-X509', authSource: '$external', auth: { username: 'logstag_monitor', password: '' }, tls: true });
+    const x509 = settings(
+      { database: '$external', password: undefined, tls: { mode: 'require' }, mongodb: { authMechanism: 'MONGODB-X509', tlsCertificateKeyFile: emptyPem } },
+      null,
+    );
+    expect(x509.options).toMatchObject({
+      authMechanism: 'MONGODB-X509',
+      authSource: '$external',
+      auth: { username: 'logstag_monitor', password: '' },
+      tls: true,
+    });
     const none = settings({}, null).options;
     expect(none).not.toHaveProperty('auth');
     expect(none).not.toHaveProperty('authSource');
@@ -100,10 +116,22 @@ describe('MongoDB target options in a target file', () => {
     [{ ...base, mongodb: { srv: 'yes' } }, /t\.json: mongodb\.srv: /],
     [{ ...base, mongodb: { authSource: 'admin' } }, 't.json: mongodb: unknown field(s) "authSource"'],
     [{ ...base, mongodb: { authMechanism: 'PLAIN' } }, /t\.json: mongodb\.authMechanism: /],
-    [{ ...base, database: '$external', password: undefined, tls: { mode: 'require' }, mongodb: { authMechanism: 'MONGODB-X509' } }, 't.json: mongodb.tlsCertificateKeyFile: is required for MONGODB-X509'],
-    [{ ...base, tls: { mode: 'require' }, mongodb: { authMechanism: 'MONGODB-X509', tlsCertificateKeyFile: '/c.pem' } }, 't.json: database: must be "$external" for MONGODB-X509'],
-    [{ ...base, mongodb: { tlsCertificateKeyFile: '/c.pem' } }, 't.json: tls.mode: must enable TLS (require, verify-ca or verify-full) to present mongodb.tlsCertificateKeyFile'],
-    [{ ...base, tls: { caFile: '/ca.pem' } }, 't.json: tls.mode: MongoDB has no opportunistic TLS ("prefer"): choose disable, require, verify-ca or verify-full'],
+    [
+      { ...base, database: '$external', password: undefined, tls: { mode: 'require' }, mongodb: { authMechanism: 'MONGODB-X509' } },
+      't.json: mongodb.tlsCertificateKeyFile: is required for MONGODB-X509',
+    ],
+    [
+      { ...base, tls: { mode: 'require' }, mongodb: { authMechanism: 'MONGODB-X509', tlsCertificateKeyFile: '/c.pem' } },
+      't.json: database: must be "$external" for MONGODB-X509',
+    ],
+    [
+      { ...base, mongodb: { tlsCertificateKeyFile: '/c.pem' } },
+      't.json: tls.mode: must enable TLS (require, verify-ca or verify-full) to present mongodb.tlsCertificateKeyFile',
+    ],
+    [
+      { ...base, tls: { caFile: '/ca.pem' } },
+      't.json: tls.mode: MongoDB has no opportunistic TLS ("prefer"): choose disable, require, verify-ca or verify-full',
+    ],
     [{ ...base, database: undefined }, 't.json: database: is required for mongodb'],
   ])('explains a wrong MongoDB target in one line (%#)', (raw, expected) => {
     const m = message(raw as Record<string, unknown>);

@@ -121,7 +121,27 @@ describe('MongoDB read-only guard', () => {
     fc.assert(
       fc.property(
         fc.constantFrom(...CATALOG_COMMANDS),
-        fc.string({ minLength: 1, maxLength: 20 }).filter((k) => !['maxTimeMS', 'cursor', 'pipeline', 'nameOnly', 'showPrivileges', 'showBuiltinRoles', 'authorizedDatabases', 'authorizedCollections', 'filter', 'sort', 'projection', 'limit', 'singleBatch', '__proto__'].includes(k)),
+        fc
+          .string({ minLength: 1, maxLength: 20 })
+          .filter(
+            (k) =>
+              ![
+                'maxTimeMS',
+                'cursor',
+                'pipeline',
+                'nameOnly',
+                'showPrivileges',
+                'showBuiltinRoles',
+                'authorizedDatabases',
+                'authorizedCollections',
+                'filter',
+                'sort',
+                'projection',
+                'limit',
+                'singleBatch',
+                '__proto__',
+              ].includes(k),
+          ),
         fc.jsonValue(),
         ([db, cmd], key, value) => {
           if (key in cmd) return;
@@ -135,7 +155,10 @@ describe('MongoDB read-only guard', () => {
   it('property: only the three statistics stages may start a pipeline', () => {
     fc.assert(
       fc.property(
-        fc.string({ minLength: 1, maxLength: 20 }).map((s) => `$${s}`).filter((s) => !['$collStats', '$indexStats', '$currentOp'].includes(s)),
+        fc
+          .string({ minLength: 1, maxLength: 20 })
+          .map((s) => `$${s}`)
+          .filter((s) => !['$collStats', '$indexStats', '$currentOp'].includes(s)),
         (stage) => {
           expect(() => assertReadOnlyCommand('shop', { aggregate: 'orders', pipeline: [{ [stage]: {} }], cursor: {} })).toThrow(ReadOnlyViolation);
         },

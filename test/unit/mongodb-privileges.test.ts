@@ -18,7 +18,11 @@ describe('MongoDB privilege matching (resource patterns as the server matches th
   });
 
   it('database, collection-in-any-database and exact namespace patterns', () => {
-    const privs = [p({ db: 'local', collection: '' }, 'dbStats'), p({ db: '', collection: 'system.profile' }, 'find'), p({ db: 'local', collection: 'oplog.rs' }, 'find')];
+    const privs = [
+      p({ db: 'local', collection: '' }, 'dbStats'),
+      p({ db: '', collection: 'system.profile' }, 'find'),
+      p({ db: 'local', collection: 'oplog.rs' }, 'find'),
+    ];
     expect(hasAction(privs, 'dbStats', { db: 'local' })).toBe(true);
     expect(hasAction(privs, 'dbStats', { db: 'shop' })).toBe(false);
     expect(hasAction(privs, 'find', { db: 'shop', collection: 'system.profile' })).toBe(true);
@@ -36,9 +40,9 @@ describe('MongoDB privilege matching (resource patterns as the server matches th
   });
 
   it('ignores malformed privilege entries instead of granting anything', () => {
-    expect(parsePrivileges([null, 'x', { resource: { cluster: true } }, { actions: ['serverStatus'] }, { resource: { cluster: true }, actions: ['top', 7] }])).toEqual([
-      { resource: { cluster: true }, actions: ['top'] },
-    ]);
+    expect(
+      parsePrivileges([null, 'x', { resource: { cluster: true } }, { actions: ['serverStatus'] }, { resource: { cluster: true }, actions: ['top', 7] }]),
+    ).toEqual([{ resource: { cluster: true }, actions: ['top'] }]);
     expect(parsePrivileges(undefined)).toEqual([]);
   });
 });

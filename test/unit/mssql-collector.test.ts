@@ -6,8 +6,18 @@ import { FakeSqlServer, type Identity } from '../helpers/mssql-fake.js';
 import { mssqlTarget, runAgainst, signal, statuses } from '../helpers/mssql.js';
 
 const NONE: Identity = { login: 'monitor', user: 'monitor', serverPerms: [] };
-const LEAST_2019: Identity = { login: 'monitor', user: 'monitor', serverPerms: ['CONNECT ANY DATABASE', 'VIEW SERVER STATE', 'VIEW ANY DEFINITION'], msdbLogShipping: true };
-const LEAST_2022: Identity = { login: 'monitor', user: 'monitor', serverPerms: ['CONNECT ANY DATABASE', 'VIEW SERVER PERFORMANCE STATE', 'VIEW ANY DEFINITION'], msdbLogShipping: true };
+const LEAST_2019: Identity = {
+  login: 'monitor',
+  user: 'monitor',
+  serverPerms: ['CONNECT ANY DATABASE', 'VIEW SERVER STATE', 'VIEW ANY DEFINITION'],
+  msdbLogShipping: true,
+};
+const LEAST_2022: Identity = {
+  login: 'monitor',
+  user: 'monitor',
+  serverPerms: ['CONNECT ANY DATABASE', 'VIEW SERVER PERFORMANCE STATE', 'VIEW ANY DEFINITION'],
+  msdbLogShipping: true,
+};
 const SYSADMIN: Identity = { login: 'dba', user: 'dba', serverPerms: [], serverRoles: ['sysadmin'] };
 
 /** Signals every identity reads: public metadata (sys.configurations only up to 2019: 2022 needs VIEW SERVER PERFORMANCE STATE). */
@@ -15,12 +25,34 @@ const PUBLIC = ['mssql.server', 'mssql.databases', 'mssql.configuration'];
 const publicOn = (model: ServerModel): string[] => (model === SQL2022 ? PUBLIC.filter((id) => id !== 'mssql.configuration') : PUBLIC);
 /** Signals behind VIEW SERVER (PERFORMANCE) STATE / VIEW ANY DEFINITION / msdb. */
 const GATED = [
-  'mssql.sessions', 'mssql.blocking', 'mssql.waits', 'mssql.query_stats', 'mssql.file_io', 'mssql.memory', 'mssql.memory_clerks', 'mssql.tempdb',
-  'mssql.tables', 'mssql.indexes', 'mssql.missing_indexes', 'mssql.server_principals', 'mssql.security', 'mssql.database_roles', 'mssql.log_shipping',
+  'mssql.sessions',
+  'mssql.blocking',
+  'mssql.waits',
+  'mssql.query_stats',
+  'mssql.file_io',
+  'mssql.memory',
+  'mssql.memory_clerks',
+  'mssql.tempdb',
+  'mssql.tables',
+  'mssql.indexes',
+  'mssql.missing_indexes',
+  'mssql.server_principals',
+  'mssql.security',
+  'mssql.database_roles',
+  'mssql.log_shipping',
 ];
 const AG = ['mssql.availability_replicas', 'mssql.availability_databases'];
 // sys.dm_exec_requests shows only the agent's own connection on Azure SQL Database: sessions and blocking cannot be read there.
-const AZURE_UNSUPPORTED = ['mssql.sessions', 'mssql.blocking', 'mssql.memory', 'mssql.memory_clerks', 'mssql.server_principals', 'mssql.security', 'mssql.log_shipping', ...AG];
+const AZURE_UNSUPPORTED = [
+  'mssql.sessions',
+  'mssql.blocking',
+  'mssql.memory',
+  'mssql.memory_clerks',
+  'mssql.server_principals',
+  'mssql.security',
+  'mssql.log_shipping',
+  ...AG,
+];
 
 const fake = (model: ServerModel, identity: Identity, extra: Partial<ConstructorParameters<typeof FakeSqlServer>[0]> = {}) =>
   new FakeSqlServer({ model, identity, ...extra });
@@ -36,7 +68,11 @@ describe('SQL Server catalog', () => {
       new Set(['server_stats', 'activity', 'query_stats', 'waits_locks', 'replication', 'schema', 'security_posture', 'config']),
     );
     // Text the policy engine must normalise is tagged query_text, and only statement text is.
-    const queryText = mssqlCatalog.flatMap((s) => Object.entries(s.fields).filter(([, c]) => c === 'query_text').map(([f]) => `${s.id}.${f}`));
+    const queryText = mssqlCatalog.flatMap((s) =>
+      Object.entries(s.fields)
+        .filter(([, c]) => c === 'query_text')
+        .map(([f]) => `${s.id}.${f}`),
+    );
     expect(queryText.sort()).toEqual(['mssql.query_stats.query_text', 'mssql.sessions.statement_text']);
   });
 });
@@ -55,7 +91,9 @@ describe.each([
     for (const s of run.payload.signals.filter((x) => x.status === 'unavailable')) expect(s).not.toHaveProperty('value');
     expect(signal(run.payload, 'mssql.sessions').fix).toBe(`USE [master]; GRANT ${stateGrant} TO [monitor];`);
     expect(signal(run.payload, 'mssql.server_principals').fix).toBe('USE [master]; GRANT VIEW ANY DEFINITION TO [monitor];');
-    expect(signal(run.payload, 'mssql.tables').fix).toBe(`USE [master]; GRANT VIEW ANY DEFINITION TO [monitor];\nUSE [master]; GRANT ${stateGrant} TO [monitor];`);
+    expect(signal(run.payload, 'mssql.tables').fix).toBe(
+      `USE [master]; GRANT VIEW ANY DEFINITION TO [monitor];\nUSE [master]; GRANT ${stateGrant} TO [monitor];`,
+    );
     expect(signal(run.payload, 'mssql.log_shipping').fix).toContain('GRANT SELECT ON dbo.log_shipping_monitor_primary TO [monitor];');
 
     expect(run.identity).toMatchObject({ user: 'monitor', isAdministrator: false, reasons: [] });
@@ -82,7 +120,10 @@ describe.each([
     expect(run.items.find((i) => i.grant === stateGrant)?.status).toBe('granted');
     expect(run.script).toContain('Nothing is missing');
     // Values are the server's, JSON-plain (datetimes as ISO strings).
-    expect(signal<{ started_at: string; platform: string }>(run.payload, 'mssql.server').value).toMatchObject({ started_at: '2026-11-25T09:00:00.000Z', platform: 'sql_server' });
+    expect(signal<{ started_at: string; platform: string }>(run.payload, 'mssql.server').value).toMatchObject({
+      started_at: '2026-11-25T09:00:00.000Z',
+      platform: 'sql_server',
+    });
     const chains = signal<Array<{ session_id: number; head_blocker_session_id: number; chain_depth: number }>>(run.payload, 'mssql.blocking').value;
     expect(chains).toEqual([
       expect.objectContaining({ session_id: 57, head_blocker_session_id: 61, chain_depth: 1 }),
@@ -165,7 +206,10 @@ describe('SQL Server details', () => {
 
   it('Query Store on: statistics from Query Store, restricted text never present', async () => {
     const run = await runAgainst(fake(SQL2022, LEAST_2022));
-    const rows = signal<Array<{ source: string; query_text: string | null; text_restricted: boolean; last_execution_time: string }>>(run.payload, 'mssql.query_stats').value;
+    const rows = signal<Array<{ source: string; query_text: string | null; text_restricted: boolean; last_execution_time: string }>>(
+      run.payload,
+      'mssql.query_stats',
+    ).value;
     expect(rows.map((r) => r.source)).toEqual(['query_store', 'query_store']);
     expect(rows[1]).toMatchObject({ text_restricted: true, query_text: null });
     expect(rows[0]!.last_execution_time).toBe('2026-11-26T09:59:00.000Z');
@@ -188,7 +232,11 @@ describe('SQL Server details', () => {
 
   it('VIEW ANY DATABASE revoked from public: the database list is reported as permission, not as two databases', async () => {
     const run = await runAgainst(fake(SQL2019, LEAST_2019, { revokePublicViewAnyDatabase: true }));
-    expect(signal(run.payload, 'mssql.databases')).toMatchObject({ status: 'unavailable', reason: 'permission', fix: 'USE [master]; GRANT VIEW ANY DATABASE TO [monitor];' });
+    expect(signal(run.payload, 'mssql.databases')).toMatchObject({
+      status: 'unavailable',
+      reason: 'permission',
+      fix: 'USE [master]; GRANT VIEW ANY DATABASE TO [monitor];',
+    });
   });
 
   it('TLS without certificate validation is a visible warning in the checklist, never in the SQL script', async () => {

@@ -63,11 +63,14 @@ describe('SQL Server read-only by construction', () => {
     expect([...ALLOWED_TSQL_RELATIONS, ...sysFunctions].sort()).toEqual([...sysNames].sort());
     expect([...ALLOWED_TSQL_FUNCTIONS].filter((f) => !f.startsWith('sys.')).sort()).toEqual([...calls].sort());
     // And the guard's own reading of a statement agrees with the scan.
-    expect([...tsqlNamesUsed('SELECT COUNT(*) FROM [app].sys.tables t CROSS APPLY sys.dm_exec_sql_text(t.x) s').functions].sort()).toEqual(['count', 'sys.dm_exec_sql_text']);
+    expect([...tsqlNamesUsed('SELECT COUNT(*) FROM [app].sys.tables t CROSS APPLY sys.dm_exec_sql_text(t.x) s').functions].sort()).toEqual([
+      'count',
+      'sys.dm_exec_sql_text',
+    ]);
   });
 
   it.each([
-    ['SELECT [xp_cmdshell](N\'whoami\')', /function xp_cmdshell\(\)/],
+    ["SELECT [xp_cmdshell](N'whoami')", /function xp_cmdshell\(\)/],
     ['SELECT * FROM "sys"."fn_xe_file_target_read_file"(N\'c:\\*.xel\', null, null, null)', /function sys\.fn_xe_file_target_read_file\(\)/],
     ['SELECT * FROM [linked].[master].[sys].[databases]', /other servers/],
     ['SELECT * FROM master..sysobjects', /omitted part/],

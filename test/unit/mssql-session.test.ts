@@ -23,14 +23,14 @@ const WRITES = [
   'DROP LOGIN monitor',
   'GRANT CONTROL SERVER TO monitor',
   'DENY SELECT ON dbo.t TO app_user',
-  'EXEC sp_configure N\'xp_cmdshell\', 1',
-  'EXECUTE AS LOGIN = N\'sa\'',
+  "EXEC sp_configure N'xp_cmdshell', 1",
+  "EXECUTE AS LOGIN = N'sa'",
   'DBCC FREEPROCCACHE',
-  'DBCC SQLPERF(N\'sys.dm_os_wait_stats\', CLEAR)',
+  "DBCC SQLPERF(N'sys.dm_os_wait_stats', CLEAR)",
   'KILL 52',
   'SHUTDOWN WITH NOWAIT',
   'RECONFIGURE',
-  'BACKUP DATABASE app TO DISK = N\'nul\'',
+  "BACKUP DATABASE app TO DISK = N'nul'",
   'SET TRANSACTION ISOLATION LEVEL SERIALIZABLE',
   'BEGIN TRAN',
   'SELECT * INTO dbo.copy FROM dbo.t',
@@ -45,7 +45,13 @@ describe('SQL Server session', () => {
     const fake = new FakeSqlServer({ model: SQL2019, identity: MONITOR });
     const s = await MssqlSession.open(mssqlTarget({ statementTimeoutMs: 4000 }), 'pw', ctx(), fake.connect);
     const cfg = fake.configs[0]!;
-    expect(cfg.options).toMatchObject({ connectionIsolationLevel: 1, readOnlyIntent: true, appName: 'logstag-agent/0.1.0', encrypt: true, trustServerCertificate: false });
+    expect(cfg.options).toMatchObject({
+      connectionIsolationLevel: 1,
+      readOnlyIntent: true,
+      appName: 'logstag-agent/0.1.0',
+      encrypt: true,
+      trustServerCertificate: false,
+    });
     expect(cfg).toMatchObject({ requestTimeout: 4000, user: 'monitor', password: 'pw', database: 'app', pool: { max: 1 } });
     expect(s.facts).toMatchObject({ platform: 'sql_server', majorVersion: 15, serverPerformanceState: false, login: 'monitor' });
     await s.close();
@@ -73,7 +79,8 @@ describe('SQL Server session', () => {
 
   it('TLS and authentication options map onto tedious; impossible combinations are configuration errors', async () => {
     const fake = new FakeSqlServer({ model: SQL2022, identity: MONITOR });
-    const open = (extra: Parameters<typeof mssqlTarget>[0], pw: string | null = 'pw') => MssqlSession.open(mssqlTarget(extra), pw ?? undefined, ctx(), fake.connect).then((s) => s.close());
+    const open = (extra: Parameters<typeof mssqlTarget>[0], pw: string | null = 'pw') =>
+      MssqlSession.open(mssqlTarget(extra), pw ?? undefined, ctx(), fake.connect).then((s) => s.close());
     await open({ tls: { mode: 'require' } });
     expect(fake.configs.at(-1)!.options).toMatchObject({ encrypt: true, trustServerCertificate: true });
     await open({ tls: { mode: 'disable' } });
@@ -83,7 +90,10 @@ describe('SQL Server session', () => {
     await open({ user: 'CONTOSO\\svc_mon', mssql: { authentication: 'ntlm' } });
     expect(fake.configs.at(-1)!.authentication).toEqual({ type: 'ntlm', options: { userName: 'svc_mon', password: 'pw', domain: 'CONTOSO' } });
     await open({ user: 'app-id', mssql: { authentication: 'entra-service-principal', tenantId: 't-1' } });
-    expect(fake.configs.at(-1)!.authentication).toEqual({ type: 'azure-active-directory-service-principal-secret', options: { clientId: 'app-id', clientSecret: 'pw', tenantId: 't-1' } });
+    expect(fake.configs.at(-1)!.authentication).toEqual({
+      type: 'azure-active-directory-service-principal-secret',
+      options: { clientId: 'app-id', clientSecret: 'pw', tenantId: 't-1' },
+    });
     await open({ mssql: { authentication: 'entra-managed-identity', readOnlyIntent: false } }, null);
     expect(fake.configs.at(-1)).toMatchObject({ authentication: { type: 'azure-active-directory-msi-vm' }, options: { readOnlyIntent: false } });
     await expect(open({ tls: { mode: 'verify-ca' } })).rejects.toThrow(ConfigError);
@@ -127,8 +137,13 @@ describe('SQL Server error mapping', () => {
       reason: 'permission',
       fix: 'GRANT VIEW DATABASE STATE TO [monitor];  -- in database [app]',
     });
-    expect(through(E.deniedObject('log_shipping_monitor_primary', 'msdb', 'dbo')).fix).toMatch(/^USE \[msdb\]; GRANT SELECT ON \[dbo\]\.\[log_shipping_monitor_primary\] TO \[monitor\];/);
-    expect(through(E.cannotAccessDatabase('monitor', 'sales'))).toMatchObject({ reason: 'permission', fix: expect.stringContaining('GRANT CONNECT ANY DATABASE TO [monitor];') });
+    expect(through(E.deniedObject('log_shipping_monitor_primary', 'msdb', 'dbo')).fix).toMatch(
+      /^USE \[msdb\]; GRANT SELECT ON \[dbo\]\.\[log_shipping_monitor_primary\] TO \[monitor\];/,
+    );
+    expect(through(E.cannotAccessDatabase('monitor', 'sales'))).toMatchObject({
+      reason: 'permission',
+      fix: expect.stringContaining('GRANT CONNECT ANY DATABASE TO [monitor];'),
+    });
   });
 
   it('a missing view is unsupported, a request timeout is timeout, a guard refusal is an error — never 0', () => {
@@ -144,7 +159,11 @@ describe('SQL Server error mapping', () => {
   });
 
   it('an error mid-cycle reaches the payload mapped (the session annotates who to grant)', async () => {
-    const fake = new FakeSqlServer({ model: AZURE_SQL_DB, identity: { login: 'monitor', user: 'mon_user', serverPerms: [], dbPerms: ['VIEW DATABASE STATE'] }, override: [{ match: /dm_db_wait_stats/, answer: () => E.deniedDatabasePermission('VIEW DATABASE STATE', 'app') }] });
+    const fake = new FakeSqlServer({
+      model: AZURE_SQL_DB,
+      identity: { login: 'monitor', user: 'mon_user', serverPerms: [], dbPerms: ['VIEW DATABASE STATE'] },
+      override: [{ match: /dm_db_wait_stats/, answer: () => E.deniedDatabasePermission('VIEW DATABASE STATE', 'app') }],
+    });
     const s = await MssqlSession.open(mssqlTarget(), 'pw', ctx(), fake.connect);
     const err = await s.query('SELECT wait_type FROM sys.dm_db_wait_stats').catch((e: unknown) => e);
     expect(mapMssqlSignalError(err)).toMatchObject({ reason: 'permission', fix: 'GRANT VIEW DATABASE STATE TO [mon_user];  -- in database [app]' });

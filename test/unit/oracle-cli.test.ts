@@ -24,7 +24,16 @@ vi.mock('../../collectors/oracle/driver.js', async (importOriginal) => {
 });
 
 const target = (extra: Record<string, unknown> = {}) =>
-  jsonFile({ id: 'ora-1', engine: 'oracle', host: 'db1.example.internal', port: 1521, user: 'C##LOGSTAG_MONITOR', service: 'salespdb', password: { env: 'ORA_PW' }, ...extra });
+  jsonFile({
+    id: 'ora-1',
+    engine: 'oracle',
+    host: 'db1.example.internal',
+    port: 1521,
+    user: 'C##LOGSTAG_MONITOR',
+    service: 'salespdb',
+    password: { env: 'ORA_PW' },
+    ...extra,
+  });
 
 async function cli(args: string[], fake: FakeOracleDriver): Promise<{ code: number; out: string; err: string }> {
   driver.current = fake;

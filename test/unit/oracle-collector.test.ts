@@ -33,7 +33,10 @@ describe('Oracle catalog', () => {
       const c = fixtureCases.find((f) => f.signal === spec.id);
       expect(c, spec.id).toBeDefined();
       const columns = c!.metaData.map((m) => m.name);
-      expect(columns.every((n) => n === n.toUpperCase()), spec.id).toBe(true);
+      expect(
+        columns.every((n) => n === n.toUpperCase()),
+        spec.id,
+      ).toBe(true);
       expect([...columns.map((n) => n.toLowerCase()), ...(added[spec.id] ?? [])].sort(), spec.id).toEqual(Object.keys(spec.fields).sort());
       for (const row of c!.rows) expect(Object.keys(row).sort(), spec.id).toEqual([...columns].sort());
     }
@@ -80,7 +83,13 @@ describe('Oracle collector, three identities (fake driver shaped like node-oracl
       for (const row of rows) expect(Object.keys(row).sort(), s.id).toEqual(Object.keys(spec.fields).sort());
     }
     const value = (id: string) => (r.payload.signals.find((s) => s.id === id) as { value: unknown }).value;
-    expect(value('oracle.instance')).toMatchObject({ version: '19.24.0.0.0', database_role: 'PRIMARY', container: 'root', container_name: 'CDB$ROOT', uptime_seconds: 1987354 });
+    expect(value('oracle.instance')).toMatchObject({
+      version: '19.24.0.0.0',
+      database_role: 'PRIMARY',
+      container: 'root',
+      container_name: 'CDB$ROOT',
+      uptime_seconds: 1987354,
+    });
     expect(value('oracle.blocking')).toEqual([expect.objectContaining({ waiting_sid: 142, blocking_sid: 377, final_blocking_sid: 377 })]);
     expect((value('oracle.sql_stats') as { sql_text: string }[])[0]?.sql_text).toMatch(/^UPDATE orders/);
     expect(value('oracle.dataguard_lag')).toEqual([]); // a primary: an empty list, not an error
@@ -89,7 +98,11 @@ describe('Oracle collector, three identities (fake driver shaped like node-oracl
   it('a common user without CONTAINER_DATA=ALL in CDB$ROOT: container views are permission, not a root-only answer', async () => {
     const r = await runOracle({ ...leastPrivileged(), containerDataAll: false });
     const sessions = r.payload.signals.find((s) => s.id === 'oracle.sessions');
-    expect(sessions).toMatchObject({ status: 'unavailable', reason: 'permission', fix: 'ALTER USER C##LOGSTAG_MONITOR SET CONTAINER_DATA=ALL CONTAINER=CURRENT;' });
+    expect(sessions).toMatchObject({
+      status: 'unavailable',
+      reason: 'permission',
+      fix: 'ALTER USER C##LOGSTAG_MONITOR SET CONTAINER_DATA=ALL CONTAINER=CURRENT;',
+    });
     expect(statuses(r.payload)['oracle.sysmetrics']).toBe('ok'); // instance-wide, no container filter
     expect(r.items.find((i) => i.grant === 'CONTAINER_DATA=ALL')).toMatchObject({ status: 'missing' });
     expect(r.script).toContain('ALTER USER C##LOGSTAG_MONITOR SET CONTAINER_DATA=ALL CONTAINER=CURRENT;');
@@ -120,7 +133,9 @@ describe('Oracle collector, three identities (fake driver shaped like node-oracl
     const base = { ...createSessionOnly, readable: 'all' as const };
     expect((await runOracle({ ...base, isDba: true })).identity.reasons).toEqual(['is connected AS SYSDBA']);
     expect((await runOracle({ ...base, user: 'SYSTEM' })).identity.reasons).toEqual(['is SYSTEM, a built-in administrator']);
-    expect((await runOracle({ ...base, privileges: ['CREATE SESSION', 'SELECT ANY TABLE'] })).identity.reasons).toEqual(['has system privilege SELECT ANY TABLE']);
+    expect((await runOracle({ ...base, privileges: ['CREATE SESSION', 'SELECT ANY TABLE'] })).identity.reasons).toEqual([
+      'has system privilege SELECT ANY TABLE',
+    ]);
     expect((await runOracle({ ...base, privileges: ['CREATE SESSION', 'SELECT ANY DICTIONARY'] })).identity.isAdministrator).toBe(false);
   });
 });
@@ -160,7 +175,11 @@ describe('Diagnostics Pack (ASH/AWR) licence', () => {
     const packOff = { ...leastPrivileged(true), answers: { "name = 'control_management_pack_access'": [{ VALUE: 'NONE' }] } };
     const r = await runOracle(packOff, { oracle: { diagnosticsPack: true } });
     for (const id of LICENSED) {
-      expect(r.payload.signals.find((s) => s.id === id)).toMatchObject({ status: 'unavailable', reason: 'not_enabled', fix: expect.stringContaining('control_management_pack_access') });
+      expect(r.payload.signals.find((s) => s.id === id)).toMatchObject({
+        status: 'unavailable',
+        reason: 'not_enabled',
+        fix: expect.stringContaining('control_management_pack_access'),
+      });
     }
     expect(r.items.find((i) => i.grant === 'control_management_pack_access')).toMatchObject({ status: 'not_enabled' });
     expect(r.driver.statements.filter((s) => /FROM (v\$active_session_history|dba_hist_sqlstat)/.test(s))).toEqual([]);
@@ -195,7 +214,13 @@ describe('Oracle read-only session', () => {
     const driver = new FakeOracleDriver(leastPrivileged());
     const s = await OracleSession.open(driver, oracleTarget('C##LOGSTAG_MONITOR', { statementTimeoutMs: 4000, connectTimeoutMs: 2500 }), 'pw', ctx());
     const c = driver.connections[0]!;
-    expect(c.attrs).toMatchObject({ user: 'C##LOGSTAG_MONITOR', password: 'pw', connectString: 'tcp://db1.example.internal:1521/salespdb', connectTimeout: 3, program: 'logstag-agent/0.1.0' });
+    expect(c.attrs).toMatchObject({
+      user: 'C##LOGSTAG_MONITOR',
+      password: 'pw',
+      connectString: 'tcp://db1.example.internal:1521/salespdb',
+      connectTimeout: 3,
+      program: 'logstag-agent/0.1.0',
+    });
     expect({ callTimeout: c.callTimeout, module: c.module, action: c.action, clientId: c.clientId }).toEqual({
       callTimeout: 4000,
       module: 'logstag-agent/0.1.0',
@@ -210,25 +235,30 @@ describe('Oracle read-only session', () => {
 
   it('refuses SYS (read-only transactions do not apply to it) and a CA file Thin mode cannot use, before connecting', async () => {
     const driver = new FakeOracleDriver(dbaUser);
-    await expect(OracleSession.open(driver, oracleTarget('sys'), 'pw', ctx())).rejects.toMatchObject({ kind: 'authentication', message: expect.stringMatching(/does not log in as SYS/) });
-    await expect(OracleSession.open(driver, oracleTarget('U', { tls: { mode: 'verify-ca', caFile: '/etc/ca.pem' } }), 'pw', ctx())).rejects.toThrow(ConfigError);
+    await expect(OracleSession.open(driver, oracleTarget('sys'), 'pw', ctx())).rejects.toMatchObject({
+      kind: 'authentication',
+      message: expect.stringMatching(/does not log in as SYS/),
+    });
+    await expect(OracleSession.open(driver, oracleTarget('U', { tls: { mode: 'verify-ca', caFile: '/etc/ca.pem' } }), 'pw', ctx())).rejects.toThrow(
+      ConfigError,
+    );
     expect(driver.connections).toHaveLength(0);
   });
 
   const NON_READS = [
-    "INSERT INTO t VALUES (1)",
+    'INSERT INTO t VALUES (1)',
     'UPDATE t SET x = 1',
     'DELETE FROM t',
     'MERGE INTO t USING s ON (t.id = s.id) WHEN MATCHED THEN UPDATE SET t.x = s.x',
     'CREATE TABLE t (x NUMBER)',
     'DROP TABLE t',
     'TRUNCATE TABLE t',
-    'ALTER SYSTEM KILL SESSION \'12,345\'',
+    "ALTER SYSTEM KILL SESSION '12,345'",
     'ALTER SESSION SET CONTAINER = pdb1',
     'GRANT DBA TO scott',
     'BEGIN dbms_lock.sleep(1); END;',
     'DECLARE x NUMBER; BEGIN NULL; END;',
-    'CALL dbms_stats.gather_schema_stats(\'APP\')',
+    "CALL dbms_stats.gather_schema_stats('APP')",
     'COMMIT',
     'ROLLBACK',
     'SET TRANSACTION READ WRITE',

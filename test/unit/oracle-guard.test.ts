@@ -25,7 +25,30 @@ describe('Oracle read-only guard', () => {
   });
 
   it('any statement with a write, DDL, PL/SQL or transaction keyword outside literals is refused', () => {
-    const keyword = fc.constantFrom('insert', 'UPDATE', 'Delete', 'merge', 'create', 'alter', 'drop', 'grant', 'revoke', 'truncate', 'commit', 'rollback', 'savepoint', 'lock', 'begin', 'declare', 'execute', 'call', 'set', 'into', 'function', 'procedure');
+    const keyword = fc.constantFrom(
+      'insert',
+      'UPDATE',
+      'Delete',
+      'merge',
+      'create',
+      'alter',
+      'drop',
+      'grant',
+      'revoke',
+      'truncate',
+      'commit',
+      'rollback',
+      'savepoint',
+      'lock',
+      'begin',
+      'declare',
+      'execute',
+      'call',
+      'set',
+      'into',
+      'function',
+      'procedure',
+    );
     const filler = fc.stringMatching(/^[a-z_ ,.=0-9]{0,20}$/);
     fc.assert(
       fc.property(fc.constantFrom('SELECT', 'WITH', 'select', ''), filler, keyword, filler, (lead, a, k, b) => {

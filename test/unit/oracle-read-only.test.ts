@@ -13,7 +13,10 @@ describe('Oracle read-only by construction', () => {
     // A DBA on the fake: nothing on the server side would stop a write.
     const driver = new FakeOracleDriver(dbaUser);
     const audit = new MemoryAudit();
-    const s = await OracleSession.open(driver, oracleTarget(dbaUser.user, { oracle: { diagnosticsPack: true } }), 'pw', { audit, applicationName: 'logstag-agent/0.1.0' });
+    const s = await OracleSession.open(driver, oracleTarget(dbaUser.user, { oracle: { diagnosticsPack: true } }), 'pw', {
+      audit,
+      applicationName: 'logstag-agent/0.1.0',
+    });
     const sentBefore = [...driver.statements];
     const passed: string[] = [];
     for (const { sql } of ORACLE_ATTACKS) {

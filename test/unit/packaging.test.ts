@@ -31,10 +31,18 @@ const { getConfig, validateConfiguration } = fromBuilderLib('./out/util/config/c
   validateConfiguration(config: Config, debugLogger: unknown): Promise<void>;
 };
 const { DebugLogger } = fromBuilderLib('builder-util') as { DebugLogger: new (enabled?: boolean) => unknown };
-const Ajv = (fromBuilderLib('ajv') as { default: new (opts: object) => { compile(schema: object): ((data: unknown) => boolean) & { errors?: unknown[] | null } } }).default;
+const Ajv = (
+  fromBuilderLib('ajv') as { default: new (opts: object) => { compile(schema: object): ((data: unknown) => boolean) & { errors?: unknown[] | null } } }
+).default;
 const yaml = fromBuilderLib('js-yaml') as { load(text: string): unknown };
-const fuses = fromBuilderLib('@electron/fuses') as { getCurrentFuseWire(path: string): Promise<Record<string, number>>; FuseV1Options: Record<string, number | string> };
-const asar = fromBuilderLib('@electron/asar') as { listPackage(archive: string, options: object): string[]; extractFile(archive: string, file: string): Buffer };
+const fuses = fromBuilderLib('@electron/fuses') as {
+  getCurrentFuseWire(path: string): Promise<Record<string, number>>;
+  FuseV1Options: Record<string, number | string>;
+};
+const asar = fromBuilderLib('@electron/asar') as {
+  listPackage(archive: string, options: object): string[];
+  extractFile(archive: string, file: string): Buffer;
+};
 const scheme = JSON.parse(readFileSync(join(builderLibDir, 'scheme.json'), 'utf8')) as object;
 
 const PRODUCTION_FUSES = {
@@ -78,7 +86,9 @@ describe('electron-builder configuration', () => {
   it('flips every security fuse in production builds', () => {
     expect(base.electronFuses).toEqual(PRODUCTION_FUSES);
     // Each name is one @electron/fuses knows (electron-builder maps them onto FuseV1Options).
-    const known = Object.keys(fuses.FuseV1Options).filter((k) => Number.isNaN(Number(k))).map((k) => k.charAt(0).toLowerCase() + k.slice(1));
+    const known = Object.keys(fuses.FuseV1Options)
+      .filter((k) => Number.isNaN(Number(k)))
+      .map((k) => k.charAt(0).toLowerCase() + k.slice(1));
     for (const name of Object.keys(PRODUCTION_FUSES)) expect(known).toContain(name);
   });
 
@@ -110,11 +120,17 @@ describe('electron-builder configuration', () => {
     expect(get(base, 'win.target')).toEqual([{ target: 'nsis', arch: ['x64'] }]);
     expect(base['nsis']).toMatchObject({ oneClick: false, perMachine: false, allowElevation: true, selectPerMachineByDefault: true });
     expect(get(base, 'mac.target')).toEqual([{ target: 'dmg', arch: ['arm64', 'x64'] }]);
-    expect(base['mac']).toMatchObject({ hardenedRuntime: true, entitlements: 'build/entitlements.mac.plist', entitlementsInherit: 'build/entitlements.mac.plist', extendInfo: { LSUIElement: true } });
+    expect(base['mac']).toMatchObject({
+      hardenedRuntime: true,
+      entitlements: 'build/entitlements.mac.plist',
+      entitlementsInherit: 'build/entitlements.mac.plist',
+      extendInfo: { LSUIElement: true },
+    });
     expect(get(base, 'mac.notarize')).toBeUndefined(); // notarized when the APPLE_* variables are present
     expect(get(base, 'linux.target')).toEqual(['AppImage', 'deb']);
     expect(base).toMatchObject({ asar: true, npmRebuild: false, directories: { output: 'release', buildResources: 'build' } });
-    for (const file of ['build/icon.icns', 'build/icon.ico', 'build/icon.png', 'build/entitlements.mac.plist']) expect(existsSync(join(root, file)), file).toBe(true);
+    for (const file of ['build/icon.icns', 'build/icon.ico', 'build/icon.png', 'build/entitlements.mac.plist'])
+      expect(existsSync(join(root, file)), file).toBe(true);
   });
 
   it('the entitlements grant only what Electron needs (JIT)', () => {
@@ -142,7 +158,14 @@ describe('electron-builder configuration', () => {
 
   it('the CI workflow builds the installers on Windows and macOS runners with the signing secrets', () => {
     const wf = yaml.load(readFileSync(join(root, '.github', 'workflows', 'installers.yml'), 'utf8')) as {
-      jobs: Record<string, { 'runs-on': string; strategy?: { matrix: { include: Array<{ os: string; targets: string }> } }; steps: Array<{ run?: string; env?: Record<string, string>; uses?: string }> }>;
+      jobs: Record<
+        string,
+        {
+          'runs-on': string;
+          strategy?: { matrix: { include: Array<{ os: string; targets: string }> } };
+          steps: Array<{ run?: string; env?: Record<string, string>; uses?: string }>;
+        }
+      >;
     };
     const job = wf.jobs['installer']!;
     const include = job.strategy!.matrix.include;
@@ -157,7 +180,9 @@ describe('electron-builder configuration', () => {
     expect(runs).toContain('npm run build');
     const build = job.steps.find((s) => s.run?.includes('electron-builder --config build/electron-builder.yml'));
     expect(build).toBeDefined();
-    expect(Object.keys(build!.env ?? {})).toEqual(expect.arrayContaining(['CSC_LINK', 'CSC_KEY_PASSWORD', 'APPLE_ID', 'APPLE_APP_SPECIFIC_PASSWORD', 'APPLE_TEAM_ID']));
+    expect(Object.keys(build!.env ?? {})).toEqual(
+      expect.arrayContaining(['CSC_LINK', 'CSC_KEY_PASSWORD', 'APPLE_ID', 'APPLE_APP_SPECIFIC_PASSWORD', 'APPLE_TEAM_ID']),
+    );
     for (const v of Object.values(build!.env ?? {})) expect(v).toMatch(/^\$\{\{.*\}\}$|^'?false'?$/);
     expect(JSON.stringify(wf.jobs['e2e-test-build'])).toContain('build/electron-builder.e2e.yml');
   });
@@ -171,7 +196,9 @@ describe('the app’s import graph', () => {
       if (seen.has(file)) return;
       seen.add(file);
       const text = readFileSync(file, 'utf8');
-      for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s+['"]([^'"]+)['"]/g)) {
+      for (const m of text.matchAll(
+        /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s+['"]([^'"]+)['"]/g,
+      )) {
         const spec = m[1] ?? m[2] ?? m[3]!;
         if (spec.startsWith('.')) visit(resolve(dirname(file), spec));
         else bare.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
@@ -199,7 +226,14 @@ function standInElectron(dir: string): string {
   const defaults = '101100010'; // runAsNode on, cookie encryption off, NODE_OPTIONS on, inspect on, …, file privileges on
   mkdirSync(join(dir, 'resources'), { recursive: true });
   mkdirSync(join(dir, 'locales'), { recursive: true });
-  const binary = Buffer.concat([Buffer.from('#!/bin/sh\nexit 0\n'), Buffer.alloc(32), Buffer.from(FUSE_SENTINEL), Buffer.from([1, defaults.length]), Buffer.from(defaults), Buffer.alloc(32)]);
+  const binary = Buffer.concat([
+    Buffer.from('#!/bin/sh\nexit 0\n'),
+    Buffer.alloc(32),
+    Buffer.from(FUSE_SENTINEL),
+    Buffer.from([1, defaults.length]),
+    Buffer.from(defaults),
+    Buffer.alloc(32),
+  ]);
   writeFileSync(join(dir, 'electron'), binary);
   chmodSync(join(dir, 'electron'), 0o755);
   writeFileSync(join(dir, 'version'), '45.5.0');
@@ -216,8 +250,25 @@ describe('a real electron-builder run (Linux, unpacked) over a stand-in Electron
   function pack(config: string, out: string, executable: string) {
     const r = spawnSync(
       process.execPath,
-      [fromBuilder.resolve('electron-builder/cli.js'), '--config', config, '--linux', 'dir', '--x64', '--publish', 'never', `-c.electronDist=${electronDist}`, '-c.electronVersion=45.5.0', `-c.directories.output=${out}`],
-      { cwd: root, encoding: 'utf8', timeout: 200_000, env: { ...process.env, CSC_IDENTITY_AUTO_DISCOVERY: 'false', ELECTRON_BUILDER_CACHE: join(work, 'cache') } },
+      [
+        fromBuilder.resolve('electron-builder/cli.js'),
+        '--config',
+        config,
+        '--linux',
+        'dir',
+        '--x64',
+        '--publish',
+        'never',
+        `-c.electronDist=${electronDist}`,
+        '-c.electronVersion=45.5.0',
+        `-c.directories.output=${out}`,
+      ],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        timeout: 200_000,
+        env: { ...process.env, CSC_IDENTITY_AUTO_DISCOVERY: 'false', ELECTRON_BUILDER_CACHE: join(work, 'cache') },
+      },
     );
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
     const appDir = join(out, 'linux-unpacked');
@@ -238,7 +289,15 @@ describe('a real electron-builder run (Linux, unpacked) over a stand-in Electron
     const { binary, archive } = pack(BASE, join(work, 'release'), 'logstag-desktop-agent');
     expect(await fuseState(binary)).toEqual(PRODUCTION_FUSES);
     const files = asar.listPackage(archive, { isPack: false }).map((f) => f.replaceAll('\\', '/'));
-    for (const f of ['/package.json', '/dist/electron/main.js', '/dist/electron/preload.cjs', '/dist/electron/shell/desktop-app.js', '/dist/renderer/index.html', '/node_modules/pg/package.json', '/node_modules/zod/package.json']) {
+    for (const f of [
+      '/package.json',
+      '/dist/electron/main.js',
+      '/dist/electron/preload.cjs',
+      '/dist/electron/shell/desktop-app.js',
+      '/dist/renderer/index.html',
+      '/node_modules/pg/package.json',
+      '/node_modules/zod/package.json',
+    ]) {
       expect(files, f).toContain(f);
     }
     for (const state of ['healthy', 'limited', 'attention', 'error', 'paused']) {

@@ -35,7 +35,15 @@ describe('payload v1', () => {
   });
 
   it('builds from outcomes and refuses values that are not JSON', () => {
-    const spec = defineSignal<unknown, { t: unknown }>({ id: 's', family: 'config', description: '', requires: [], shape: 'object', read: async () => [], fields: { t: null } });
+    const spec = defineSignal<unknown, { t: unknown }>({
+      id: 's',
+      family: 'config',
+      description: '',
+      requires: [],
+      shape: 'object',
+      read: async () => [],
+      fields: { t: null },
+    });
     const ctx = { agent: valid.agent, target: { id: 'pg', engine: 'postgres' as const, name: 'pg' }, collectedAt: new Date('2026-11-26T10:00:00Z') };
     const asRead = (_spec: unknown, value: unknown) => ({ value });
     const p = buildPayload(ctx, [{ spec, result: { status: 'ok', value: { t: 1 } }, durationMs: 1 }], asRead);
@@ -47,6 +55,8 @@ describe('payload v1', () => {
     // The policy's account of a signal travels with it, and only as the schema names it.
     const shaped = buildPayload(ctx, [{ spec, result: { status: 'ok', value: { t: 1 } }, durationMs: 1 }], () => ({ value: {}, policy: { t: 'exclude' } }));
     expect(shaped.signals[0]).toEqual({ id: 's', family: 'config', status: 'ok', value: {}, policy: { t: 'exclude' } });
-    expect(() => buildPayload(ctx, [{ spec, result: { status: 'ok', value: { t: 1 } }, durationMs: 1 }], () => ({ value: {}, policy: { t: 'hide' as 'exclude' } }))).toThrow();
+    expect(() =>
+      buildPayload(ctx, [{ spec, result: { status: 'ok', value: { t: 1 } }, durationMs: 1 }], () => ({ value: {}, policy: { t: 'hide' as 'exclude' } })),
+    ).toThrow();
   });
 });

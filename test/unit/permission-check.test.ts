@@ -26,7 +26,8 @@ describe('config permission check (Windows, through icacls output)', () => {
   const profile = 'C:\\Users\\ops';
   const file = `${profile}\\logstag\\target.json`;
   const home = `${profile}\\AppData\\Roaming\\logstag-agent`;
-  const privateAcl = (p: string) => `${p} NT AUTHORITY\\SYSTEM:(F)\r\n    BUILTIN\\Administrators:(F)\r\n    HOST\\ops:(F)\r\n\r\nSuccessfully processed 1 files; Failed processing 0 files\r\n`;
+  const privateAcl = (p: string) =>
+    `${p} NT AUTHORITY\\SYSTEM:(F)\r\n    BUILTIN\\Administrators:(F)\r\n    HOST\\ops:(F)\r\n\r\nSuccessfully processed 1 files; Failed processing 0 files\r\n`;
 
   it('passes private files inside the profile', () => {
     expect(checkConfigPermissions([file], home, { platform: 'win32', env: { USERPROFILE: profile }, runAcl: privateAcl })).toEqual([]);
@@ -43,9 +44,8 @@ describe('config permission check (Windows, through icacls output)', () => {
   });
 
   it('recognises the broad principals, not the user or the administrators', () => {
-    expect(broadAclEntries(`${file} BUILTIN\\Users:(I)(RX)\n  NT AUTHORITY\\Authenticated Users:(I)(M)\n  HOST\\ops:(F)\n  BUILTIN\\Administrators:(F)`, file)).toEqual([
-      'BUILTIN\\Users:(I)(RX)',
-      'NT AUTHORITY\\Authenticated Users:(I)(M)',
-    ]);
+    expect(
+      broadAclEntries(`${file} BUILTIN\\Users:(I)(RX)\n  NT AUTHORITY\\Authenticated Users:(I)(M)\n  HOST\\ops:(F)\n  BUILTIN\\Administrators:(F)`, file),
+    ).toEqual(['BUILTIN\\Users:(I)(RX)', 'NT AUTHORITY\\Authenticated Users:(I)(M)']);
   });
 });

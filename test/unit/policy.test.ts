@@ -46,7 +46,13 @@ describe('policy resolution', () => {
 });
 
 // One synthetic signal per engine that exists or is being built, covering every category.
-const pgActivity = spec('postgres.activity_text', { pid: 'client_metadata', usename: 'identity_metadata', datname: 'object_names', query: 'query_text', state: null });
+const pgActivity = spec('postgres.activity_text', {
+  pid: 'client_metadata',
+  usename: 'identity_metadata',
+  datname: 'object_names',
+  query: 'query_text',
+  state: null,
+});
 const mssqlText = spec('mssql.query_stats', { text: 'query_text', calls: null });
 const oracleText = spec('oracle.sql', { sql_text: 'query_text' });
 const redisSlowlog = spec('redis.slowlog', { id: null, args: 'slowlog_args', client_addr: 'client_metadata', client_name: 'client_metadata' });
@@ -70,18 +76,37 @@ describe('applyPolicy: every category, across engines', () => {
 
   it('redact: SQL per dialect, names hashed stably, lists of names kept in order', () => {
     const ctx = { policy: all('redact'), engine: 'postgres' as const, names };
-    const a = applyPolicy(pgActivity, [{ pid: 7, usename: 'alice', datname: 'shop', query: "SELECT * FROM t WHERE a = 'secret' AND b IN (1,2)", state: 'idle' }], ctx);
+    const a = applyPolicy(
+      pgActivity,
+      [{ pid: 7, usename: 'alice', datname: 'shop', query: "SELECT * FROM t WHERE a = 'secret' AND b IN (1,2)", state: 'idle' }],
+      ctx,
+    );
     const b = applyPolicy(pgActivity, [{ pid: 7, usename: 'alice', datname: 'shop', query: 'SELECT $tag$ unterminated', state: 'idle' }], ctx);
     const [ra] = a.value as Array<Record<string, unknown>>;
     const [rb] = b.value as Array<Record<string, unknown>>;
-    expect(ra).toEqual({ pid: names.hash('client_metadata', '7'), usename: names.hash('identity_metadata', 'alice'), datname: names.hash('object_names', 'shop'), query: 'SELECT * FROM t WHERE a = ? AND b IN (?)', state: 'idle' });
+    expect(ra).toEqual({
+      pid: names.hash('client_metadata', '7'),
+      usename: names.hash('identity_metadata', 'alice'),
+      datname: names.hash('object_names', 'shop'),
+      query: 'SELECT * FROM t WHERE a = ? AND b IN (?)',
+      state: 'idle',
+    });
     expect(rb!['usename']).toBe(ra!['usename']); // stable across cycles for the same key
     expect(rb!['query']).toBeNull(); // cannot be tokenised: dropped, never raw
     expect(a.policy).toEqual({ pid: 'redact', usename: 'redact', datname: 'redact', query: 'redact' });
-    expect(applyPolicy(mssqlText, { text: "SELECT N'x', 0xFF FROM [t] WHERE id IN (1, 2)", calls: 3 }, { ...ctx, engine: 'mssql' }).value).toEqual({ text: 'SELECT ?, ? FROM [t] WHERE id IN (?)', calls: 3 });
-    expect(applyPolicy(oracleText, { sql_text: "SELECT q'[a]' FROM dual WHERE x = :1" }, { ...ctx, engine: 'oracle' }).value).toEqual({ sql_text: 'SELECT ? FROM dual WHERE x = :1' });
+    expect(applyPolicy(mssqlText, { text: "SELECT N'x', 0xFF FROM [t] WHERE id IN (1, 2)", calls: 3 }, { ...ctx, engine: 'mssql' }).value).toEqual({
+      text: 'SELECT ?, ? FROM [t] WHERE id IN (?)',
+      calls: 3,
+    });
+    expect(applyPolicy(oracleText, { sql_text: "SELECT q'[a]' FROM dual WHERE x = :1" }, { ...ctx, engine: 'oracle' }).value).toEqual({
+      sql_text: 'SELECT ? FROM dual WHERE x = :1',
+    });
     const hba = applyPolicy(pgHba, [{ database: ['all', 'shop'], user_name: ['alice'], address: '10.0.0.0' }], ctx).value as Array<Record<string, unknown>>;
-    expect(hba[0]).toEqual({ database: [names.hash('object_names', 'all'), names.hash('object_names', 'shop')], user_name: [names.hash('identity_metadata', 'alice')], address: names.hash('client_metadata', '10.0.0.0') });
+    expect(hba[0]).toEqual({
+      database: [names.hash('object_names', 'all'), names.hash('object_names', 'shop')],
+      user_name: [names.hash('identity_metadata', 'alice')],
+      address: names.hash('client_metadata', '10.0.0.0'),
+    });
   });
 
   it('redact: Redis slow-log arguments reduced, binary arguments included', () => {
@@ -98,8 +123,17 @@ describe('applyPolicy: every category, across engines', () => {
 
   it('redact: MongoDB current operations and query shapes keep keys and operators only', () => {
     const ctx = { policy: all('redact'), engine: 'mongodb' as const, names };
-    const out = applyPolicy(mongoCurrentOp, { opid: 99, command: { find: 'users', filter: { email: 'bob@example.com', age: { $gt: 30 } } }, ns: 'shop.users', client: '10.1.2.3:5000' }, ctx).value as Record<string, unknown>;
-    expect(out).toEqual({ opid: 99, command: { find: '?', filter: { email: '?', age: { $gt: '?' } } }, ns: names.hash('object_names', 'shop.users'), client: names.hash('client_metadata', '10.1.2.3:5000') });
+    const out = applyPolicy(
+      mongoCurrentOp,
+      { opid: 99, command: { find: 'users', filter: { email: 'bob@example.com', age: { $gt: 30 } } }, ns: 'shop.users', client: '10.1.2.3:5000' },
+      ctx,
+    ).value as Record<string, unknown>;
+    expect(out).toEqual({
+      opid: 99,
+      command: { find: '?', filter: { email: '?', age: { $gt: '?' } } },
+      ns: names.hash('object_names', 'shop.users'),
+      client: names.hash('client_metadata', '10.1.2.3:5000'),
+    });
     const shape = applyPolicy(mongoQueryStats, { shape: { filter: { a: { $in: [1, 2] } } }, user: 'bob' }, ctx).value as Record<string, unknown>;
     expect(shape['shape']).toEqual({ filter: { a: { $in: '?' } } });
     // A query text string for an engine without an SQL dialect cannot be normalised: dropped.
@@ -107,8 +141,18 @@ describe('applyPolicy: every category, across engines', () => {
   });
 
   it('redact: configuration values replaced by a marker, the setting name kept', () => {
-    const out = applyPolicy(pgSettings, [{ name: 'ssl', setting: 'on' }, { name: 'x', setting: null }], { policy: all('redact'), engine: 'postgres' });
-    expect(out.value).toEqual([{ name: 'ssl', setting: '?' }, { name: 'x', setting: null }]);
+    const out = applyPolicy(
+      pgSettings,
+      [
+        { name: 'ssl', setting: 'on' },
+        { name: 'x', setting: null },
+      ],
+      { policy: all('redact'), engine: 'postgres' },
+    );
+    expect(out.value).toEqual([
+      { name: 'ssl', setting: '?' },
+      { name: 'x', setting: null },
+    ]);
   });
 
   it('refuses to redact names without a key rather than ship them', () => {
@@ -151,9 +195,15 @@ describe('the read context and the runner', () => {
   });
 
   it('builds a payload whose bytes carry the policy per signal', () => {
-    const ctx = { agent: { id: 'a', version: '0.1.0', host: 'h' }, target: { id: 'r', engine: 'redis' as const, name: 'r' }, collectedAt: new Date('2026-01-01T00:00:00Z') };
-    const p = buildPayload(ctx, [{ spec: redisSlowlog, result: { status: 'ok', value: [{ id: 1, args: ['GET', 'k'], client_addr: 'x', client_name: 'y' }] }, durationMs: 1 }], (s, v) =>
-      applyPolicy(s, v, { policy: resolvePolicy({ client_metadata: 'exclude' }), engine: 'redis' }),
+    const ctx = {
+      agent: { id: 'a', version: '0.1.0', host: 'h' },
+      target: { id: 'r', engine: 'redis' as const, name: 'r' },
+      collectedAt: new Date('2026-01-01T00:00:00Z'),
+    };
+    const p = buildPayload(
+      ctx,
+      [{ spec: redisSlowlog, result: { status: 'ok', value: [{ id: 1, args: ['GET', 'k'], client_addr: 'x', client_name: 'y' }] }, durationMs: 1 }],
+      (s, v) => applyPolicy(s, v, { policy: resolvePolicy({ client_metadata: 'exclude' }), engine: 'redis' }),
     );
     expect(serializePayload(p)).toBe(
       '{"schema":"logstag.payload/v1","agent":{"id":"a","version":"0.1.0","host":"h"},"target":{"id":"r","engine":"redis","name":"r"},"collectedAt":"2026-01-01T00:00:00.000Z","signals":[{"id":"redis.slowlog","family":"activity","status":"ok","value":[{"id":1,"args":{"command":"GET","arg_count":1,"arg_lengths":[1]}}],"policy":{"args":"redact","client_addr":"exclude","client_name":"exclude"}}]}',
@@ -205,7 +255,11 @@ describe('NameKeyStore', () => {
   it('never replaces a sealed key it cannot open', async () => {
     const home = mkdtempSync(join(tmpdir(), 'namekey-'));
     await new NameKeyStore(home, () => sealing()).load();
-    const broken: Vault = { backend: 'os-keychain', seal: async () => 'x', open: async () => Promise.reject(new VaultError('foreign', 'created on another host')) };
+    const broken: Vault = {
+      backend: 'os-keychain',
+      seal: async () => 'x',
+      open: async () => Promise.reject(new VaultError('foreign', 'created on another host')),
+    };
     await expect(new NameKeyStore(home, () => broken).load()).rejects.toThrow(/cannot be opened: created on another host/);
   });
 });

@@ -25,7 +25,13 @@ function refusal(sql: string): string | undefined {
 
 /** The names a statement uses, in the guard's terms (pg_catalog. stripped). */
 function namesUsed(sql: string): Record<'functions' | 'operators' | 'types' | 'relations' | 'fields', Set<string>> {
-  const used = { functions: new Set<string>(), operators: new Set<string>(), types: new Set<string>(), relations: new Set<string>(), fields: new Set<string>() };
+  const used = {
+    functions: new Set<string>(),
+    operators: new Set<string>(),
+    types: new Set<string>(),
+    relations: new Set<string>(),
+    fields: new Set<string>(),
+  };
   const name = (l: Array<{ String?: { sval: string } }>): string =>
     l
       .map((x) => x.String?.sval ?? '')
@@ -61,7 +67,13 @@ describe('PostgreSQL read-only guard (parse tree)', () => {
   });
 
   it('the allowlists hold exactly what the catalog uses, nothing more', () => {
-    const used = { functions: new Set<string>(), operators: new Set<string>(), types: new Set<string>(), relations: new Set<string>(), fields: new Set<string>() };
+    const used = {
+      functions: new Set<string>(),
+      operators: new Set<string>(),
+      types: new Set<string>(),
+      relations: new Set<string>(),
+      fields: new Set<string>(),
+    };
     for (const sql of catalog) {
       const u = namesUsed(sql);
       for (const k of Object.keys(used) as Array<keyof typeof used>) for (const n of u[k]) used[k].add(n);
@@ -79,7 +91,7 @@ describe('PostgreSQL read-only guard (parse tree)', () => {
     'WITH x AS (SELECT 1 AS a) SELECT a FROM x',
     'SHOW default_transaction_read_only',
     "SELECT 'delete from t; drop table x' AS harmless_literal",
-    "SELECT $$ DROP TABLE x $$ AS dollar_literal",
+    'SELECT $$ DROP TABLE x $$ AS dollar_literal',
     'SELECT 1 -- ; DROP TABLE x',
     "SELECT E'\\'; DROP TABLE x' AS escaped_literal",
     'SELECT count(*) FROM pg_stat_activity a WHERE a.datname = $1',
@@ -105,7 +117,7 @@ describe('PostgreSQL read-only guard (parse tree)', () => {
     ['SELECT a.pg_terminate_backend FROM pg_stat_activity a', /column pg_terminate_backend/],
     ['SELECT * FROM app.users', /relation app\.users/],
     ['SELECT rolpassword FROM pg_authid', /relation pg_authid/],
-    ["SELECT 1 OPERATOR(public.+) 1", /operator public\.\+/],
+    ['SELECT 1 OPERATOR(public.+) 1', /operator public\.\+/],
     ["SELECT '1'::public.evil", /type public\.evil/],
     ['SET default_transaction_read_only = off', /only SELECT or SHOW/],
     ["SELECT 'unterminated", /does not parse/],

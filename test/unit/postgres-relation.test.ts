@@ -19,7 +19,11 @@ describe('PostgreSQL version-dependent columns', () => {
   });
 
   it('the statements built from it pass the read-only guard', () => {
-    expect(() => assertReadOnlySql(`SELECT ${ifPresent(cols, 'reads', 'float8')} AS reads, ${ifPresent(cols, 'op_bytes', 'float8')} AS op_bytes FROM pg_catalog.pg_stat_io`)).not.toThrow();
+    expect(() =>
+      assertReadOnlySql(
+        `SELECT ${ifPresent(cols, 'reads', 'float8')} AS reads, ${ifPresent(cols, 'op_bytes', 'float8')} AS op_bytes FROM pg_catalog.pg_stat_io`,
+      ),
+    ).not.toThrow();
   });
 
   it('names the version as the server reports it', () => {

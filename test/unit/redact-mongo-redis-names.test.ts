@@ -29,7 +29,13 @@ describe('redactMongoDocument', () => {
     class ObjectId {
       constructor(readonly id: string) {}
     }
-    expect(redactMongoDocument({ _id: new ObjectId('abc'), at: new Date(0), bin: Buffer.from('secret'), n: null, big: 10n })).toEqual({ _id: '?', at: '?', bin: '?', n: '?', big: '?' });
+    expect(redactMongoDocument({ _id: new ObjectId('abc'), at: new Date(0), bin: Buffer.from('secret'), n: null, big: 10n })).toEqual({
+      _id: '?',
+      at: '?',
+      bin: '?',
+      n: '?',
+      big: '?',
+    });
     expect(redactMongoDocument('secret')).toBe('?');
     expect(redactMongoDocument(null)).toBe('?');
   });

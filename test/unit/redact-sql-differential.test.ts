@@ -21,9 +21,7 @@ const hexDigits = fc.stringMatching(/^[0-9A-F]{1,6}$/);
 
 /** Free text for inside a literal: canaries mixed with characters that end or start other tokens. */
 const inner = (specials: string[]): fc.Arbitrary<string> =>
-  fc
-    .array(fc.oneof(canary, fc.constantFrom(...specials)), { minLength: 1, maxLength: 8 })
-    .chain((parts) => canary.map((c) => c + parts.join('')));
+  fc.array(fc.oneof(canary, fc.constantFrom(...specials)), { minLength: 1, maxLength: 8 }).chain((parts) => canary.map((c) => c + parts.join('')));
 const quoted = (s: string, q = "'"): string => q + s.replaceAll(q, q + q) + q;
 
 // ---------------------------------------------------------------------------
@@ -40,7 +38,10 @@ const pgLiteral: fc.Arbitrary<string> = fc.oneof(
   pgString.map((s) => `E${quoted(s.replaceAll('\\', '\\\\'))}`),
   fc.tuple(canary, fc.constantFrom("\\'", '\\\\', '\\n', "''", '\\x41'), canary).map(([a, e, b]) => `E'${a}${e}${b}'`),
   pgString.filter((s) => !s.includes('$$') && !s.endsWith('$')).map((s) => `$$${s}$$`),
-  fc.tuple(fc.constantFrom('q', 'fn', 'a_b', 'é'), pgString).filter(([t, s]) => !s.includes(`$${t}$`) && !s.endsWith('$')).map(([t, s]) => `$${t}$${s}$${t}$`),
+  fc
+    .tuple(fc.constantFrom('q', 'fn', 'a_b', 'é'), pgString)
+    .filter(([t, s]) => !s.includes(`$${t}$`) && !s.endsWith('$'))
+    .map(([t, s]) => `$${t}$${s}$${t}$`),
   fc.stringMatching(/^[01]{1,8}$/).map((b) => `B'${b}'`),
   hexDigits.map((h) => `X'${h}'`),
   fc.tuple(canary, fc.constantFrom('\\0041', '\\00E9', '\\\\', ''), canary).map(([a, e, b]) => `U&'${a}${e}${b}'`),
@@ -56,7 +57,26 @@ const pgLiteral: fc.Arbitrary<string> = fc.oneof(
   fc.stringMatching(/^[0-7]{1,6}$/).map((o) => `0o${o}_7`),
   fc.stringMatching(/^[01]{1,8}$/).map((b) => `0b${b}`),
 );
-const pgWord = fc.constantFrom('select', 'from', 'where', 'and', 'in', 'values', 'set', 'as', 't', 'a', 'b_c', 'f', 'café', '"quoted ident"', '"a""b"', 'u&"x"', 'interval', 'date');
+const pgWord = fc.constantFrom(
+  'select',
+  'from',
+  'where',
+  'and',
+  'in',
+  'values',
+  'set',
+  'as',
+  't',
+  'a',
+  'b_c',
+  'f',
+  'café',
+  '"quoted ident"',
+  '"a""b"',
+  'u&"x"',
+  'interval',
+  'date',
+);
 const pgOp = fc.constantFrom('=', '+', '-', '*', '/', '||', '::', '(', ')', ',', '[', ']', '<>', '@>', '->>', ';', '.', '%');
 const pgSep = fc.constantFrom(' ', '\t', '\n', '\r', '\r\n', '\f', ' /* Q1 */ ', '/* a /* NESTED9 */ b */', ' -- COMMENT7\n', ' -- CR8\r', '\v');
 
@@ -76,22 +96,25 @@ describe('normalizeSql against PostgreSQL’s own scanner (libpg-query scanSync)
   it('leaves no literal that PostgreSQL’s scanner finds, in any form, after any separator', () => {
     let literals = 0;
     fc.assert(
-      fc.property(statement(fc.oneof({ weight: 3, arbitrary: pgLiteral }, { weight: 2, arbitrary: pgWord }, { weight: 2, arbitrary: pgOp }), pgSep, 30), (sql) => {
-        const { tokens } = scanSync(sql);
-        // The generator's contract, checked by the server's own lexer.
-        for (const tok of tokens) {
-          const bytes = Buffer.from(sql, 'utf8').subarray(tok.start, tok.end).toString('utf8');
-          if (LITERAL_TYPES.has(tok.tokenType)) {
-            literals++;
-            expect(bytes, `literal token ${bytes} holds a canary`).toMatch(CANARY);
-          } else if (!COMMENT_NAMES.has(tok.tokenName)) {
-            expect(bytes, `non-literal token ${bytes} in ${JSON.stringify(sql)}`).not.toMatch(CANARY);
+      fc.property(
+        statement(fc.oneof({ weight: 3, arbitrary: pgLiteral }, { weight: 2, arbitrary: pgWord }, { weight: 2, arbitrary: pgOp }), pgSep, 30),
+        (sql) => {
+          const { tokens } = scanSync(sql);
+          // The generator's contract, checked by the server's own lexer.
+          for (const tok of tokens) {
+            const bytes = Buffer.from(sql, 'utf8').subarray(tok.start, tok.end).toString('utf8');
+            if (LITERAL_TYPES.has(tok.tokenType)) {
+              literals++;
+              expect(bytes, `literal token ${bytes} holds a canary`).toMatch(CANARY);
+            } else if (!COMMENT_NAMES.has(tok.tokenName)) {
+              expect(bytes, `non-literal token ${bytes} in ${JSON.stringify(sql)}`).not.toMatch(CANARY);
+            }
           }
-        }
-        const out = normalizeSql(sql, 'postgres');
-        expect(out, `valid input dropped: ${JSON.stringify(sql)}`).not.toBeNull();
-        expect(out, `canary left from ${JSON.stringify(sql)}`).not.toMatch(CANARY);
-      }),
+          const out = normalizeSql(sql, 'postgres');
+          expect(out, `valid input dropped: ${JSON.stringify(sql)}`).not.toBeNull();
+          expect(out, `canary left from ${JSON.stringify(sql)}`).not.toMatch(CANARY);
+        },
+      ),
       { numRuns: 1500 },
     );
     expect(literals).toBeGreaterThan(3000);
@@ -128,7 +151,25 @@ const tsqlLiteral: fc.Arbitrary<string> = fc.oneof(
   fc.tuple(digits, fc.constantFrom('E', 'e+', 'E-'), digits).map(([a, e, b]) => `${a}${e}${b}`),
   fc.tuple(fc.constantFrom(...CURRENCY), digits, fc.constantFrom('', '.5', '.25')).map(([c, d, f]) => `${c}${d}${f}`),
 );
-const tsqlWord = fc.constantFrom('select', 'from', 'where', 'and', 'in', 'values', 'top', 't', 'dbo', '[my table]', '[a]]b]', '@p', '@@rowcount', '#tmp', 'café', '東京', '$action');
+const tsqlWord = fc.constantFrom(
+  'select',
+  'from',
+  'where',
+  'and',
+  'in',
+  'values',
+  'top',
+  't',
+  'dbo',
+  '[my table]',
+  '[a]]b]',
+  '@p',
+  '@@rowcount',
+  '#tmp',
+  'café',
+  '東京',
+  '$action',
+);
 const tsqlOp = fc.constantFrom('=', '+', '-', '*', '(', ')', ',', '<>', '.', ';', '%');
 const tsqlSep = fc.constantFrom(' ', '\t', '\n', '\r', '\r\n', '\u3000', '\u00a0', '\u2003', ' /* Q1 /* N2 */ */ ', ' -- C3\n', ' -- C4\r');
 
@@ -140,7 +181,11 @@ const tsqlSep = fc.constantFrom(' ', '\t', '\n', '\r', '\r\n', '\u3000', '\u00a0
 const ORA_SPECIALS = [' ', "'", '"', '--', '/*', '\r', '\n', ';', 'é', '東', '\u3000', ':'];
 const oraString = inner(ORA_SPECIALS);
 const qQuote = fc
-  .tuple(fc.constantFrom('q', 'Q', 'nq', 'NQ'), fc.constantFrom(['[', ']'], ['{', '}'], ['(', ')'], ['<', '>'], ['!', '!'], ['#', '#'], ['\ud834\udd1e', '\ud834\udd1e'], ['é', 'é']), oraString)
+  .tuple(
+    fc.constantFrom('q', 'Q', 'nq', 'NQ'),
+    fc.constantFrom(['[', ']'], ['{', '}'], ['(', ')'], ['<', '>'], ['!', '!'], ['#', '#'], ['\ud834\udd1e', '\ud834\udd1e'], ['é', 'é']),
+    oraString,
+  )
   .filter(([, [, close], s]) => !s.includes(`${close}'`) && !s.endsWith(close))
   .map(([p, [open, close], s]) => `${p}'${open}${s}${close}'`);
 const oraLiteral: fc.Arbitrary<string> = fc.oneof(
@@ -153,14 +198,38 @@ const oraLiteral: fc.Arbitrary<string> = fc.oneof(
   fc.tuple(digits, digits, fc.constantFrom('f', 'd', '')).map(([a, b, s]) => `${a}.${b}${s}`),
   fc.tuple(digits, fc.constantFrom('e', 'E+', 'e-'), digits).map(([a, e, b]) => `${a}${e}${b}`),
 );
-const oraWord = fc.constantFrom('select', 'from', 'dual', 'where', 'and', 'in', 'values', 't', 'a$b', 'x#y', 'café', '東京', '"quoted id"', ':bind', 'sys.v$session');
+const oraWord = fc.constantFrom(
+  'select',
+  'from',
+  'dual',
+  'where',
+  'and',
+  'in',
+  'values',
+  't',
+  'a$b',
+  'x#y',
+  'café',
+  '東京',
+  '"quoted id"',
+  ':bind',
+  'sys.v$session',
+);
 const oraOp = fc.constantFrom('=', '+', '-', '*', '(', ')', ',', '<>', '||', ';', '@');
 const oraSep = fc.constantFrom(' ', '\t', '\n', '\r', '\r\n', '\u3000', '\u00a0', ' /* Q1 */ ', ' -- C3\n', ' -- C4\r', ' -- C5\u2028');
 
 describe('normalizeSql on generators built from the T-SQL and Oracle lexical rules', () => {
   it.each<[string, SqlDialect, fc.Arbitrary<string>]>([
-    ['T-SQL', 'tsql', statement(fc.oneof({ weight: 3, arbitrary: tsqlLiteral }, { weight: 2, arbitrary: tsqlWord }, { weight: 2, arbitrary: tsqlOp }), tsqlSep, 30)],
-    ['Oracle', 'oracle', statement(fc.oneof({ weight: 3, arbitrary: oraLiteral }, { weight: 2, arbitrary: oraWord }, { weight: 2, arbitrary: oraOp }), oraSep, 30)],
+    [
+      'T-SQL',
+      'tsql',
+      statement(fc.oneof({ weight: 3, arbitrary: tsqlLiteral }, { weight: 2, arbitrary: tsqlWord }, { weight: 2, arbitrary: tsqlOp }), tsqlSep, 30),
+    ],
+    [
+      'Oracle',
+      'oracle',
+      statement(fc.oneof({ weight: 3, arbitrary: oraLiteral }, { weight: 2, arbitrary: oraWord }, { weight: 2, arbitrary: oraOp }), oraSep, 30),
+    ],
   ])('%s: every literal is gone and valid input is never null', (_name, dialect, gen) => {
     fc.assert(
       fc.property(gen, (sql) => {

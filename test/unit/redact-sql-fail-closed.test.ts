@@ -76,7 +76,9 @@ describe('issue 21: string forms of non-default settings, when the setting is un
     expect(norm("SELECT 'C:\\dir\\file' FROM t", 'postgres')).toBe('SELECT ? FROM t');
   });
   it('T-SQL: "…" is a string literal under QUOTED_IDENTIFIER OFF, so it is replaced', () => {
-    expect(norm('SET QUOTED_IDENTIFIER OFF; SELECT * FROM t WHERE name = "Secret Name"', 'tsql')).toBe('SET QUOTED_IDENTIFIER OFF; SELECT * FROM t WHERE name = ?');
+    expect(norm('SET QUOTED_IDENTIFIER OFF; SELECT * FROM t WHERE name = "Secret Name"', 'tsql')).toBe(
+      'SET QUOTED_IDENTIFIER OFF; SELECT * FROM t WHERE name = ?',
+    );
     expect(norm('SELECT "a""b" FROM t', 'tsql')).toBe('SELECT ? FROM t');
   });
   it('Oracle and PostgreSQL: "…" stays a quoted identifier', () => {
@@ -88,21 +90,51 @@ describe('issue 21: string forms of non-default settings, when the setting is un
 describe('issue 21: passwords in DDL are replaced whatever their token type', () => {
   it.each<[string, SqlDialect, string, string]>([
     ['Oracle CREATE USER … IDENTIFIED BY', 'oracle', 'CREATE USER scott IDENTIFIED BY tiger', 'CREATE USER scott IDENTIFIED BY ?'],
-    ['Oracle quoted password and REPLACE old password', 'oracle', 'ALTER USER scott IDENTIFIED BY "n3w p@ss" REPLACE tiger', 'ALTER USER scott IDENTIFIED BY ? REPLACE ?'],
-    ['Oracle database link', 'oracle', "CREATE DATABASE LINK remote CONNECT TO scott IDENTIFIED BY tiger USING 'remote_db'", 'CREATE DATABASE LINK remote CONNECT TO scott IDENTIFIED BY ? USING ?'],
+    [
+      'Oracle quoted password and REPLACE old password',
+      'oracle',
+      'ALTER USER scott IDENTIFIED BY "n3w p@ss" REPLACE tiger',
+      'ALTER USER scott IDENTIFIED BY ? REPLACE ?',
+    ],
+    [
+      'Oracle database link',
+      'oracle',
+      "CREATE DATABASE LINK remote CONNECT TO scott IDENTIFIED BY tiger USING 'remote_db'",
+      'CREATE DATABASE LINK remote CONNECT TO scott IDENTIFIED BY ? USING ?',
+    ],
     ['Oracle role password, lower case, with a terminator', 'oracle', 'create role r identified by Pw#1$x;', 'create role r identified by ?;'],
     ['Oracle SET ROLE … IDENTIFIED BY', 'oracle', 'SET ROLE app_role IDENTIFIED BY s3cr3t', 'SET ROLE app_role IDENTIFIED BY ?'],
-    ['Oracle password with characters outside a name', 'oracle', 'ALTER USER u IDENTIFIED BY pa-ss+word ACCOUNT UNLOCK', 'ALTER USER u IDENTIFIED BY ? ACCOUNT UNLOCK'],
+    [
+      'Oracle password with characters outside a name',
+      'oracle',
+      'ALTER USER u IDENTIFIED BY pa-ss+word ACCOUNT UNLOCK',
+      'ALTER USER u IDENTIFIED BY ? ACCOUNT UNLOCK',
+    ],
     ['Oracle password hash stays a string', 'oracle', "ALTER USER u IDENTIFIED BY VALUES 'S:ABCDEF'", 'ALTER USER u IDENTIFIED BY VALUES ?'],
-    ['T-SQL CREATE LOGIN … PASSWORD = string', 'tsql', "CREATE LOGIN app WITH PASSWORD = N'Str0ng!', CHECK_POLICY = OFF", 'CREATE LOGIN app WITH PASSWORD = ?, CHECK_POLICY = OFF'],
-    ['T-SQL ALTER LOGIN with unquoted new and old passwords', 'tsql', 'ALTER LOGIN app WITH PASSWORD = hunter2 OLD_PASSWORD = hunter1', 'ALTER LOGIN app WITH PASSWORD = ? OLD_PASSWORD = ?'],
+    [
+      'T-SQL CREATE LOGIN … PASSWORD = string',
+      'tsql',
+      "CREATE LOGIN app WITH PASSWORD = N'Str0ng!', CHECK_POLICY = OFF",
+      'CREATE LOGIN app WITH PASSWORD = ?, CHECK_POLICY = OFF',
+    ],
+    [
+      'T-SQL ALTER LOGIN with unquoted new and old passwords',
+      'tsql',
+      'ALTER LOGIN app WITH PASSWORD = hunter2 OLD_PASSWORD = hunter1',
+      'ALTER LOGIN app WITH PASSWORD = ? OLD_PASSWORD = ?',
+    ],
     ['T-SQL hashed password', 'tsql', 'CREATE LOGIN app WITH PASSWORD = 0x0200ABCDEF HASHED', 'CREATE LOGIN app WITH PASSWORD = ? HASHED'],
     ['T-SQL contained user, quoted identifier password', 'tsql', 'CREATE USER app WITH PASSWORD = [p@ss]', 'CREATE USER app WITH PASSWORD = ?'],
     ['T-SQL application role', 'tsql', 'CREATE APPLICATION ROLE r WITH PASSWORD = pw123', 'CREATE APPLICATION ROLE r WITH PASSWORD = ?'],
     ['PostgreSQL CREATE ROLE … PASSWORD', 'postgres', "CREATE ROLE app LOGIN PASSWORD 'hunter2'", 'CREATE ROLE app LOGIN PASSWORD ?'],
-    ['PostgreSQL ALTER USER … PASSWORD as a quoted identifier', 'postgres', 'ALTER USER app WITH ENCRYPTED PASSWORD "hunter2"', 'ALTER USER app WITH ENCRYPTED PASSWORD ?'],
+    [
+      'PostgreSQL ALTER USER … PASSWORD as a quoted identifier',
+      'postgres',
+      'ALTER USER app WITH ENCRYPTED PASSWORD "hunter2"',
+      'ALTER USER app WITH ENCRYPTED PASSWORD ?',
+    ],
     ['PostgreSQL dollar-quoted password', 'postgres', 'ALTER ROLE app PASSWORD $$hunter2$$', 'ALTER ROLE app PASSWORD ?'],
-    ['PostgreSQL unquoted word', 'postgres', 'ALTER ROLE app PASSWORD hunter2 VALID UNTIL \'2030-01-01\'', 'ALTER ROLE app PASSWORD ? VALID UNTIL ?'],
+    ['PostgreSQL unquoted word', 'postgres', "ALTER ROLE app PASSWORD hunter2 VALID UNTIL '2030-01-01'", 'ALTER ROLE app PASSWORD ? VALID UNTIL ?'],
   ])('%s', (_name, dialect, sql, expected) => {
     expect(norm(sql, dialect)).toBe(expected);
   });
@@ -145,7 +177,11 @@ describe('issue 21: unrecognised characters make the surrounding run a literal',
 describe('issue 21: token-dense statements', () => {
   const list = (k: number, f: (i: number) => string): string => Array.from({ length: k }, (_, i) => f(i)).join(', ');
   const shapes: Array<[string, (k: number) => string, string]> = [
-    ['bind parameters in VALUES rows', (k) => `INSERT INTO t (a, b) VALUES ${list(k, (i) => `($${2 * i + 1}, $${2 * i + 2})`)}`, 'INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)'],
+    [
+      'bind parameters in VALUES rows',
+      (k) => `INSERT INTO t (a, b) VALUES ${list(k, (i) => `($${2 * i + 1}, $${2 * i + 2})`)}`,
+      'INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)',
+    ],
     ['bind parameters in an IN-list', (k) => `SELECT 1 FROM t WHERE id IN (${list(k, (i) => `$${i + 1}`)})`, 'SELECT ? FROM t WHERE id IN ($1, $2'],
     ['deep parentheses', (k) => `SELECT ${list(k, () => `${'('.repeat(30)}1${')'.repeat(30)}`)}`, `SELECT ${'('.repeat(30)}?${')'.repeat(30)}, `],
     ['operator chains', (k) => `SELECT ${list(k, () => `a${'-1'.repeat(20)}`)}`, `SELECT a${'-?'.repeat(20)}, `],

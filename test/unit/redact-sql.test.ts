@@ -15,13 +15,17 @@ describe('normalizeSql: PostgreSQL', () => {
     ['bit, hex and unicode strings', "SELECT B'1010', X'1F', U&'d\\0061t' UESCAPE '!'", 'SELECT ?, ?, ? UESCAPE ?'],
     ['hex, octal, binary and separated numbers', 'SELECT 0x1F, 0o17, 0b101, 1_000_000', 'SELECT ?, ?, ?, ?'],
     ['negative numbers where an operand is expected', 'SELECT a - 1, f(-1), x = -2.5, b-3', 'SELECT a - ?, f(?), x = ?, b-?'],
-    ['IN-lists collapse', "SELECT 1 FROM t WHERE id IN (1, 2, 3) AND s in ('a','b') AND n IN (-1)", 'SELECT ? FROM t WHERE id IN (?) AND s in (?) AND n IN (?)'],
+    [
+      'IN-lists collapse',
+      "SELECT 1 FROM t WHERE id IN (1, 2, 3) AND s in ('a','b') AND n IN (-1)",
+      'SELECT ? FROM t WHERE id IN (?) AND s in (?) AND n IN (?)',
+    ],
     ['IN-lists of expressions do not collapse', 'SELECT 1 FROM t WHERE id IN (1, a, 3)', 'SELECT ? FROM t WHERE id IN (?, a, ?)'],
     ['multi-row VALUES collapse', "INSERT INTO t (a, b) VALUES (1, 'x'), (2, 'y'),(3,'z')", 'INSERT INTO t (a, b) VALUES (?, ?)'],
     ['VALUES with expressions keep each row', 'INSERT INTO t VALUES (1, now()), (2, now())', 'INSERT INTO t VALUES (?, now()), (?, now())'],
     ['casts and typed literals', "SELECT '2026-01-01'::date, DATE '2026-01-01', interval '1 day'", 'SELECT ?::date, DATE ?, interval ?'],
-    ['unicode identifiers and strings', "SELECT café, \"東京\" FROM naïve WHERE x = '🚀 emoji'", 'SELECT café, "東京" FROM naïve WHERE x = ?'],
-    ['layout does not matter', "SELECT  a,b\n\tFROM t WHERE ( x = 1 )", 'SELECT a, b FROM t WHERE (x = ?)'],
+    ['unicode identifiers and strings', 'SELECT café, "東京" FROM naïve WHERE x = \'🚀 emoji\'', 'SELECT café, "東京" FROM naïve WHERE x = ?'],
+    ['layout does not matter', 'SELECT  a,b\n\tFROM t WHERE ( x = 1 )', 'SELECT a, b FROM t WHERE (x = ?)'],
   ])('%s', (_name, sql, expected) => {
     expect(normalizeSql(sql, 'postgres')).toBe(expected);
   });
@@ -82,7 +86,11 @@ describe('normalizeSql: PostgreSQL', () => {
 
 describe('normalizeSql: T-SQL', () => {
   it.each([
-    ['N strings, hex, bracketed identifiers with ]] and variables', "SELECT [a]]b], N'x''y', 0xDEADBEEF FROM [dbo].[t] WHERE @p1 = 1 AND @@ROWCOUNT > 0", 'SELECT [a]]b], ?, ? FROM [dbo].[t] WHERE @p1 = ? AND @@ROWCOUNT > ?'],
+    [
+      'N strings, hex, bracketed identifiers with ]] and variables',
+      "SELECT [a]]b], N'x''y', 0xDEADBEEF FROM [dbo].[t] WHERE @p1 = 1 AND @@ROWCOUNT > 0",
+      'SELECT [a]]b], ?, ? FROM [dbo].[t] WHERE @p1 = ? AND @@ROWCOUNT > ?',
+    ],
     ['nested comments and -- comments', 'SELECT 1 /* a /* b */ c */ -- d\n FROM t', 'SELECT ? FROM t'],
     ['backslashes are not escapes in T-SQL strings', "SELECT 'a\\', 2", 'SELECT ?, ?'],
     ['IN-lists', "SELECT * FROM t WHERE id IN (1, 2, N'3')", 'SELECT * FROM t WHERE id IN (?)'],

@@ -8,7 +8,10 @@ const mapped = (message: string, key = 'slowlog|get') => mapRedisSignalError(toC
 
 describe('redis signal errors', () => {
   it('maps NOPERM to permission with the exact subcommand grant, whatever the wording of the version', () => {
-    for (const text of ["NOPERM this user has no permissions to run the 'slowlog|get' command", "NOPERM User monitor has no permissions to run the 'slowlog|get' command"]) {
+    for (const text of [
+      "NOPERM this user has no permissions to run the 'slowlog|get' command",
+      "NOPERM User monitor has no permissions to run the 'slowlog|get' command",
+    ]) {
       expect(mapped(text)).toEqual({
         status: 'unavailable',
         reason: 'permission',
@@ -31,11 +34,17 @@ describe('redis signal errors', () => {
     expect(mapped('LOADING Redis is loading the dataset in memory')).toMatchObject({ reason: 'error', detail: expect.stringMatching(/loading/) });
     expect(mapped('BUSY Redis is busy running a script.')).toMatchObject({ reason: 'timeout' });
     expect(mapRedisSignalError(toCommandError(new Error('Command timed out'), 'info', 'monitor'))).toMatchObject({ reason: 'timeout' });
-    expect(mapRedisSignalError(toCommandError(new Error('Connection is closed.'), 'info', 'monitor'))).toMatchObject({ reason: 'error', detail: 'connection lost during INFO' });
+    expect(mapRedisSignalError(toCommandError(new Error('Connection is closed.'), 'info', 'monitor'))).toMatchObject({
+      reason: 'error',
+      detail: 'connection lost during INFO',
+    });
   });
 
   it('reports a refusal by the allowlist as an error of the agent', () => {
-    expect(mapRedisSignalError(new CommandRefused('SLOWLOG RESET', 'not on the allowlist'))).toMatchObject({ reason: 'error', detail: expect.stringMatching(/allowlist/) });
+    expect(mapRedisSignalError(new CommandRefused('SLOWLOG RESET', 'not on the allowlist'))).toMatchObject({
+      reason: 'error',
+      detail: expect.stringMatching(/allowlist/),
+    });
   });
 });
 

@@ -88,14 +88,18 @@ describe('redis command allowlist', () => {
     expect(r.message).not.toContain('hunter2');
     expect(refusal('SET', 'secret-key', 'secret-value').statement).toBe('SET <2 args>');
     fc.assert(
-      fc.property(fc.string({ minLength: 1, maxLength: 20 }), fc.array(fc.string({ minLength: 8, maxLength: 30 }), { minLength: 1, maxLength: 4 }), (name, args) => {
-        try {
-          checkCommand(name, args);
-        } catch (err) {
-          if (!(err instanceof CommandRefused)) throw err;
-          for (const a of args) expect(err.statement.includes(a) && !name.toLowerCase().includes(a.toLowerCase())).toBe(false);
-        }
-      }),
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 20 }),
+        fc.array(fc.string({ minLength: 8, maxLength: 30 }), { minLength: 1, maxLength: 4 }),
+        (name, args) => {
+          try {
+            checkCommand(name, args);
+          } catch (err) {
+            if (!(err instanceof CommandRefused)) throw err;
+            for (const a of args) expect(err.statement.includes(a) && !name.toLowerCase().includes(a.toLowerCase())).toBe(false);
+          }
+        },
+      ),
     );
   });
 

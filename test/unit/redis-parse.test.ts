@@ -11,7 +11,13 @@ import {
   summarizeArgs,
 } from '../../collectors/redis/parse.js';
 import { productLabel, serverFacts } from '../../collectors/redis/session.js';
-import { REDIS_70_ACL_GETUSER_DEFAULT, REDIS_70_ACL_LIST, REDIS_70_CLIENT_LIST, REDIS_70_INFO_KEYSPACE, REDIS_70_INFO_SERVER } from '../fixtures/redis/redis-7.0.js';
+import {
+  REDIS_70_ACL_GETUSER_DEFAULT,
+  REDIS_70_ACL_LIST,
+  REDIS_70_CLIENT_LIST,
+  REDIS_70_INFO_KEYSPACE,
+  REDIS_70_INFO_SERVER,
+} from '../fixtures/redis/redis-7.0.js';
 import { VALKEY_72_INFO_SERVER, VALKEY_81_COMMANDLOG_LARGE_REQUEST, VALKEY_81_INFO_REPLICATION, VALKEY_81_INFO_SERVER } from '../fixtures/redis/valkey.js';
 
 const section = (text: string, name: string) => {
@@ -152,7 +158,15 @@ describe('ACL posture', () => {
   });
 
   it('sees a least-privileged monitor as harmless', () => {
-    expect(byName('monitor')).toMatchObject({ enabled: true, nopass: false, password_count: 1, all_commands: false, admin_commands: false, all_keys: false, writes_all_keys: false });
+    expect(byName('monitor')).toMatchObject({
+      enabled: true,
+      nopass: false,
+      password_count: 1,
+      all_commands: false,
+      admin_commands: false,
+      all_keys: false,
+      writes_all_keys: false,
+    });
   });
 
   it('tells read-only all-keys access from write access, and disabled users from enabled ones', () => {

@@ -18,14 +18,19 @@ describe('redis target files', () => {
   it('needs no database, and takes standalone, sentinel and cluster modes', () => {
     expect(parseTarget(base, 'r.json').redis).toBeUndefined();
     expect(parseTarget({ ...base, redis: { mode: 'standalone' } }, 'r.json').redis).toEqual({ mode: 'standalone' });
-    expect(parseTarget({ ...base, port: 26379, redis: { mode: 'sentinel', masterName: 'mymaster', sentinels: [{ host: 's2', port: 26379 }] } }, 'r.json').redis).toEqual({
+    expect(
+      parseTarget({ ...base, port: 26379, redis: { mode: 'sentinel', masterName: 'mymaster', sentinels: [{ host: 's2', port: 26379 }] } }, 'r.json').redis,
+    ).toEqual({
       mode: 'sentinel',
       masterName: 'mymaster',
       sentinels: [{ host: 's2', port: 26379 }],
       sentinelAuth: 'none',
       sentinelTls: false,
     });
-    expect(parseTarget({ ...base, redis: { mode: 'cluster', nodes: [{ host: 'n2', port: 7001 }] } }, 'r.json').redis).toEqual({ mode: 'cluster', nodes: [{ host: 'n2', port: 7001 }] });
+    expect(parseTarget({ ...base, redis: { mode: 'cluster', nodes: [{ host: 'n2', port: 7001 }] } }, 'r.json').redis).toEqual({
+      mode: 'cluster',
+      nodes: [{ host: 'n2', port: 7001 }],
+    });
   });
 
   it.each([

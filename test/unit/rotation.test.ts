@@ -68,8 +68,14 @@ describe('rotation through the API', () => {
     expect(await call('targets.setPassword', { id: 'pg-1', password: 'pw-1' })).toMatchObject({ ok: true });
     const setAt = Date.parse(store.target('pg-1')!.passwordSetAt!);
     expect(setAt).toBeGreaterThanOrEqual(before);
-    expect(await call('status.get', {})).toMatchObject({ ok: true, result: { targets: [{ credentials: { state: 'ok', setAt: new Date(setAt).toISOString() } }] } });
-    expect(await call('targets.create', { target: { ...target, id: 'pg-2', passwordSetAt: ago(1) } })).toMatchObject({ ok: false, error: { code: 'bad_request' } });
+    expect(await call('status.get', {})).toMatchObject({
+      ok: true,
+      result: { targets: [{ credentials: { state: 'ok', setAt: new Date(setAt).toISOString() } }] },
+    });
+    expect(await call('targets.create', { target: { ...target, id: 'pg-2', passwordSetAt: ago(1) } })).toMatchObject({
+      ok: false,
+      error: { code: 'bad_request' },
+    });
   });
 
   it('status.get reports the state file and home open to other users (readiness page), and nothing when private', async () => {
@@ -115,8 +121,30 @@ describe('the tray runtime', () => {
     const { store } = api();
     const t0 = Date.now();
     const days = (n: number) => new Date(t0 - n * DAY).toISOString();
-    await store.putTarget(TargetSchema.parse({ id: 'pg-old', engine: 'postgres', host: 'h', port: 5432, user: 'u', database: 'd', password: { secret: 'sealed:x' }, passwordSetAt: days(100) }));
-    await store.putTarget(TargetSchema.parse({ id: 'pg-new', engine: 'postgres', host: 'h', port: 5432, user: 'u', database: 'd', password: { secret: 'sealed:y' }, passwordSetAt: days(1) }));
+    await store.putTarget(
+      TargetSchema.parse({
+        id: 'pg-old',
+        engine: 'postgres',
+        host: 'h',
+        port: 5432,
+        user: 'u',
+        database: 'd',
+        password: { secret: 'sealed:x' },
+        passwordSetAt: days(100),
+      }),
+    );
+    await store.putTarget(
+      TargetSchema.parse({
+        id: 'pg-new',
+        engine: 'postgres',
+        host: 'h',
+        port: 5432,
+        user: 'u',
+        database: 'd',
+        password: { secret: 'sealed:y' },
+        passwordSetAt: days(1),
+      }),
+    );
     await store.updateSettings({ destination: DestinationSchema.parse({ url: 'https://ingest.example.com/v1', apiKey: { env: 'K' }, apiKeySetAt: days(80) }) });
     const ops = new TargetOperations({ id: 'a', version: '0.1.0', host: 't' }, new AuditLedger(mkdtempSync(join(tmpdir(), 'rot-a-'))), () => fakeVault, {});
     const status = new AgentRuntime({ store, ops, deliver: async () => {}, platform: 'linux' }).status();

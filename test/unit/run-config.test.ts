@@ -9,16 +9,22 @@ const destination = { url: 'https://ingest.logstag.example/v1/ingest', apiKey: {
 
 describe('run config', () => {
   it('reads the documented shape; relative paths are relative to the config file; interval defaults per target', async () => {
-    const file = jsonFile({
-      intervalSeconds: 5,
-      targets: [target, { file: 'second.json' }],
-      destination: { ...destination, caFile: 'ca.pem', proxy: { url: 'http://proxy.corp:3128', username: 'agent', password: { env: 'PROXY_PW' } } },
-      spool: { dir: 'spool', maxBytes: 2 * 1024 * 1024 },
-    }, 'run.json');
+    const file = jsonFile(
+      {
+        intervalSeconds: 5,
+        targets: [target, { file: 'second.json' }],
+        destination: { ...destination, caFile: 'ca.pem', proxy: { url: 'http://proxy.corp:3128', username: 'agent', password: { env: 'PROXY_PW' } } },
+        spool: { dir: 'spool', maxBytes: 2 * 1024 * 1024 },
+      },
+      'run.json',
+    );
     const dir = dirname(file);
     writeFileSync(join(dir, 'second.json'), JSON.stringify({ ...target, id: 'pg-2', intervalSeconds: 30 }));
     const cfg = await loadRunConfig(file);
-    expect(cfg.targets.map((t) => [t.target.id, t.intervalSeconds])).toEqual([['pg-1', 5], ['pg-2', 30]]);
+    expect(cfg.targets.map((t) => [t.target.id, t.intervalSeconds])).toEqual([
+      ['pg-1', 5],
+      ['pg-2', 30],
+    ]);
     expect(cfg.destination).toMatchObject({ url: destination.url, caFile: join(dir, 'ca.pem'), maxBatchesPerSecond: 2, allowPrivateAddress: false });
     expect(cfg.spoolDir).toBe(join(dir, 'spool'));
     expect(cfg.spoolMaxBytes).toBe(2 * 1024 * 1024);
@@ -35,11 +41,17 @@ describe('run config', () => {
 
   it.each([
     [{ targets: [] }, /targets: must be a non-empty list/],
-    [{ targets: [target], destination: { ...destination, url: 'http://ingest.logstag.example/' } }, /destination\.url: must use https \(http is allowed only to a loopback address/],
+    [
+      { targets: [target], destination: { ...destination, url: 'http://ingest.logstag.example/' } },
+      /destination\.url: must use https \(http is allowed only to a loopback address/,
+    ],
     [{ targets: [target], destination: { ...destination, url: 'ftp://x/' } }, /destination\.url: must be an https URL/],
     [{ targets: [target], destination: { ...destination, apiKey: 'lsk_live_123' } }, /destination\.apiKey: plaintext API keys are refused/],
     [{ targets: [target], destination: { ...destination, url: 'https://user:pw@x.example/' } }, /must not contain credentials/],
-    [{ targets: [target], destination: { ...destination, proxy: { url: 'http://p:3128', username: 'u', password: 'pw' } } }, /destination\.proxy\.password: plaintext proxy passwords are refused/],
+    [
+      { targets: [target], destination: { ...destination, proxy: { url: 'http://p:3128', username: 'u', password: 'pw' } } },
+      /destination\.proxy\.password: plaintext proxy passwords are refused/,
+    ],
     [{ targets: [target], destination: { ...destination, pin: 'abc' } }, /destination\.pin: must be "sha256\//],
     [{ targets: [target], spool: { maxBytes: 1000 } }, /spool\.maxBytes: must be at least 1048576/],
     [{ targets: [target], intervalSeconds: 0 }, /intervalSeconds/],

@@ -33,9 +33,14 @@ describe('secret scrubber', () => {
 
   it('knows nothing until a secret is resolved; resolving one registers it', async () => {
     expect(scrub(`x ${KEY}`)).toBe(`x ${KEY}`);
-    await resolveSecret({ env: 'K' }, () => {
-      throw new Error('no vault');
-    }, { K: KEY }, 'destination.apiKey');
+    await resolveSecret(
+      { env: 'K' },
+      () => {
+        throw new Error('no vault');
+      },
+      { K: KEY },
+      'destination.apiKey',
+    );
     expect(scrub(`x ${KEY}`)).toBe(`x ${SECRET_REMOVED}`);
   });
 

@@ -306,10 +306,12 @@ const worlds: World[] = [];
 const apps: DesktopApp[] = [];
 afterEach(async () => {
   // Stop collecting, then close the spool (it holds files in the world's home) before the home goes.
-  await Promise.all(apps.splice(0).map(async (a) => {
-    await a.runtime.stop();
-    await a.delivery.shutdown(0).catch(() => {});
-  }));
+  await Promise.all(
+    apps.splice(0).map(async (a) => {
+      await a.runtime.stop();
+      await a.delivery.shutdown(0).catch(() => {});
+    }),
+  );
   for (const w of worlds.splice(0)) rmSync(w.home, { recursive: true, force: true });
 });
 
@@ -317,7 +319,13 @@ async function launch(opts: { platform?: NodeJS.Platform; argv?: string[]; world
   const world = opts.world ?? new World();
   worlds.push(world);
   world.platform = opts.platform ?? 'linux';
-  const { ready } = startDesktopApp(world.api(), { platform: world.platform, argv: opts.argv ?? ['electron', '.'], log: (e) => world.logged.push(e), env: {}, quitGraceMs: 2_000 });
+  const { ready } = startDesktopApp(world.api(), {
+    platform: world.platform,
+    argv: opts.argv ?? ['electron', '.'],
+    log: (e) => world.logged.push(e),
+    env: {},
+    quitGraceMs: 2_000,
+  });
   const beforeReady = [...world.events];
   world.readyResolve();
   const app = await ready;
@@ -331,7 +339,12 @@ describe('desktop app startup', () => {
   it('locks to one instance, sandboxes every renderer and registers app:// before ready; hardens the session before anything loads', async () => {
     const { world, beforeReady } = await launch();
     expect(beforeReady).toEqual(['requestSingleInstanceLock', 'enableSandbox', 'registerSchemesAsPrivileged']);
-    expect(world.schemes).toEqual([{ scheme: 'app', privileges: expect.objectContaining({ standard: true, secure: true, bypassCSP: false, allowServiceWorkers: false, corsEnabled: false }) }]);
+    expect(world.schemes).toEqual([
+      {
+        scheme: 'app',
+        privileges: expect.objectContaining({ standard: true, secure: true, bypassCSP: false, allowServiceWorkers: false, corsEnabled: false }),
+      },
+    ]);
     expect(world.events.slice(3)).toEqual(['ready', 'setPermissionRequestHandler', 'protocol.handle:app', 'new Tray', 'new BrowserWindow']);
     expect(world.app.listenerCount('web-contents-created')).toBe(1);
     expect(world.ipcMain.listeners.has(CALL_CHANNEL)).toBe(true);
@@ -376,7 +389,13 @@ describe('desktop app startup', () => {
     expect(existsSync(win.options.webPreferences!.preload!)).toBe(true);
     // Its webContents is hardened: no new windows, no navigation away.
     expect(win.webContents.openHandler?.()).toEqual({ action: 'deny' });
-    const away = { url: 'https://example.com/', prevented: false, preventDefault() { this.prevented = true; } };
+    const away = {
+      url: 'https://example.com/',
+      prevented: false,
+      preventDefault() {
+        this.prevented = true;
+      },
+    };
     win.webContents.emit('will-navigate', away);
     expect(away.prevented).toBe(true);
     // So is any other web contents the app ever creates.
@@ -520,7 +539,10 @@ describe('IPC from the window', () => {
   it('accepts agent API calls from our page only, validated against the contract', async () => {
     const { world } = await launch();
     expect(await world.call('status.get', {})).toMatchObject({ ok: true });
-    expect(await world.call('status.get', {}, 'https://evil.example/')).toEqual({ ok: false, error: { code: 'bad_request', message: 'this page is not allowed to call the Logstag agent' } });
+    expect(await world.call('status.get', {}, 'https://evil.example/')).toEqual({
+      ok: false,
+      error: { code: 'bad_request', message: 'this page is not allowed to call the Logstag agent' },
+    });
     expect(await world.call('status.get', {}, 'file:///index.html')).toMatchObject({ ok: false });
     expect(await world.call('settings.update', { paused: 'yes' })).toMatchObject({ ok: false, error: { code: 'bad_request' } });
     expect(await world.call('shell.exec', {})).toMatchObject({ ok: false, error: { code: 'unknown_method' } });

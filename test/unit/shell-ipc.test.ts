@@ -71,9 +71,14 @@ function setup() {
   const home = mkdtempSync(join(tmpdir(), 'shell-ipc-'));
   homes.push(home);
   const store = new StateStore(home);
-  const ops = new TargetOperations({ id: 'agent-1', version: '0.1.0', host: 'test' }, new AuditLedger(join(home, 'audit')), () => {
-    throw new VaultError('unavailable', 'no vault in this test');
-  }, {});
+  const ops = new TargetOperations(
+    { id: 'agent-1', version: '0.1.0', host: 'test' },
+    new AuditLedger(join(home, 'audit')),
+    () => {
+      throw new VaultError('unavailable', 'no vault in this test');
+    },
+    {},
+  );
   const api = createHandlers({ store, ops });
   const disconnect = vi.fn((conn: Connection) => api.disconnect(conn));
   const ipcMain = new FakeIpcMain();
@@ -86,7 +91,8 @@ function setup() {
     collectedAt: new Date().toISOString(),
     signals: [],
   });
-  const publish = (id: string) => ops.cycles.emit('cycle', { payload: payload(id), annotations: [], policy: resolvePolicy(), durationMs: 1, commitMemory: async () => {} });
+  const publish = (id: string) =>
+    ops.cycles.emit('cycle', { payload: payload(id), annotations: [], policy: resolvePolicy(), durationMs: 1, commitMemory: async () => {} });
   return { store, ops, ipcMain, disconnect, logged, transport, publish };
 }
 
@@ -97,7 +103,13 @@ describe('IPC transport', () => {
     const { ipcMain, store, logged } = setup();
     const wc = new FakeWebContents();
     const create = { method: 'targets.create', params: { target } };
-    for (const url of ['https://evil.example/index.html', 'file:///tmp/other/index.html', 'about:blank', 'data:text/html,hi', 'devtools://devtools/bundled/inspector.html']) {
+    for (const url of [
+      'https://evil.example/index.html',
+      'file:///tmp/other/index.html',
+      'about:blank',
+      'data:text/html,hi',
+      'devtools://devtools/bundled/inspector.html',
+    ]) {
       const res = await ipcMain.invoke(wc, url, create);
       expect(res).toEqual({ ok: false, error: { code: 'bad_request', message: 'this page is not allowed to call the Logstag agent' } });
     }
@@ -133,12 +145,16 @@ describe('IPC transport', () => {
     await ipcMain.invoke(other, OWN_URL, { method: 'status.get' });
 
     publish('pg-1');
-    expect(subscribed.events()).toEqual([expect.objectContaining({ subscription, payload: expect.objectContaining({ target: expect.objectContaining({ id: 'pg-1' }) }) })]);
+    expect(subscribed.events()).toEqual([
+      expect.objectContaining({ subscription, payload: expect.objectContaining({ target: expect.objectContaining({ id: 'pg-1' }) }) }),
+    ]);
     expect(other.sent).toEqual([]);
 
     // Unsubscribing from another webContents does nothing; from the owner it stops the events.
     expect(await ipcMain.invoke(other, OWN_URL, { method: 'feed.unsubscribe', params: { subscription } })).toMatchObject({ result: { unsubscribed: false } });
-    expect(await ipcMain.invoke(subscribed, OWN_URL, { method: 'feed.unsubscribe', params: { subscription } })).toMatchObject({ result: { unsubscribed: true } });
+    expect(await ipcMain.invoke(subscribed, OWN_URL, { method: 'feed.unsubscribe', params: { subscription } })).toMatchObject({
+      result: { unsubscribed: true },
+    });
     publish('pg-1');
     expect(subscribed.events()).toHaveLength(1);
   });
@@ -243,7 +259,13 @@ describe('window hardening', () => {
       this.openHandler = handler;
     }
   }
-  const navigation = (url: string) => ({ url, prevented: false, preventDefault() { this.prevented = true; } });
+  const navigation = (url: string) => ({
+    url,
+    prevented: false,
+    preventDefault() {
+      this.prevented = true;
+    },
+  });
 
   it('denies new windows and webviews, and navigation anywhere but our page', () => {
     const contents = new FakeContents();
@@ -295,7 +317,12 @@ describe('window hardening', () => {
     const ask = (permission: string, url: string): boolean => {
       let granted: boolean | undefined;
       request?.({}, permission, (g) => (granted = g), { requestingUrl: url });
-      return granted ?? (() => { throw new Error('callback not called'); })();
+      return (
+        granted ??
+        (() => {
+          throw new Error('callback not called');
+        })()
+      );
     };
     for (const p of ['media', 'geolocation', 'notifications', 'openExternal', 'clipboard-read', 'fileSystem', 'hid', 'usb', 'serial', 'unknown']) {
       expect(ask(p, OWN_URL)).toBe(false);
@@ -319,7 +346,12 @@ describe('window hardening', () => {
     const decide = (details: BlockableRequest): boolean => {
       let cancel: boolean | undefined;
       session.beforeRequest?.(details, (r) => (cancel = r.cancel));
-      return cancel ?? (() => { throw new Error('callback not called'); })();
+      return (
+        cancel ??
+        (() => {
+          throw new Error('callback not called');
+        })()
+      );
     };
     for (const url of ['https://cdn.example.com/x.js', 'http://169.254.169.254/latest/meta-data', 'wss://example.com/', 'file:///etc/passwd']) {
       expect(decide({ url, webContentsId: 1 }), url).toBe(true);

@@ -86,7 +86,8 @@ describe('resolveRendererFile: only files of the renderer build', () => {
 
 describe('the app:// handler over the real renderer build', () => {
   const handler = createRendererProtocolHandler({ root: dist });
-  const get = (url: string, init: { method?: string; initiatorOrigin?: string } = {}) => handler({ url, method: init.method ?? 'GET', ...(init.initiatorOrigin === undefined ? {} : { initiatorOrigin: init.initiatorOrigin }) });
+  const get = (url: string, init: { method?: string; initiatorOrigin?: string } = {}) =>
+    handler({ url, method: init.method ?? 'GET', ...(init.initiatorOrigin === undefined ? {} : { initiatorOrigin: init.initiatorOrigin }) });
   const expectSecurityHeaders = (res: Response): void => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) expect(res.headers.get(k), k).toBe(v);
   };
@@ -141,7 +142,11 @@ describe('the Content-Security-Policy', () => {
   });
 
   it('is strict: nothing by default, scripts only from our origin, no eval, no remote source, no connections', () => {
-    const directives = new Map(RENDERER_CSP_HEADER.split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k!, v]));
+    const directives = new Map(
+      RENDERER_CSP_HEADER.split(';')
+        .map((d) => d.trim().split(/\s+/))
+        .map(([k, ...v]) => [k!, v]),
+    );
     expect(directives.get('default-src')).toEqual(["'none'"]);
     expect(directives.get('script-src')).toEqual(["'self'"]);
     expect(directives.get('connect-src')).toEqual(["'none'"]);

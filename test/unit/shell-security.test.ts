@@ -160,7 +160,13 @@ describe('Electronegativity over the app sources', { timeout: 300_000 }, () => {
     expect(csv.code, csv.out).toBe(0);
     expect(sarif.code, sarif.out).toBe(0);
     const sarifDoc = JSON.parse(readFileSync(join(dir, 'report.sarif'), 'utf8')) as {
-      runs: Array<{ results: Array<{ ruleId: string; level: string; locations: Array<{ physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number; startColumn: number } } }> }> }>;
+      runs: Array<{
+        results: Array<{
+          ruleId: string;
+          level: string;
+          locations: Array<{ physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number; startColumn: number } } }>;
+        }>;
+      }>;
     };
     const results = sarifDoc.runs[0]!.results;
     // Electronegativity 1.10 writes the CSV header and the rows with two concurrent
@@ -170,7 +176,10 @@ describe('Electronegativity over the app sources', { timeout: 300_000 }, () => {
     const readCsv = (): string[][] | undefined => {
       const text = readFileSync(join(dir, 'report.csv'), 'utf8');
       const rows = parseCsv(text).slice(1);
-      const whole = text.startsWith('issue, severity,') && rows.length === results.length && rows.every((r) => /^[A-Z_]+$/.test(r[0] ?? '') && ['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH'].includes(r[1] ?? ''));
+      const whole =
+        text.startsWith('issue, severity,') &&
+        rows.length === results.length &&
+        rows.every((r) => /^[A-Z_]+$/.test(r[0] ?? '') && ['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH'].includes(r[1] ?? ''));
       return whole ? rows : undefined;
     };
     let rows = readCsv();
@@ -189,7 +198,16 @@ describe('Electronegativity over the app sources', { timeout: 300_000 }, () => {
     findings = rows.map(([id, severity, confidence, file, location, sample]) => {
       const [line, column] = (location ?? '0:0').split(':').map(Number) as [number, number];
       const key = `${id}|${file}|${line === 0 ? 1 : line}|${column}`;
-      return { id: id!, severity: severity as Finding['severity'], confidence: confidence!, file: relative(dir, file ?? ''), line, column, sample: sample ?? '', manualReview: review.has(key) };
+      return {
+        id: id!,
+        severity: severity as Finding['severity'],
+        confidence: confidence!,
+        file: relative(dir, file ?? ''),
+        line,
+        column,
+        sample: sample ?? '',
+        manualReview: review.has(key),
+      };
     });
   }, 280_000);
 
@@ -201,7 +219,9 @@ describe('Electronegativity over the app sources', { timeout: 300_000 }, () => {
 
   it('its checks are live: the insecure canary window is reported (context isolation off, no sandbox, auxclick, node integration)', () => {
     const canary = findings.filter((f) => f.file.startsWith('canary'));
-    expect(canary.map((f) => f.id)).toEqual(expect.arrayContaining(['CONTEXT_ISOLATION_JS_CHECK', 'SANDBOX_JS_CHECK', 'AUXCLICK_JS_CHECK', 'NODE_INTEGRATION_JS_CHECK']));
+    expect(canary.map((f) => f.id)).toEqual(
+      expect.arrayContaining(['CONTEXT_ISOLATION_JS_CHECK', 'SANDBOX_JS_CHECK', 'AUXCLICK_JS_CHECK', 'NODE_INTEGRATION_JS_CHECK']),
+    );
     expect(canary.find((f) => f.id === 'CONTEXT_ISOLATION_JS_CHECK')?.severity).toBe('HIGH');
   });
 
@@ -219,7 +239,8 @@ describe('Electronegativity over the app sources', { timeout: 300_000 }, () => {
     const unjustified = aboveLow.filter((f) => !(f.manualReview && Object.hasOwn(JUSTIFIED, f.id)));
     expect(unjustified, JSON.stringify(unjustified, null, 2)).toEqual([]);
     // For the record (visible with --reporter=verbose): what is accepted and why.
-    for (const f of aboveLow) console.info(`electronegativity ${f.id} (${f.severity}, manual review) at ${f.file}:${f.line}: ${JUSTIFIED[f.id]!.why} [${JUSTIFIED[f.id]!.backedBy}]`);
+    for (const f of aboveLow)
+      console.info(`electronegativity ${f.id} (${f.severity}, manual review) at ${f.file}:${f.line}: ${JUSTIFIED[f.id]!.why} [${JUSTIFIED[f.id]!.backedBy}]`);
     for (const f of app.filter((x) => !aboveLow.includes(x))) console.info(`electronegativity ${f.id} (${f.severity}) at ${f.file}:${f.line}: ${f.sample}`);
   });
 
@@ -332,7 +353,8 @@ describe('Electron security checklist', () => {
     const s = new FakeSession();
     hardenSession(s, isOwnRendererUrl);
     expect(s.filter?.urls).toEqual(['*://*/*', 'file://*/*']);
-    for (const url of ['http://example.com/a.js', 'https://example.com/', 'ws://example.com/', 'file:///etc/passwd']) expect(s.cancelled({ url, webContentsId: 7 })).toBe(true);
+    for (const url of ['http://example.com/a.js', 'https://example.com/', 'ws://example.com/', 'file:///etc/passwd'])
+      expect(s.cancelled({ url, webContentsId: 7 })).toBe(true);
   });
 
   it('2. no Node.js integration in any renderer, worker or subframe', () => {
@@ -360,7 +382,20 @@ describe('Electron security checklist', () => {
   it('5. permission requests denied (one exception: clipboard writes by our own page); device access never', () => {
     const s = new FakeSession();
     hardenSession(s, isOwnRendererUrl);
-    for (const p of ['media', 'geolocation', 'notifications', 'midi', 'pointerLock', 'fullscreen', 'openExternal', 'clipboard-read', 'display-capture', 'hid', 'serial', 'usb']) {
+    for (const p of [
+      'media',
+      'geolocation',
+      'notifications',
+      'midi',
+      'pointerLock',
+      'fullscreen',
+      'openExternal',
+      'clipboard-read',
+      'display-capture',
+      'hid',
+      'serial',
+      'usb',
+    ]) {
       expect(s.granted(p, RENDERER_URL), p).toBe(false);
       expect(s.check?.({}, p, 'app://logstag', { requestingUrl: RENDERER_URL }), p).toBe(false);
     }
@@ -403,7 +438,8 @@ describe('Electron security checklist', () => {
     const c = new NavContents();
     hardenWebContents(c, isOwnRendererUrl);
     for (const event of ['will-navigate', 'will-redirect']) {
-      for (const url of ['https://example.com/', 'file:///etc/passwd', 'app://logstag/other.html', 'app://evil/index.html', 'data:text/html,x']) expect(c.prevented(event, url), `${event} ${url}`).toBe(true);
+      for (const url of ['https://example.com/', 'file:///etc/passwd', 'app://logstag/other.html', 'app://evil/index.html', 'data:text/html,x'])
+        expect(c.prevented(event, url), `${event} ${url}`).toBe(true);
       expect(c.prevented(event, `${RENDERER_URL}#/targets`)).toBe(false);
     }
   });
@@ -431,12 +467,22 @@ describe('Electron security checklist', () => {
     const home = mkdtempSync(join(tmpdir(), 'checklist-ipc-'));
     try {
       const store = new StateStore(home);
-      const ops = new TargetOperations({ id: 'a', version: '0', host: 'h' }, new AuditLedger(join(home, 'audit')), () => {
-        throw new VaultError('unavailable', 'none');
-      }, {});
+      const ops = new TargetOperations(
+        { id: 'a', version: '0', host: 'h' },
+        new AuditLedger(join(home, 'audit')),
+        () => {
+          throw new VaultError('unavailable', 'none');
+        },
+        {},
+      );
       const api = createHandlers({ store, ops });
       let listener: ((e: InvokeEvent, ...a: unknown[]) => Promise<unknown>) | undefined;
-      registerIpcTransport({ ipcMain: { handle: (_c, l) => void (listener = l), removeHandler: () => {} }, handlers: api.handlers, disconnect: api.disconnect, isTrustedUrl: isOwnRendererUrl });
+      registerIpcTransport({
+        ipcMain: { handle: (_c, l) => void (listener = l), removeHandler: () => {} },
+        handlers: api.handlers,
+        disconnect: api.disconnect,
+        isTrustedUrl: isOwnRendererUrl,
+      });
       const sender = { id: 1, send: () => {}, isDestroyed: () => false, once: () => sender, on: () => sender };
       const invoke = (url: string | null, parent: unknown, arg: unknown) => listener!({ sender, senderFrame: url === null ? null : { url, parent } }, arg);
       expect(await invoke(RENDERER_URL, null, { method: 'settings.get' })).toMatchObject({ ok: true });
@@ -449,7 +495,10 @@ describe('Electron security checklist', () => {
         expect(await invoke(url, parent, { method: 'settings.update', params: { paused: true } })).toMatchObject({ ok: false, error: { code: 'bad_request' } });
       }
       expect(store.settings.paused).toBe(false);
-      expect(await invoke(RENDERER_URL, null, { method: 'settings.update', params: { paused: 'yes' } })).toMatchObject({ ok: false, error: { code: 'bad_request' } });
+      expect(await invoke(RENDERER_URL, null, { method: 'settings.update', params: { paused: 'yes' } })).toMatchObject({
+        ok: false,
+        error: { code: 'bad_request' },
+      });
       expect(await invoke(RENDERER_URL, null, { method: 'process.exit' })).toMatchObject({ ok: false, error: { code: 'unknown_method' } });
     } finally {
       rmSync(home, { recursive: true, force: true });
@@ -460,13 +509,17 @@ describe('Electron security checklist', () => {
     for (const { file, text } of electronSources()) {
       expect(text, file).not.toMatch(/\.loadFile\(|loadURL\(\s*['"`]file:|pathToFileURL\(/);
     }
-    const yaml = createRequire(createRequire(createRequire(import.meta.url).resolve('electron-builder/package.json')).resolve('app-builder-lib/package.json'))('js-yaml') as { load(t: string): unknown };
+    const yaml = createRequire(createRequire(createRequire(import.meta.url).resolve('electron-builder/package.json')).resolve('app-builder-lib/package.json'))(
+      'js-yaml',
+    ) as { load(t: string): unknown };
     const config = yaml.load(readFileSync(join(root, 'build', 'electron-builder.yml'), 'utf8')) as { electronFuses: Record<string, boolean> };
     expect(config.electronFuses.grantFileProtocolExtraPrivileges).toBe(false);
   });
 
   it('19. fuses set at packaging: no RunAsNode, no NODE_OPTIONS, no --inspect, cookie encryption, asar integrity, only app.asar', () => {
-    const yaml = createRequire(createRequire(createRequire(import.meta.url).resolve('electron-builder/package.json')).resolve('app-builder-lib/package.json'))('js-yaml') as { load(t: string): unknown };
+    const yaml = createRequire(createRequire(createRequire(import.meta.url).resolve('electron-builder/package.json')).resolve('app-builder-lib/package.json'))(
+      'js-yaml',
+    ) as { load(t: string): unknown };
     const config = yaml.load(readFileSync(join(root, 'build', 'electron-builder.yml'), 'utf8')) as { electronFuses: Record<string, boolean> };
     expect(config.electronFuses).toMatchObject({
       runAsNode: false,

@@ -28,7 +28,9 @@ const ok = (id: string, extra: Partial<RuntimeTargetStatus> = {}): RuntimeTarget
   ...extra,
 });
 const status = (targets: RuntimeTargetStatus[], extra: Partial<RuntimeStatus> = {}): RuntimeStatus => ({ paused: false, targets, ...extra });
-const problem = (kind: NonNullable<RuntimeTargetStatus['problem']>['kind'], message = 'x') => ({ problem: { kind, message, since: '2025-01-01T00:00:00.000Z' } });
+const problem = (kind: NonNullable<RuntimeTargetStatus['problem']>['kind'], message = 'x') => ({
+  problem: { kind, message, since: '2025-01-01T00:00:00.000Z' },
+});
 
 describe('tray state from agent status', () => {
   it('healthy: every target collected in full', () => {
@@ -58,9 +60,13 @@ describe('tray state from agent status', () => {
     expect(creds).toMatchObject({ state: 'attention', headline: 'attention needed' });
     expect(creds.tooltip).toContain('pg-1: credentials due (re-enter the password)');
     expect(trayViewOf(status([ok('pg-1', problem('config'))])).tooltip).toContain('pg-1: configuration needs fixing');
-    expect(trayViewOf(status([ok('pg-1')], { configTooOpen: '/x/state.json can be read by other users' })).tooltip).toContain('state file is open to other users');
+    expect(trayViewOf(status([ok('pg-1')], { configTooOpen: '/x/state.json can be read by other users' })).tooltip).toContain(
+      'state file is open to other users',
+    );
     expect(trayViewOf(status([ok('pg-1')], { delivery: { pending: 250, backlog: true } })).tooltip).toContain('delivery backlog: 250 payloads waiting');
-    expect(trayViewOf(status([ok('pg-1')], { delivery: { pending: 3, failing: 'HTTP 503', backlog: true } })).tooltip).toContain('delivery failing, 3 payloads waiting');
+    expect(trayViewOf(status([ok('pg-1')], { delivery: { pending: 3, failing: 'HTTP 503', backlog: true } })).tooltip).toContain(
+      'delivery failing, 3 payloads waiting',
+    );
     expect(trayViewOf(status([ok('pg-1')], { delivery: { pending: 3, backlog: false } })).state).toBe('healthy');
     const none = trayViewOf(status([]));
     expect(none).toMatchObject({ state: 'attention', canCollect: false });
@@ -104,7 +110,9 @@ describe('tray state from agent status', () => {
 
 describe('tray menu', () => {
   const labels = (state: Parameters<typeof trayMenu>[0], login = { supported: true, enabled: false }) =>
-    trayMenu(state, login).map((e) => (e.type === 'separator' ? '---' : `${e.label}${e.enabled ? '' : ' (off)'}${e.type === 'checkbox' ? ` [${e.checked ? 'x' : ' '}]` : ''}`));
+    trayMenu(state, login).map((e) =>
+      e.type === 'separator' ? '---' : `${e.label}${e.enabled ? '' : ' (off)'}${e.type === 'checkbox' ? ` [${e.checked ? 'x' : ' '}]` : ''}`,
+    );
 
   it('offers open, pause/resume, collect now, the audit ledger, start at login and quit', () => {
     expect(labels(trayViewOf(status([ok('pg-1')])))).toEqual([
@@ -128,7 +136,9 @@ describe('tray menu', () => {
   });
 
   it('binds each entry to its action and nothing else', () => {
-    const actions = Object.fromEntries((['open', 'pause', 'resume', 'collect', 'ledger', 'login', 'quit'] as const).map((a) => [a, vi.fn()])) as unknown as Record<TrayAction, () => void>;
+    const actions = Object.fromEntries(
+      (['open', 'pause', 'resume', 'collect', 'ledger', 'login', 'quit'] as const).map((a) => [a, vi.fn()]),
+    ) as unknown as Record<TrayAction, () => void>;
     const template = menuTemplate(trayMenu(trayViewOf(status([ok('pg-1')])), { supported: true, enabled: true }), actions);
     expect(template[0]?.click).toBeUndefined();
     const click = (label: string) => (template.find((t) => t.label === label)?.click as (() => void) | undefined)?.();
@@ -176,7 +186,11 @@ class FakeTray implements TrayLike {
 const FakeMenu = { buildFromTemplate: (template: MenuItemConstructorOptions[]) => template };
 
 describe('tray adapter (fake Electron Tray and Menu)', () => {
-  const actions = () => Object.fromEntries((['open', 'pause', 'resume', 'collect', 'ledger', 'login', 'quit'] as const).map((a) => [a, vi.fn()])) as unknown as Record<TrayAction, () => void>;
+  const actions = () =>
+    Object.fromEntries((['open', 'pause', 'resume', 'collect', 'ledger', 'login', 'quit'] as const).map((a) => [a, vi.fn()])) as unknown as Record<
+      TrayAction,
+      () => void
+    >;
 
   it('shows the icon of each state, changes it only when the state changes, and keeps tooltip and menu current', () => {
     const acts = actions();
@@ -332,7 +346,10 @@ describe('tray icon files', () => {
       expect(generated.length).toBe(TRAY_STATES.length * 5 + 3);
       for (const f of generated) {
         expect(existsSync(join(buildDir, f)), f).toBe(true);
-        expect(readFileSync(join(buildDir, f)).equals(readFileSync(join(out, f))), `${f} differs from the script's output: run node build/icons/make-tray-icon.mjs`).toBe(true);
+        expect(
+          readFileSync(join(buildDir, f)).equals(readFileSync(join(out, f))),
+          `${f} differs from the script's output: run node build/icons/make-tray-icon.mjs`,
+        ).toBe(true);
       }
       // And nothing stale in build/icons/tray that the script no longer draws.
       expect(list(trayIcons).map((f) => `icons/tray/${f}`)).toEqual(generated.filter((f) => f.startsWith('icons/tray/')));

@@ -9,7 +9,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseRecord, Spool } from '../../agent/delivery/spool.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'lsa-dmg-'));
-const segs = (dir: string) => readdirSync(dir).filter((n) => n.endsWith('.seg')).sort();
+const segs = (dir: string) =>
+  readdirSync(dir)
+    .filter((n) => n.endsWith('.seg'))
+    .sort();
 const opened: Spool[] = [];
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((s) => s.close()));
@@ -115,7 +118,7 @@ async function settle(b: Built, log: string[] = []): Promise<{ missing: string[]
 function recordOffsets(file: string): Array<{ at: number; end: number; seq: number }> {
   const buf = readFileSync(file);
   const out = [];
-  for (let p = 0; p < buf.length; ) {
+  for (let p = 0; p < buf.length;) {
     const r = parseRecord(buf, p);
     if (typeof r !== 'object') break;
     if (r.seq >= 1) out.push({ at: p, end: r.end, seq: r.seq });

@@ -13,7 +13,10 @@ const root = mkdtempSync(join(tmpdir(), 'lsa-prop-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let dirs = 0;
 const fresh = () => join(root, `d${++dirs}`);
-const segs = (dir: string) => readdirSync(dir).filter((n) => n.endsWith('.seg')).sort();
+const segs = (dir: string) =>
+  readdirSync(dir)
+    .filter((n) => n.endsWith('.seg'))
+    .sort();
 let serial = 0;
 const body = () => JSON.stringify({ n: ++serial, p: 'x'.repeat(12) });
 
@@ -60,7 +63,7 @@ async function template(name: string, n: number, acked: number, end: 'clean' | '
 function records(file: string): Array<{ at: number; end: number }> {
   const buf = readFileSync(file);
   const out = [];
-  for (let p = 0; p < buf.length; ) {
+  for (let p = 0; p < buf.length;) {
     const r = parseRecord(buf, p);
     if (typeof r !== 'object') break;
     if (r.seq >= 1) out.push({ at: p, end: r.end });
@@ -191,7 +194,9 @@ describe('property: damage × crash points', () => {
       }
     }
     const summary = [...perKind].map(([k, n]) => `${n} × ${k}`).join('; ');
-    console.log(`spool damage property: ${cases} cases in ${((Date.now() - started) / 1000).toFixed(1)} s (${templates.length} crash points; ${lostCases} with counted losses, ${resentCases} resending with original keys): ${summary}`);
+    console.log(
+      `spool damage property: ${cases} cases in ${((Date.now() - started) / 1000).toFixed(1)} s (${templates.length} crash points; ${lostCases} with counted losses, ${resentCases} resending with original keys): ${summary}`,
+    );
     expect(cases).toBeGreaterThan(600);
     expect(violations.slice(0, 20)).toEqual([]);
   }, 240_000);

@@ -17,7 +17,10 @@ afterEach(async () => {
 });
 
 const body = (i: number, size = 100) => JSON.stringify({ i, pad: 'x'.repeat(Math.max(0, size - 20)) });
-const segments = (dir: string) => readdirSync(dir).filter((n) => n.endsWith('.seg')).sort();
+const segments = (dir: string) =>
+  readdirSync(dir)
+    .filter((n) => n.endsWith('.seg'))
+    .sort();
 async function drain(s: Spool): Promise<number[]> {
   const seen: number[] = [];
   for (;;) {
@@ -218,31 +221,38 @@ describe('spool', () => {
     for await (const r of ro.unsent()) seen.push(r.seq);
     expect(seen).toEqual([2, 3, 4]);
     // The writer's file was not truncated by the reader.
-    expect(readFileSync(join(dir, segments(dir)[0]!)).subarray(-12).toString()).toBe('LSR1 partial');
+    expect(
+      readFileSync(join(dir, segments(dir)[0]!))
+        .subarray(-12)
+        .toString(),
+    ).toBe('LSR1 partial');
   });
 
   it('property: any interleaving of appends, acks and restarts delivers every payload once, in order', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.oneof(fc.constant('append' as const), fc.constant('ack' as const), fc.constant('restart' as const)), { maxLength: 60 }), async (ops) => {
-        const dir = tmp();
-        let s = await Spool.open(dir, { maxBytes: 1e7, segmentBytes: 700 });
-        let n = 0;
-        const delivered: number[] = [];
-        for (const op of ops) {
-          if (op === 'append') await s.append(body(++n, 150));
-          else if (op === 'ack') {
-            const b = await s.peek(3, 1e6);
-            delivered.push(...b.records.map((r) => (JSON.parse(r.body.toString()) as { i: number }).i));
-            await s.ack(b);
-          } else {
-            await s.close();
-            s = await Spool.open(dir, { maxBytes: 1e7, segmentBytes: 700 });
+      fc.asyncProperty(
+        fc.array(fc.oneof(fc.constant('append' as const), fc.constant('ack' as const), fc.constant('restart' as const)), { maxLength: 60 }),
+        async (ops) => {
+          const dir = tmp();
+          let s = await Spool.open(dir, { maxBytes: 1e7, segmentBytes: 700 });
+          let n = 0;
+          const delivered: number[] = [];
+          for (const op of ops) {
+            if (op === 'append') await s.append(body(++n, 150));
+            else if (op === 'ack') {
+              const b = await s.peek(3, 1e6);
+              delivered.push(...b.records.map((r) => (JSON.parse(r.body.toString()) as { i: number }).i));
+              await s.ack(b);
+            } else {
+              await s.close();
+              s = await Spool.open(dir, { maxBytes: 1e7, segmentBytes: 700 });
+            }
           }
-        }
-        delivered.push(...(await drain(s)));
-        await s.close();
-        expect(delivered).toEqual(Array.from({ length: n }, (_, i) => i + 1));
-      }),
+          delivered.push(...(await drain(s)));
+          await s.close();
+          expect(delivered).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+        },
+      ),
       { numRuns: 40 },
     );
   });

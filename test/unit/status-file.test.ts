@@ -20,14 +20,28 @@ const payload = (id: string, signals: PayloadV1['signals'] = []): PayloadV1 => (
   collectedAt: new Date().toISOString(),
   signals,
 });
-const ok = (id: string, signals: PayloadV1['signals'] = []): CycleReport => ({ id, outcome: 'spooled', key: 'k', payload: payload(id, signals), durationMs: 5 });
-const failed = (id: string, kind: 'credentials' | 'unreachable' | 'timeout', message: string, since = '2026-01-01T00:00:00.000Z'): CycleReport => ({ id, outcome: 'failed', problem: { kind, message, since } });
+const ok = (id: string, signals: PayloadV1['signals'] = []): CycleReport => ({
+  id,
+  outcome: 'spooled',
+  key: 'k',
+  payload: payload(id, signals),
+  durationMs: 5,
+});
+const failed = (id: string, kind: 'credentials' | 'unreachable' | 'timeout', message: string, since = '2026-01-01T00:00:00.000Z'): CycleReport => ({
+  id,
+  outcome: 'failed',
+  problem: { kind, message, since },
+});
 
 function setup(ids: string[]) {
   const dir = mkdtempSync(join(tmpdir(), 'lsa-status-'));
   const file = targetStatusFile(join(dir, 'spool'));
   let clock = Date.parse('2026-06-01T12:00:00.000Z');
-  const rec = new TargetStatusRecorder(file, { config: '/etc/logstag-agent/config.json', targets: ids.map((id) => ({ target: target(id), intervalSeconds: 60 })), now: () => new Date((clock += 1000)) });
+  const rec = new TargetStatusRecorder(file, {
+    config: '/etc/logstag-agent/config.json',
+    targets: ids.map((id) => ({ target: target(id), intervalSeconds: 60 })),
+    now: () => new Date((clock += 1000)),
+  });
   const read = (): AgentRunStatus => JSON.parse(readFileSync(file, 'utf8')) as AgentRunStatus;
   return { dir, file, rec, read };
 }
@@ -49,8 +63,22 @@ describe('TargetStatusRecorder', () => {
   it('counts consecutive failures, keeps the first "since" of a lasting problem, and resets on success', async () => {
     const { rec, read } = setup(['a']);
     await rec.start();
-    rec.record({ id: 'a', outcome: 'spooled', key: 'k', payload: payload('a'), durationMs: 3, connectError: new TargetConnectError('authentication', 'password authentication failed for user "monitor"') });
-    rec.record({ id: 'a', outcome: 'spooled', key: 'k', payload: payload('a'), durationMs: 3, connectError: new TargetConnectError('authentication', 'password authentication failed for user "monitor"') });
+    rec.record({
+      id: 'a',
+      outcome: 'spooled',
+      key: 'k',
+      payload: payload('a'),
+      durationMs: 3,
+      connectError: new TargetConnectError('authentication', 'password authentication failed for user "monitor"'),
+    });
+    rec.record({
+      id: 'a',
+      outcome: 'spooled',
+      key: 'k',
+      payload: payload('a'),
+      durationMs: 3,
+      connectError: new TargetConnectError('authentication', 'password authentication failed for user "monitor"'),
+    });
     await rec.flush();
     let t = read().targets[0]!;
     expect(t).toMatchObject({ state: 'credentials_rejected', stateText: 'credentials rejected', consecutiveFailures: 2, lastSuccessAt: null });

@@ -76,7 +76,9 @@ describe('host names are validated before any network use', () => {
 
 describe('messages that say how to fix it', () => {
   it('an unknown field gets a "did you mean"', () => {
-    expect(() => parseTarget({ ...base, databse: 'app' }, 't.json')).toThrow(/t\.json: \(root\): unknown field\(s\) "databse" \("databse": did you mean "database"\?\)/);
+    expect(() => parseTarget({ ...base, databse: 'app' }, 't.json')).toThrow(
+      /t\.json: \(root\): unknown field\(s\) "databse" \("databse": did you mean "database"\?\)/,
+    );
     expect(() => parseTarget({ ...base, tls: { mode: 'require', cafile: '/x' } }, 't.json')).toThrow(/did you mean "caFile"\?/);
     // Nothing close: no guess.
     expect(() => parseTarget({ ...base, zzzzzz: 1 }, 't.json')).toThrow(/unknown field\(s\) "zzzzzz"$/);
@@ -85,7 +87,9 @@ describe('messages that say how to fix it', () => {
   it('a password in a form that is not accepted spells out the accepted forms', () => {
     expect(() => parseTarget({ ...base, password: { env: '1BAD' } }, 't.json')).toThrow(/password\.env: must be an environment variable name/);
     for (const password of [{ file: '/x' }, 42, { env: 'A', secret: 'b' }]) {
-      expect(() => parseTarget({ ...base, password }, 't.json')).toThrow(/password: must be \{"env": "VAR_NAME"\} .* or \{"secret": "<blob from `logstag-agent secret encrypt`>"\}/);
+      expect(() => parseTarget({ ...base, password }, 't.json')).toThrow(
+        /password: must be \{"env": "VAR_NAME"\} .* or \{"secret": "<blob from `logstag-agent secret encrypt`>"\}/,
+      );
     }
   });
 });

@@ -18,9 +18,11 @@ function normalise(key: string, path: string): string | undefined {
   const parts = path.split('.').filter((p) => p !== 'then');
   if (parts.length === 0) return undefined;
   let p = parts.join('.');
-  if (key === 'top') p = p.replace(/^totals\.(?!note$)([^.]+\.[^.]+?)(?=\.(total|readLock|writeLock|queries|getmore|insert|update|remove|commands)\b|$)/, 'totals.<ns>');
+  if (key === 'top')
+    p = p.replace(/^totals\.(?!note$)([^.]+\.[^.]+?)(?=\.(total|readLock|writeLock|queries|getmore|insert|update|remove|commands)\b|$)/, 'totals.<ns>');
   if (key === 'serverStatus') p = p.replace(/^locks\.[^.]+/, 'locks.<resource>').replace(/^(locks\.<resource>\.\w+)\.\w+$/, '$1.<mode>');
-  if (key === 'aggregate:$indexStats') p = p.replace(/^(cursor\.firstBatch\[\]\.key)\..+$/, '$1.<field>').replace(/^(cursor\.firstBatch\[\]\.spec\.partialFilterExpression)\..+$/, '$1');
+  if (key === 'aggregate:$indexStats')
+    p = p.replace(/^(cursor\.firstBatch\[\]\.key)\..+$/, '$1.<field>').replace(/^(cursor\.firstBatch\[\]\.spec\.partialFilterExpression)\..+$/, '$1');
   if (key === 'aggregate:$currentOp') p = p.replace(/^(cursor\.firstBatch\[\]\.(?:command|originatingCommand|cursor\.originatingCommand))\..+$/, '$1');
   return p;
 }
@@ -47,12 +49,16 @@ beforeAll(async () => {
   for (const version of MONGO_VERSIONS) {
     const fake = await startFakeMongod({ deployment: { version: PATCH[version], maxWireVersion: WIRE[version] } });
     fakes.push(fake);
-    const s = await MongoSession.open(mongoTarget(fake.port, ROOT, { mongodb: { currentOps: true } }), ROOT.password, { audit: new MemoryAudit(), applicationName: 'contract' });
+    const s = await MongoSession.open(mongoTarget(fake.port, ROOT, { mongodb: { currentOps: true } }), ROOT.password, {
+      audit: new MemoryAudit(),
+      applicationName: 'contract',
+    });
     const orig = s.command.bind(s);
     let read = new Map<string, Set<string>>();
     let present = new Map<string, Set<string>>();
     let numbers = new Map<string, number[]>();
-    (s as unknown as { command: typeof s.command }).command = async (db, cmd) => recording(await orig(db, cmd), commandKey(db, cmd), read, '', present, numbers);
+    (s as unknown as { command: typeof s.command }).command = async (db, cmd) =>
+      recording(await orig(db, cmd), commandKey(db, cmd), read, '', present, numbers);
     for (const spec of mongodbCatalog) {
       read = new Map();
       present = new Map();
@@ -107,7 +113,8 @@ describe('MongoDB catalog against the documented command shapes (test/fixtures/v
           const p = normalise(key, raw);
           const f = p === undefined ? undefined : fieldsOf(key)[p];
           if (f === undefined) continue;
-          if ((f.since !== undefined && idx(f.since) > idx(r.version)) || (f.until !== undefined && idx(f.until) < idx(r.version))) failures.add(`${key} ${p} answered on ${r.version}`);
+          if ((f.since !== undefined && idx(f.since) > idx(r.version)) || (f.until !== undefined && idx(f.until) < idx(r.version)))
+            failures.add(`${key} ${p} answered on ${r.version}`);
         }
       }
     }
@@ -125,17 +132,29 @@ describe('MongoDB catalog against the documented command shapes (test/fixtures/v
     const failures = new Set<string>();
     for (const r of runs) {
       const spec = mongodbCatalog.find((s) => s.id === r.signal)!;
-      const actions = new Set(spec.requires.flatMap((g) => (GRANTS as unknown as Record<string, { privileges: ReadonlyArray<{ actions: readonly string[] }> }>)[g]?.privileges.flatMap((p) => p.actions) ?? []));
+      const actions = new Set(
+        spec.requires.flatMap(
+          (g) =>
+            (GRANTS as unknown as Record<string, { privileges: ReadonlyArray<{ actions: readonly string[] }> }>)[g]?.privileges.flatMap((p) => p.actions) ?? [],
+        ),
+      );
       for (const key of r.read.keys()) {
         const need = MONGO_COMMANDS[key]?.action;
-        if (need !== undefined && need !== 'none' && !actions.has(need)) failures.add(`${r.signal} sends ${key} (needs ${need}) but requires ${spec.requires.join(', ') || 'nothing'}`);
+        if (need !== undefined && need !== 'none' && !actions.has(need))
+          failures.add(`${r.signal} sends ${key} (needs ${need}) but requires ${spec.requires.join(', ') || 'nothing'}`);
       }
     }
     expect([...failures]).toEqual([]);
   });
 
   it('every output named with a unit carries the documented unit of the field it came from (values traced back to the answer)', () => {
-    const TARGET: Array<[RegExp, string]> = [[/_mb$/, 'MB'], [/_(us|micros)$/, 'us'], [/_ms$/, 'ms'], [/_(s|seconds)$/, 's'], [/_bytes$/, 'bytes']];
+    const TARGET: Array<[RegExp, string]> = [
+      [/_mb$/, 'MB'],
+      [/_(us|micros)$/, 'us'],
+      [/_ms$/, 'ms'],
+      [/_(s|seconds)$/, 's'],
+      [/_bytes$/, 'bytes'],
+    ];
     const SCALE: Record<string, number> = { s: 1, ms: 1e-3, us: 1e-6, hours: 3600, bytes: 1, MB: 1024 ** 2, GB: 1024 ** 3 };
     const DIM: Record<string, string> = { s: 't', ms: 't', us: 't', hours: 't', bytes: 'b', MB: 'b', GB: 'b' };
     const failures = new Set<string>();
@@ -162,7 +181,9 @@ describe('MongoDB catalog against the documented command shapes (test/fixtures/v
         for (const [path, v] of leaves(r.rows, '', [])) {
           const target = TARGET.find(([re]) => re.test(path))?.[1];
           if (target === undefined || v === 0) continue;
-          const same = sources.filter((src) => DIM[src.unit] === DIM[target] && Math.abs((src.value * SCALE[src.unit]!) / SCALE[target]! - v) <= 1e-6 * Math.abs(v));
+          const same = sources.filter(
+            (src) => DIM[src.unit] === DIM[target] && Math.abs((src.value * SCALE[src.unit]!) / SCALE[target]! - v) <= 1e-6 * Math.abs(v),
+          );
           if (same.length > 0) {
             traced++;
             continue;
@@ -180,8 +201,14 @@ describe('MongoDB catalog against the documented command shapes (test/fixtures/v
     const commands = new Set(runs.flatMap((r) => [...r.read.keys()]));
     const fields = new Set(runs.flatMap((r) => [...r.read].flatMap(([k, ps]) => [...ps].map((p) => `${k} ${normalise(k, p)}`))));
     const refs = runs.reduce((n, r) => n + [...r.read.values()].reduce((m, ps) => m + ps.size + 1, 0), 0);
-    const unverified = Object.entries(MONGO_COMMANDS).flatMap(([k, c]) => Object.entries(c.fields).filter(([, f]) => f.unverified).map(([p]) => `${k} ${p}`));
-    console.log(`[vendor-contract] mongodb: ${commands.size} commands over ${MONGO_VERSIONS.length} versions; ${fields.size} distinct field paths, ${refs} references checked; not re-checked: ${unverified.length} (${unverified.join('; ')})`);
+    const unverified = Object.entries(MONGO_COMMANDS).flatMap(([k, c]) =>
+      Object.entries(c.fields)
+        .filter(([, f]) => f.unverified)
+        .map(([p]) => `${k} ${p}`),
+    );
+    console.log(
+      `[vendor-contract] mongodb: ${commands.size} commands over ${MONGO_VERSIONS.length} versions; ${fields.size} distinct field paths, ${refs} references checked; not re-checked: ${unverified.length} (${unverified.join('; ')})`,
+    );
     expect(commands.size).toBe(Object.keys(MONGO_COMMANDS).length);
   });
 });

@@ -12,11 +12,17 @@ describe('sys.configurations: public up to 2019, VIEW SERVER PERFORMANCE STATE f
   it('2022 without the permission: mssql.configuration and mssql.security are permission with the 2022 GRANT, never an empty or partial answer', async () => {
     const run = await runAgainst(new FakeSqlServer({ model: SQL2022, identity: NO_STATE }));
     for (const id of ['mssql.configuration', 'mssql.security']) {
-      expect(signal(run.payload, id), id).toMatchObject({ status: 'unavailable', reason: 'permission', fix: 'USE [master]; GRANT VIEW SERVER PERFORMANCE STATE TO [monitor];' });
+      expect(signal(run.payload, id), id).toMatchObject({
+        status: 'unavailable',
+        reason: 'permission',
+        fix: 'USE [master]; GRANT VIEW SERVER PERFORMANCE STATE TO [monitor];',
+      });
       expect(signal(run.payload, id)).not.toHaveProperty('value');
     }
     // The checklist tells which signals the permission unlocks.
-    expect(run.items.find((i) => i.grant === 'VIEW SERVER PERFORMANCE STATE')?.signals).toEqual(expect.arrayContaining(['mssql.configuration', 'mssql.security']));
+    expect(run.items.find((i) => i.grant === 'VIEW SERVER PERFORMANCE STATE')?.signals).toEqual(
+      expect.arrayContaining(['mssql.configuration', 'mssql.security']),
+    );
   });
 
   it('2019 with the same grants: sys.configurations is public, both signals read (no over-asking)', async () => {
@@ -29,10 +35,19 @@ describe('sys.configurations: public up to 2019, VIEW SERVER PERFORMANCE STATE f
 
 describe('sys.databases without VIEW ANY DATABASE lists only master, tempdb and owned databases', () => {
   it('per-database signals are permission with the GRANT, never an empty list of tables, indexes or role members', async () => {
-    const least: Identity = { login: 'monitor', user: 'monitor', serverPerms: ['CONNECT ANY DATABASE', 'VIEW SERVER STATE', 'VIEW ANY DEFINITION'], msdbLogShipping: true };
+    const least: Identity = {
+      login: 'monitor',
+      user: 'monitor',
+      serverPerms: ['CONNECT ANY DATABASE', 'VIEW SERVER STATE', 'VIEW ANY DEFINITION'],
+      msdbLogShipping: true,
+    };
     const run = await runAgainst(new FakeSqlServer({ model: SQL2019, identity: least, revokePublicViewAnyDatabase: true }));
     for (const id of ['mssql.tables', 'mssql.indexes', 'mssql.database_roles']) {
-      expect(signal(run.payload, id), id).toMatchObject({ status: 'unavailable', reason: 'permission', fix: 'USE [master]; GRANT VIEW ANY DATABASE TO [monitor];' });
+      expect(signal(run.payload, id), id).toMatchObject({
+        status: 'unavailable',
+        reason: 'permission',
+        fix: 'USE [master]; GRANT VIEW ANY DATABASE TO [monitor];',
+      });
     }
   });
 });
@@ -112,7 +127,10 @@ async function sendAll(): Promise<Sent[]> {
   for (const run of RUNS) {
     const fake = new FakeSqlServer({ model: run.server, identity: run.identity, hadr: true, queryStore: run.queryStore });
     const collector = createMssqlCollector(fake.connect);
-    const target = run.model === 'azure_sql_database' ? mssqlTarget({ host: 'contoso.database.windows.net', user: run.identity.login }) : mssqlTarget({ user: run.identity.login });
+    const target =
+      run.model === 'azure_sql_database'
+        ? mssqlTarget({ host: 'contoso.database.windows.net', user: run.identity.login })
+        : mssqlTarget({ user: run.identity.login });
     for (const spec of mssqlCatalog) {
       const session = await collector.connect(target, 'pw', { audit: new MemoryAudit(), applicationName: 'contract' });
       const before = fake.sent.length;
@@ -154,7 +172,11 @@ describe('SQL Server catalog against the documented schemas (test/fixtures/vendo
 
   it('every catalog signal was exercised on every model, and every statement names only documented objects and columns', () => {
     expect(new Set(sent.map((r) => r.signal)).size).toBe(mssqlCatalog.length);
-    for (const m of MSSQL_MODELS) expect(reads.some((r) => r.model === m), m).toBe(true);
+    for (const m of MSSQL_MODELS)
+      expect(
+        reads.some((r) => r.model === m),
+        m,
+      ).toBe(true);
     for (const r of reads) expect(r.x.unresolved, `${r.signal} on ${r.model}:\n${r.sql}`).toEqual([]);
     for (const r of reads) expect(r.x.objects.length, `${r.signal}: ${r.sql}`).toBeGreaterThan(r.sql.includes('FROM') ? 0 : -1);
   });
@@ -180,7 +202,8 @@ describe('SQL Server catalog against the documented schemas (test/fixtures/vendo
         for (const need of doc.needs[r.model]) {
           if (need === 'public') continue;
           if (need === 'own connection only') failures.push(`${r.signal} reads ${o} on ${r.model}, where it shows only the own connection`);
-          else if (!has.has(need) && !(COVERED_BY[need] ?? []).some((p) => has.has(p))) failures.push(`${r.signal} reads ${o} on ${r.model} without checking ${need}`);
+          else if (!has.has(need) && !(COVERED_BY[need] ?? []).some((p) => has.has(p)))
+            failures.push(`${r.signal} reads ${o} on ${r.model} without checking ${need}`);
         }
         if (r.restrictedTier && doc.azureRestrictedTiers !== undefined && !r.statements.some((s) => /ServiceObjective/.test(s))) {
           failures.push(`${r.signal} reads ${o} on a Basic/S0/S1/pool database without checking the tier rule`);
@@ -233,7 +256,9 @@ describe('SQL Server catalog against the documented schemas (test/fixtures/vendo
     const objects = new Set(reads.flatMap((r) => r.x.objects));
     const columns = new Set(reads.flatMap((r) => r.x.columns.map((c) => `${c.object}.${c.column}`)));
     const refs = reads.reduce((n, r) => n + r.x.objects.length + r.x.columns.length, 0);
-    console.log(`[vendor-contract] mssql: ${new Set(reads.map((r) => r.sql)).size} distinct statements over ${MSSQL_MODELS.length} models; ${objects.size} objects, ${columns.size} distinct columns, ${refs} references checked`);
+    console.log(
+      `[vendor-contract] mssql: ${new Set(reads.map((r) => r.sql)).size} distinct statements over ${MSSQL_MODELS.length} models; ${objects.size} objects, ${columns.size} distinct columns, ${refs} references checked`,
+    );
     expect(objects.size).toBe(Object.keys(MSSQL_OBJECTS).length);
   });
 });

@@ -13,7 +13,7 @@ describe('oracle.containers.open_at (V$CONTAINERS.OPEN_TIME is TIMESTAMP(3), no 
     const c = containers(r.payload);
     expect(c.status).toBe('ok');
     // Source rows say 08:12:40.117 etc. on the host's wall clock.
-    const wall = { 'CDB$ROOT': '2025-05-01T08:12:40', 'PDB$SEED': '2025-05-01T08:12:41', SALESPDB: '2025-05-01T08:12:44' } as Record<string, string>;
+    const wall = { CDB$ROOT: '2025-05-01T08:12:40', PDB$SEED: '2025-05-01T08:12:41', SALESPDB: '2025-05-01T08:12:44' } as Record<string, string>;
     for (const row of c.value) {
       const expected = new Date(Date.parse(`${wall[row.name]}${host}`)).toISOString().replace(/\.\d{3}Z$/, 'Z');
       expect(row.open_at, row.name).toBe(expected);
@@ -53,7 +53,10 @@ async function sendAllOracle(): Promise<OracleSent[]> {
     const who = { ...leastPrivileged(true), version: VERSION_STRINGS[version], readable: 'all' as const };
     const driver = new FakeOracleDriver(who);
     const collector = createOracleCollector(driver);
-    const session = await collector.connect(oracleTarget(who.user, { oracle: { diagnosticsPack: true } }), 'pw', { audit: new MemoryAudit(), applicationName: 'contract' });
+    const session = await collector.connect(oracleTarget(who.user, { oracle: { diagnosticsPack: true } }), 'pw', {
+      audit: new MemoryAudit(),
+      applicationName: 'contract',
+    });
     for (const spec of oracleCatalog) {
       const before = driver.statements.length;
       let outcome = 'ok';
@@ -117,7 +120,8 @@ describe('Oracle catalog against the documented schemas (test/fixtures/vendor-sc
         const t = typeIn(r.x.objects, m[2]!);
         conversions++;
         if (t === undefined) failures.push(`${r.signal}: SYS_EXTRACT_UTC over undocumented ${m[2]}`);
-        else if (m[1] === undefined && !ZONED_TIME_TYPES.test(t)) failures.push(`${r.signal}: SYS_EXTRACT_UTC(${m[2]}) over ${t} converts in the session zone, not the host's`);
+        else if (m[1] === undefined && !ZONED_TIME_TYPES.test(t))
+          failures.push(`${r.signal}: SYS_EXTRACT_UTC(${m[2]}) over ${t} converts in the session zone, not the host's`);
         else if (m[1] !== undefined && !LOCAL_TIME_TYPES.test(t)) failures.push(`${r.signal}: FROM_TZ(${m[2]}) over ${t} discards its own zone`);
       }
       // A zone-less column compared with SYSTIMESTAMP is converted implicitly in the session zone.
@@ -138,7 +142,9 @@ describe('Oracle catalog against the documented schemas (test/fixtures/vendor-sc
         const target = aliasUnit(item.alias);
         if (target === undefined || /SYS_EXTRACT_UTC|SYSDATE/i.test(item.expr)) continue;
         const sub = extract(`SELECT ${item.expr} AS x ${r.sql.slice(r.sql.search(/\bFROM\b/i))}`, oracleSql);
-        const units = new Set(sub.columns.map((c) => ORACLE_VIEWS[c.object]!.columns[c.column.toUpperCase()]!.unit).filter((u): u is string => u !== undefined && u !== 'percent'));
+        const units = new Set(
+          sub.columns.map((c) => ORACLE_VIEWS[c.object]!.columns[c.column.toUpperCase()]!.unit).filter((u): u is string => u !== undefined && u !== 'percent'),
+        );
         // blocks × bytes per block = bytes.
         if (units.has('blocks') && units.has('bytes/block')) {
           units.delete('blocks');
@@ -153,7 +159,8 @@ describe('Oracle catalog against the documented schemas (test/fixtures/vendor-sc
         const to = UNIT_SCALE[target]!;
         const factor = literalFactor(item.expr.replace(/,\s*\d+\)/g, ')'));
         checkedItems++;
-        if (from === undefined || from.dim !== to.dim || Math.abs((factor * to.scale) / from.scale - 1) > 1e-9) failures.push(`${r.signal}.${item.alias}: ${[...units][0]} × ${factor} is not ${target}`);
+        if (from === undefined || from.dim !== to.dim || Math.abs((factor * to.scale) / from.scale - 1) > 1e-9)
+          failures.push(`${r.signal}.${item.alias}: ${[...units][0]} × ${factor} is not ${target}`);
       }
     }
     expect(failures).toEqual([]);
@@ -164,7 +171,9 @@ describe('Oracle catalog against the documented schemas (test/fixtures/vendor-sc
     const objects = new Set(reads.flatMap((r) => r.x.objects));
     const columns = new Set(reads.flatMap((r) => r.x.columns.map((c) => `${c.object}.${c.column}`)));
     const refs = reads.reduce((n, r) => n + r.x.objects.length + r.x.columns.length, 0);
-    console.log(`[vendor-contract] oracle: ${new Set(reads.map((r) => r.sql)).size} distinct statements over ${ORACLE_VERSIONS.length} versions; ${objects.size} views, ${columns.size} distinct columns, ${refs} references checked`);
+    console.log(
+      `[vendor-contract] oracle: ${new Set(reads.map((r) => r.sql)).size} distinct statements over ${ORACLE_VERSIONS.length} versions; ${objects.size} views, ${columns.size} distinct columns, ${refs} references checked`,
+    );
     expect(objects.size).toBe(Object.keys(ORACLE_VIEWS).length);
   });
 });
@@ -172,7 +181,7 @@ describe('Oracle catalog against the documented schemas (test/fixtures/vendor-sc
 import { fixtureCases } from '../helpers/oracle-fake.js';
 
 describe('the Oracle fake answers from the documented source columns', () => {
-  it('each case with source rows: the collector\'s statement, evaluated over them, gives the expected output (units and zones included)', async () => {
+  it("each case with source rows: the collector's statement, evaluated over them, gives the expected output (units and zones included)", async () => {
     const withSource = fixtureCases.filter((c) => c.source !== undefined);
     expect(withSource.map((c) => c.signal).sort()).toEqual(['oracle.containers', 'oracle.sessions', 'oracle.sql_stats', 'oracle.system_events']);
     const r = await runOracle({ ...leastPrivileged(), readable: 'all' });
@@ -182,7 +191,13 @@ describe('the Oracle fake answers from the documented source columns', () => {
       // Query text goes through the policy (literals replaced): compared elsewhere.
       const spec = oracleCatalog.find((x) => x.id === c.signal)!;
       const keep = (k: string) => (spec.fields as Record<string, string | null>)[k] !== 'query_text';
-      const expected = c.rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k.toLowerCase(), v]).filter(([k]) => keep(k as string))));
+      const expected = c.rows.map((row) =>
+        Object.fromEntries(
+          Object.entries(row)
+            .map(([k, v]) => [k.toLowerCase(), v])
+            .filter(([k]) => keep(k as string)),
+        ),
+      );
       const actual = s.value.map((row) => Object.fromEntries(Object.entries(row).filter(([k]) => keep(k))));
       expect(actual, c.signal!).toEqual(expected);
     }

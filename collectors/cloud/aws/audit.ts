@@ -33,7 +33,13 @@ export function auditPlugin(ctx: CloudContext, describe: Describe) {
             try {
               const result = await next(args);
               const rows = countPoints(result.output);
-              ctx.audit.record({ time: new Date(started).toISOString(), ...base, durationMs: Date.now() - started, outcome: 'ok', ...(rows === undefined ? {} : { rows }) });
+              ctx.audit.record({
+                time: new Date(started).toISOString(),
+                ...base,
+                durationMs: Date.now() - started,
+                outcome: 'ok',
+                ...(rows === undefined ? {} : { rows }),
+              });
               return result;
             } catch (err) {
               ctx.audit.record({ time: new Date(started).toISOString(), ...base, durationMs: Date.now() - started, outcome: 'error', code: awsErrorCode(err) });

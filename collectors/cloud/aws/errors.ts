@@ -33,7 +33,12 @@ interface ErrorFacts {
 }
 
 function facts(err: unknown): ErrorFacts {
-  const e = (typeof err === 'object' && err !== null ? err : {}) as { name?: unknown; code?: unknown; $metadata?: { httpStatusCode?: unknown }; cause?: unknown };
+  const e = (typeof err === 'object' && err !== null ? err : {}) as {
+    name?: unknown;
+    code?: unknown;
+    $metadata?: { httpStatusCode?: unknown };
+    cause?: unknown;
+  };
   const status = typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined;
   let code = typeof e.code === 'string' ? e.code : '';
   // The Node error behind an SDK wrapper (a TLS or socket failure) carries the code.

@@ -22,7 +22,9 @@ async function checklist(session: CloudSession, binding: AwsBinding): Promise<Ch
   const probe = queries.slice(0, 1);
   const signals = [...new Set(queries.map((q) => `cloud.${q.signal}`))];
   const item = (status: 'granted' | 'missing', detail: string): ChecklistItem =>
-    status === 'granted' ? { grant: METRICS_ACTION, status, signals, detail } : { grant: METRICS_ACTION, status, signals, detail, fix: awsAccessScript(binding) };
+    status === 'granted'
+      ? { grant: METRICS_ACTION, status, signals, detail }
+      : { grant: METRICS_ACTION, status, signals, detail, fix: awsAccessScript(binding) };
   try {
     // One small read: one metric over the last five minutes.
     const answer = await awsSession(session).fetch(probe, windowEnding(new Date(), 5));
@@ -42,7 +44,9 @@ async function identity(session: CloudSession): Promise<CloudIdentity> {
     return {
       principal: who.arn,
       readOnly: 'no',
-      reasons: [`these are the root user's credentials of account ${who.account}: root can change and delete every resource; use a dedicated IAM user or role with only ${METRICS_ACTION}`],
+      reasons: [
+        `these are the root user's credentials of account ${who.account}: root can change and delete every resource; use a dedicated IAM user or role with only ${METRICS_ACTION}`,
+      ],
     };
   }
   return { principal: who.arn, readOnly: 'unknown', reasons: [UNKNOWN_READ_ONLY] };

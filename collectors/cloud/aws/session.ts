@@ -104,7 +104,11 @@ function toResult(q: MetricQuery, pages: readonly MetricDataResult[], binding: A
   const statuses = new Set(pages.map((p) => p.StatusCode));
   const code = pages.flatMap((p) => p.Messages ?? []).find((m) => m.Code !== undefined)?.Code;
   if (statuses.has('Forbidden')) {
-    return unavailable('permission', `CloudWatch refused ${q.name} to this identity (Forbidden${code ? `: ${code}` : ''}); it needs ${METRICS_ACTION}`, awsAccessScript(binding));
+    return unavailable(
+      'permission',
+      `CloudWatch refused ${q.name} to this identity (Forbidden${code ? `: ${code}` : ''}); it needs ${METRICS_ACTION}`,
+      awsAccessScript(binding),
+    );
   }
   if (statuses.has('InternalError') && points.length === 0) {
     return unavailable('error', `CloudWatch reported an internal error for ${q.name}${code ? ` (${code})` : ''}; the next cycle retries`);
@@ -117,7 +121,9 @@ const describe =
   (binding: AwsBinding): Describe =>
   (op, input) => {
     if (op === 'GetMetricData') {
-      const names = ((input.MetricDataQueries as Array<{ MetricStat?: { Metric?: { MetricName?: string } } }>) ?? []).map((q) => q.MetricStat?.Metric?.MetricName ?? '?');
+      const names = ((input.MetricDataQueries as Array<{ MetricStat?: { Metric?: { MetricName?: string } } }>) ?? []).map(
+        (q) => q.MetricStat?.Metric?.MetricName ?? '?',
+      );
       return `GetMetricData ${awsNamespace(binding)} ${names.join(',')}${input.NextToken === undefined ? '' : ' (next page)'}`;
     }
     if (op === 'AssumeRole' && typeof input.RoleArn === 'string') return `AssumeRole ${input.RoleArn}`;
@@ -171,7 +177,10 @@ function credentialsFor(binding: AwsBinding, secret: string | undefined, handler
 /** Builds both clients on the guarded agent; sends nothing. */
 export async function openAwsSession(binding: AwsBinding, secret: string | undefined, ctx: CloudContext): Promise<AwsSession> {
   const urls = awsUrls(binding);
-  for (const [what, url] of [['endpoint', urls.monitoring], ['stsEndpoint', urls.sts]] as const) {
+  for (const [what, url] of [
+    ['endpoint', urls.monitoring],
+    ['stsEndpoint', urls.sts],
+  ] as const) {
     // The guarded agent is an https.Agent: an http URL would take the SDK's unguarded http agent.
     if (new URL(url).protocol !== 'https:') throw new ConfigError(`cloud.${what} must be an https URL: the AWS clients only use the guarded TLS transport`);
   }

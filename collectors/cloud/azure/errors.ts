@@ -23,7 +23,8 @@ interface AzureErrorShape {
 /** ARM error codes of a valid token that may not read the scope. */
 const PERMISSION_CODES = /^(AuthorizationFailed|Forbidden|LinkedAuthorizationFailed|InsufficientPermissions?|Unauthorized)$/i;
 /** 401 codes about the token itself (https://learn.microsoft.com/azure/azure-resource-manager/troubleshooting/common-deployment-errors). */
-const TOKEN_CODES = /^(InvalidAuthenticationToken|ExpiredAuthenticationToken|InvalidAuthenticationTokenTenant|InvalidAudience|AuthenticationFailed|InvalidAuthenticationTokenAudience)$/i;
+const TOKEN_CODES =
+  /^(InvalidAuthenticationToken|ExpiredAuthenticationToken|InvalidAuthenticationTokenTenant|InvalidAudience|AuthenticationFailed|InvalidAuthenticationTokenAudience)$/i;
 const THROTTLE_CODES = /^(TooManyRequests|Throttled|SubscriptionRequestsThrottled|TenantRequestsThrottled|ResourceRequestsThrottled)$/i;
 
 /** Entra error codes an operator can act on, in plain words (https://learn.microsoft.com/entra/identity-platform/reference-error-codes). */
@@ -89,7 +90,11 @@ export function mapAzureError(err: unknown, b: AzureBinding): Unavailable {
   const what = [status === undefined ? undefined : `HTTP ${status}`, code].filter(Boolean).join(' ');
   if (isThrottle(status, code)) return unavailable('error', `throttled by Azure Monitor (${what}${retryAfterWords(e)}); the next cycle retries`);
   if (code === 'MissingSubscriptionRegistration') {
-    return unavailable('not_enabled', `the Microsoft.Insights resource provider is not registered for subscription ${b.subscriptionId}`, `az provider register --namespace Microsoft.Insights --subscription ${b.subscriptionId}`);
+    return unavailable(
+      'not_enabled',
+      `the Microsoft.Insights resource provider is not registered for subscription ${b.subscriptionId}`,
+      `az provider register --namespace Microsoft.Insights --subscription ${b.subscriptionId}`,
+    );
   }
   if (isPermission(status, code)) return permissionReason(b, what);
   if (status === 401) return unavailable('error', `authentication failed: Azure Monitor rejected the access token (${what})`);

@@ -57,15 +57,28 @@ interface Answer {
 /** A GET through the guarded agent (no SDK for this one call: the metrics SDK has no ARM client). */
 function get(session: AzureSession, url: string, token: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'GET', agent: session.ctx.egress.agent, headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, timeout: 15_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const h = res.headers;
-        resolve({ status: res.statusCode ?? 0, headers: { get: (n) => { const v = h[n.toLowerCase()]; return Array.isArray(v) ? v[0] : v; } }, body: Buffer.concat(chunks).toString('utf8') });
-      });
-      res.on('error', reject);
-    });
+    const req = request(
+      url,
+      { method: 'GET', agent: session.ctx.egress.agent, headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, timeout: 15_000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const h = res.headers;
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: {
+              get: (n) => {
+                const v = h[n.toLowerCase()];
+                return Array.isArray(v) ? v[0] : v;
+              },
+            },
+            body: Buffer.concat(chunks).toString('utf8'),
+          });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('no answer within 15 s')));
     req.on('error', reject);
     req.end();
@@ -84,14 +97,23 @@ export async function azureIdentity(session: AzureSession, b: AzureBinding): Pro
     answer = await get(session, url, token);
   } catch (err) {
     const code = (err as { code?: string }).code;
-    session.ctx.audit.record({ ...entry, durationMs: Math.round(performance.now() - started), outcome: code === 'LOGSTAG_EGRESS_REFUSED' ? 'refused' : 'error', code: code ?? 'network' });
+    session.ctx.audit.record({
+      ...entry,
+      durationMs: Math.round(performance.now() - started),
+      outcome: code === 'LOGSTAG_EGRESS_REFUSED' ? 'refused' : 'error',
+      code: code ?? 'network',
+    });
     return { principal, readOnly: 'unknown', reasons: [`its permissions could not be read: ${(err as Error).message}`] };
   }
   const durationMs = Math.round(performance.now() - started);
   if (answer.status !== 200) {
     const code = errorCodeOf(answer.status, answer.headers, answer.body);
     session.ctx.audit.record({ ...entry, durationMs, outcome: 'error', code });
-    return { principal, readOnly: 'unknown', reasons: [`Azure did not let the service principal list its own permissions on the resource (HTTP ${answer.status} ${code})`] };
+    return {
+      principal,
+      readOnly: 'unknown',
+      reasons: [`Azure did not let the service principal list its own permissions on the resource (HTTP ${answer.status} ${code})`],
+    };
   }
   session.ctx.audit.record({ ...entry, durationMs, outcome: 'ok' });
   let perms: Permission[];
@@ -105,6 +127,8 @@ export async function azureIdentity(session: AzureSession, b: AzureBinding): Pro
   return {
     principal,
     readOnly: 'yes',
-    reasons: ['its effective permissions on the resource are read-only (listed by Microsoft.Authorization/permissions); a principal can only see its own rights at scopes it can read'],
+    reasons: [
+      'its effective permissions on the resource are read-only (listed by Microsoft.Authorization/permissions); a principal can only see its own rights at scopes it can read',
+    ],
   };
 }

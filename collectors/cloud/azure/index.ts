@@ -32,11 +32,19 @@ export const azureProvider: CloudProvider<AzureBinding> = {
     } catch (err) {
       const u = mapAzureError(err, binding);
       if (u.reason === 'permission') return [{ grant: METRICS_GRANT, status: 'missing', signals, detail: u.detail, fix: azureAccessScript(binding) }];
-      if (u.reason === 'not_enabled') return [{ grant: METRICS_GRANT, status: 'not_enabled', signals, detail: u.detail, ...(u.fix === undefined ? {} : { fix: u.fix }) }];
+      if (u.reason === 'not_enabled')
+        return [{ grant: METRICS_GRANT, status: 'not_enabled', signals, detail: u.detail, ...(u.fix === undefined ? {} : { fix: u.fix }) }];
       // Authentication, throttling, network: the probe says nothing about the grant.
       throw err;
     }
-    return [{ grant: METRICS_GRANT, status: 'granted', signals, detail: `the service principal ${binding.clientId} can read Azure Monitor metrics of ${s.resourceId}` }];
+    return [
+      {
+        grant: METRICS_GRANT,
+        status: 'granted',
+        signals,
+        detail: `the service principal ${binding.clientId} can read Azure Monitor metrics of ${s.resourceId}`,
+      },
+    ];
   },
   identity: (session, binding) => azureIdentity(azureSession(session), binding),
 };

@@ -33,7 +33,8 @@ export function errorCodeOf(status: number, headers: { get(n: string): string | 
   try {
     const doc = JSON.parse(body ?? '') as { error?: { code?: string } | string; error_codes?: number[] };
     if (typeof doc.error === 'object' && doc.error?.code) return doc.error.code;
-    if (typeof doc.error === 'string') return [doc.error, doc.error_codes?.[0] === undefined ? undefined : `AADSTS${doc.error_codes[0]}`].filter(Boolean).join(' ');
+    if (typeof doc.error === 'string')
+      return [doc.error, doc.error_codes?.[0] === undefined ? undefined : `AADSTS${doc.error_codes[0]}`].filter(Boolean).join(' ');
   } catch {
     // Not JSON: the status is the code.
   }
@@ -60,7 +61,12 @@ export function auditPolicy(audit: AuditSink, targetId: string): AzurePolicy {
       } catch (err) {
         const code = (err as { code?: string }).code;
         const refused = code === 'LOGSTAG_EGRESS_REFUSED';
-        audit.record({ ...entry, durationMs: Math.round(performance.now() - started), outcome: refused ? 'refused' : 'error', code: refused ? 'egress' : (code ?? 'network') });
+        audit.record({
+          ...entry,
+          durationMs: Math.round(performance.now() - started),
+          outcome: refused ? 'refused' : 'error',
+          code: refused ? 'egress' : (code ?? 'network'),
+        });
         throw err;
       }
     },

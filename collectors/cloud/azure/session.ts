@@ -48,12 +48,17 @@ export class AzureSession implements CloudSession {
     for (const q of queries) byPeriod.set(q.periodSeconds, [...(byPeriod.get(q.periodSeconds) ?? []), q]);
     for (const [period, group] of byPeriod) {
       const aggregations = [...new Set(group.map((q) => aggregationOf(q)))];
-      const results = await this.metrics.queryResources([this.resourceId], group.map((q) => q.name), NAMESPACE[this.binding.service], {
-        startTime: window.start,
-        endTime: window.end,
-        interval: isoInterval(period),
-        aggregation: aggregations.join(','),
-      });
+      const results = await this.metrics.queryResources(
+        [this.resourceId],
+        group.map((q) => q.name),
+        NAMESPACE[this.binding.service],
+        {
+          startTime: window.start,
+          endTime: window.end,
+          interval: isoInterval(period),
+          aggregation: aggregations.join(','),
+        },
+      );
       const mine = results.find((r) => r.resourceId?.toLowerCase() === this.resourceId.toLowerCase()) ?? results[0];
       for (const q of group) out.set(q.id, this.toResult(q, mine === undefined ? undefined : metricNamed(mine.metrics, q.name)));
     }
@@ -81,11 +86,13 @@ export class AzureSession implements CloudSession {
 
   /** The checklist's live probe: one metric over the last five minutes. */
   async probe(name: string, now = new Date()): Promise<void> {
-    await this.guarded(() => this.metrics.queryResources([this.resourceId], [name], NAMESPACE[this.binding.service], {
-      startTime: new Date(now.getTime() - 5 * 60_000),
-      endTime: now,
-      interval: 'PT1M',
-    }));
+    await this.guarded(() =>
+      this.metrics.queryResources([this.resourceId], [name], NAMESPACE[this.binding.service], {
+        startTime: new Date(now.getTime() - 5 * 60_000),
+        endTime: now,
+        interval: 'PT1M',
+      }),
+    );
   }
 
   /** The bearer token the SDK uses (cached by the credential, so usually no second token request). */
@@ -114,7 +121,8 @@ function metricNamed(metrics: readonly Metric[], name: string): Metric | undefin
 
 export async function openAzure(binding: AzureBinding, secret: string | undefined, ctx: CloudContext): Promise<AzureSession> {
   if (secret === undefined || secret === '') throw new ConfigError("cloud.secret: the service principal's client secret is not set");
-  if (!CLIENT_SECRET.test(secret)) throw new ConfigError('cloud.secret: this is not a Microsoft Entra client secret (expected 8-256 printable characters without spaces)');
+  if (!CLIENT_SECRET.test(secret))
+    throw new ConfigError('cloud.secret: this is not a Microsoft Entra client secret (expected 8-256 printable characters without spaces)');
   resourceIdOf(binding); // a malformed resource name is a configuration error before any request
   const common = {
     // Every request, token and metrics alike, goes through the guarded agent (core-rest-pipeline's agentPolicy).

@@ -11,8 +11,22 @@ import { gcpAccessScript, METRICS_PERMISSION } from './access.js';
  */
 export const GRPC = { INVALID_ARGUMENT: 3, NOT_FOUND: 5, PERMISSION_DENIED: 7, RESOURCE_EXHAUSTED: 8, UNAVAILABLE: 14, UNAUTHENTICATED: 16 } as const;
 const GRPC_NAMES: Record<number, string> = {
-  1: 'CANCELLED', 2: 'UNKNOWN', 3: 'INVALID_ARGUMENT', 4: 'DEADLINE_EXCEEDED', 5: 'NOT_FOUND', 6: 'ALREADY_EXISTS', 7: 'PERMISSION_DENIED',
-  8: 'RESOURCE_EXHAUSTED', 9: 'FAILED_PRECONDITION', 10: 'ABORTED', 11: 'OUT_OF_RANGE', 12: 'UNIMPLEMENTED', 13: 'INTERNAL', 14: 'UNAVAILABLE', 15: 'DATA_LOSS', 16: 'UNAUTHENTICATED',
+  1: 'CANCELLED',
+  2: 'UNKNOWN',
+  3: 'INVALID_ARGUMENT',
+  4: 'DEADLINE_EXCEEDED',
+  5: 'NOT_FOUND',
+  6: 'ALREADY_EXISTS',
+  7: 'PERMISSION_DENIED',
+  8: 'RESOURCE_EXHAUSTED',
+  9: 'FAILED_PRECONDITION',
+  10: 'ABORTED',
+  11: 'OUT_OF_RANGE',
+  12: 'UNIMPLEMENTED',
+  13: 'INTERNAL',
+  14: 'UNAVAILABLE',
+  15: 'DATA_LOSS',
+  16: 'UNAUTHENTICATED',
 };
 
 interface ErrorFacts {
@@ -34,7 +48,14 @@ export function errorFacts(err: unknown): ErrorFacts {
   const f: ErrorFacts = {};
   for (let e: unknown = err, depth = 0; isObj(e) && depth < 8; e = e.cause, depth++) {
     if (f.grpc === undefined && typeof e.code === 'number' && e.code > 0 && e.code <= 16) f.grpc = e.code;
-    const status = typeof e.httpStatusCode === 'number' ? e.httpStatusCode : typeof e.status === 'number' ? e.status : isObj(e.response) && typeof e.response.status === 'number' ? e.response.status : undefined;
+    const status =
+      typeof e.httpStatusCode === 'number'
+        ? e.httpStatusCode
+        : typeof e.status === 'number'
+          ? e.status
+          : isObj(e.response) && typeof e.response.status === 'number'
+            ? e.response.status
+            : undefined;
     f.http ??= status;
     const data = isObj(e.response) ? e.response.data : undefined;
     if (f.oauth === undefined && isObj(data) && typeof data.error === 'string') f.oauth = data.error;
@@ -59,7 +80,10 @@ export function mapGcpError(err: unknown, binding: GcpBinding): Unavailable {
   // A failed token exchange first: gax reports it under the HTTP status of the token endpoint.
   if (f.oauth !== undefined) {
     if (f.http === 429) return unavailable('error', 'throttled by Google Cloud (the OAuth token endpoint answered 429); the next cycle retries');
-    return unavailable('error', `authentication failed: Google's token endpoint refused the service-account key (${f.oauth}); check the key is current and the account is not disabled or deleted`);
+    return unavailable(
+      'error',
+      `authentication failed: Google's token endpoint refused the service-account key (${f.oauth}); check the key is current and the account is not disabled or deleted`,
+    );
   }
   if (f.http === 403 || f.grpc === GRPC.PERMISSION_DENIED) {
     return unavailable(
@@ -69,7 +93,10 @@ export function mapGcpError(err: unknown, binding: GcpBinding): Unavailable {
     );
   }
   if (f.http === 429 || f.grpc === GRPC.RESOURCE_EXHAUSTED) {
-    return unavailable('error', `throttled by Google Cloud Monitoring (RESOURCE_EXHAUSTED${f.reason === undefined ? '' : `, ${f.reason}`}: the project's read-request quota is used up for now); the next cycle retries`);
+    return unavailable(
+      'error',
+      `throttled by Google Cloud Monitoring (RESOURCE_EXHAUSTED${f.reason === undefined ? '' : `, ${f.reason}`}: the project's read-request quota is used up for now); the next cycle retries`,
+    );
   }
   if (f.http === 401 || f.grpc === GRPC.UNAUTHENTICATED) {
     return unavailable('error', 'authentication failed: Google did not accept the access token of the service-account key (UNAUTHENTICATED)');

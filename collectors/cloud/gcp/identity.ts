@@ -69,7 +69,14 @@ export async function gcpChecklist(session: GcpSession, binding: GcpBinding): Pr
   const signals = [...new Set(gcpQueries(binding).map((q) => `cloud.${q.signal}`))];
   try {
     await session.listSeries(probe, windowEnding(new Date(), 5), 1);
-    return [{ grant: METRICS_PERMISSION, status: 'granted', signals, detail: `the service account can read Cloud Monitoring metrics in project ${binding.projectId}` }];
+    return [
+      {
+        grant: METRICS_PERMISSION,
+        status: 'granted',
+        signals,
+        detail: `the service account can read Cloud Monitoring metrics in project ${binding.projectId}`,
+      },
+    ];
   } catch (err) {
     const u = mapGcpError(err, binding);
     // Only a refusal proves the grant is missing; anything else says why it could not be told.

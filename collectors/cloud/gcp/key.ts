@@ -36,16 +36,20 @@ export function parseServiceAccountKey(secret: string | undefined, binding: GcpB
   if (obj.type !== 'service_account') throw new ConfigError('the key is not a service-account key (its type field must be "service_account")');
   const clientEmail = field(obj, 'client_email');
   const privateKey = field(obj, 'private_key');
-  if (!/-----BEGIN (RSA )?PRIVATE KEY-----/.test(privateKey)) throw new ConfigError('the service-account key has a private_key field that is not a PEM private key');
+  if (!/-----BEGIN (RSA )?PRIVATE KEY-----/.test(privateKey))
+    throw new ConfigError('the service-account key has a private_key field that is not a PEM private key');
   // A key file must not redirect the agent's signed assertion to another host: only
   // Google's token endpoint is accepted from the file; anything else is an explicit
   // binding setting (tokenEndpoint) the operator reviews.
   const tokenUri = obj.token_uri;
   if (tokenUri !== undefined && tokenUri !== GOOGLE_TOKEN_URL && binding.tokenEndpoint === undefined) {
-    throw new ConfigError(`the service-account key's token_uri is not ${GOOGLE_TOKEN_URL}; the agent only exchanges keys with Google (set cloud.tokenEndpoint to use another endpoint deliberately)`);
+    throw new ConfigError(
+      `the service-account key's token_uri is not ${GOOGLE_TOKEN_URL}; the agent only exchanges keys with Google (set cloud.tokenEndpoint to use another endpoint deliberately)`,
+    );
   }
   const universe = obj.universe_domain;
-  if (universe !== undefined && universe !== 'googleapis.com') throw new ConfigError('the service-account key belongs to another universe_domain than googleapis.com, which this agent does not support');
+  if (universe !== undefined && universe !== 'googleapis.com')
+    throw new ConfigError('the service-account key belongs to another universe_domain than googleapis.com, which this agent does not support');
   const privateKeyId = typeof obj.private_key_id === 'string' ? obj.private_key_id : undefined;
   return {
     clientEmail,

@@ -46,10 +46,24 @@ const DEFS: Record<GcpBinding['service'], MetricDef[]> = {
     { signal: 'iops', type: `${CLOUDSQL}/disk/write_ops_count`, aligner: 'ALIGN_RATE', reducer: 'REDUCE_SUM', unit: 'count/s' },
     // PostgreSQL reports backends per database; SQL Server its user connections: each read only for its engine.
     { signal: 'connections', type: `${CLOUDSQL}/postgresql/num_backends`, aligner: 'ALIGN_MEAN', reducer: 'REDUCE_SUM', unit: 'count', engines: ['postgres'] },
-    { signal: 'connections', type: `${CLOUDSQL}/sqlserver/connections/user_connections`, aligner: 'ALIGN_MEAN', reducer: 'REDUCE_SUM', unit: 'count', engines: ['mssql'] },
+    {
+      signal: 'connections',
+      type: `${CLOUDSQL}/sqlserver/connections/user_connections`,
+      aligner: 'ALIGN_MEAN',
+      reducer: 'REDUCE_SUM',
+      unit: 'count',
+      engines: ['mssql'],
+    },
     // GAUGE DOUBLE s: only a read replica publishes it.
     { signal: 'replica_lag', type: `${CLOUDSQL}/replication/replica_lag`, aligner: 'ALIGN_MEAN', reducer: 'REDUCE_MAX', unit: 'seconds' },
-    { signal: 'service', type: `${CLOUDSQL}/postgresql/transaction_count`, aligner: 'ALIGN_RATE', reducer: 'REDUCE_SUM', unit: 'count/s', engines: ['postgres'] },
+    {
+      signal: 'service',
+      type: `${CLOUDSQL}/postgresql/transaction_count`,
+      aligner: 'ALIGN_RATE',
+      reducer: 'REDUCE_SUM',
+      unit: 'count/s',
+      engines: ['postgres'],
+    },
     { signal: 'service', type: `${CLOUDSQL}/postgresql/deadlock_count`, aligner: 'ALIGN_RATE', reducer: 'REDUCE_SUM', unit: 'count/s', engines: ['postgres'] },
   ],
   // redis_instance (one series per node: primary and replica in the Standard tier).

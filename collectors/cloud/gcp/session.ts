@@ -79,24 +79,31 @@ export class GcpSession implements CloudSession {
     const started = Date.now();
     try {
       // google-gax retries and re-wraps transport errors: the guard is asked whether it refused.
-      const [series] = await keepRefusal(this.ctx.egress.guard, () => this.client.listTimeSeries(
-        {
-          name: `projects/${this.binding.projectId}`,
-          filter: metricFilter(this.binding, q),
-          interval: { startTime: timestamp(window.start), endTime: timestamp(window.end) },
-          aggregation: {
-            alignmentPeriod: { seconds: q.periodSeconds },
-            perSeriesAligner: q.statistic as keyof typeof protos.google.monitoring.v3.Aggregation.Aligner,
-            crossSeriesReducer: reducer,
-            // Keeps the region label on the reduced series, for the region check.
-            groupByFields: ['resource.labels.region'],
+      const [series] = await keepRefusal(this.ctx.egress.guard, () =>
+        this.client.listTimeSeries(
+          {
+            name: `projects/${this.binding.projectId}`,
+            filter: metricFilter(this.binding, q),
+            interval: { startTime: timestamp(window.start), endTime: timestamp(window.end) },
+            aggregation: {
+              alignmentPeriod: { seconds: q.periodSeconds },
+              perSeriesAligner: q.statistic as keyof typeof protos.google.monitoring.v3.Aggregation.Aligner,
+              crossSeriesReducer: reducer,
+              // Keeps the region label on the reduced series, for the region check.
+              groupByFields: ['resource.labels.region'],
+            },
+            view: 'FULL',
+            pageSize,
           },
-          view: 'FULL',
-          pageSize,
-        },
-        CALL_OPTIONS,
-      ));
-      this.audit(statement, started, undefined, series.reduce((n, s) => n + (s.points?.length ?? 0), 0));
+          CALL_OPTIONS,
+        ),
+      );
+      this.audit(
+        statement,
+        started,
+        undefined,
+        series.reduce((n, s) => n + (s.points?.length ?? 0), 0),
+      );
       return series;
     } catch (err) {
       this.audit(statement, started, err);

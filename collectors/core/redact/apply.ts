@@ -28,12 +28,7 @@ function isArgSummary(v: unknown): boolean {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
   const keys = Object.keys(v);
   const o = v as { count?: unknown; byte_lengths?: unknown };
-  return (
-    keys.length === 2 &&
-    typeof o.count === 'number' &&
-    Array.isArray(o.byte_lengths) &&
-    o.byte_lengths.every((n) => n === null || typeof n === 'number')
-  );
+  return keys.length === 2 && typeof o.count === 'number' && Array.isArray(o.byte_lengths) && o.byte_lengths.every((n) => n === null || typeof n === 'number');
 }
 
 export interface RedactionContext {

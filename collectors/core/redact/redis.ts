@@ -13,8 +13,24 @@ export interface ReducedArgs {
 
 /** Commands whose first argument is a fixed subcommand keyword, not data. */
 const CONTAINER_COMMANDS = new Set([
-  'ACL', 'CLIENT', 'CLUSTER', 'COMMAND', 'COMMANDLOG', 'CONFIG', 'DEBUG', 'FUNCTION', 'LATENCY', 'MEMORY',
-  'MODULE', 'OBJECT', 'PUBSUB', 'SCRIPT', 'SENTINEL', 'SLOWLOG', 'XGROUP', 'XINFO',
+  'ACL',
+  'CLIENT',
+  'CLUSTER',
+  'COMMAND',
+  'COMMANDLOG',
+  'CONFIG',
+  'DEBUG',
+  'FUNCTION',
+  'LATENCY',
+  'MEMORY',
+  'MODULE',
+  'OBJECT',
+  'PUBSUB',
+  'SCRIPT',
+  'SENTINEL',
+  'SLOWLOG',
+  'XGROUP',
+  'XINFO',
 ]);
 
 /** A command or subcommand name: short, plain ASCII. Anything else is not echoed. */

@@ -373,9 +373,27 @@ const KEYWORD_LIST: Array<[string, number]> = [
   ['select', KW_SELECT],
   ...['insert', 'update', 'delete', 'merge', 'go'].map((w): [string, number] => [w, KW_DML]),
   ['null', KW_NULL],
-  ...['where', 'and', 'or', 'not', 'then', 'else', 'when', 'case', 'between', 'return', 'limit', 'offset', 'is', 'like', 'set', 'on', 'having', 'array', 'top'].map(
-    (w): [string, number] => [w, KW_UNARY],
-  ),
+  ...[
+    'where',
+    'and',
+    'or',
+    'not',
+    'then',
+    'else',
+    'when',
+    'case',
+    'between',
+    'return',
+    'limit',
+    'offset',
+    'is',
+    'like',
+    'set',
+    'on',
+    'having',
+    'array',
+    'top',
+  ].map((w): [string, number] => [w, KW_UNARY]),
 ];
 const MAX_KW = 12;
 // By length, then compared char by char: no string is built for an identifier.
@@ -517,16 +535,28 @@ function lex(sql: string, dialect: SqlDialect, backslashQuotes: boolean): LexRes
     switch (vState) {
       case 0:
         break;
-      case 1: vState = kind === T_OP && code === C.LPAREN ? 2 : 0; break;
-      case 2: vState = kind === T_LIT ? 3 : 0; break;
+      case 1:
+        vState = kind === T_OP && code === C.LPAREN ? 2 : 0;
+        break;
+      case 2:
+        vState = kind === T_LIT ? 3 : 0;
+        break;
       case 3:
         vState = kind === T_OP && code === C.COMMA ? 4 : kind === T_OP && code === C.RPAREN ? 5 : 0;
         recordV = vState === 5;
         break;
-      case 4: vState = kind === T_LIT ? 3 : 0; break;
-      case 5: vState = kind === T_OP && code === C.COMMA ? 6 : 0; break;
-      case 6: vState = kind === T_OP && code === C.LPAREN ? 7 : 0; break;
-      case 7: vState = kind === T_LIT ? 8 : 0; break;
+      case 4:
+        vState = kind === T_LIT ? 3 : 0;
+        break;
+      case 5:
+        vState = kind === T_OP && code === C.COMMA ? 6 : 0;
+        break;
+      case 6:
+        vState = kind === T_OP && code === C.LPAREN ? 7 : 0;
+        break;
+      case 7:
+        vState = kind === T_LIT ? 8 : 0;
+        break;
       case 8:
         if (kind === T_OP && code === C.COMMA) vState = 9;
         else if (kind === T_OP && code === C.RPAREN) {
@@ -535,12 +565,16 @@ function lex(sql: string, dialect: SqlDialect, backslashQuotes: boolean): LexRes
           drop = true;
         } else vState = 0;
         break;
-      case 9: vState = kind === T_LIT ? 8 : 0; break;
+      case 9:
+        vState = kind === T_LIT ? 8 : 0;
+        break;
     }
     switch (inState) {
       case 0:
         break;
-      case 1: inState = kind === T_OP && code === C.LPAREN ? 2 : 0; break;
+      case 1:
+        inState = kind === T_OP && code === C.LPAREN ? 2 : 0;
+        break;
       case 2:
         inState = kind === T_LIT ? 3 : 0;
         recordIn = inState === 3;
@@ -552,7 +586,9 @@ function lex(sql: string, dialect: SqlDialect, backslashQuotes: boolean): LexRes
           inState = 0;
         }
         break;
-      case 4: inState = kind === T_LIT ? 3 : 0; break;
+      case 4:
+        inState = kind === T_LIT ? 3 : 0;
+        break;
     }
     if (kw === KW_IN) inState = 1;
     else if (kw === KW_VALUES) vState = 1;
@@ -725,7 +761,6 @@ function lex(sql: string, dialect: SqlDialect, backslashQuotes: boolean): LexRes
           continue;
         }
       } else secretLiteral = true; // a string: the scanner replaces it below
-
     }
 
     if (c === C.SQUOTE) {

@@ -101,7 +101,11 @@ export type CloudBindingInput = Record<string, unknown>;
  * Validates the step. `secretStored`: a secret was already sealed for this binding
  * (leaving the field empty keeps it). Returns the binding to save, or a message per field.
  */
-export function validateCloudForm(v: CloudFormValues, engine: Engine, secretStored = false): { binding: CloudBindingInput | null; errors?: undefined } | { binding?: undefined; errors: CloudErrors } {
+export function validateCloudForm(
+  v: CloudFormValues,
+  engine: Engine,
+  secretStored = false,
+): { binding: CloudBindingInput | null; errors?: undefined } | { binding?: undefined; errors: CloudErrors } {
   if (!v.enabled) return { binding: null };
   const errors: CloudErrors = {};
   const t = (s: string): string => s.trim();
@@ -111,7 +115,13 @@ export function validateCloudForm(v: CloudFormValues, engine: Engine, secretStor
     if (v.auth === 'profile') raw.profile = t(v.profile);
     else raw.accessKeyId = t(v.accessKeyId);
   } else if (v.provider === 'azure') {
-    Object.assign(raw, { subscriptionId: t(v.subscriptionId), resourceGroup: t(v.resourceGroup), resourceName: t(v.resourceName), tenantId: t(v.tenantId), clientId: t(v.clientId) });
+    Object.assign(raw, {
+      subscriptionId: t(v.subscriptionId),
+      resourceGroup: t(v.resourceGroup),
+      resourceName: t(v.resourceName),
+      tenantId: t(v.tenantId),
+      clientId: t(v.clientId),
+    });
   } else {
     Object.assign(raw, { projectId: t(v.projectId), instanceId: t(v.instanceId) });
   }
@@ -122,7 +132,8 @@ export function validateCloudForm(v: CloudFormValues, engine: Engine, secretStor
     if (f === 'provider' || f === 'auth') continue;
     if (t(String(v[f])) === '') errors[f] = f === 'service' ? 'choose the managed service' : 'is required';
   }
-  if (v.service !== '' && !servicesFor(v.provider, engine).includes(v.service)) errors.service = `is not one of the ${PROVIDER_LABEL[v.provider]} services for this engine`;
+  if (v.service !== '' && !servicesFor(v.provider, engine).includes(v.service))
+    errors.service = `is not one of the ${PROVIDER_LABEL[v.provider]} services for this engine`;
   if (needsSecret(v)) {
     if (v.secretMode === 'env' && t(v.secretEnv) === '') errors.secretEnv = 'is required: the name of the variable that holds the secret';
     if (v.secretMode === 'store' && v.secret === '' && !secretStored) errors.secret = 'is required: it is sealed on this machine and never shown again';

@@ -46,7 +46,13 @@ export function toRow(key: number, { payload, annotations }: Pick<FeedEvent, 'pa
     // A field of a signal that was not read did not leave: it is not listed as collected or redacted.
     if (a.category === null || !values.has(a.signalId)) continue;
     categories.add(a.category);
-    fields.push({ signal: a.signalId, field: a.field, category: a.category, action: a.action, sample: a.action === 'exclude' ? '' : sampleOf(values.get(a.signalId), a.field) });
+    fields.push({
+      signal: a.signalId,
+      field: a.field,
+      category: a.category,
+      action: a.action,
+      sample: a.action === 'exclude' ? '' : sampleOf(values.get(a.signalId), a.field),
+    });
   }
   // Redacted and excluded first: what the policy changed is what the operator looks for.
   const rank = { redact: 0, exclude: 1, collect: 2 } as const;

@@ -71,7 +71,15 @@ type Category = Result<'policy.get'>['effective'] extends Record<infer K, unknow
 type Action = Result<'policy.get'>['effective'][Category];
 
 /** The seven categories, in the order the security model lists them. */
-export const CATEGORY_ORDER: readonly Category[] = ['query_text', 'slowlog_args', 'current_ops', 'object_names', 'identity_metadata', 'client_metadata', 'config_posture'];
+export const CATEGORY_ORDER: readonly Category[] = [
+  'query_text',
+  'slowlog_args',
+  'current_ops',
+  'object_names',
+  'identity_metadata',
+  'client_metadata',
+  'config_posture',
+];
 
 export const CATEGORY_LABEL: Record<Category, string> = {
   query_text: 'Query text',
@@ -100,11 +108,20 @@ export const REDACT_EFFECT: Record<Category, string> = {
 export type FailureKind = 'dns' | 'refused' | 'network' | 'timeout' | 'tls' | 'authentication' | 'unreachable' | 'config';
 export const FAILURE: Record<FailureKind, { title: string; next: string }> = {
   dns: { title: 'Host name not found', next: 'Check the host name for typos, and that this machine’s DNS can resolve it (try it from this host).' },
-  refused: { title: 'Connection refused', next: 'The host answered but nothing listens there: check the port, and that the database server is running and accepts TCP connections.' },
+  refused: {
+    title: 'Connection refused',
+    next: 'The host answered but nothing listens there: check the port, and that the database server is running and accepts TCP connections.',
+  },
   network: { title: 'Network unreachable', next: 'This machine has no route to that host: check the address, VPN and routing.' },
-  timeout: { title: 'No answer in time', next: 'Check that a firewall or security group lets this machine reach the port, and that the server is not overloaded.' },
+  timeout: {
+    title: 'No answer in time',
+    next: 'Check that a firewall or security group lets this machine reach the port, and that the server is not overloaded.',
+  },
   tls: { title: 'Secure connection failed', next: 'Check the TLS mode and the CA file; verify-full also checks that the host name matches the certificate.' },
-  authentication: { title: 'Sign-in refused', next: 'Check the user and the password (or the environment variable that holds it), and that the server allows this user from this host.' },
+  authentication: {
+    title: 'Sign-in refused',
+    next: 'Check the user and the password (or the environment variable that holds it), and that the server allows this user from this host.',
+  },
   unreachable: { title: 'Server unreachable', next: 'Check the address, the port and any firewall between this machine and the server.' },
   config: { title: 'Configuration problem', next: 'Fix the setting named in the details below.' },
 };

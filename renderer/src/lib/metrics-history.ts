@@ -169,15 +169,39 @@ const METRICS: Partial<Record<Payload['target']['engine'], MetricDef[]>> = {
       kind: 'rate',
       read: (s) => plus(...MONGO_OPCOUNTERS.map((op) => valueAt(s, 'mongodb.server_status', 'opcounters', op))),
     },
-    { id: 'resident', label: 'Resident memory', unit: 'bytes', kind: 'gauge', read: (s) => scaled(valueAt(s, 'mongodb.server_status', 'memory', 'resident_mb'), MIB) },
-    { id: 'cache', label: 'WiredTiger cache', unit: 'bytes', kind: 'gauge', read: (s) => valueAt(s, 'mongodb.server_status', 'wiredtiger_cache', 'bytes_in_cache') },
+    {
+      id: 'resident',
+      label: 'Resident memory',
+      unit: 'bytes',
+      kind: 'gauge',
+      read: (s) => scaled(valueAt(s, 'mongodb.server_status', 'memory', 'resident_mb'), MIB),
+    },
+    {
+      id: 'cache',
+      label: 'WiredTiger cache',
+      unit: 'bytes',
+      kind: 'gauge',
+      read: (s) => valueAt(s, 'mongodb.server_status', 'wiredtiger_cache', 'bytes_in_cache'),
+    },
   ],
   // V$SYSMETRIC values are already per second or % over the last minute: gauges, not counters.
   oracle: [
     { id: 'sessions', label: 'Sessions', unit: 'count', kind: 'gauge', read: (s) => named(s, 'oracle.sysmetrics', 'metric_name', 'Session Count', 'value') },
     { id: 'active', label: 'Active sessions', unit: 'count', kind: 'gauge', read: (s) => countWhere(s, 'oracle.sessions', 'status', 'ACTIVE') },
-    { id: 'commits', label: 'User commits', unit: 'per_second', kind: 'gauge', read: (s) => named(s, 'oracle.sysmetrics', 'metric_name', 'User Commits Per Sec', 'value') },
-    { id: 'cache_hit', label: 'Buffer cache hit', unit: 'percent', kind: 'gauge', read: (s) => named(s, 'oracle.sysmetrics', 'metric_name', 'Buffer Cache Hit Ratio', 'value') },
+    {
+      id: 'commits',
+      label: 'User commits',
+      unit: 'per_second',
+      kind: 'gauge',
+      read: (s) => named(s, 'oracle.sysmetrics', 'metric_name', 'User Commits Per Sec', 'value'),
+    },
+    {
+      id: 'cache_hit',
+      label: 'Buffer cache hit',
+      unit: 'percent',
+      kind: 'gauge',
+      read: (s) => named(s, 'oracle.sysmetrics', 'metric_name', 'Buffer Cache Hit Ratio', 'value'),
+    },
   ],
 };
 

@@ -23,10 +23,22 @@ export function cloudIdentityItem(targets: readonly Target[], permissions: Reado
     const identity = cloud?.identity;
     if (identity === undefined) unchecked.push(t.name);
     else if (identity.readOnly === 'no') writers.push(`${t.name} (${identity.reasons.join('; ')})`);
-    else if (identity.readOnly === 'unknown') unknown.push(`${t.name}: ${identity.reasons[0] ?? `${cloud?.provider} does not let the identity see its own rights`}`);
+    else if (identity.readOnly === 'unknown')
+      unknown.push(`${t.name}: ${identity.reasons[0] ?? `${cloud?.provider} does not let the identity see its own rights`}`);
   }
-  if (writers.length > 0) return { ...base, state: 'fail', detail: `Can change resources: ${writers.join(', ')}. Use a dedicated read-only identity with the access script from the permission check.` };
-  if (unchecked.length > 0) return { ...base, state: 'pending', detail: `Could not check: ${unchecked.join(', ')} (the provider must be reachable and the secret set).` };
-  if (unknown.length > 0) return { ...base, state: 'unknown', detail: `Cannot be told by the agent — ${unknown.join('; ')}. Confirm the identity has only the access script's permissions.` };
+  if (writers.length > 0)
+    return {
+      ...base,
+      state: 'fail',
+      detail: `Can change resources: ${writers.join(', ')}. Use a dedicated read-only identity with the access script from the permission check.`,
+    };
+  if (unchecked.length > 0)
+    return { ...base, state: 'pending', detail: `Could not check: ${unchecked.join(', ')} (the provider must be reachable and the secret set).` };
+  if (unknown.length > 0)
+    return {
+      ...base,
+      state: 'unknown',
+      detail: `Cannot be told by the agent — ${unknown.join('; ')}. Confirm the identity has only the access script's permissions.`,
+    };
   return { ...base, state: 'pass', detail: `Every cloud identity is read-only (checked with the provider): ${bound.map((t) => t.name).join(', ')}.` };
 }

@@ -177,7 +177,8 @@ function configPermissionsItem(status: Status | null): ReadinessItem {
   if (findings === undefined) {
     return { ...base, state: 'not_checked', detail: 'Not checked by this build: this agent does not report the permissions of its files.' };
   }
-  if (findings.length > 0) return { ...base, state: 'fail', detail: `Other users of this machine can reach the agent's configuration: ${findings.map((f) => f.problem).join('; ')}.` };
+  if (findings.length > 0)
+    return { ...base, state: 'fail', detail: `Other users of this machine can reach the agent's configuration: ${findings.map((f) => f.problem).join('; ')}.` };
   return {
     ...base,
     state: 'pass',
@@ -208,11 +209,14 @@ function rotationItem(targets: readonly Target[], status: Status | null): Readin
   const parts: string[] = [];
   if (overdue.length > 0) parts.push(`Overdue for rotation: ${overdue.map((c) => `${c.what}, was due ${day(c.age.dueAt)}`).join('; ')}.`);
   if (due.length > 0) parts.push(`Due for rotation soon: ${due.map((c) => `${c.what}, by ${day(c.age.dueAt)}`).join('; ')}.`);
-  if (overdue.length + due.length > 0) parts.push('Rotate a password from its target (the new one is tested before it replaces the old) and the API key in Settings.');
+  if (overdue.length + due.length > 0)
+    parts.push('Rotate a password from its target (the new one is tested before it replaces the old) and the API key in Settings.');
   if (unknown.length > 0) {
     const why = (c: (typeof creds)[number]) =>
       c.source === 'env' ? 'from an environment variable' : c.source === 'none' ? 'no password' : 'no record of when it was set';
-    parts.push(`The agent cannot tell when these were set: ${unknown.map((c) => `${c.what}: ${why(c)}`).join('; ')}. Store the password in the app so its age is tracked, or keep the rotation schedule with your DBA.`);
+    parts.push(
+      `The agent cannot tell when these were set: ${unknown.map((c) => `${c.what}: ${why(c)}`).join('; ')}. Store the password in the app so its age is tracked, or keep the rotation schedule with your DBA.`,
+    );
   }
   if (parts.length === 0) {
     const next = creds.map((c) => c.age.dueAt ?? '').sort()[0];

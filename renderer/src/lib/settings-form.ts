@@ -37,7 +37,10 @@ export function destinationForm(view: Result<'settings.get'>['destination']): De
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-export function validateDestination(v: DestinationFormValues, current: Result<'settings.get'>['destination']): { destination: DestinationInput; errors?: undefined } | { destination?: undefined; errors: DestinationErrors } {
+export function validateDestination(
+  v: DestinationFormValues,
+  current: Result<'settings.get'>['destination'],
+): { destination: DestinationInput; errors?: undefined } | { destination?: undefined; errors: DestinationErrors } {
   const errors: DestinationErrors = {};
   const raw: Record<string, unknown> = { url: v.url.trim(), allowPrivateAddress: v.allowPrivateAddress };
   if (current !== null) {
@@ -66,7 +69,17 @@ export function validateDestination(v: DestinationFormValues, current: Result<'s
     for (const issue of parsed.error.issues) {
       const [a, b] = issue.path;
       const field: DestinationField | 'form' =
-        a === 'url' ? 'url' : a === 'apiKey' ? (v.keyMode === 'env' ? 'keyEnv' : 'keyValue') : a === 'proxy' ? (b === 'username' ? 'proxyUser' : 'proxyUrl') : 'form';
+        a === 'url'
+          ? 'url'
+          : a === 'apiKey'
+            ? v.keyMode === 'env'
+              ? 'keyEnv'
+              : 'keyValue'
+            : a === 'proxy'
+              ? b === 'username'
+                ? 'proxyUser'
+                : 'proxyUrl'
+              : 'form';
       errors[field] ??= issue.message;
     }
   }

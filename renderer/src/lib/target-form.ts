@@ -33,7 +33,8 @@ export interface TargetFormValues {
 export const TLS_MODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
 export type TlsMode = (typeof TLS_MODES)[number];
 
-export type FieldName = 'id' | 'name' | 'engine' | 'host' | 'port' | 'user' | 'database' | 'service' | 'passwordEnv' | 'password' | 'intervalSeconds' | 'tlsMode' | 'caFile';
+export type FieldName =
+  'id' | 'name' | 'engine' | 'host' | 'port' | 'user' | 'database' | 'service' | 'passwordEnv' | 'password' | 'intervalSeconds' | 'tlsMode' | 'caFile';
 /** A message per field; `form` for a problem that belongs to no single field. */
 export type FieldErrors = Partial<Record<FieldName | 'form', string>>;
 

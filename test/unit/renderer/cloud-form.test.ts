@@ -4,7 +4,16 @@ import { describe, expect, it } from 'vitest';
 import { CloudBindingSchema } from '../../../collectors/cloud/binding.js';
 import { emptyCloudForm, providersFor, servicesFor, validateCloudForm } from '../../../renderer/src/lib/cloud-form.js';
 
-const awsForm = () => ({ ...emptyCloudForm(), enabled: true, provider: 'aws' as const, region: 'eu-west-1', service: 'rds', resourceId: 'orders-1', accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secret: 'wJalr' });
+const awsForm = () => ({
+  ...emptyCloudForm(),
+  enabled: true,
+  provider: 'aws' as const,
+  region: 'eu-west-1',
+  service: 'rds',
+  resourceId: 'orders-1',
+  accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+  secret: 'wJalr',
+});
 
 describe('cloud step', () => {
   it('offers only the providers and services that run the engine', () => {
@@ -21,7 +30,14 @@ describe('cloud step', () => {
   it('builds a binding the agent accepts, without the secret value (sealed separately)', () => {
     const r = validateCloudForm(awsForm(), 'postgres');
     expect(r.errors).toBeUndefined();
-    expect(r.binding).toEqual({ provider: 'aws', region: 'eu-west-1', service: 'rds', resourceId: 'orders-1', auth: 'access_key', accessKeyId: 'AKIAIOSFODNN7EXAMPLE' });
+    expect(r.binding).toEqual({
+      provider: 'aws',
+      region: 'eu-west-1',
+      service: 'rds',
+      resourceId: 'orders-1',
+      auth: 'access_key',
+      accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+    });
     expect(CloudBindingSchema.safeParse(r.binding).success).toBe(true);
     const env = validateCloudForm({ ...awsForm(), secretMode: 'env', secretEnv: 'AWS_SECRET' }, 'postgres');
     expect(env.binding).toMatchObject({ secret: { env: 'AWS_SECRET' } });
@@ -42,8 +58,18 @@ describe('cloud step', () => {
 
   it('a stored secret may be left empty; a service of another engine is refused; a GCP key must be a service-account key', () => {
     expect(validateCloudForm({ ...awsForm(), secret: '' }, 'postgres', true).errors).toBeUndefined();
-    expect(validateCloudForm({ ...awsForm(), service: 'elasticache' }, 'postgres').errors?.service).toBe('is not one of the Amazon Web Services services for this engine');
-    const gcp = { ...emptyCloudForm(), enabled: true, provider: 'gcp' as const, region: 'europe-west1', service: 'cloudsql', projectId: 'my-proj-1', instanceId: 'pg1' };
+    expect(validateCloudForm({ ...awsForm(), service: 'elasticache' }, 'postgres').errors?.service).toBe(
+      'is not one of the Amazon Web Services services for this engine',
+    );
+    const gcp = {
+      ...emptyCloudForm(),
+      enabled: true,
+      provider: 'gcp' as const,
+      region: 'europe-west1',
+      service: 'cloudsql',
+      projectId: 'my-proj-1',
+      instanceId: 'pg1',
+    };
     expect(validateCloudForm({ ...gcp, secret: '{"type":"authorized_user"}' }, 'postgres').errors?.secret).toMatch(/service-account key/);
     expect(validateCloudForm({ ...gcp, secret: 'not json' }, 'postgres').errors?.secret).toMatch(/JSON key file/);
     expect(validateCloudForm({ ...gcp, secret: '{"type":"service_account"}' }, 'postgres').errors).toBeUndefined();

@@ -49,7 +49,10 @@ const errorOf = (root: HTMLElement, field: string) => root.querySelector(`#wizar
 describe('setup wizard validation', () => {
   it('names each wrong field with a helpful message, marks it invalid, and calls nothing', async () => {
     const calls: string[] = [];
-    vi.stubGlobal('logstag', { call: async (m: string) => (calls.push(m), { ok: false, error: { code: 'internal', message: 'not in this test' } }), onEvent: () => () => {} });
+    vi.stubGlobal('logstag', {
+      call: async (m: string) => (calls.push(m), { ok: false, error: { code: 'internal', message: 'not in this test' } }),
+      onEvent: () => () => {},
+    });
     const root = render(Wizard);
     button(root, 'Next').click();
     await tick();
@@ -110,8 +113,20 @@ const report = (admin: boolean): Report => ({
   identity: { user: admin ? 'postgres' : 'monitor', isAdministrator: admin, reasons: admin ? ['is a superuser'] : [], serverVersion: '16.4' },
   items: [
     { grant: 'pg_monitor', status: 'granted', signals: ['postgres.activity'], detail: 'sessions are visible', fix: 'GRANT pg_monitor TO monitor;' },
-    { grant: 'pg_read_all_stats', status: 'missing', signals: ['postgres.activity', 'postgres.locks'], detail: 'other sessions are masked', fix: 'GRANT pg_read_all_stats TO monitor;' },
-    { grant: 'pg_stat_statements', status: 'not_enabled', signals: ['postgres.query_stats'], detail: 'the extension is not installed', fix: 'CREATE EXTENSION pg_stat_statements;' },
+    {
+      grant: 'pg_read_all_stats',
+      status: 'missing',
+      signals: ['postgres.activity', 'postgres.locks'],
+      detail: 'other sessions are masked',
+      fix: 'GRANT pg_read_all_stats TO monitor;',
+    },
+    {
+      grant: 'pg_stat_statements',
+      status: 'not_enabled',
+      signals: ['postgres.query_stats'],
+      detail: 'the extension is not installed',
+      fix: 'CREATE EXTENSION pg_stat_statements;',
+    },
     { grant: 'Diagnostics Pack', status: 'not_licensed', signals: [], detail: 'AWR needs the Diagnostics Pack' },
     { grant: 'slowlog arguments', status: 'opt_in', signals: ['redis.slowlog'], detail: 'off until the operator turns it on' },
     { grant: 'replication', status: 'not_applicable', signals: [], detail: 'not a replica' },

@@ -29,7 +29,11 @@ const pgDatabases = (commits: number, hit: number, read: number) =>
     { datname: 'app', numbackends: 3, xact_commit: commits, blks_hit: hit, blks_read: read },
     { datname: 'postgres', numbackends: 1, xact_commit: 0, blks_hit: 0, blks_read: 0 },
   ]);
-const pgActivity = (states: string[]) => ok('postgres.activity', states.map((state, pid) => ({ pid, state })));
+const pgActivity = (states: string[]) =>
+  ok(
+    'postgres.activity',
+    states.map((state, pid) => ({ pid, state })),
+  );
 
 const byId = (h: MetricsHistory, target = 'db', now = T0 + 120_000) => new Map(h.view(target, now).map((s) => [s.id, s]));
 
@@ -90,7 +94,12 @@ describe('metrics history', () => {
         ok('redis.stats', [{ instantaneous_ops_per_sec: 42, keyspace_hits: 10, keyspace_misses: 0 }]),
       ]),
     );
-    h.record(payload('redis', T0 + 60_000, [ok('redis.memory', [{ used_memory: null }]), ok('redis.stats', [{ instantaneous_ops_per_sec: 40, keyspace_hits: 40, keyspace_misses: 10 }])]));
+    h.record(
+      payload('redis', T0 + 60_000, [
+        ok('redis.memory', [{ used_memory: null }]),
+        ok('redis.stats', [{ instantaneous_ops_per_sec: 40, keyspace_hits: 40, keyspace_misses: 10 }]),
+      ]),
+    );
     const m = byId(h);
     expect(m.get('memory')!.v).toEqual([1_048_576, null]);
     expect(m.get('memory')!.unavailable).toBe('the server did not report used_memory');
@@ -123,7 +132,13 @@ describe('engine charts from the rows the collectors emit', () => {
       FILE_IO.map((f, i) => (i === 0 ? { ...f, num_of_reads: f.num_of_reads + extraReads, num_of_writes: f.num_of_writes + extraWrites } : f));
     const h = new MetricsHistory();
     h.record(payload('mssql', T0, [ok('mssql.sessions', SESSIONS), ok('mssql.file_io', io(0, 0)), ok('mssql.memory', MEMORY)]));
-    h.record(payload('mssql', T0 + 60_000, [ok('mssql.sessions', [SESSIONS[1]]), ok('mssql.file_io', io(1_200, 600)), ok('mssql.memory', { ...MEMORY, page_life_expectancy_s: 5460 })]));
+    h.record(
+      payload('mssql', T0 + 60_000, [
+        ok('mssql.sessions', [SESSIONS[1]]),
+        ok('mssql.file_io', io(1_200, 600)),
+        ok('mssql.memory', { ...MEMORY, page_life_expectancy_s: 5460 }),
+      ]),
+    );
     const m = byId(h);
     expect(m.get('sessions')!.v).toEqual([2, 1]);
     expect(m.get('active')!.v).toEqual([1, 0]);
@@ -140,7 +155,18 @@ describe('engine charts from the rows the collectors emit', () => {
     };
     const doc = serverStatus(deployment());
     const first = await read(doc);
-    const later = await read({ ...doc, connections: { ...(doc['connections'] as object), current: 40 }, opcounters: { insert: Long.fromNumber(120_300), query: Long.fromNumber(450_600), update: Long.fromNumber(80_000), delete: Long.fromNumber(1_200), getmore: Long.fromNumber(33_000), command: Long.fromNumber(900_300) } });
+    const later = await read({
+      ...doc,
+      connections: { ...(doc['connections'] as object), current: 40 },
+      opcounters: {
+        insert: Long.fromNumber(120_300),
+        query: Long.fromNumber(450_600),
+        update: Long.fromNumber(80_000),
+        delete: Long.fromNumber(1_200),
+        getmore: Long.fromNumber(33_000),
+        command: Long.fromNumber(900_300),
+      },
+    });
     const h = new MetricsHistory();
     h.record(payload('mongodb', T0, [ok('mongodb.server_status', first)]));
     h.record(payload('mongodb', T0 + 60_000, [ok('mongodb.server_status', later)]));
@@ -155,7 +181,9 @@ describe('engine charts from the rows the collectors emit', () => {
   it('Oracle: V$SYSMETRIC name/value rows (already per second or %) and active sessions', () => {
     // The session lower-cases Oracle's upper-case column names (collectors/oracle/session.ts).
     const rowsOf = (file: string, signal: string): Record<string, unknown>[] => {
-      const fixture = JSON.parse(readFileSync(new URL(`../../fixtures/oracle/${file}`, import.meta.url), 'utf8')) as { cases: Array<{ signal: string; rows: Record<string, unknown>[] }> };
+      const fixture = JSON.parse(readFileSync(new URL(`../../fixtures/oracle/${file}`, import.meta.url), 'utf8')) as {
+        cases: Array<{ signal: string; rows: Record<string, unknown>[] }>;
+      };
       const rows = fixture.cases.find((c) => c.signal === signal)!.rows;
       return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k.toLowerCase(), v])));
     };
@@ -170,7 +198,15 @@ describe('engine charts from the rows the collectors emit', () => {
     ];
     const h = new MetricsHistory();
     h.record(payload('oracle', T0, [ok('oracle.sysmetrics', sysmetrics(12.5)), ok('oracle.sessions', sessions)]));
-    h.record(payload('oracle', T0 + 60_000, [ok('oracle.sysmetrics', sysmetrics(14)), ok('oracle.sessions', sessions.map((r) => ({ ...r, status: 'ACTIVE' })))]));
+    h.record(
+      payload('oracle', T0 + 60_000, [
+        ok('oracle.sysmetrics', sysmetrics(14)),
+        ok(
+          'oracle.sessions',
+          sessions.map((r) => ({ ...r, status: 'ACTIVE' })),
+        ),
+      ]),
+    );
     const m = byId(h);
     expect(m.get('sessions')!.v).toEqual([57, 57]);
     expect(m.get('active')!.v).toEqual([1, 2]);
@@ -186,7 +222,14 @@ describe('engine charts from the rows the collectors emit', () => {
 
   it('an unavailable signal shows its reason on every engine, never 0', () => {
     const h = new MetricsHistory();
-    h.record(payload('mssql', T0, [down('mssql.sessions', 'needs VIEW SERVER STATE'), down('mssql.memory', 'instance memory is not available on Azure SQL Database')], 'sql'));
+    h.record(
+      payload(
+        'mssql',
+        T0,
+        [down('mssql.sessions', 'needs VIEW SERVER STATE'), down('mssql.memory', 'instance memory is not available on Azure SQL Database')],
+        'sql',
+      ),
+    );
     h.record(payload('mongodb', T0, [down('mongodb.server_status', 'needs serverStatus on the cluster')], 'mongo'));
     h.record(payload('oracle', T0, [down('oracle.sysmetrics', 'ORA-00942: needs SELECT on V$SYSMETRIC')], 'ora'));
     const sql = byId(h, 'sql');
@@ -199,7 +242,14 @@ describe('engine charts from the rows the collectors emit', () => {
     expect(ora.get('commits')).toMatchObject({ v: [null], unavailable: 'ORA-00942: needs SELECT on V$SYSMETRIC' });
     expect(ora.get('active')).toMatchObject({ v: [null], unavailable: 'oracle.sessions was not collected in this cycle' });
     // A mongos has no WiredTiger cache: the field is null in the row, so the chart says so.
-    h.record(payload('mongodb', T0 + 60_000, [ok('mongodb.server_status', { connections: { current: 3 }, opcounters: {}, memory: { resident_mb: null }, wiredtiger_cache: null })], 'mongo'));
+    h.record(
+      payload(
+        'mongodb',
+        T0 + 60_000,
+        [ok('mongodb.server_status', { connections: { current: 3 }, opcounters: {}, memory: { resident_mb: null }, wiredtiger_cache: null })],
+        'mongo',
+      ),
+    );
     const mongo = byId(h, 'mongo', T0 + 60_000);
     expect(mongo.get('connections')!.v).toEqual([null, 3]);
     expect(mongo.get('cache')!.unavailable).toBe('the server did not report wiredtiger_cache.bytes_in_cache');
@@ -232,18 +282,32 @@ describe('cloud charts', () => {
   const iso = (ms: number) => new Date(ms).toISOString();
   const cloud = (id: string, rows: unknown[]): Signal => ({ id, family: 'cloud', status: 'ok', value: rows }) as Signal;
   const row = (metric: string, unit: string, points: Array<[number, number]>) => ({
-    metric, statistic: 'Average', unit, periodSeconds: 60, status: points.length === 0 ? 'no_data' : 'ok',
-    latest: points.at(-1)?.[1] ?? null, latestAt: points.length === 0 ? null : iso(points.at(-1)![0]), points: points.map(([t, v]) => [iso(t), v]),
+    metric,
+    statistic: 'Average',
+    unit,
+    periodSeconds: 60,
+    status: points.length === 0 ? 'no_data' : 'ok',
+    latest: points.at(-1)?.[1] ?? null,
+    latestAt: points.length === 0 ? null : iso(points.at(-1)![0]),
+    points: points.map(([t, v]) => [iso(t), v]),
   });
 
   it("draws the provider's own last hour, for any engine; no data and unavailable say why, never 0", () => {
     const h = new MetricsHistory();
     const at = T0 + 120_000;
-    h.record(payload('mssql', at, [
-      cloud('cloud.cpu', [row('cpu_percent', 'percent', [[T0 - 2 * WINDOW_MS, 5], [T0, 40], [T0 + 60_000, 42.5]])]),
-      cloud('cloud.connections', [row('sessions_count', 'count', [])]),
-      { id: 'cloud.memory', family: 'cloud', status: 'unavailable', reason: 'permission', detail: 'AuthorizationFailed: assign Monitoring Reader' } as Signal,
-    ]));
+    h.record(
+      payload('mssql', at, [
+        cloud('cloud.cpu', [
+          row('cpu_percent', 'percent', [
+            [T0 - 2 * WINDOW_MS, 5],
+            [T0, 40],
+            [T0 + 60_000, 42.5],
+          ]),
+        ]),
+        cloud('cloud.connections', [row('sessions_count', 'count', [])]),
+        { id: 'cloud.memory', family: 'cloud', status: 'unavailable', reason: 'permission', detail: 'AuthorizationFailed: assign Monitoring Reader' } as Signal,
+      ]),
+    );
     const m = byId(h, 'db', at);
     // The point older than the hour is left out; the others are the provider's, as published.
     expect(m.get('cloud.cpu')).toMatchObject({ label: 'Cloud CPU (cpu_percent)', unit: 'percent', t: [T0, T0 + 60_000], v: [40, 42.5] });
@@ -255,7 +319,16 @@ describe('cloud charts', () => {
   it("the latest cycle's provider series replaces the previous one (it already holds the hour)", () => {
     const h = new MetricsHistory();
     h.record(payload('postgres', T0, [cloud('cloud.cpu', [row('CPUUtilization', 'percent', [[T0 - 60_000, 10]])])]));
-    h.record(payload('postgres', T0 + 60_000, [cloud('cloud.cpu', [row('CPUUtilization', 'percent', [[T0 - 60_000, 10], [T0, 12]])])]));
+    h.record(
+      payload('postgres', T0 + 60_000, [
+        cloud('cloud.cpu', [
+          row('CPUUtilization', 'percent', [
+            [T0 - 60_000, 10],
+            [T0, 12],
+          ]),
+        ]),
+      ]),
+    );
     expect(byId(h, 'db', T0 + 60_000).get('cloud.cpu')!.v).toEqual([10, 12]);
   });
 });

@@ -6,7 +6,16 @@ import type { PermissionOutcome } from '../../../renderer/src/lib/readiness.js';
 
 type Target = Parameters<typeof cloudIdentityItem>[0][number];
 const target = (id: string, cloud?: Record<string, unknown>): Target => ({
-  id, engine: 'postgres', name: id, host: 'h', port: 5432, user: 'u', database: 'd', intervalSeconds: 60, password: 'env', policy: {},
+  id,
+  engine: 'postgres',
+  name: id,
+  host: 'h',
+  port: 5432,
+  user: 'u',
+  database: 'd',
+  intervalSeconds: 60,
+  password: 'env',
+  policy: {},
   ...(cloud ? { cloud } : {}),
 });
 const checked = (readOnly: 'yes' | 'no' | 'unknown', reasons: string[] = []): PermissionOutcome => ({

@@ -11,7 +11,7 @@ import { patchFor, validateStep, verdictMessage } from '../../../renderer/src/li
 const pgForm = () => ({ ...emptyForm(), id: 'db1', host: 'db.example', user: 'monitor', database: 'app' });
 
 describe('wizard step validation', () => {
-  it('reports only the current step\'s fields', () => {
+  it("reports only the current step's fields", () => {
     const f = emptyForm();
     expect(validateStep('engine', f)).toEqual({});
     const conn = validateStep('connection', f);
@@ -19,7 +19,7 @@ describe('wizard step validation', () => {
     expect(conn.user).toBeUndefined();
     expect(validateStep('connection', { ...f, id: 'x', host: 'h', database: 'd' })).toEqual({});
   });
-  it('uses the schema\'s rules: id charset, port range, TLS, env names', () => {
+  it("uses the schema's rules: id charset, port range, TLS, env names", () => {
     expect(validateStep('connection', { ...pgForm(), id: 'bad id!' }).id).toMatch(/letters, digits/);
     expect(validateStep('connection', { ...pgForm(), port: '0' }).port).toMatch(/1 to 65535/);
     expect(validateStep('connection', { ...pgForm(), engine: 'mongodb', tlsMode: 'prefer' }).tlsMode).toMatch(/no opportunistic TLS/);
@@ -87,7 +87,12 @@ const target = (id: string, over: Partial<Target> = {}): Target => ({
 const report = (admin: boolean, missing: number): PermissionOutcome => ({
   report: {
     identity: { user: 'u', isAdministrator: admin, reasons: [], serverVersion: '15' },
-    items: Array.from({ length: 3 }, (_, i) => ({ grant: `g${i}`, status: i < missing ? ('missing' as const) : ('granted' as const), signals: [], detail: '' })),
+    items: Array.from({ length: 3 }, (_, i) => ({
+      grant: `g${i}`,
+      status: i < missing ? ('missing' as const) : ('granted' as const),
+      signals: [],
+      detail: '',
+    })),
     script: '',
   },
 });
@@ -105,21 +110,39 @@ describe('readiness checklist states', () => {
   });
   it('fails on an administrator and on missing grants; waits when a check errored', () => {
     const ts = [target('a'), target('b')];
-    const items = readinessItems(ts, new Map([['a', report(true, 0)], ['b', report(false, 2)]]), settings());
+    const items = readinessItems(
+      ts,
+      new Map([
+        ['a', report(true, 0)],
+        ['b', report(false, 2)],
+      ]),
+      settings(),
+    );
     expect(state(items, 'identity')).toBe('fail');
     expect(items.find((i) => i.id === 'identity')?.detail).toMatch(/used by: a/);
     expect(state(items, 'least-privilege')).toBe('fail');
     expect(items.find((i) => i.id === 'least-privilege')?.detail).toMatch(/b \(2 missing\)/);
-    const pending = readinessItems(ts, new Map<string, PermissionOutcome>([['a', report(false, 0)], ['b', { error: 'unreachable' }]]), settings());
+    const pending = readinessItems(
+      ts,
+      new Map<string, PermissionOutcome>([
+        ['a', report(false, 0)],
+        ['b', { error: 'unreachable' }],
+      ]),
+      settings(),
+    );
     expect(state(pending, 'identity')).toBe('pending');
     expect(state(pending, 'least-privilege')).toBe('pending');
   });
   it('passes when every check passes; destination must be https; categories need a policy', () => {
     const ts = [target('a', { policy: { query_text: 'redact' } })];
-    const https = settings({ destination: { url: 'https://i.example', apiKey: 'vault', allowPrivateAddress: false, maxBatchesPerSecond: 2, maxBytesPerSecond: 1 } });
+    const https = settings({
+      destination: { url: 'https://i.example', apiKey: 'vault', allowPrivateAddress: false, maxBatchesPerSecond: 2, maxBytesPerSecond: 1 },
+    });
     const items = readinessItems(ts, new Map([['a', report(false, 0)]]), https);
     for (const id of ['identity', 'least-privilege', 'secrets', 'destination', 'categories']) expect(state(items, id)).toBe('pass');
-    const http = settings({ destination: { url: 'http://127.0.0.1:8080', apiKey: 'env', allowPrivateAddress: false, maxBatchesPerSecond: 2, maxBytesPerSecond: 1 } });
+    const http = settings({
+      destination: { url: 'http://127.0.0.1:8080', apiKey: 'env', allowPrivateAddress: false, maxBatchesPerSecond: 2, maxBytesPerSecond: 1 },
+    });
     expect(state(readinessItems(ts, new Map(), http), 'destination')).toBe('fail');
     expect(state(readinessItems([target('x')], new Map(), settings()), 'categories')).toBe('fail');
     expect(state(readinessItems([target('x')], new Map(), settings({ policy: { client_metadata: 'exclude' } })), 'categories')).toBe('pass');
@@ -148,7 +171,12 @@ describe('readiness: rotation and configuration permissions from status.get', ()
   });
   it('asks for action on an overdue or due credential, and cannot tell for a password from the environment', () => {
     const overdue = { state: 'overdue' as const, setAt: '2026-01-01T00:00:00.000Z', dueAt: '2026-04-01T00:00:00.000Z' };
-    const items = readinessItems(ts, new Map(), settings(), status([overdue, { state: 'unknown' }], { destinationApiKey: { state: 'due', dueAt: '2026-12-01T00:00:00.000Z' } }));
+    const items = readinessItems(
+      ts,
+      new Map(),
+      settings(),
+      status([overdue, { state: 'unknown' }], { destinationApiKey: { state: 'due', dueAt: '2026-12-01T00:00:00.000Z' } }),
+    );
     expect(state(items, 'rotation')).toBe('fail');
     expect(detail(items, 'rotation')).toMatch(/Overdue for rotation: Main \(password\), was due 2026-04-01/);
     expect(detail(items, 'rotation')).toMatch(/Due for rotation soon: the destination API key, by 2026-12-01/);
@@ -157,7 +185,9 @@ describe('readiness: rotation and configuration permissions from status.get', ()
     expect(state(unknownOnly, 'rotation')).toBe('unknown');
   });
   it('fails with the fix when the configuration is open to others; says "not checked" without the data', () => {
-    const open = status([ok], { configPermissions: [{ path: '/h/state.json', problem: '/h/state.json can be read by other users (mode 0644); run: chmod 600 "/h/state.json"' }] });
+    const open = status([ok], {
+      configPermissions: [{ path: '/h/state.json', problem: '/h/state.json can be read by other users (mode 0644); run: chmod 600 "/h/state.json"' }],
+    });
     const items = readinessItems(ts, new Map(), settings(), open);
     expect(state(items, 'config-permissions')).toBe('fail');
     expect(detail(items, 'config-permissions')).toMatch(/chmod 600 "\/h\/state.json"/);
