@@ -23,7 +23,6 @@ export function buildCorpus(n, seed = 42) {
   const pick = (xs) => xs[int(xs.length)];
   const str = () => `'${pick(WORDS).replaceAll("'", "''")}${int(1000)}'`;
   const num = () => (r() < 0.3 ? `${int(100000)}.${int(100)}` : r() < 0.1 ? `-${int(500)}` : String(int(10_000_000)));
-  const lit = () => (r() < 0.5 ? str() : num());
   const list = (k, f) => Array.from({ length: k }, f).join(', ');
   const shapes = [
     // ORM-style SELECT with joins, aliases, IN-list, ORDER/LIMIT.

@@ -1,6 +1,7 @@
 // The preload of the app window. Sandboxed preloads run as CommonJS and may only
 // require 'electron': this file stays self-contained. It exposes exactly two
 // functions as window.logstag; ipcRenderer itself never reaches the page.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a sandboxed preload is CommonJS and may only require('electron')
 import electron = require('electron');
 
 const { contextBridge, ipcRenderer } = electron;

@@ -156,6 +156,7 @@ export class Shipper {
   private sleep(ms: number): Promise<void> {
     return new Promise((r) => {
       const t = setTimeout(done, ms);
+      // eslint-disable-next-line @typescript-eslint/no-this-alias -- the named function removes itself as a listener
       const self = this;
       function done(): void {
         clearTimeout(t);
@@ -347,6 +348,7 @@ export class Shipper {
   private changed(timeoutMs: number): Promise<void> {
     return new Promise((r) => {
       const t = setTimeout(done, timeoutMs);
+      // eslint-disable-next-line @typescript-eslint/no-this-alias -- the named function removes itself as a listener
       const self = this;
       function done(): void {
         clearTimeout(t);

@@ -2,7 +2,6 @@ import { readBoundedFileSync } from '../core/bounded-read.js';
 import { Agent as HttpsAgent, type AgentOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { defaultPort, EgressGuard, type EgressEndpoint, EgressRefused, type Resolver, type Refusal } from '../core/egress-guard.js';
-import { ConfigError } from '../core/engine.js';
 import type { CloudBinding } from './binding.js';
 
 /**

@@ -16,6 +16,7 @@ export const ipVersion = (s: string): 0 | 4 | 6 => (IPV4.safeParse(s).success ? 
  * Returns undefined when the host is acceptable, else the one-line reason.
  */
 export function hostProblem(host: string): string | undefined {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused here
   if (/[\u0000-\u001f\u007f]/.test(host)) return 'must not contain control characters (NUL, newline, tab…)';
   if (host.trim() === '') return 'must not be blank';
   if (/\s/.test(host)) return 'must not contain spaces';

@@ -30,8 +30,6 @@ export const BASE_GRANTS = [
   'cluster|info',
 ] as const;
 
-/** Only where the command exists: ACL SETUSER fails on a command the server does not know. */
-const VALKEY_81_GRANTS = ['commandlog|get', 'commandlog|len'] as const;
 /** How ioredis discovers a cluster's nodes (cluster mode targets). */
 const CLUSTER_MODE_GRANTS = ['cluster|slots'] as const;
 /** Optional: ACL posture of every user. ACL LIST shows the password hashes to the identity (never shipped). */

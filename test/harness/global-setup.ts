@@ -6,7 +6,7 @@ import type { TestProject } from 'vitest/node';
 import './context.js';
 import { startPostgres, type PgConnectionInfo, type PgHarness } from './postgres.js';
 import { startRedis, type RedisConnectionInfo, type RedisHarness } from './redis.js';
-import { startSecretService, type SecretServiceHarness } from './keyring.js';
+import { startSecretService } from './keyring.js';
 
 export function pgInfo(h: PgHarness): PgConnectionInfo {
   const { bin, major, host, port, dataDir, logFile, socketDir, database, superuser, users } = h;

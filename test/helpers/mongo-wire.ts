@@ -120,6 +120,7 @@ export class WireResponder {
   ) {}
 
   static async start(handler: CommandHandler, opts: ResponderOptions = {}): Promise<WireResponder> {
+    // eslint-disable-next-line prefer-const -- assigned once the server listens; the socket handler reads it later
     let self: WireResponder | undefined;
     const onSocket = (socket: Socket): void => {
       self!.serve(socket, handler, opts);

@@ -62,7 +62,7 @@ async function badInputOrOk(what: string, fn: () => Promise<unknown>): Promise<v
   try {
     await bounded(what, fn());
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw new Error(`${what}: crashed with ${(err as Error)?.name}: ${(err as Error)?.message}`);
+    if (!(err instanceof ConfigError)) throw new Error(`${what}: crashed with ${(err as Error)?.name}: ${(err as Error)?.message}`, { cause: err });
     expectOneLine(err.message);
   }
 }

@@ -495,7 +495,6 @@ function lex(sql: string, dialect: SqlDialect, backslashQuotes: boolean): LexRes
 
   let gap = false; // whitespace or a comment since the last token
   let count = 0; // tokens written
-  let prevKind = T_NONE; // the last token written (after collapsing), for spacing
   let prevCode = -1; // its code when it is a one-character operator
   let lastKind = T_NONE; // the last token scanned (before collapsing), for unary minus
   let lastCode = -1;
@@ -593,7 +592,6 @@ function lex(sql: string, dialect: SqlDialect, backslashQuotes: boolean): LexRes
     if (kw === KW_IN) inState = 1;
     else if (kw === KW_VALUES) vState = 1;
     if (drop) {
-      prevKind = T_OP;
       prevCode = C.RPAREN;
       gap = false;
       return false;
@@ -610,7 +608,6 @@ function lex(sql: string, dialect: SqlDialect, backslashQuotes: boolean): LexRes
       vKeepEnd = len;
       recordV = false;
     }
-    prevKind = kind;
     prevCode = kind === T_OP ? code : -1;
     lastKind = kind;
     lastCode = prevCode;
@@ -693,7 +690,7 @@ function lex(sql: string, dialect: SqlDialect, backslashQuotes: boolean): LexRes
           out[len++] = C.SPACE;
         }
         out[len++] = c;
-        prevKind = lastKind = T_OP;
+        lastKind = T_OP;
         prevCode = lastCode = c;
         gap = false;
         count++;

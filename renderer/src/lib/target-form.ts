@@ -109,7 +109,7 @@ const RANGE_MESSAGE: Partial<Record<FieldName, string>> = {
 function hostProblem(host: string): string | undefined {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(host)) return 'is a host name or IP address only, without a scheme such as postgres:// (e.g. db1.internal)';
   if (/\s/.test(host)) return 'must not contain spaces';
-  const hostPort = /^([^:\[\]]+|\[[^\]]+\]):(\d+)$/.exec(host);
+  const hostPort = /^([^:[\]]+|\[[^\]]+\]):(\d+)$/.exec(host);
   if (hostPort) return `is the host name only: put ${hostPort[2]} in the Port field`;
   if (/[/?#@]/.test(host)) return 'is a host name or IP address only (no path, user or query), e.g. db1.internal';
   return undefined;
