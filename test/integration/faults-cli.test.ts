@@ -5,11 +5,11 @@
 // whatever is in flight; a reader that closes the pipe ends the command quietly.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { isOneLineError, jsonFile, repoRoot, runAgentCli, spawnAgentCli } from '../helpers/cli.js';
+import { startSilentServer } from '../helpers/silent-server.js';
 
 const pg = inject('pg');
 const healthy = {
@@ -25,20 +25,13 @@ const healthy = {
 const env = { LSA_PG_PASSWORD: pg.users.monitor.password };
 const pgTarget = (over: Record<string, unknown>) => ({ engine: 'postgres', port: 5432, user: 'monitor', database: 'x', tls: { mode: 'disable' }, ...over });
 
-let silent: Server;
-const sockets: Socket[] = [];
+let silent: Awaited<ReturnType<typeof startSilentServer>>;
 beforeAll(async () => {
   // Accepts and never answers: a hung socket.
-  silent = createServer((s) => {
-    sockets.push(s);
-    s.on('data', () => {});
-    s.on('error', () => {});
-  });
-  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  silent = await startSilentServer();
 });
 afterAll(async () => {
-  for (const s of sockets) s.destroy();
-  await new Promise((r) => silent.close(r));
+  await silent.stop();
 });
 
 describe('endless and blocking files are bad input', () => {
@@ -82,7 +75,7 @@ describe('endless and blocking files are bad input', () => {
 
 describe('run: one bad target never stops the others', () => {
   it('keeps shipping the healthy target next to a broken, an unreachable and a hung one; SIGTERM stops it in seconds with exit 0', async () => {
-    const port = (silent.address() as { port: number }).port;
+    const port = silent.port;
     const spoolDir = mkdtempSync(join(tmpdir(), 'lsa-faults-spool-'));
     const file = jsonFile(
       {

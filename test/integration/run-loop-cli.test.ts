@@ -1,34 +1,27 @@
 // The CLI's `run` and the desktop runtime run the same RunLoop: a target whose
 // server accepts the connection and then never answers is abandoned at its cycle
 // timeout and reported, while the healthy target keeps its schedule.
-import { createServer, type Server, type Socket } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { jsonFile, spawnAgentCli } from '../helpers/cli.js';
+import { startSilentServer } from '../helpers/silent-server.js';
 
 const pg = inject('pg');
 
-let silent: Server;
-const sockets: Socket[] = [];
+let silent: Awaited<ReturnType<typeof startSilentServer>>;
 beforeAll(async () => {
   // Accepts and reads the startup packet, answers nothing: the driver waits (connectTimeoutMs is 120 s).
-  silent = createServer((s) => {
-    sockets.push(s);
-    s.on('data', () => {});
-    s.on('error', () => {});
-  });
-  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  silent = await startSilentServer();
 });
 afterAll(async () => {
-  for (const s of sockets) s.destroy();
-  await new Promise((r) => silent.close(r));
+  await silent.stop();
 });
 
 describe('run --config: one loop with the app', () => {
   it('abandons a hanging target at its cycle timeout and keeps collecting the healthy one', async () => {
-    const port = (silent.address() as { port: number }).port;
+    const port = silent.port;
     const file = jsonFile(
       {
         intervalSeconds: 1,
