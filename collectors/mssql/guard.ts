@@ -276,6 +276,7 @@ export const ALLOWED_TSQL_FUNCTIONS: ReadonlySet<string> = new Set<string>([
   'connectionproperty',
   'convert',
   'count',
+  'databasepropertyex',
   'datalength',
   'dateadd',
   'datediff',

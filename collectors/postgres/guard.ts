@@ -70,6 +70,11 @@ export const ALLOWED_FUNCTIONS: ReadonlySet<string> = new Set<string>([
 
 /** Column names the catalog reads qualified (t.col). Field selection ((x).col) is not allowed at all (A_Indirection). */
 export const ALLOWED_FIELDS: ReadonlySet<string> = new Set<string>([
+  'active_time',
+  'attisdropped',
+  'attname',
+  'attnum',
+  'attrelid',
   'autovacuum_count',
   'blks_hit',
   'blks_read',
@@ -83,6 +88,7 @@ export const ALLOWED_FIELDS: ReadonlySet<string> = new Set<string>([
   'deptype',
   'extname',
   'extnamespace',
+  'idle_in_transaction_time',
   'idx_scan',
   'indexrelid',
   'indisprimary',
@@ -97,11 +103,14 @@ export const ALLOWED_FIELDS: ReadonlySet<string> = new Set<string>([
   'n_mod_since_analyze',
   'nspname',
   'nspowner',
+  'num_done',
   'num_requested',
   'num_timed',
   'numbackends',
   'objid',
   'oid',
+  'parallel_workers_launched',
+  'parallel_workers_to_launch',
   'prokind',
   'prolang',
   'proname',
@@ -114,6 +123,9 @@ export const ALLOWED_FIELDS: ReadonlySet<string> = new Set<string>([
   'relname',
   'relnamespace',
   'reltuples',
+  'restartpoints_done',
+  'restartpoints_req',
+  'restartpoints_timed',
   'rolbypassrls',
   'rolcanlogin',
   'rolconnlimit',
@@ -128,11 +140,21 @@ export const ALLOWED_FIELDS: ReadonlySet<string> = new Set<string>([
   'schemaname',
   'sender_host',
   'sender_port',
+  'session_time',
+  'sessions',
+  'sessions_abandoned',
+  'sessions_fatal',
+  'sessions_killed',
   'slot_name',
+  'slru_written',
   'status',
   'sync_time',
   'temp_bytes',
   'temp_files',
+  'total_analyze_time',
+  'total_autoanalyze_time',
+  'total_autovacuum_time',
+  'total_vacuum_time',
   'tup_deleted',
   'tup_fetched',
   'tup_inserted',
@@ -152,6 +174,7 @@ export const ALLOWED_TYPES: ReadonlySet<string> = new Set<string>(['float8', 'in
 
 /** Relations the catalog reads: system catalogs and statistics views, never application data. */
 export const ALLOWED_RELATIONS: ReadonlySet<string> = new Set<string>([
+  'pg_attribute',
   'pg_auth_members',
   'pg_available_extensions',
   'pg_class',
@@ -171,19 +194,24 @@ export const ALLOWED_RELATIONS: ReadonlySet<string> = new Set<string>([
   'pg_stat_bgwriter',
   'pg_stat_checkpointer',
   'pg_stat_database',
+  'pg_stat_io',
   'pg_stat_replication',
   'pg_stat_ssl',
   'pg_stat_statements',
+  'pg_stat_statements_info',
+  'pg_stat_subscription_stats',
   'pg_stat_user_indexes',
   'pg_stat_user_tables',
+  'pg_stat_wal',
   'pg_stat_wal_receiver',
 ]);
 
 /**
- * pg_stat_statements lives in whatever schema the extension was created in (the
- * catalog looks it up and quotes it); it is the one relation allowed in any schema.
+ * pg_stat_statements and pg_stat_statements_info live in whatever schema the
+ * extension was created in (the catalog looks it up and quotes it); they are the
+ * only relations allowed in any schema.
  */
-const ANY_SCHEMA_RELATIONS: ReadonlySet<string> = new Set(['pg_stat_statements']);
+const ANY_SCHEMA_RELATIONS: ReadonlySet<string> = new Set(['pg_stat_statements', 'pg_stat_statements_info']);
 
 /** Parse-tree node kinds a catalog read is made of. Statements of any other kind never appear. */
 const ALLOWED_NODES: ReadonlySet<string> = new Set<string>([

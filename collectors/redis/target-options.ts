@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EndpointSchema } from '../target.js';
+import { EndpointSchema } from '../core/target.js';
 
 /**
  * How a Redis/Valkey target is reached. `standalone` (the default) talks to

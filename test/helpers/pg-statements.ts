@@ -1,6 +1,9 @@
 // Every statement the PostgreSQL collector can send: each signal of the catalog, the
 // identity report and the checklist, run against a recording stand-in for PgSession
 // across the server versions and the policies that change the SQL text.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CATEGORIES, type Category } from '../../collectors/core/category.js';
 import type { ReadContext } from '../../collectors/core/policy.js';
 import { postgresCatalog } from '../../collectors/postgres/catalog.js';
@@ -21,12 +24,26 @@ function anyRow(): Record<string, unknown> {
   );
 }
 
-function recorder(versionNum: number, rows: 'empty' | 'one', sent: Set<string>): PgSession {
+/**
+ * Every word of the PostgreSQL collector's sources, as column names: a server that has
+ * every column the catalog might ask pg_attribute about, so the SQL with every optional
+ * (version-dependent) column present is recorded too.
+ */
+const EVERY_COLUMN: string[] = (() => {
+  const dir = fileURLToPath(new URL('../../collectors/postgres/', import.meta.url));
+  const words = new Set<string>();
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.ts')))
+    for (const w of readFileSync(join(dir, f), 'utf8').match(/[a-z_][a-z0-9_]*/g) ?? []) words.add(w);
+  return [...words];
+})();
+
+function recorder(versionNum: number, rows: 'empty' | 'one' | 'every_column', sent: Set<string>): PgSession {
   const fake = {
     versionNum,
     isClosed: false,
     async query(sql: string): Promise<unknown[]> {
       sent.add(sql);
+      if (rows === 'every_column' && /pg_attribute/.test(sql)) return EVERY_COLUMN.map((attname) => ({ attname }));
       return rows === 'empty' ? [] : [anyRow()];
     },
     async close() {},
@@ -45,7 +62,7 @@ function contexts(): ReadContext[] {
 export async function allPgCatalogStatements(): Promise<string[]> {
   const sent = new Set<string>([PG_OPEN_SQL]);
   for (const v of PG_VERSIONS) {
-    for (const rows of ['empty', 'one'] as const) {
+    for (const rows of ['empty', 'one', 'every_column'] as const) {
       const s = recorder(v, rows, sent);
       for (const ctx of contexts()) {
         for (const signal of postgresCatalog) await signal.read(s, ctx).catch(() => undefined);

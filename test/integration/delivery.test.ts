@@ -286,7 +286,10 @@ describe('delivery to a local HTTPS ingest server', () => {
     await srv.start();
     await until('the others delivered', () => srv.accepted.length === 7, 30_000);
     expect(srv.accepted.map(indexOf)).toEqual([1, 3, 4, 5, 6, 7, 8]);
-    const st = await d.status();
+    // The server has the last batch; the agent moves its cursor when the answer arrives.
+    let st = await d.status();
+    for (const deadline = Date.now() + 10_000; st.backlog.payloads > 0 && Date.now() < deadline; st = await d.status())
+      await new Promise((r) => setTimeout(r, 50));
     expect(st).toMatchObject({ quarantined: 1, dropped: { total: 0 }, backlog: { payloads: 0 } });
     expect((await Spool.readQuarantine(d.spool.dir)).map((e) => e.status)).toEqual([413]);
   }, 60_000);

@@ -141,7 +141,7 @@ describe.skipIf(!hasCreds)('HostVault (systemd-creds host key)', () => {
       timeout: 60_000,
     });
     expect(moved.status).toBe(2);
-    expect(moved.stderr).toMatch(/^error: password: the host key file .* was created on another machine/);
+    expect(moved.stderr).toMatch(/^error: .*target pg-host-secret: password: the host key file .* was created on another machine/);
   }, 90_000);
 
   // The service runs as an unprivileged user: it cannot decrypt the key file (the host key is
@@ -187,7 +187,7 @@ describe.skipIf(!hasCreds)('HostVault (systemd-creds host key)', () => {
         });
       const denied = asNobody({});
       expect(denied.status).toBe(2);
-      expect(denied.stderr).toMatch(/^error: password: cannot read the host key .*only root can decrypt .*LoadCredentialEncrypted=logstag-vault-key:/);
+      expect(denied.stderr).toMatch(/^error: .*: password: cannot read the host key .*only root can decrypt .*LoadCredentialEncrypted=logstag-vault-key:/);
       // What LoadCredentialEncrypted= gives the service: the decrypted key, readable by the service user alone.
       const credDir = join(open, 'credentials');
       mkdirSync(credDir, { mode: 0o500 });

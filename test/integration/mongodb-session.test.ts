@@ -174,11 +174,9 @@ describe('MongoDB session: failures', () => {
     await expect(ops.testConnection(mongoTarget(port, LEAST, { host: 'no-such-host.invalid' }))).rejects.toMatchObject({ kind: 'unreachable' });
   });
 
-  it('a host that is not a host name is refused before anything is resolved', async () => {
-    const { ops } = agentOps('x');
-    await expect(ops.testConnection(mongoTarget(fake.port, LEAST, { host: 'evil@127.0.0.1/?tls=false' }))).rejects.toThrow(
-      /^host: "evil@127\.0\.0\.1\/\?tls=false" is not a host name or IP address$/,
-    );
+  it('a host that is not a host name is refused before anything is resolved', () => {
+    // Refused when the target is validated (collectors/core/host.ts), so no driver or resolver ever sees it.
+    expect(() => mongoTarget(fake.port, LEAST, { host: 'evil@127.0.0.1/?tls=false' })).toThrow(/host/);
   });
 
   it('server-side errors map to their reasons: maxTimeMS, hosting-service refusals, node state', async () => {
