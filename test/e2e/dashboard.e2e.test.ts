@@ -206,7 +206,8 @@ describe('dashboard: a target card over a real PostgreSQL', () => {
     // Every unavailable signal explains itself, and never as a number.
     for (const row of await result.locator('tr[data-signal]').all()) {
       const text = (await row.textContent()) ?? '';
-      if (!text.includes('Available')) expect(text).toMatch(/Not read\s*(No permission|Not enabled[^:]*|Not licensed|Not supported[^:]*|Disabled|Error|Timed out):\s*\S/);
+      if (!text.includes('Available'))
+        expect(text).toMatch(/Not read\s*(No permission|Not enabled[^:]*|Not licensed|Not supported[^:]*|Disabled|Error|Timed out):\s*\S/);
     }
     // The live feed got the payload; the card's state moved on from "not collected".
     await feed.getByRole('listitem').first().waitFor();
