@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const require = createRequire(import.meta.url);
@@ -56,7 +56,8 @@ if (binary === undefined) {
   );
   const demo = join(root, 'dist/agent/demo/bin.js');
   if (!existsSync(demo)) fail(['logstag: the agent is not built (missing dist/agent/demo/bin.js).', '  Run `npm run build:node`, then `npm start` again.']);
-  const { main } = await import(pathToFileURL(demo).href);
+  // A specifier relative to this file (the same on every OS; no file:// URL is built here).
+  const { main } = await import('../dist/agent/demo/bin.js');
   process.exit(await main());
 }
 
