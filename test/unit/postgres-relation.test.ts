@@ -1,8 +1,10 @@
-import { describe, expect, it } from 'vitest';
-import { assertReadOnlySql } from '../../collectors/postgres/guard.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { assertReadOnlySql, loadPgGuard } from '../../collectors/postgres/guard.js';
 import { ifPresent, pgVersionName } from '../../collectors/postgres/relation.js';
 
 describe('PostgreSQL version-dependent columns', () => {
+  // The guard decides on PostgreSQL's own parse tree: its parser loads once per process.
+  beforeAll(() => loadPgGuard());
   const cols = new Set(['reads', 'stats_reset']);
 
   it('a column the server has is read and cast; one it lacks is a typed NULL, never 0', () => {
