@@ -16,7 +16,7 @@ export const VERDICT_LABEL: Record<Verdict, string> = {
 
 export const STATE_LABEL: Record<TargetState, string> = {
   never_collected: 'Not collected yet',
-  ok: 'All signals available',
+  ok: 'All required signals available',
   limited: 'Some signals unavailable',
   unreachable: 'Unreachable',
 };
@@ -44,6 +44,13 @@ export const REASON_LABEL: Record<Reason, string> = {
 export type Tone = 'ok' | 'warn' | 'bad' | 'neutral';
 
 export const stateTone = (s: TargetState): Tone => (s === 'ok' ? 'ok' : s === 'limited' ? 'warn' : s === 'unreachable' ? 'bad' : 'neutral');
+/** A required grant the identity lacks. Optional items (superuser-only views, opt-ins, not applicable) never count. */
+export const isMissingItem = (i: { status: ChecklistStatus; optional?: true }): boolean => i.status === 'missing' && i.optional !== true;
+/** Badge text and tone of a checklist item: an optional item that is not granted is neutral, and says it is optional. */
+export const checklistBadge = (i: { status: ChecklistStatus; optional?: true }): { label: string; tone: Tone } =>
+  i.optional === true && i.status !== 'granted'
+    ? { label: `${CHECKLIST_LABEL[i.status]} (optional)`, tone: 'neutral' }
+    : { label: CHECKLIST_LABEL[i.status], tone: checklistTone(i.status) };
 export const checklistTone = (s: ChecklistStatus): Tone => (s === 'granted' ? 'ok' : s === 'missing' ? 'bad' : s === 'not_applicable' ? 'neutral' : 'warn');
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
