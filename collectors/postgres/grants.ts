@@ -172,6 +172,6 @@ export function pgGrantScript(target: Target, items: readonly ChecklistItem[] | 
   }
   const todo = items.filter((i) => (i.status === 'missing' || i.status === 'not_enabled') && i.fix !== undefined);
   if (todo.length === 0) lines.push('-- Nothing is missing: every enabled signal is readable.');
-  for (const i of todo) lines.push(`-- ${i.grant}: ${i.detail} (${i.signals.join(', ')})`, i.fix!);
+  for (const i of todo) lines.push(`-- ${i.optional === true ? 'optional, ' : ''}${i.grant}: ${i.detail} (${i.signals.join(', ')})`, i.fix!);
   return `${lines.join('\n')}\n`;
 }

@@ -49,7 +49,19 @@ describe('honest status', () => {
     await region.waitFor();
     const row = region.getByRole('row').filter({ hasText: 'pg_hba_file_rules' });
     await expect(row.getByText('Missing (optional)').count()).resolves.toBe(1);
-    await screenshot(page, 'status-optional-item', region);
+    await expect(region.getByText('-- optional, pg_hba_file_rules:').count()).resolves.toBe(1);
+    for (const size of [
+      { width: 1280, height: 800 },
+      { width: 900, height: 600 },
+    ]) {
+      await page.setViewportSize(size);
+      for (const scheme of ['light', 'dark'] as const) {
+        await page.emulateMedia({ colorScheme: scheme });
+        await screenshot(page, `status-optional-item-${size.width}x${size.height}-${scheme}`, region);
+      }
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.setViewportSize({ width: 1280, height: 900 });
 
     // The tray, through the runtime the app runs, and the dashboard cards after the same cycles.
     const runtime = new AgentRuntime({ store: api.store, ops: api.ops, deliver: () => Promise.resolve(undefined) });
