@@ -73,6 +73,12 @@ describe('accessibility', () => {
     await gotoScreen(page, 'Live feed');
     await page.getByRole('heading', { name: 'Live feed', level: 2 }).waitFor();
     await checkSchemes(page, 'feed');
+    await page
+      .getByRole('button', { name: /^\+\d+ more$/ })
+      .first()
+      .click();
+    await page.getByRole('region', { name: /^Every field of / }).waitFor();
+    await checkSchemes(page, 'feed, an entry opened');
     await gotoScreen(page, 'Readiness');
     await page.getByText(/Checked live at/).waitFor();
     await checkSchemes(page, 'readiness');
