@@ -7,8 +7,10 @@ import {
   type EngineCollector,
   type IdentityReport,
   type ChecklistItem,
+  markOptional,
   TargetConnectError,
 } from '../collectors/core/engine.js';
+import { setupGaps } from '../collectors/core/signal.js';
 import { type Policy, resolvePolicy } from '../collectors/core/policy.js';
 import type { Target } from '../collectors/target.js';
 import { type AgentIdentity, collectCycle, type CycleResult, openSession } from '../collectors/cycle.js';
@@ -103,7 +105,8 @@ export class TargetOperations {
     let engine: { identity: IdentityReport; items: ChecklistItem[]; script: string };
     try {
       const identity = await collector.identity(session);
-      const items = await collector.checklist(session);
+      // Optional items (the engine's optional grants, opt-ins, not applicable) never count as missing.
+      const items = markOptional(await collector.checklist(session), collector.optionalGrants);
       engine = { identity, items, script: collector.grantScript(target, identity.isAdministrator ? 'all' : items) };
     } finally {
       // Closed before the cloud calls: the database connection is not held while a provider answers.
@@ -130,8 +133,10 @@ export class TargetOperations {
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
     const unavailableSignals = result.payload.signals.filter((s) => s.status === 'unavailable').length;
+    // "limited" only for gaps in the setup: an optional grant or an opt-in left off is a correct setup.
+    const gaps = setupGaps(result.payload.signals, result.optionalSignals).length;
     this.health.set(target.id, {
-      state: result.connectError ? 'unreachable' : unavailableSignals > 0 ? 'limited' : 'ok',
+      state: result.connectError ? 'unreachable' : gaps > 0 ? 'limited' : 'ok',
       lastCollectedAt: result.payload.collectedAt,
       unavailableSignals,
     });

@@ -6,7 +6,7 @@ import { annotate, applyPolicy, type FieldAnnotation, needsNameKey, type Redacti
 import { NameHasher } from './core/redact/names.js';
 import { runSignals, type SignalOutcome } from './core/runner.js';
 import type { TargetMemory, TargetMemoryStore } from './core/memory.js';
-import { unavailable } from './core/signal.js';
+import { optionalSignalsOf, unavailable } from './core/signal.js';
 import type { Target } from './target.js';
 import type { Refusal } from './core/egress-guard.js';
 
@@ -38,6 +38,8 @@ export interface CycleResult {
   policy: EffectivePolicy;
   /** Set when the target could not be connected to; every signal then says so. */
   connectError?: TargetConnectError;
+  /** Signals whose absence does not make the setup incomplete (opt-ins, optional grants): see setupGaps. */
+  optionalSignals?: readonly string[];
   durationMs: number;
   /**
    * Makes the state this cycle advanced (e.g. the last slow-log entry shipped)
@@ -126,6 +128,7 @@ export async function collectCycle(target: Target, deps: CycleDeps): Promise<Cyc
     annotations: annotate([...collector.catalog, ...(cloud?.catalog ?? [])], policy),
     policy,
     ...(connectError ? { connectError } : {}),
+    optionalSignals: optionalSignalsOf(collector.catalog, collector.optionalGrants ?? []),
     durationMs: performance.now() - started,
     commitMemory: () => (store === undefined || memory === undefined ? Promise.resolve() : store.commit(target.id, memory)),
   };

@@ -77,6 +77,8 @@ export const ChecklistItemSchema = z
     signals: z.array(z.string()),
     detail: z.string(),
     fix: z.string().optional(),
+    /** Not expected of a least-privilege setup (superuser-only view, opt-in, not applicable): never counts as missing. */
+    optional: z.literal(true).optional(),
   })
   .strict();
 

@@ -9,6 +9,7 @@
 import { EventEmitter } from 'node:events';
 import { ConfigError, type TargetConnectError } from '../../collectors/core/engine.js';
 import type { PayloadV1 } from '../../collectors/core/payload.js';
+import { setupGaps } from '../../collectors/core/signal.js';
 import type { Policy } from '../../collectors/core/policy.js';
 import type { Target } from '../../collectors/target.js';
 import type { CycleResult } from '../../collectors/cycle.js';
@@ -36,7 +37,16 @@ export interface LoopTarget {
 
 /** What one scheduled cycle ended in (the CLI prints it; the app's status follows it). */
 export type CycleReport =
-  | { id: string; outcome: 'spooled'; key: string | undefined; payload: PayloadV1; durationMs: number; connectError?: TargetConnectError }
+  | {
+      id: string;
+      outcome: 'spooled';
+      key: string | undefined;
+      payload: PayloadV1;
+      durationMs: number;
+      connectError?: TargetConnectError;
+      /** Signals whose absence is not a gap in the setup (CycleResult.optionalSignals). */
+      optionalSignals?: readonly string[];
+    }
   | { id: string; outcome: 'failed'; problem: TargetProblem }
   | { id: string; outcome: 'not_stored'; message: string };
 
@@ -88,12 +98,13 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
   private storeError: string | undefined;
   private listening = false;
   private stopped = false;
-  private readonly onCollected = ({ payload, connectError }: CycleResult): void => {
+  private readonly onCollected = ({ payload, connectError, optionalSignals }: CycleResult): void => {
     // Every collection counts, whoever asked for it (schedule, tray, API).
     const id = payload.target.id;
     // A connection that got in (a preview, the operator's collect now) ends an authentication back-off.
     if (connectError === undefined) this.authHold.delete(id);
-    this.gaps.set(id, payload.signals.filter((s) => s.status === 'unavailable' && s.reason === 'permission').length);
+    // Optional grants (superuser-only views) and opt-ins are not gaps: a correct setup is not "limited".
+    this.gaps.set(id, setupGaps(payload.signals, optionalSignals).filter((s) => s.reason === 'permission').length);
     if (this.opts.ops.healthOf(id).state !== 'unreachable') this.problems.delete(id);
     this.emit('change');
   };
@@ -267,6 +278,7 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
         payload: result.payload,
         durationMs: result.durationMs,
         ...(result.connectError ? { connectError: result.connectError } : {}),
+        ...(result.optionalSignals ? { optionalSignals: result.optionalSignals } : {}),
       });
     } catch (err) {
       this.opts.log?.(err);

@@ -9,6 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
+import { setupGaps } from '../../collectors/core/signal.js';
 import { oneLine } from '../../collectors/core/text.js';
 import type { CycleReport, LoopTarget, ProblemKind } from './run-loop.js';
 
@@ -128,7 +129,7 @@ export class TargetStatusRecorder {
           t.consecutiveFailures = 0;
           t.lastError = null;
           t.lastSuccessAt = at;
-          t.permissionGaps = r.payload.signals.filter((s) => s.status === 'unavailable' && s.reason === 'permission').length;
+          t.permissionGaps = setupGaps(r.payload.signals, r.optionalSignals).filter((s) => s.reason === 'permission').length;
           this.setState(t, t.permissionGaps > 0 ? 'permission_limited' : 'ok');
         }
         break;

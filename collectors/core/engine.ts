@@ -55,6 +55,16 @@ export interface ChecklistItem {
   detail: string;
   /** The exact statement(s) that fix it, for the DBA to review. */
   fix?: string;
+  /**
+   * Not expected of a least-privilege setup (a superuser-only view, an opt-in, not
+   * applicable here): whatever its status, it never makes a correct setup incomplete.
+   */
+  optional?: true;
+}
+
+/** Marks the items a correct setup need not have: the engine's optional grants, opt-ins, not applicable. */
+export function markOptional(items: readonly ChecklistItem[], optionalGrants: readonly string[] = []): ChecklistItem[] {
+  return items.map((i) => (optionalGrants.includes(i.grant) || i.status === 'opt_in' || i.status === 'not_applicable' ? { ...i, optional: true as const } : i));
 }
 
 export interface IdentityReport {
@@ -69,6 +79,12 @@ export interface IdentityReport {
 export interface EngineCollector<S extends ClosableSession = ClosableSession, T extends TargetBase = TargetBase> {
   engine: Engine;
   catalog: readonly AnySignalSpec<S>[];
+  /**
+   * Grants a least-privilege monitoring identity is not expected to hold (superuser-only
+   * views): their checklist items are optional and their signals never make the target
+   * "limited". Absent: none.
+   */
+  optionalGrants?: readonly string[];
   connect(target: T, password: string | undefined, ctx: SessionContext): Promise<S>;
   /**
    * Whether the operator opted this target into an `optIn` signal (a licence they

@@ -64,6 +64,40 @@ export class SignalUnavailable extends Error {
 export type GrantRef = string;
 
 /**
+ * Reasons that say a signal does not apply to this setup rather than that the setup is
+ * incomplete: an opt-in the operator left off, every field excluded by the policy, a view
+ * this server or edition does not have. They never make a target "limited".
+ */
+export const NOT_APPLICABLE_REASONS: ReadonlySet<UnavailableReason> = new Set(['disabled', 'unsupported']);
+
+/**
+ * The signals of a catalog whose absence does not make a least-privilege setup incomplete:
+ * opt-in signals, and signals that need only grants the engine lists as optional
+ * (superuser-only views a monitoring role is not expected to hold).
+ */
+export function optionalSignalsOf(
+  catalog: readonly { id: string; requires: readonly GrantRef[]; optIn?: string }[],
+  optionalGrants: readonly GrantRef[],
+): string[] {
+  return catalog.filter((s) => s.optIn !== undefined || (s.requires.length > 0 && s.requires.every((r) => optionalGrants.includes(r)))).map((s) => s.id);
+}
+
+/**
+ * The unavailable signals of a cycle that are gaps in the setup: neither optional nor
+ * not-applicable. The target's state, the tray and the status file all count these, so
+ * they cannot disagree about whether a correct setup is complete.
+ */
+export function setupGaps<T extends { id: string; status: string }>(
+  signals: readonly T[],
+  optionalSignals: readonly string[] = [],
+): Extract<T, { status: 'unavailable' }>[] {
+  return signals.filter(
+    (s): s is Extract<T, { status: 'unavailable' }> =>
+      s.status === 'unavailable' && !optionalSignals.includes(s.id) && !('reason' in s && NOT_APPLICABLE_REASONS.has(s.reason as UnavailableReason)),
+  );
+}
+
+/**
  * The signals of a catalog that need `ref`, in catalog order. Every engine's
  * permission checklist names its items' signals through this, so the checklist
  * cannot drift from what the signals declare.

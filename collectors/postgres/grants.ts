@@ -1,4 +1,4 @@
-import type { ChecklistItem, IdentityReport } from '../core/engine.js';
+import { type ChecklistItem, type IdentityReport, markOptional } from '../core/engine.js';
 import { signalsRequiring } from '../core/signal.js';
 import { postgresCatalog } from './catalog.js';
 import type { Target } from '../target.js';
@@ -49,6 +49,13 @@ export async function pgIdentity(s: PgSession): Promise<IdentityReport> {
   for (const m of members) reasons.push(`is a member of ${m.rolname}`);
   return { user: me.user, serverVersion: me.version, isAdministrator: reasons.length > 0, reasons };
 }
+
+/**
+ * Grants a least-privilege monitoring role is not expected to hold: pg_hba_file_rules is
+ * readable only by superusers unless granted one by one, and pg_monitor does not include
+ * it. Its item stays in the checklist (with its fix) but a setup without it is complete.
+ */
+export const PG_OPTIONAL_GRANTS = ['pg_hba_file_rules'] as const;
 
 export async function pgChecklist(s: PgSession): Promise<ChecklistItem[]> {
   const [p] = await s.query<{
@@ -139,7 +146,7 @@ export async function pgChecklist(s: PgSession): Promise<ChecklistItem[]> {
       fix: `${preload}CREATE EXTENSION pg_stat_statements;  -- run as a superuser in the monitored database`,
     });
   }
-  return items;
+  return markOptional(items, PG_OPTIONAL_GRANTS);
 }
 
 /** One reviewable script: create the dedicated role, then exactly the missing grants. */
@@ -165,6 +172,6 @@ export function pgGrantScript(target: Target, items: readonly ChecklistItem[] | 
   }
   const todo = items.filter((i) => (i.status === 'missing' || i.status === 'not_enabled') && i.fix !== undefined);
   if (todo.length === 0) lines.push('-- Nothing is missing: every enabled signal is readable.');
-  for (const i of todo) lines.push(`-- ${i.grant}: ${i.detail} (${i.signals.join(', ')})`, i.fix!);
+  for (const i of todo) lines.push(`-- ${i.optional === true ? 'optional, ' : ''}${i.grant}: ${i.detail} (${i.signals.join(', ')})`, i.fix!);
   return `${lines.join('\n')}\n`;
 }

@@ -8,7 +8,9 @@
  *              payloads cannot be stored
  *   attention  the operator must act: credentials due, a target's configuration,
  *              the state file open to other users, a delivery backlog, no targets
- *   limited    collecting, but some signals lack a grant (permission-limited)
+ *   limited    collecting, but some signals lack a grant (permission-limited) or are
+ *              otherwise missing from the setup: the same targets the dashboard shows
+ *              as "Some signals unavailable" (optional grants and opt-ins never count)
  *   healthy    everything configured is collected in full
  */
 import type { RuntimeStatus, RuntimeTargetStatus } from '../../agent/run/app-runtime.js';
@@ -47,13 +49,15 @@ function isErrorTarget(t: RuntimeTargetStatus): boolean {
   return t.state === 'unreachable';
 }
 const isAttentionTarget = (t: RuntimeTargetStatus): boolean => t.problem?.kind === 'credentials' || t.problem?.kind === 'config' || t.rotation !== undefined;
-const isLimitedTarget = (t: RuntimeTargetStatus): boolean => (t.permissionGaps ?? 0) > 0;
+// The dashboard's "limited" (TargetOperations: setupGaps) or a grant gap: the tray and the window agree.
+const isLimitedTarget = (t: RuntimeTargetStatus): boolean => t.state === 'limited' || (t.permissionGaps ?? 0) > 0;
 
 function targetDetail(t: RuntimeTargetStatus): string {
   if (t.problem !== undefined) return `${t.id}: ${PROBLEM_TEXT[t.problem.kind]}`;
   if (t.state === 'unreachable') return `${t.id}: ${PROBLEM_TEXT.unreachable}`;
   if (t.rotation !== undefined) return `${t.id}: password ${t.rotation.state === 'overdue' ? 'overdue' : 'due'} for rotation`;
-  if (isLimitedTarget(t)) return `${t.id}: ${plural(t.permissionGaps ?? 0, 'signal')} need a grant`;
+  if ((t.permissionGaps ?? 0) > 0) return `${t.id}: ${plural(t.permissionGaps ?? 0, 'signal')} need a grant`;
+  if (isLimitedTarget(t)) return `${t.id}: some signals unavailable`;
   return t.id;
 }
 
@@ -114,7 +118,9 @@ export function trayViewOf(status: RuntimeStatus): TrayView {
     details = [...attention.map(targetDetail), ...agentAttention];
   } else if (limited.length > 0) {
     state = 'limited';
-    headline = `permission-limited: ${limited.length} of ${plural(targets.length, 'target')} lack grants`;
+    headline = limited.every((t) => (t.permissionGaps ?? 0) > 0)
+      ? `permission-limited: ${limited.length} of ${plural(targets.length, 'target')} lack grants`
+      : `limited: ${limited.length} of ${plural(targets.length, 'target')} missing signals`;
     details = limited.map(targetDetail);
   } else {
     state = 'healthy';

@@ -26,7 +26,7 @@ describe('dashboard', () => {
     });
     const c = card(page, 'Dash DB');
     await c.getByRole('button', { name: 'Collect now' }).click();
-    await c.getByText(/All signals available|Some signals unavailable/).waitFor();
+    await c.getByText(/All required signals available|Some signals unavailable/).waitFor();
 
     // Charts of key metrics, fed by the cycles of the live feed: a second cycle gives the rates.
     const charts = c.getByRole('region', { name: 'Key metrics of Dash DB, last hour' });
@@ -67,7 +67,7 @@ describe('dashboard', () => {
       await expect(nav.getByRole('button', { name }).getAttribute('aria-current')).resolves.toBe('page');
     }
     await card(page, 'Dash DB')
-      .getByText(/All signals available|Some signals unavailable/)
+      .getByText(/All required signals available|Some signals unavailable/)
       .waitFor();
 
     // The OS dark theme is followed.
@@ -212,7 +212,7 @@ describe('dashboard: a target card over a real PostgreSQL', () => {
     // The live feed got the payload; the card's state moved on from "not collected".
     await feed.getByRole('listitem').first().waitFor();
     await expect(feed.getByRole('listitem').first().textContent()).resolves.toMatch(/App DB \(monitor\).*\d+ available\s*\d+ unavailable/);
-    await monitor.getByText(/All signals available|Some signals unavailable/).waitFor();
+    await monitor.getByText(/All required signals available|Some signals unavailable/).waitFor();
 
     // Each field shows its category and what the default policy does with it.
     const activityRow = result.locator('tr[data-signal="postgres.activity"]');

@@ -32,6 +32,13 @@ describe('connection errors in plain words', () => {
       const heading = (await result.locator('.nothing strong').first().textContent())?.trim() ?? '';
       expect(heading).toMatch(c.title);
       expect(heading).not.toMatch(ERRNO);
+      // The chart tiles of the same cycle say it in the same plain words, without the driver's code.
+      const tiles = t.getByRole('region', { name: /^Key metrics of / }).locator('p.unavailable');
+      await tiles.first().waitFor();
+      for (const text of await tiles.allTextContents()) {
+        expect(text).toMatch(new RegExp(`^unavailable: ${c.title.source.slice(1, -1).toLowerCase()}, the target was not reached$`));
+        expect(text).not.toMatch(ERRNO);
+      }
     }
     expect(problems).toEqual([]);
     await page.context().close();

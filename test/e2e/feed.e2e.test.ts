@@ -54,6 +54,30 @@ describe('live feed', () => {
 
     await feed.getByLabel('Category').selectOption('');
     await expect(feed.getByLabel('Target').locator('option').allTextContents()).resolves.toEqual(['All targets', 'Feed DB']);
+
+    // "+N more" opens the entry: every field with its signal, its category in words, and what leaves.
+    const more = list
+      .getByRole('listitem')
+      .first()
+      .getByRole('button', { name: /^\+\d+ more$/ });
+    const hidden = Number((await more.textContent())?.match(/\d+/)?.[0]);
+    await more.click();
+    await expect(more.getAttribute('aria-expanded')).resolves.toBe('true');
+    const entry = feed.getByRole('region', { name: /^Every field of Feed DB at / });
+    const rows = entry.getByRole('row');
+    await expect(rows.count()).resolves.toBe(hidden + 4 + 1);
+    await expect(rows.filter({ hasText: 'postgres.activity' }).first().textContent()).resolves.toMatch(/Query text|Client host|Users, roles/);
+    await expect(entry.getByRole('cell', { name: 'Query text', exact: true }).count()).resolves.toBeGreaterThan(0);
+    await screenshot(page, 'feed-entry', entry);
+    // A field name shared by two signals names its signal in the entry's chips (e.g. activity.usename).
+    const chips = await list.getByRole('listitem').first().locator('.field .name').allTextContents();
+    const names = (await entry.locator('tbody tr td:first-child').allTextContents()).map((x) => x.trim());
+    for (const chip of chips) {
+      const bare = chip.includes('.') ? chip.slice(chip.lastIndexOf('.') + 1) : chip;
+      expect(chip.includes('.')).toBe(names.filter((n) => n === bare).length > 1);
+    }
+    await entry.getByRole('button', { name: 'Close' }).click();
+    await expect(entry.count()).resolves.toBe(0);
     expect(problems).toEqual([]);
     await page.context().close();
   });

@@ -92,6 +92,12 @@ describe('layout', () => {
     await gotoScreen(page, 'Live feed');
     await page.getByRole('heading', { name: 'Live feed', level: 2 }).waitFor();
     await checkBothSizes(page, 'feed');
+    await page
+      .getByRole('button', { name: /^\+\d+ more$/ })
+      .first()
+      .click();
+    await page.getByRole('region', { name: /^Every field of / }).waitFor();
+    await checkBothSizes(page, 'feed-entry');
     await gotoScreen(page, 'Readiness');
     await page.getByRole('heading', { name: 'Production readiness', level: 2 }).waitFor();
     await checkBothSizes(page, 'readiness');

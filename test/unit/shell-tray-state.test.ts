@@ -46,13 +46,17 @@ describe('tray state from agent status', () => {
     });
   });
 
-  it('permission-limited: signals lacking a grant (other unavailable reasons are not the operator’s grant to fix)', () => {
+  it('permission-limited: signals lacking a grant; limited like the dashboard for other gaps', () => {
     const v = trayViewOf(status([ok('pg-1', { state: 'limited', unavailableSignals: 5, permissionGaps: 3 }), ok('pg-2')]));
     expect(v.state).toBe('limited');
     expect(v.headline).toBe('permission-limited: 1 of 2 targets lack grants');
     expect(v.tooltip).toContain('pg-1: 3 signals need a grant');
-    // Unavailable for other reasons (extension not installed, …) only: still healthy.
-    expect(trayViewOf(status([ok('pg-1', { state: 'limited', unavailableSignals: 2, permissionGaps: 0 })])).state).toBe('healthy');
+    // Unavailable for other reasons (extension not installed, …): limited, as on the dashboard, without blaming grants.
+    const other = trayViewOf(status([ok('pg-1', { state: 'limited', unavailableSignals: 2, permissionGaps: 0 })]));
+    expect(other).toMatchObject({ state: 'limited', headline: 'limited: 1 of 1 target missing signals' });
+    expect(other.tooltip).toContain('pg-1: some signals unavailable');
+    // Optional signals only (a superuser-only view, an opt-in left off): the agent reports the target ok, so healthy.
+    expect(trayViewOf(status([ok('pg-1', { state: 'ok', unavailableSignals: 1, permissionGaps: 0 })])).state).toBe('healthy');
   });
 
   it('attention: credentials due, a target configuration, the state file too open, a delivery backlog, no targets', () => {

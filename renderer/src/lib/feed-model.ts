@@ -10,6 +10,8 @@ export const FEED_LIMIT = 2_000;
 export interface FeedField {
   signal: string;
   field: string;
+  /** What the entry shows: the field, or signal.field when another signal of the payload has a field of that name. */
+  label: string;
   category: string | null;
   action: 'collect' | 'redact' | 'exclude';
   /** The value as sent (first row of the signal), shortened; empty for excluded fields. */
@@ -49,11 +51,16 @@ export function toRow(key: number, { payload, annotations }: Pick<FeedEvent, 'pa
     fields.push({
       signal: a.signalId,
       field: a.field,
+      label: a.field,
       category: a.category,
       action: a.action,
       sample: a.action === 'exclude' ? '' : sampleOf(values.get(a.signalId), a.field),
     });
   }
+  // A name shared by several signals says which signal it comes from (postgres.activity.user_name → activity.user_name).
+  const seen = new Map<string, number>();
+  for (const f of fields) seen.set(f.field, (seen.get(f.field) ?? 0) + 1);
+  for (const f of fields) if ((seen.get(f.field) ?? 0) > 1) f.label = `${f.signal.slice(f.signal.indexOf('.') + 1)}.${f.field}`;
   // Redacted and excluded first: what the policy changed is what the operator looks for.
   const rank = { redact: 0, exclude: 1, collect: 2 } as const;
   fields.sort((x, y) => rank[x.action] - rank[y.action]);

@@ -16,7 +16,7 @@ export const VERDICT_LABEL: Record<Verdict, string> = {
 
 export const STATE_LABEL: Record<TargetState, string> = {
   never_collected: 'Not collected yet',
-  ok: 'All signals available',
+  ok: 'All required signals available',
   limited: 'Some signals unavailable',
   unreachable: 'Unreachable',
 };
@@ -44,6 +44,13 @@ export const REASON_LABEL: Record<Reason, string> = {
 export type Tone = 'ok' | 'warn' | 'bad' | 'neutral';
 
 export const stateTone = (s: TargetState): Tone => (s === 'ok' ? 'ok' : s === 'limited' ? 'warn' : s === 'unreachable' ? 'bad' : 'neutral');
+/** A required grant the identity lacks. Optional items (superuser-only views, opt-ins, not applicable) never count. */
+export const isMissingItem = (i: { status: ChecklistStatus; optional?: true }): boolean => i.status === 'missing' && i.optional !== true;
+/** Badge text and tone of a checklist item: an optional item that is not granted is neutral, and says it is optional. */
+export const checklistBadge = (i: { status: ChecklistStatus; optional?: true }): { label: string; tone: Tone } =>
+  i.optional === true && i.status !== 'granted' && i.status !== 'not_applicable'
+    ? { label: `${CHECKLIST_LABEL[i.status]} (optional)`, tone: 'neutral' }
+    : { label: CHECKLIST_LABEL[i.status], tone: checklistTone(i.status) };
 export const checklistTone = (s: ChecklistStatus): Tone => (s === 'granted' ? 'ok' : s === 'missing' ? 'bad' : s === 'not_applicable' ? 'neutral' : 'warn');
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
@@ -125,6 +132,17 @@ export const FAILURE: Record<FailureKind, { title: string; next: string }> = {
   unreachable: { title: 'Server unreachable', next: 'Check the address, the port and any firewall between this machine and the server.' },
   config: { title: 'Configuration problem', next: 'Fix the setting named in the details below.' },
 };
+
+/**
+ * A signal's unavailable detail in plain words for a heading or a chart tile: a cycle that
+ * never reached the target says why (host name not found, refused, …), never the driver's
+ * code; any other detail is shown as the agent wrote it.
+ */
+export function plainUnavailable(reason: string, detail: string): string {
+  const m = /^target not collected: ([\s\S]*)$/.exec(detail);
+  if (m === null) return detail;
+  return `${FAILURE[failureKind(reason === 'timeout' ? 'timeout' : 'unreachable', m[1] ?? '')].title.toLowerCase()}, the target was not reached`;
+}
 
 /** The failure kind from the agent's verdict and its one-line detail (driver error codes are matched here, never shown as headings). */
 export function failureKind(verdict: 'unreachable' | 'tls' | 'authentication' | 'timeout' | 'config' | 'error' | string, detail: string): FailureKind {

@@ -8,6 +8,7 @@
  * "unavailable: <reason>" instead of drawing a flat line.
  */
 import type { Preview } from '../../../contract/api.js';
+import { plainUnavailable } from './format.js';
 
 export const WINDOW_MS = 3_600_000;
 /** Points kept per metric: a 10 s interval for an hour, plus room for "Collect now" clicks. */
@@ -50,7 +51,7 @@ const num = (v: unknown): number | undefined => {
 function signalRows(signals: Signals, id: string, field?: string): Record<string, unknown>[] | { unavailable: string } {
   const s = signals(id);
   if (s === undefined) return { unavailable: `${id} was not collected in this cycle` };
-  if (s.status === 'unavailable') return { unavailable: s.detail };
+  if (s.status === 'unavailable') return { unavailable: plainUnavailable(s.reason, s.detail) };
   if (field !== undefined && s.policy?.[field] === 'exclude') return { unavailable: `${field} is excluded by the policy` };
   return rowsOf(s);
 }

@@ -5,6 +5,7 @@
  */
 import type { Result } from '../../../contract/api.js';
 import { cloudIdentityItem } from './readiness-cloud.js';
+import { isMissingItem } from './format.js';
 
 /** 'unknown': the agent checked and cannot tell (e.g. when a password from an environment variable was set). */
 export type ReadinessState = 'pass' | 'fail' | 'pending' | 'unknown' | 'not_checked';
@@ -72,7 +73,7 @@ export function readinessItems(
       const p = permissions.get(t.id);
       if (p === undefined || 'error' in p) continue;
       checked += 1;
-      const m = p.report.items.filter((i) => i.status === 'missing').length;
+      const m = p.report.items.filter(isMissingItem).length;
       if (m > 0) missing.push(`${t.name} (${m} missing)`);
     }
     items.push({

@@ -220,6 +220,15 @@ describe('live feed model', () => {
     ]);
     expect([...row.categories].sort()).toEqual(['identity_metadata', 'query_text']);
   });
+  it('a field name shared by two signals names its signal; a unique one does not', () => {
+    const e = event('a', 0);
+    const row = toRow(1, {
+      payload: { ...e.payload, signals: [...e.payload.signals, { id: 'postgres.blocking', status: 'ok', value: [{ usename: 'h:1' }] }] },
+      annotations: [...e.annotations, { signalId: 'postgres.blocking', field: 'usename', category: 'identity_metadata', action: 'redact' }],
+    } as never);
+    expect(row.fields.map((f) => f.label).sort()).toEqual(['blocking.usename', 'query', 's.usename']);
+  });
+
   it('keeps only the last N, newest first', () => {
     const b = new FeedBuffer(100);
     for (let i = 0; i < 5_000; i++) b.push(toRow(i, event(i % 2 ? 'a' : 'b', i) as never));
