@@ -33,7 +33,9 @@ async function overflow(page: Page): Promise<string[]> {
       const r = el.getBoundingClientRect();
       if (r.width <= 2 || r.height <= 2) continue;
       const scrolls = cs.overflowX === 'auto' || cs.overflowX === 'scroll';
-      if (!scrolls && el.scrollWidth > el.clientWidth + 1) out.push(`${name(el)}: content ${el.scrollWidth}px in ${el.clientWidth}px`);
+      // A single line cut with an ellipsis says so on screen (a sample of a long value); nothing is hidden silently.
+      const marksCut = cs.overflowX === 'hidden' && cs.textOverflow === 'ellipsis' && cs.whiteSpace === 'nowrap';
+      if (!scrolls && !marksCut && el.scrollWidth > el.clientWidth + 1) out.push(`${name(el)}: content ${el.scrollWidth}px in ${el.clientWidth}px`);
       // Only the outermost box past the window's edge (its content goes with it).
       const parent = el.parentElement?.getBoundingClientRect();
       if (r.right > doc.clientWidth + 1 && (parent === undefined || parent.right <= doc.clientWidth + 1))
