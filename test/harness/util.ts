@@ -1,6 +1,7 @@
 // Process and filesystem helpers shared by the server harnesses (postgres, redis, keyring).
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { type ProcOptions, type ProcResult, runProcess, runProcessChecked } from '../../agent/demo/embedded-postgres.js';
 import { accessSync, constants } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -8,65 +9,11 @@ import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
 
-export interface RunOptions {
-  cwd?: string;
-  env?: NodeJS.ProcessEnv;
-  uid?: number;
-  gid?: number;
-  /** Written to stdin, which is then closed. */
-  input?: string;
-  timeoutMs?: number;
-}
-
-export interface RunResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * Runs a command to completion. Resolves on 'exit', not 'close': daemons started by the
- * command (pg_ctl start) may inherit and keep our pipes open long after it returned.
- */
-export function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, {
-      cwd: opts.cwd,
-      env: opts.env ?? process.env,
-      ...(opts.uid === undefined ? {} : { uid: opts.uid }),
-      ...(opts.gid === undefined ? {} : { gid: opts.gid }),
-      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    if (opts.input !== undefined) child.stdin?.end(opts.input);
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${cmd} ${args.join(' ')} timed out after ${opts.timeoutMs ?? 60_000} ms\n${stderr}`));
-    }, opts.timeoutMs ?? 60_000);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      // Let already-buffered output drain before resolving.
-      setImmediate(() => resolve({ code, signal, stdout, stderr }));
-    });
-  });
-}
-
-/** Like run(), but rejects with the command line and its output when it does not exit 0. */
-export async function runChecked(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  const r = await run(cmd, args, opts);
-  if (r.code !== 0) {
-    throw new Error(`${path.basename(cmd)} ${args.join(' ')} exited with ${r.code ?? r.signal}\n${r.stderr.trim()}\n${r.stdout.trim()}`.trim());
-  }
-  return r;
-}
+// One way to run a command to completion, shared with the product (the demo starts its PostgreSQL the same way).
+export type RunOptions = ProcOptions;
+export type RunResult = ProcResult;
+export const run = (cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> => runProcess(cmd, args, opts);
+export const runChecked = (cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> => runProcessChecked(cmd, args, opts);
 
 /** A TCP port that was free a moment ago on 127.0.0.1 (the OS picks it when binding port 0). */
 export function freePort(): Promise<number> {
