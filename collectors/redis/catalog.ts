@@ -1,5 +1,6 @@
 import type { Category } from '../core/category.js';
 import { defineSignal, type AnySignalSpec, type FieldCategories, type Family, type SignalSpec, SignalUnavailable } from '../core/signal.js';
+import { CLIENT_SUMMARY_FIELDS, type ClientSummaryRow, MAX_GROUPS, summarizeClientList, TOP_N } from './clients.js';
 import { aclFix, RedisCommandError } from './errors.js';
 import { type CursorState, type LogRead, type LogSource, loadCursor, readNewEntries, saveCursor } from './logcursor.js';
 import {
@@ -11,7 +12,6 @@ import {
   num,
   pairs,
   parseAclListLine,
-  parseClientList,
   parseInfo,
   parseKv,
   parseLogEntries,
@@ -479,79 +479,14 @@ const replication = defineSignal<RedisSession, ReplicationRow>({
 
 // ---------------------------------------------------------------- clients
 
-interface ClientRow {
-  id: number | null;
-  addr: string | null;
-  laddr: string | null;
-  name: string | null;
-  user: string | null;
-  lib_name: string | null;
-  lib_ver: string | null;
-  age_s: number | null;
-  idle_s: number | null;
-  db: number | null;
-  flags: string | null;
-  cmd: string | null;
-  tot_mem: number | null;
-  qbuf: number | null;
-  omem: number | null;
-  multi: number | null;
-  sub: number | null;
-  psub: number | null;
-  resp: number | null;
-}
-const clientList = defineSignal<RedisSession, ClientRow>({
-  id: 'redis.client_list',
+const clientSummary = defineSignal<RedisSession, ClientSummaryRow>({
+  id: 'redis.client_summary',
   family: 'activity',
-  description: 'Connected clients from CLIENT LIST: address, name, user, library, age, idle time, last command name, buffers',
+  description: `Connected clients from CLIENT LIST, summarised in one pass (never listed one by one): totals; clients, memory and buffers per name, host, user, library, flags, db, last command and idle/age bucket (at most ${MAX_GROUPS} groups per set, the rest folded into one row); the top ${TOP_N} clients by memory, idle time and output buffer`,
   requires: ['client|list'],
   shape: 'rows',
-  read: async (s) => {
-    const rows = parseClientList(String(await s.command('CLIENT', 'LIST')));
-    const str = (v: string | undefined): string | null => (v === undefined || v === '' ? null : v);
-    return rows.map((c) => ({
-      id: num(c['id']),
-      addr: str(c['addr']),
-      laddr: str(c['laddr']),
-      name: str(c['name']),
-      user: str(c['user']),
-      lib_name: str(c['lib-name']),
-      lib_ver: str(c['lib-ver']),
-      age_s: num(c['age']),
-      idle_s: num(c['idle']),
-      db: num(c['db']),
-      flags: str(c['flags']),
-      cmd: str(c['cmd']),
-      tot_mem: num(c['tot-mem']),
-      qbuf: num(c['qbuf']),
-      omem: num(c['omem']),
-      multi: num(c['multi']),
-      sub: num(c['sub']),
-      psub: num(c['psub']),
-      resp: num(c['resp']),
-    }));
-  },
-  fields: {
-    id: null,
-    addr: 'client_metadata',
-    laddr: 'client_metadata',
-    name: 'client_metadata',
-    user: 'identity_metadata',
-    lib_name: 'client_metadata',
-    lib_ver: 'client_metadata',
-    age_s: 'client_metadata',
-    idle_s: 'client_metadata',
-    db: null,
-    flags: 'client_metadata',
-    cmd: 'client_metadata',
-    tot_mem: null,
-    qbuf: null,
-    omem: null,
-    multi: null,
-    sub: null,
-    psub: null,
-    resp: null,
-  },
+  read: async (s, ctx) => summarizeClientList(String(await s.command('CLIENT', 'LIST')), { excluded: ctx.excluded }),
+  fields: CLIENT_SUMMARY_FIELDS,
 });
 
 // ---------------------------------------------------------------- slow log and command log
@@ -937,7 +872,7 @@ export const redisCatalog: readonly AnySignalSpec<RedisSession>[] = [
   commandstats,
   errorstats,
   replication,
-  clientList,
+  clientSummary,
   slowlog,
   slowlogLen,
   commandlog,

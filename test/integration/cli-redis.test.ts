@@ -1,6 +1,7 @@
 // The CLI against the shared harness Redis 7.0 with a least-privileged ACL user, a user
 // lacking SLOWLOG GET, and the default user: what check, grants and collect show.
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -121,8 +122,12 @@ describe('CLI against the harness Redis', () => {
     expect(value<{ role: string }>(p, 'redis.replication').role).toBe('master');
     expect(value<Array<{ command: string; calls: number }>>(p, 'redis.commandstats').some((r) => r.command === 'slowlog|get')).toBe(true);
     expect(value<{ user: string; is_default_user: boolean }>(p, 'redis.identity')).toEqual({ user: 'monitor', is_default_user: false });
-    const clients = value<Array<{ name: string | null; user: string | null; cmd: string | null }>>(p, 'redis.client_list');
-    expect(clients.some((c) => c.name?.startsWith('logstag-agent/') && c.user === 'monitor' && c.cmd === 'client|list')).toBe(true);
+    const clients = value<Array<{ set: string; name?: string | null; user?: string | null; cmd?: string | null; clients?: number }>>(p, 'redis.client_summary');
+    // The agent's own connection, seen while it ran CLIENT LIST: in the name, user and command groups.
+    expect(clients.some((c) => c.set === 'name' && c.name?.startsWith('logstag-agent/'))).toBe(true);
+    expect(clients.some((c) => c.set === 'user' && c.user === 'monitor')).toBe(true);
+    expect(clients.some((c) => c.set === 'cmd' && c.cmd === 'client|list')).toBe(true);
+    expect(clients[0]).toMatchObject({ set: 'all', clients: expect.any(Number) });
     const config = value<Array<{ name: string; value: string }>>(p, 'redis.config');
     expect(config).toContainEqual({ name: 'slowlog-log-slower-than', value: '10000' });
     expect(config.map((c) => c.name)).not.toContain('requirepass');
@@ -250,5 +255,70 @@ describe('CLI against the harness Redis', () => {
       expect(() => checkCommand(name!, e.statement.endsWith('…') ? args.slice(0, -1) : args)).not.toThrow();
     }
     expect(entries.find((e) => e.statement === 'ACL LIST')).toMatchObject({ outcome: 'error', code: 'NOPERM' });
+  });
+});
+
+describe('clients are summarised, and the summary obeys the policy', () => {
+  // 300 application connections whose name is an identifying secret: only counts and keyed hashes may leave.
+  const APP = `payroll-${randomSecret(8)}`;
+  const sockets: Socket[] = [];
+  beforeAll(async () => {
+    const [user, password] = [redis.users.admin.user, redis.users.admin.password];
+    await Promise.all(
+      Array.from({ length: 300 }, (_, i) => {
+        const s = connect({ host: redis.host, port: redis.port });
+        sockets.push(s);
+        const cmd = (...a: string[]) => `*${a.length}\r\n${a.map((x) => `$${Buffer.byteLength(x)}\r\n${x}\r\n`).join('')}`;
+        return new Promise<void>((resolve, reject) => {
+          s.on('error', reject);
+          s.setEncoding('utf8');
+          let got = '';
+          s.on('data', (d: string) => {
+            got += d;
+            if (got === '+OK\r\n+OK\r\n') resolve();
+            else if (got.startsWith('-')) reject(new Error(got));
+          });
+          s.on('connect', () => s.write(cmd('AUTH', user, password) + cmd('CLIENT', 'SETNAME', `${APP}-${i % 3}`)));
+        });
+      }),
+    );
+  });
+  afterAll(() => {
+    for (const s of sockets) s.destroy();
+  });
+
+  type Row = { set: string; name?: string | null; host?: string | null; addr?: string | null; clients?: number; rest?: number };
+  async function summary(policy?: Record<string, string>): Promise<{ rows: Row[]; bytes: string }> {
+    const t = targetFor('monitor', policy === undefined ? {} : { policy });
+    const r = await runAgentCli(['collect', '--once', '--target', t.file, '--json'], { env: t.env });
+    expect(r.code).toBe(0);
+    const p = PayloadV1Schema.parse(JSON.parse(r.stdout));
+    expect(p.signals.some((s) => s.id === 'redis.client_list')).toBe(false);
+    return { rows: value<Row[]>(p, 'redis.client_summary'), bytes: r.stdout };
+  }
+
+  it('collect: groups by name and host with counts, never one row per client', async () => {
+    const { rows } = await summary();
+    expect(rows[0]!.clients).toBeGreaterThanOrEqual(301);
+    expect(rows.filter((r) => r.set === 'name' && r.name?.startsWith(APP)).map((r) => r.clients)).toEqual([100, 100, 100]);
+    expect(rows.find((r) => r.set === 'host' && r.host === redis.host)!.clients).toBeGreaterThanOrEqual(301);
+    expect(rows.length).toBeLessThan(150);
+  });
+
+  it('redact: the names and the host leave only as hashes, group keys included; exclude: not at all', async () => {
+    const red = await summary({ client_metadata: 'redact' });
+    expect(red.bytes).not.toContain(APP);
+    // (The host is in other signals' config values, collected by this policy: the summary is what is checked here.)
+    expect(JSON.stringify(red.rows)).not.toContain(redis.host);
+    const groups = red.rows.filter((r) => r.set === 'name' && r.clients === 100);
+    expect(groups).toHaveLength(3);
+    for (const g of groups) expect(g.name).toMatch(/^h:[0-9a-f]{16}$/);
+    expect(red.rows.find((r) => r.set === 'host')!.host).toMatch(/^h:[0-9a-f]{16}$/);
+
+    const ex = await summary({ client_metadata: 'exclude' });
+    expect(ex.bytes).not.toContain(APP);
+    expect(ex.rows.some((r) => ['name', 'host', 'flags', 'cmd'].includes(r.set))).toBe(false);
+    expect(ex.rows.some((r) => 'name' in r || 'host' in r || 'addr' in r)).toBe(false);
+    expect(ex.rows[0]!.clients).toBeGreaterThanOrEqual(301);
   });
 });

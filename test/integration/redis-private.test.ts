@@ -204,7 +204,7 @@ describe('refusals and renamed commands', () => {
       });
     }
     expect(valueOf<{ product: string }>(p, 'redis.server').product).toBe('redis');
-    expect(valueOf<unknown[]>(p, 'redis.client_list').length).toBeGreaterThan(0);
+    expect(valueOf<unknown[]>(p, 'redis.client_summary').length).toBeGreaterThan(0);
     const c = await runAgentCli(['check', '--target', t.file], { env: t.env });
     expect(c.code).toBe(0);
     expect(c.stdout).toMatch(/\[not_enabled\] \+config\|get: CONFIG is renamed or disabled/);
