@@ -485,7 +485,10 @@ const clientSummary = defineSignal<RedisSession, ClientSummaryRow>({
   description: `Connected clients from CLIENT LIST, summarised in one pass (never listed one by one): totals; clients, memory and buffers per name, host, user, library, flags, db, last command and idle/age bucket (at most ${MAX_GROUPS} groups per set, the rest folded into one row); the top ${TOP_N} clients by memory, idle time and output buffer`,
   requires: ['client|list'],
   shape: 'rows',
-  read: async (s, ctx) => summarizeClientList(String(await s.command('CLIENT', 'LIST')), { excluded: ctx.excluded }),
+  read: async (s, ctx) => {
+    const reply = await s.commandBuffer('CLIENT', 'LIST');
+    return summarizeClientList(Buffer.isBuffer(reply) ? reply : String(reply), { excluded: ctx.excluded });
+  },
   fields: CLIENT_SUMMARY_FIELDS,
 });
 

@@ -203,7 +203,19 @@ export class RedisSession implements ClosableSession {
    * here; failures come back as RedisCommandError (or CommandRefused) with the
    * command's ACL name, for the exact ACL SETUSER fix.
    */
-  async command(name: string, ...args: Array<string | number>): Promise<unknown> {
+  command(name: string, ...args: Array<string | number>): Promise<unknown> {
+    return this.send(name, args, () => this.node.call(name, ...args));
+  }
+
+  /**
+   * Like command(), but bulk replies stay bytes (Buffers): a large reply (CLIENT
+   * LIST on a busy server) is read in place instead of being copied into a string.
+   */
+  commandBuffer(name: string, ...args: Array<string | number>): Promise<unknown> {
+    return this.send(name, args, () => this.node.callBuffer(name, ...args));
+  }
+
+  private async send(name: string, args: Array<string | number>, call: () => Promise<unknown>): Promise<unknown> {
     let key: string;
     try {
       key = checkCommand(name, args).key;
@@ -217,7 +229,7 @@ export class RedisSession implements ClosableSession {
       throw new RedisCommandError(key, 'NOPERM', this.user, 'denied recently', new Date(deniedAt).toISOString());
     }
     try {
-      const reply = await this.node.call(name, ...args);
+      const reply = await call();
       if (deniedAt !== undefined) this.setDenied(key, undefined);
       return reply;
     } catch (err) {

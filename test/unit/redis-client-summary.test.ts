@@ -243,6 +243,23 @@ describe('CLIENT LIST summary', () => {
       [null, 1],
     ]);
     expect(summarizeClientList('')).toEqual([{ set: 'all', clients: 0, tot_mem: 0, qbuf: 0, omem: 0 }]);
+    // Hosts: IPv4, bracketed IPv6, a unix socket (port 0); a name of a megabyte costs no more than a long one.
+    const hosts = summarizeClientList(
+      [
+        line({ id: 1, addr: '10.0.0.1:5000', name: 'x'.repeat(1_000_000) }),
+        line({ id: 2, addr: '[2001:db8::1]:6000', name: `ün${'😀'.repeat(40)}` }),
+        line({ id: 3, addr: '/var/run/redis/redis.sock:0' }),
+      ].join('\n'),
+    );
+    expect(rowsOf(hosts, 'host').map((r) => r.host)).toEqual(['/var/run/redis/redis.sock', '10.0.0.1', '[2001:db8::1]']);
+    const cut = rowsOf(hosts, 'name').map((r) => r.name);
+    expect(cut).toContain(`${'x'.repeat(MAX_TEXT - 1)}…`);
+    // Cut by characters, never inside a UTF-16 surrogate pair.
+    const emoji = cut.find((n) => n?.startsWith('ün'))!;
+    expect(emoji.length).toBeLessThanOrEqual(MAX_TEXT);
+    expect(emoji.endsWith('…')).toBe(true);
+    expect(emoji.slice(0, -1)).toBe(emoji.slice(0, -1).normalize());
+    expect(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/.test(emoji)).toBe(false);
   });
 
   it('gives identical bytes whatever order the server lists its clients in', () => {
@@ -258,9 +275,10 @@ describe('CLIENT LIST summary', () => {
   it('is the catalog signal: one CLIENT LIST, the read told the policy', async () => {
     const sent: unknown[][] = [];
     const session = {
-      command: async (...args: unknown[]) => {
+      // Bytes, as ioredis' callBuffer hands over a bulk reply: never copied into a string.
+      commandBuffer: async (...args: unknown[]) => {
         sent.push(args);
-        return tenThousand();
+        return Buffer.from(tenThousand());
       },
     } as unknown as RedisSession;
     const rows = (await spec.read(session, readContext(resolvePolicy({ client_metadata: 'exclude' })))) as ClientSummaryRow[];
