@@ -196,6 +196,7 @@ async function runCommand(file: string, io: Io, signal: AbortSignal): Promise<nu
     policy: () => cfg.policy,
     concurrency: cfg.concurrency,
     ...(cfg.cycleTimeoutSeconds === undefined ? {} : { cycleTimeoutMs: () => cfg.cycleTimeoutSeconds! * 1000 }),
+    sessions: cfg.sessions.reuse ? { maxOpen: cfg.sessions.maxOpen, idleMs: cfg.sessions.idleSeconds * 1000 } : false,
     log: (err) => io.err(`internal error: ${oneLine(err instanceof Error ? err.message : err)}`),
   });
   // Per-target status for `status` (no listener): a file next to the spool, written after every cycle.

@@ -33,6 +33,19 @@ export const RunConfigSchema = z
      * and at most 10 min (the same rule as the desktop app).
      */
     cycleTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
+    /**
+     * Sessions kept across cycles (docs/sessions-and-scheduling.md): at most
+     * `maxOpen` open at once over all targets (least recently used closed first),
+     * each closed after `idleSeconds` unused; `reuse: false` logs in every cycle.
+     */
+    sessions: z
+      .object({
+        reuse: z.boolean().default(true),
+        maxOpen: z.number().int().min(0).max(100_000).default(1000),
+        idleSeconds: z.number().int().min(1).max(86_400).default(300),
+      })
+      .strict()
+      .default({ reuse: true, maxOpen: 1000, idleSeconds: 300 }),
     /** Workspace default sensitive-metadata policy for every target here (a target's own policy overrides it). */
     policy: PolicySchema.optional(),
   })
@@ -54,6 +67,9 @@ addKnownFields([
   'password',
   'dir',
   'maxBytes',
+  'reuse',
+  'maxOpen',
+  'idleSeconds',
 ]);
 
 export interface RunTarget {
@@ -72,6 +88,7 @@ export interface RunConfig {
   flushTimeoutSeconds: number;
   cycleTimeoutSeconds: number | undefined;
   policy: Policy | undefined;
+  sessions: { reuse: boolean; maxOpen: number; idleSeconds: number };
 }
 
 /** Reads, validates and resolves a run config; every problem is one ConfigError line naming the file and field. */
@@ -116,6 +133,7 @@ export async function loadRunConfig(file: string): Promise<RunConfig> {
     flushTimeoutSeconds: cfg.flushTimeoutSeconds,
     cycleTimeoutSeconds: cfg.cycleTimeoutSeconds,
     policy: cfg.policy,
+    sessions: cfg.sessions,
   };
 }
 
