@@ -25,6 +25,8 @@ export const RunConfigSchema = z
     destination: DestinationSchema.nullable().default(null),
     spool: SpoolSettingsSchema.default({ maxBytes: DEFAULT_SPOOL_MAX_BYTES }),
     concurrency: z.number().int().min(1).max(64).default(4),
+    /** The most cycles at once: the limit grows from `concurrency` while cycles run late and CPU allows. */
+    maxConcurrency: z.number().int().min(1).max(256).default(64),
     /** On SIGTERM/SIGINT: how long to keep shipping the spool before exiting (the rest stays on disk). */
     flushTimeoutSeconds: z.number().min(0).max(600).default(10),
     /**
@@ -85,6 +87,7 @@ export interface RunConfig {
   spoolDir: string | null;
   spoolMaxBytes: number;
   concurrency: number;
+  maxConcurrency: number;
   flushTimeoutSeconds: number;
   cycleTimeoutSeconds: number | undefined;
   policy: Policy | undefined;
@@ -130,6 +133,7 @@ export async function loadRunConfig(file: string): Promise<RunConfig> {
     spoolDir: cfg.spool.dir === undefined ? null : resolve(base, cfg.spool.dir),
     spoolMaxBytes: cfg.spool.maxBytes,
     concurrency: cfg.concurrency,
+    maxConcurrency: Math.max(cfg.concurrency, cfg.maxConcurrency),
     flushTimeoutSeconds: cfg.flushTimeoutSeconds,
     cycleTimeoutSeconds: cfg.cycleTimeoutSeconds,
     policy: cfg.policy,

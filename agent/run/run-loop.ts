@@ -17,7 +17,7 @@ import { CredentialsError } from '../secrets/resolve.js';
 import { oneLine } from '../../collectors/core/text.js';
 import type { TargetOperations } from '../target-operations.js';
 import { asTarget } from './safety-net.js';
-import { CycleTimeoutError, Scheduler, type ScheduledTarget, type SkipReason } from './scheduler.js';
+import { CycleTimeoutError, Scheduler, type ScheduledTarget, type SkipReason, type TargetScheduleStats } from './scheduler.js';
 import { SessionPool, type SessionPoolOptions } from './session-pool.js';
 
 /** Why a target is not being collected as it should. */
@@ -57,8 +57,13 @@ export interface RunLoopOptions {
   deliver(payload: PayloadV1): Promise<{ key?: string } | unknown>;
   /** The workspace default policy in force now (a target's own policy overrides it). */
   policy(): Policy | undefined;
-  /** Cycles running at once (default 4). */
+  /** Cycles running at once at the start, and at least (default 4). */
   concurrency?: number;
+  /**
+   * The most cycles running at once: the limit grows from `concurrency` up to
+   * this while cycles wait past their due time and CPU allows (default 64).
+   */
+  maxConcurrency?: number;
   /** Per-cycle timeout of a target (default: defaultCycleTimeoutMs). */
   cycleTimeoutMs?: (target: Target) => number;
   log?: (err: unknown) => void;
@@ -121,8 +126,10 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
     super();
     this.now = opts.now ?? Date.now;
     this.sessions = opts.sessions === false ? undefined : new SessionPool(opts.sessions ?? {});
+    const concurrency = opts.concurrency ?? 4;
     this.scheduler = new Scheduler({
-      concurrency: opts.concurrency ?? 4,
+      concurrency,
+      maxConcurrency: Math.max(concurrency, opts.maxConcurrency ?? 64),
       // Each cycle runs in its target's async context: a driver fault that escapes it later is logged under its id.
       runCycle: (id, signal) => asTarget(id, () => this.runCycle(id, signal)),
       onTimeout: (id, ms) => {
@@ -195,6 +202,16 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
   /** Forgets a target's authentication back-off (a successful check, the operator's "retry now"). */
   resetAuthBackoff(id: string): void {
     this.authHold.delete(id);
+  }
+
+  /** How a target keeps its schedule (missed intervals, start lag); undefined when not planned. */
+  scheduleOf(id: string): TargetScheduleStats | undefined {
+    return this.scheduler.statsOf(id);
+  }
+
+  /** Cycles allowed to run at once now (sized to the work). */
+  get concurrencyLimit(): number {
+    return this.scheduler.concurrencyLimit;
   }
 
   problemOf(id: string): TargetProblem | undefined {

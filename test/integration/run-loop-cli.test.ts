@@ -1,7 +1,7 @@
 // The CLI's `run` and the desktop runtime run the same RunLoop: a target whose
 // server accepts the connection and then never answers is abandoned at its cycle
 // timeout and reported, while the healthy target keeps its schedule.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -22,6 +22,7 @@ afterAll(async () => {
 describe('run --config: one loop with the app', () => {
   it('abandons a hanging target at its cycle timeout and keeps collecting the healthy one', async () => {
     const port = silent.port;
+    const spoolDir = mkdtempSync(join(tmpdir(), 'lsa-loop-spool-'));
     const file = jsonFile(
       {
         intervalSeconds: 1,
@@ -39,7 +40,7 @@ describe('run --config: one loop with the app', () => {
             tls: { mode: 'disable' },
           },
         ],
-        spool: { dir: mkdtempSync(join(tmpdir(), 'lsa-loop-spool-')), maxBytes: 16 * 1024 * 1024 },
+        spool: { dir: spoolDir, maxBytes: 16 * 1024 * 1024 },
         flushTimeoutSeconds: 0,
       },
       'run.json',
@@ -55,6 +56,11 @@ describe('run --config: one loop with the app', () => {
       r.child.kill('SIGTERM');
       const { code } = await r.exited;
       expect(code).toBe(0);
+      // The run status reports, per target, the intervals it was due and not collected.
+      const status = JSON.parse(readFileSync(`${spoolDir}-targets.json`, 'utf8')) as { targets: Array<{ id: string; missedIntervals: number }> };
+      const missed = Object.fromEntries(status.targets.map((t) => [t.id, t.missedIntervals]));
+      expect(missed.hangs).toBeGreaterThan(0);
+      expect(typeof missed.healthy).toBe('number');
     } finally {
       if (r.child.exitCode === null) r.child.kill('SIGKILL');
     }
