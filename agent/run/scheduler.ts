@@ -9,8 +9,9 @@
  * - Cycles waiting for a slot start earliest-due first: a target that is late
  *   goes before one that just fell due, so a slow target cannot starve others.
  * - Concurrency is sized to the work (maxConcurrency): it grows while cycles
- *   wait past their due time and the process has CPU to spare, and shrinks back
- *   when slots sit idle.
+ *   wait past their due time, the process has CPU to spare and cycles stay
+ *   within budget (no more than twice their uncongested duration); it comes
+ *   down when they do not, and when slots sit idle.
  * - Targets planned together start at once up to the free slots; the rest are
  *   spread over a window (at most their interval), so many targets do not fall
  *   due at the same instant at every interval.
@@ -95,6 +96,8 @@ interface Planned {
   /** The next due time (epoch ms): kept from due time to due time, so a late start does not shift the phase. */
   nextDue: number;
   stats: TargetScheduleStats;
+  /** What a cycle of this target takes when nothing is congested (see tune). */
+  baseMs: number;
 }
 
 interface Waiter {
@@ -121,6 +124,8 @@ export class Scheduler {
   private lastCpu = process.cpuUsage();
   /** Tune periods in a row with idle slots and nothing waiting. */
   private calm = 0;
+  /** Per cycle ended in the current tune period: its duration over its target's uncongested duration. */
+  private periodRatios: number[] = [];
   private lastWall = performance.now();
   private paused = false;
   private stopped = false;
@@ -162,12 +167,20 @@ export class Scheduler {
     this.lastWall = performance.now();
     const share = wall > 0 ? (cpu.user + cpu.system) / 1000 / wall : 0;
     const now = this.now();
+    // Within budget: cycles take no more than twice what they take uncongested. When they do, more
+    // cycles at once only queue at the servers (or here): the limit does not grow, and comes down.
+    const ratios = this.periodRatios.sort((a, b) => a - b);
+    this.periodRatios = [];
+    const congested = ratios.length >= 3 && ratios[Math.floor(ratios.length / 2)]! > 2;
     // Late: a cycle waiting for a slot for more than a quarter of its interval (or a second).
     const late = this.waiting.some((w) => now - w.dueAt > Math.min(1000, (this.planned.get(w.id)?.target.intervalMs ?? 4000) / 4));
-    if (late && share < (this.opts.cpuCeiling ?? 0.8) && this.limit < this.maxLimit) {
+    if (late && !congested && share < (this.opts.cpuCeiling ?? 0.8) && this.limit < this.maxLimit) {
       this.calm = 0;
       this.limit = Math.min(this.maxLimit, this.limit + Math.max(1, Math.ceil(this.limit / 4)));
       this.drain();
+    } else if (congested && this.limit > this.opts.concurrency) {
+      this.calm = 0;
+      this.limit = Math.max(this.opts.concurrency, Math.floor(this.limit * 0.75));
     } else if (this.waiting.length === 0 && this.active < this.limit / 2 && this.limit > this.opts.concurrency) {
       // Shrinks only after ten calm periods in a row: a burst between two ticks is not a trend.
       if (++this.calm >= 10) {
@@ -230,6 +243,7 @@ export class Scheduler {
         target: t,
         timer: undefined,
         nextDue: now + offset,
+        baseMs: Infinity,
         stats: { started: 0, missedIntervals: 0, lastStartLagMs: 0, maxStartLagMs: 0, nextDueAt: now + offset },
       };
       this.planned.set(t.id, p);
@@ -328,12 +342,22 @@ export class Scheduler {
         // (A cycle that waits past its next due time is counted missed by that tick, which finds it busy.)
       }
       const timeoutMs = planned?.target.timeoutMs ?? this.opts.cycleTimeoutMs;
+      const began = performance.now();
       const work = Promise.resolve()
         .then(() => this.opts.runCycle(id, controller.signal))
         .catch(() => {
           // runCycle reports its own failures; the scheduler only keeps going.
         })
-        .finally(finishWork);
+        .finally(() => {
+          const ms = performance.now() - began;
+          if (planned !== undefined) {
+            // Each target against itself (targets differ): its shortest recent cycle, drifting up 1 % a cycle,
+            // and never under 20 ms (a few ms of event-loop jitter is not congestion).
+            planned.baseMs = Math.min(planned.baseMs * 1.01, Math.max(ms, 20));
+            this.periodRatios.push(ms / planned.baseMs);
+          }
+          finishWork();
+        });
       if (timeoutMs === undefined) {
         await work;
         return;
