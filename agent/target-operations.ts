@@ -13,6 +13,7 @@ import {
 import { setupGaps } from '../collectors/core/signal.js';
 import { type Policy, resolvePolicy } from '../collectors/core/policy.js';
 import type { Target } from '../collectors/target.js';
+import type { SessionLease } from '../collectors/core/session-lease.js';
 import { type AgentIdentity, collectCycle, type CycleResult, openSession } from '../collectors/cycle.js';
 import type { TargetMemoryStore } from './state/target-memory-store.js';
 import { resolveSecret } from './secrets/resolve.js';
@@ -51,6 +52,8 @@ export interface CollectOptions {
   /** The workspace default policy; the target's own policy overrides it. */
   workspacePolicy?: Policy | undefined;
   onProgress?(done: number, total: number, id: string): void;
+  /** Sessions kept across cycles (the run loop's pool); without it the cycle opens and closes its own. */
+  sessions?: SessionLease;
 }
 
 const noNameKey = (): Promise<Uint8Array> =>
@@ -131,6 +134,7 @@ export class TargetOperations {
       cloudSecret: () => this.cloudSecret(target),
       ...(this.memory === undefined ? {} : { memory: this.memory }),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      ...(opts.sessions ? { sessions: opts.sessions } : {}),
     });
     const unavailableSignals = result.payload.signals.filter((s) => s.status === 'unavailable').length;
     // "limited" only for gaps in the setup: an optional grant or an opt-in left off is a correct setup.

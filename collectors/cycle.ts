@@ -9,6 +9,7 @@ import type { TargetMemory, TargetMemoryStore } from './core/memory.js';
 import { optionalSignalsOf, unavailable } from './core/signal.js';
 import type { Target } from './target.js';
 import type { Refusal } from './core/egress-guard.js';
+import type { SessionLease } from './core/session-lease.js';
 
 export type { AgentIdentity };
 
@@ -28,6 +29,12 @@ export interface CycleDeps {
   cloudSecret?(): Promise<string | undefined>;
   /** Refusals of the cloud clients' egress guard (status, log). */
   onCloudRefusal?(r: Refusal): void;
+  /**
+   * Sessions kept across cycles (the run loop's pool): the session is taken from
+   * it and given back. Without it the cycle opens a session and closes it
+   * (preview, `collect --once`).
+   */
+  sessions?: SessionLease;
 }
 
 export interface CycleResult {
@@ -92,7 +99,10 @@ export async function collectCycle(target: Target, deps: CycleDeps): Promise<Cyc
   // Settled below; a failure on the database side must not leave it unhandled meanwhile.
   cloudRead.catch(() => {});
   try {
-    session = await openSession(target, deps, memory);
+    session =
+      deps.sessions === undefined
+        ? await openSession(target, deps, memory)
+        : await deps.sessions.acquire(target, deps.password, () => openSession(target, deps, memory), memory);
   } catch (err) {
     if (!(err instanceof TargetConnectError)) throw err;
     connectError = err;
@@ -102,6 +112,8 @@ export async function collectCycle(target: Target, deps: CycleDeps): Promise<Cyc
     const result = unavailable(reason, `target not collected: ${connectError?.message ?? 'no session'}`);
     outcomes = collector.catalog.map((spec) => ({ spec, result, durationMs: 0 }));
   } else {
+    // A cycle that saw a timeout or threw does not leave its session to the next cycle.
+    let clean = false;
     try {
       outcomes = await runSignals(collector.catalog, session, {
         timeoutMs: target.statementTimeoutMs + 3000,
@@ -111,8 +123,10 @@ export async function collectCycle(target: Target, deps: CycleDeps): Promise<Cyc
         isOptedIn: (spec) => collector.optedIn?.(target, spec) ?? false,
         ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
       });
+      clean = !outcomes.some((o) => o.result.status === 'unavailable' && o.result.reason === 'timeout');
     } finally {
-      await session.close();
+      if (deps.sessions === undefined) await session.close();
+      else await deps.sessions.release(target, session, clean);
     }
   }
   const cloud = await cloudRead;

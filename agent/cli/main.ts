@@ -195,17 +195,22 @@ async function runCommand(file: string, io: Io, signal: AbortSignal): Promise<nu
     deliver: (payload) => delivery.put(payload),
     policy: () => cfg.policy,
     concurrency: cfg.concurrency,
+    maxConcurrency: cfg.maxConcurrency,
     ...(cfg.cycleTimeoutSeconds === undefined ? {} : { cycleTimeoutMs: () => cfg.cycleTimeoutSeconds! * 1000 }),
+    sessions: cfg.sessions.reuse ? { maxOpen: cfg.sessions.maxOpen, idleMs: cfg.sessions.idleSeconds * 1000 } : false,
     log: (err) => io.err(`internal error: ${oneLine(err instanceof Error ? err.message : err)}`),
   });
   // Per-target status for `status` (no listener): a file next to the spool, written after every cycle.
   const recorder = new TargetStatusRecorder(targetStatusFile(spoolDir), { config: file, targets: cfg.targets });
   await recorder.start();
   loop.on('cycle', (r) => {
-    recorder.record(r);
+    recorder.record(r, loop.scheduleOf(r.id));
     io.err(cycleLine(r, loop.problemOf(r.id)));
   });
-  loop.on('skip', (id, why) => io.err(`${id}: cycle skipped (${why === 'still_running' ? 'the previous cycle is still running' : 'paused'})`));
+  loop.on('skip', (id, why) => {
+    recorder.noteSchedule(id, loop.scheduleOf(id));
+    io.err(`${id}: cycle skipped (${why === 'still_running' ? 'the previous cycle is still running' : 'paused'})`);
+  });
   const where =
     cfg.destination === null
       ? `the spool ${spoolDir} (no destination configured; read it with \`logstag-agent spool --config ${file}\`)`

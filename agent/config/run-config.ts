@@ -25,6 +25,8 @@ export const RunConfigSchema = z
     destination: DestinationSchema.nullable().default(null),
     spool: SpoolSettingsSchema.default({ maxBytes: DEFAULT_SPOOL_MAX_BYTES }),
     concurrency: z.number().int().min(1).max(64).default(4),
+    /** The most cycles at once: the limit grows from `concurrency` while cycles run late and CPU allows. */
+    maxConcurrency: z.number().int().min(1).max(256).default(64),
     /** On SIGTERM/SIGINT: how long to keep shipping the spool before exiting (the rest stays on disk). */
     flushTimeoutSeconds: z.number().min(0).max(600).default(10),
     /**
@@ -33,6 +35,19 @@ export const RunConfigSchema = z
      * and at most 10 min (the same rule as the desktop app).
      */
     cycleTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
+    /**
+     * Sessions kept across cycles (docs/sessions-and-scheduling.md): at most
+     * `maxOpen` open at once over all targets (least recently used closed first),
+     * each closed after `idleSeconds` unused; `reuse: false` logs in every cycle.
+     */
+    sessions: z
+      .object({
+        reuse: z.boolean().default(true),
+        maxOpen: z.number().int().min(0).max(100_000).default(1000),
+        idleSeconds: z.number().int().min(1).max(86_400).default(300),
+      })
+      .strict()
+      .default({ reuse: true, maxOpen: 1000, idleSeconds: 300 }),
     /** Workspace default sensitive-metadata policy for every target here (a target's own policy overrides it). */
     policy: PolicySchema.optional(),
   })
@@ -54,6 +69,9 @@ addKnownFields([
   'password',
   'dir',
   'maxBytes',
+  'reuse',
+  'maxOpen',
+  'idleSeconds',
 ]);
 
 export interface RunTarget {
@@ -69,9 +87,11 @@ export interface RunConfig {
   spoolDir: string | null;
   spoolMaxBytes: number;
   concurrency: number;
+  maxConcurrency: number;
   flushTimeoutSeconds: number;
   cycleTimeoutSeconds: number | undefined;
   policy: Policy | undefined;
+  sessions: { reuse: boolean; maxOpen: number; idleSeconds: number };
 }
 
 /** Reads, validates and resolves a run config; every problem is one ConfigError line naming the file and field. */
@@ -113,9 +133,11 @@ export async function loadRunConfig(file: string): Promise<RunConfig> {
     spoolDir: cfg.spool.dir === undefined ? null : resolve(base, cfg.spool.dir),
     spoolMaxBytes: cfg.spool.maxBytes,
     concurrency: cfg.concurrency,
+    maxConcurrency: Math.max(cfg.concurrency, cfg.maxConcurrency),
     flushTimeoutSeconds: cfg.flushTimeoutSeconds,
     cycleTimeoutSeconds: cfg.cycleTimeoutSeconds,
     policy: cfg.policy,
+    sessions: cfg.sessions,
   };
 }
 

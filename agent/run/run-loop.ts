@@ -17,7 +17,8 @@ import { CredentialsError } from '../secrets/resolve.js';
 import { oneLine } from '../../collectors/core/text.js';
 import type { TargetOperations } from '../target-operations.js';
 import { asTarget } from './safety-net.js';
-import { CycleTimeoutError, Scheduler, type ScheduledTarget, type SkipReason } from './scheduler.js';
+import { CycleTimeoutError, Scheduler, type ScheduledTarget, type SkipReason, type TargetScheduleStats } from './scheduler.js';
+import { SessionPool, type SessionPoolOptions } from './session-pool.js';
 
 /** Why a target is not being collected as it should. */
 export type ProblemKind = 'credentials' | 'unreachable' | 'timeout' | 'config' | 'internal';
@@ -56,11 +57,21 @@ export interface RunLoopOptions {
   deliver(payload: PayloadV1): Promise<{ key?: string } | unknown>;
   /** The workspace default policy in force now (a target's own policy overrides it). */
   policy(): Policy | undefined;
-  /** Cycles running at once (default 4). */
+  /** Cycles running at once at the start, and at least (default 4). */
   concurrency?: number;
+  /**
+   * The most cycles running at once: the limit grows from `concurrency` up to
+   * this while cycles wait past their due time and CPU allows (default 64).
+   */
+  maxConcurrency?: number;
   /** Per-cycle timeout of a target (default: defaultCycleTimeoutMs). */
   cycleTimeoutMs?: (target: Target) => number;
   log?: (err: unknown) => void;
+  /**
+   * Sessions kept across cycles (see session-pool.ts): on by default with its
+   * defaults; `false` opens and closes a session every cycle.
+   */
+  sessions?: SessionPoolOptions | false;
   /** The clock of the authentication back-off (tests). */
   now?: () => number;
 }
@@ -88,6 +99,8 @@ export function authBackoffMs(intervalMs: number, failures: number): number {
 
 export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; skip: [string, SkipReason] }> {
   private readonly scheduler: Scheduler;
+  /** The sessions kept between cycles; undefined when pooling is off. */
+  readonly sessions: SessionPool | undefined;
   private readonly targets = new Map<string, LoopTarget>();
   private readonly configs = new Map<string, string>();
   private readonly problems = new Map<string, TargetProblem>();
@@ -112,8 +125,11 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
   constructor(private readonly opts: RunLoopOptions) {
     super();
     this.now = opts.now ?? Date.now;
+    this.sessions = opts.sessions === false ? undefined : new SessionPool(opts.sessions ?? {});
+    const concurrency = opts.concurrency ?? 4;
     this.scheduler = new Scheduler({
-      concurrency: opts.concurrency ?? 4,
+      concurrency,
+      maxConcurrency: Math.max(concurrency, opts.maxConcurrency ?? 64),
       // Each cycle runs in its target's async context: a driver fault that escapes it later is logged under its id.
       runCycle: (id, signal) => asTarget(id, () => this.runCycle(id, signal)),
       onTimeout: (id, ms) => {
@@ -145,8 +161,11 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
       this.configs.set(t.target.id, JSON.stringify(t));
     }
     for (const [id, json] of before) {
-      // A changed target (a fixed password, another user) is tried again at once.
-      if (this.configs.get(id) !== json) this.authHold.delete(id);
+      // A changed target (a fixed password, another user) is tried again at once, on a new session.
+      if (this.configs.get(id) !== json) {
+        this.authHold.delete(id);
+        this.sessions?.forget(id);
+      }
       if (this.configs.has(id)) continue;
       this.problems.delete(id);
       this.gaps.delete(id);
@@ -185,6 +204,16 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
     this.authHold.delete(id);
   }
 
+  /** How a target keeps its schedule (missed intervals, start lag); undefined when not planned. */
+  scheduleOf(id: string): TargetScheduleStats | undefined {
+    return this.scheduler.statsOf(id);
+  }
+
+  /** Cycles allowed to run at once now (sized to the work). */
+  get concurrencyLimit(): number {
+    return this.scheduler.concurrencyLimit;
+  }
+
   problemOf(id: string): TargetProblem | undefined {
     return this.problems.get(id);
   }
@@ -210,7 +239,11 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
     this.stopped = true;
     this.opts.ops.cycles.off('cycle', this.onCollected);
     const stopped = this.scheduler.stop().then(() => true);
-    if (graceMs === undefined) return stopped;
+    if (graceMs === undefined) {
+      await stopped;
+      await this.sessions?.closeAll();
+      return true;
+    }
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<false>((r) => {
       timer = setTimeout(() => r(false), graceMs);
@@ -219,6 +252,8 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
       return await Promise.race([stopped, late]);
     } finally {
       clearTimeout(timer);
+      // Every session is closed on the way out, pooled or still in an abandoned cycle.
+      await this.sessions?.closeAll();
     }
   }
 
@@ -237,7 +272,10 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
     if (hold !== undefined && this.now() < hold.until) return;
     let result: CycleResult;
     try {
-      result = await this.opts.ops.collect(entry.target, { workspacePolicy: this.opts.policy() });
+      result = await this.opts.ops.collect(entry.target, {
+        workspacePolicy: this.opts.policy(),
+        ...(this.sessions === undefined ? {} : { sessions: this.sessions.lease(signal) }),
+      });
       if (result.connectError?.kind === 'authentication') {
         const failures = (hold?.failures ?? 0) + 1;
         const waitMs = authBackoffMs(entry.intervalSeconds * 1000, failures);

@@ -12,6 +12,7 @@ import writeFileAtomic from 'write-file-atomic';
 import { setupGaps } from '../../collectors/core/signal.js';
 import { oneLine } from '../../collectors/core/text.js';
 import type { CycleReport, LoopTarget, ProblemKind } from './run-loop.js';
+import type { TargetScheduleStats } from './scheduler.js';
 
 export type TargetState =
   'pending' | 'ok' | 'permission_limited' | 'credentials_rejected' | 'unreachable' | 'timed_out' | 'config_error' | 'failing' | 'not_stored';
@@ -45,6 +46,14 @@ export interface TargetStatus {
   permissionGaps: number | null;
   /** When the loop collects it next (its interval after the last cycle; the loop retries a failing target on its interval). */
   nextCycleAt: string | null;
+  /**
+   * Intervals in which the target was due and not collected (its previous cycle
+   * still ran, or no slot was free in time) since the agent started. Absent in
+   * files written by older agents.
+   */
+  missedIntervals?: number;
+  /** How late its last cycle started after it was due, in ms. */
+  lastStartLagMs?: number;
 }
 
 export interface AgentRunStatus {
@@ -99,6 +108,8 @@ export class TargetStatusRecorder {
         lastError: null,
         permissionGaps: null,
         nextCycleAt: null,
+        missedIntervals: 0,
+        lastStartLagMs: 0,
       };
       this.byId.set(target.id, t);
       this.status.targets.push(t);
@@ -107,14 +118,25 @@ export class TargetStatusRecorder {
 
   private readonly now: () => Date;
 
-  /** Applies one cycle report and schedules a write. */
-  record(r: CycleReport): void {
+  /** Takes the scheduler's view of a target (missed intervals, start lag, next due time). */
+  noteSchedule(id: string, schedule: TargetScheduleStats | undefined): void {
+    const t = this.byId.get(id);
+    if (t === undefined || schedule === undefined) return;
+    const changed = t.missedIntervals !== schedule.missedIntervals;
+    t.missedIntervals = schedule.missedIntervals;
+    t.lastStartLagMs = Math.round(schedule.lastStartLagMs);
+    if (changed) this.schedule();
+  }
+
+  /** Applies one cycle report (and the scheduler's view of the target, when given) and schedules a write. */
+  record(r: CycleReport, schedule?: TargetScheduleStats): void {
     const t = this.byId.get(r.id);
     if (t === undefined) return;
+    this.noteSchedule(r.id, schedule);
     const now = this.now();
     const at = now.toISOString();
     t.lastCycleAt = at;
-    t.nextCycleAt = new Date(now.getTime() + t.intervalSeconds * 1000).toISOString();
+    t.nextCycleAt = new Date(schedule?.nextDueAt ?? now.getTime() + t.intervalSeconds * 1000).toISOString();
     const fail = (state: TargetState, kind: NonNullable<TargetStatus['lastError']>['kind'], message: string, since?: string): void => {
       t.consecutiveFailures += 1;
       t.lastError = { kind, message: oneLine(message), since: since ?? (t.lastError?.kind === kind ? t.lastError.since : at) };

@@ -1,6 +1,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
 import type { ClosableSession, SessionContext } from '../core/engine.js';
+import type { ReusableSession } from '../core/session-lease.js';
 import { tlsConnectionOptions } from '../core/tls.js';
 import type { Target } from '../target.js';
 import { mapPgConnectError } from './errors.js';
@@ -62,7 +63,7 @@ interface OpenRow {
  *    every later statement is refused: it is never reused.
  * 5. The recommended role has no write grants.
  */
-export class PgSession implements ClosableSession {
+export class PgSession implements ClosableSession, ReusableSession {
   private closed = false;
   /** Why the session stopped trusting its read-only state (it is then closed). */
   private lost: string | undefined;
@@ -71,6 +72,8 @@ export class PgSession implements ClosableSession {
   private inControl = false;
   /** True while a failed statement's transaction is being replaced (no nested recovery). */
   private recovering = false;
+  /** Between two cycles of a pooled session: no transaction, nothing may run until beginCycle verifies again. */
+  private betweenCycles = false;
   /** server_version_num (e.g. 150018), read once at connect: signals pick version-specific SQL with it. */
   versionNum = 0;
   private constructor(
@@ -256,6 +259,47 @@ export class PgSession implements ClosableSession {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /**
+   * Starts another cycle on a pooled session: a new READ ONLY transaction whose
+   * first statement verifies transaction_read_only and default_transaction_read_only
+   * again (the round trip is the health check). Whatever changed the session's
+   * state between cycles (a pooler that handed over another backend, a SET sent
+   * behind the agent's back, a terminated backend), the check fails, the session
+   * is closed and recorded in the ledger, and nothing else is sent on it.
+   */
+  async beginCycle(): Promise<void> {
+    if (this.closed || this.lost !== undefined) throw new Error('the PostgreSQL session is closed');
+    // A session just opened is in its verified transaction already.
+    if (!this.betweenCycles) return;
+    try {
+      this.versionNum = await this.beginReadOnly();
+      this.betweenCycles = false;
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Ends a pooled session's cycle: rolls the read-only transaction back (the next
+   * cycle's statistics are read in a fresh snapshot, and no transaction stays
+   * open between cycles). The session must then be idle; otherwise it is closed.
+   */
+  async endCycle(): Promise<void> {
+    if (this.closed || this.lost !== undefined) throw new Error('the PostgreSQL session is closed');
+    try {
+      await this.control(ROLLBACK);
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+    if (this.txStatus !== 'I' || this.closed) {
+      await this.close();
+      throw new Error('the PostgreSQL session did not return to idle after its cycle');
+    }
+    this.betweenCycles = true;
   }
 
   async close(): Promise<void> {

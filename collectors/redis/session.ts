@@ -2,6 +2,7 @@ import { lookup } from 'node:dns/promises';
 import type { ConnectionOptions } from 'node:tls';
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import type { ClosableSession, SessionContext } from '../core/engine.js';
+import type { ReusableSession } from '../core/session-lease.js';
 import { ConfigError, TargetConnectError } from '../core/engine.js';
 import { StagedMemory, type JsonValue, type TargetMemory } from '../core/memory.js';
 import type { Target } from '../target.js';
@@ -77,12 +78,14 @@ function redisTls(target: Target, mode: string): ConnectionOptions | undefined {
  * ready check (enableReadyCheck off) or READONLY (reads go to the master).
  * One-shot: no reconnects, no offline queue, every command has a timeout.
  */
-export class RedisSession implements ClosableSession {
+export class RedisSession implements ClosableSession, ReusableSession {
   private readonly infoCache = new Map<string, Promise<InfoSection | undefined>>();
   private factsPromise: Promise<ServerFacts | undefined> | undefined;
   /** Results one signal of a cycle leaves for a later one (the slow-log read for slowlog_len). */
   readonly scratch = new Map<string, unknown>();
   private closed = false;
+  /** Between two cycles of a pooled session: the next cycle starts with a PING (beginCycle). */
+  private betweenCycles = false;
 
   private constructor(
     private readonly node: Redis,
@@ -90,7 +93,8 @@ export class RedisSession implements ClosableSession {
     readonly target: Target,
     /** The user the agent authenticated as: the one every ACL fix names. */
     readonly user: string,
-    readonly memory: TargetMemory,
+    /** This cycle's per-target state (a pooled session takes each cycle's in beginCycle). */
+    public memory: TargetMemory,
     /** Sent as CLIENT SETNAME, so operators can tell the agent's connections apart. */
     readonly applicationName: string,
   ) {}
@@ -288,6 +292,34 @@ export class RedisSession implements ClosableSession {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /**
+   * Starts another cycle on a pooled session: forgets the last cycle's INFO
+   * answers and scratch results, takes this cycle's memory, and proves the
+   * connection with a PING (through the guard and the ledger like any command).
+   * A connection that dropped, or a login the server no longer accepts, fails
+   * here and the session is closed.
+   */
+  async beginCycle(memory: TargetMemory | undefined): Promise<void> {
+    if (this.closed) throw new Error('the Redis session is closed');
+    this.memory = memory ?? new StagedMemory();
+    if (!this.betweenCycles) return;
+    this.infoCache.clear();
+    this.factsPromise = undefined;
+    this.scratch.clear();
+    try {
+      await this.command('PING');
+      this.betweenCycles = false;
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+  }
+
+  async endCycle(): Promise<void> {
+    if (this.closed) throw new Error('the Redis session is closed');
+    this.betweenCycles = true;
   }
 
   async close(): Promise<void> {

@@ -231,3 +231,89 @@ describe('scheduler planning and pausing', () => {
     expect(() => new Scheduler({ concurrency: 1, runCycle: async () => {} }).plan([{ id: 'x', intervalMs: 0 }])).toThrow(RangeError);
   });
 });
+
+describe('scheduler for many targets', () => {
+  it('late targets go first: a waiting cycle due earlier takes the next free slot', async () => {
+    const order: string[] = [];
+    let releaseX: () => void = () => {};
+    const s = new Scheduler({
+      concurrency: 1,
+      runCycle: async (id) => {
+        order.push(id);
+        if (id === 'x') await new Promise<void>((r) => (releaseX = r));
+      },
+    });
+    void s.trigger('x');
+    await tick();
+    const now = Date.now();
+    void s.trigger('fresh', now);
+    void s.trigger('late', now - 5000);
+    void s.trigger('later', now - 9000);
+    releaseX();
+    await tick();
+    await tick();
+    expect(order).toEqual(['x', 'later', 'late', 'fresh']);
+    await s.stop();
+  });
+
+  it('a slow target does not starve the others: the limit grows to the work, misses are counted per target', async () => {
+    const run = async (maxConcurrency: number) => {
+      const s = new Scheduler({
+        concurrency: 1,
+        maxConcurrency,
+        tuneIntervalMs: 50,
+        runCycle: async (id) => {
+          if (id === 'slow') await new Promise((r) => setTimeout(r, 350));
+        },
+      });
+      s.plan(['slow', 'a', 'b', 'c'].map((id) => ({ id, intervalMs: 100 })));
+      await new Promise((r) => setTimeout(r, 1500));
+      const stats = Object.fromEntries(['slow', 'a', 'b', 'c'].map((id) => [id, s.statsOf(id)!]));
+      const limit = s.concurrencyLimit;
+      await s.stop();
+      return { stats, limit };
+    };
+    const fixed = await run(1);
+    const sized = await run(8);
+    // One fixed slot: the fast targets wait behind the slow one and miss most intervals.
+    for (const id of ['a', 'b', 'c']) expect(fixed.stats[id]!.missedIntervals).toBeGreaterThan(4);
+    // Sized to the work: the limit grew and the fast targets keep (almost) every interval.
+    expect(sized.limit).toBeGreaterThan(1);
+    for (const id of ['a', 'b', 'c']) {
+      expect(sized.stats[id]!.started).toBeGreaterThanOrEqual(11);
+      expect(sized.stats[id]!.missedIntervals).toBeLessThanOrEqual(3);
+    }
+    // The slow target itself (350 ms cycles, 100 ms interval) is reported as missing intervals.
+    expect(sized.stats.slow!.missedIntervals).toBeGreaterThan(5);
+  });
+
+  it('many targets planned at once: the free slots start now, the rest are spread, and stay spread', async () => {
+    vi.useFakeTimers();
+    const starts = new Map<string, number[]>();
+    const s = new Scheduler({
+      concurrency: 4,
+      spreadMsPerTarget: 10,
+      runCycle: async (id) => void starts.set(id, [...(starts.get(id) ?? []), Date.now()]),
+    });
+    const ids = Array.from({ length: 100 }, (_, i) => `t${i}`);
+    const t0 = Date.now();
+    s.plan(ids.map((id) => ({ id, intervalMs: 10_000 })));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(starts.size).toBe(4);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(starts.size).toBeGreaterThan(40);
+    expect(starts.size).toBeLessThan(60);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(starts.size).toBe(100);
+    // At no instant do more than a handful fall due together, interval after interval.
+    await vi.advanceTimersByTimeAsync(20_000);
+    const second = ids.map((id) => starts.get(id)![1]! - t0);
+    const perMs = new Map<number, number>();
+    for (const at of second) perMs.set(at, (perMs.get(at) ?? 0) + 1);
+    expect(Math.max(...perMs.values())).toBeLessThanOrEqual(4);
+    for (const id of ids) expect(starts.get(id)).toHaveLength(3);
+    for (const id of ids) expect(s.statsOf(id)!.missedIntervals).toBe(0);
+    await s.stop();
+    vi.useRealTimers();
+  });
+});

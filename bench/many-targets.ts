@@ -1,0 +1,156 @@
+/**
+ * One agent, many PostgreSQL targets (issue 24): the real run loop (`logstag-agent
+ * run --config`, payloads spooled through the real Delivery) collects 1,000
+ * targets at a 15 s interval against a private PostgreSQL server, first with
+ * sessions kept across cycles, then (A/B) opening a session every cycle.
+ * Prints, per run: payloads per target per interval (min/median), targets that
+ * missed an interval, the agent process's CPU share of one core (its own CPU
+ * time / wall time, from /proc), its peak RSS, and the median cycle time.
+ * Goal: every target every interval, ≤ 50 % of one core, ≤ 300 MB.
+ *
+ *   npm run bench:targets [-- --targets 1000 --interval 15 --seconds 180 --warmup 30 --modes pooled,unpooled]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { startPostgres } from '../test/harness/postgres.js';
+import { superClient } from '../test/helpers/pg.js';
+
+const { values } = parseArgs({
+  options: {
+    targets: { type: 'string', default: '1000' },
+    interval: { type: 'string', default: '15' },
+    seconds: { type: 'string', default: '180' },
+    warmup: { type: 'string', default: '30' },
+    modes: { type: 'string', default: 'pooled,unpooled' },
+  },
+});
+const TARGETS = Number(values.targets);
+const INTERVAL = Number(values.interval);
+const SECONDS = Number(values.seconds);
+const WARMUP = Number(values.warmup);
+const MODES = values.modes.split(',') as Array<'pooled' | 'unpooled'>;
+const CLK_TCK = 100;
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The process's own CPU time (user + system) in seconds, from /proc. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+const statusKb = (pid: number, key: string): number =>
+  Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+
+const pg = await startPostgres();
+try {
+  // Room for one session per target (and the A/B's churn), and no statement log: 1,000 targets are a lot of lines.
+  const su = await superClient(pg);
+  await su.query(`ALTER SYSTEM SET max_connections = ${TARGETS + 200}`);
+  await su.query("ALTER SYSTEM SET log_statement = 'none'");
+  await su.end();
+  await pg.restart();
+  const check = await superClient(pg);
+  const maxConn = (await check.query<{ max_connections: string }>('SHOW max_connections')).rows[0]!.max_connections;
+  await check.end();
+  console.log(
+    `PostgreSQL ${pg.major} on ${pg.host}:${pg.port}, max_connections ${maxConn}; ${TARGETS} targets every ${INTERVAL} s; window ${SECONDS} s after ${WARMUP} s warm-up`,
+  );
+
+  for (const mode of MODES) {
+    const dir = mkdtempSync(join(tmpdir(), `bench-targets-${mode}-`));
+    const spoolDir = join(dir, 'spool');
+    const config = join(dir, 'run.json');
+    const targets = Array.from({ length: TARGETS }, (_, i) => ({
+      id: `t${String(i).padStart(4, '0')}`,
+      engine: 'postgres',
+      host: pg.host,
+      port: pg.port,
+      user: pg.users.monitor.user,
+      database: pg.database,
+      password: { env: 'BENCH_PW' },
+      tls: { mode: 'disable' },
+    }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        intervalSeconds: INTERVAL,
+        targets,
+        spool: { dir: spoolDir, maxBytes: 4 * 1024 * 1024 * 1024 },
+        flushTimeoutSeconds: 0,
+        sessions: { reuse: mode === 'pooled', maxOpen: TARGETS + 50 },
+      }),
+    );
+    const load0 = loadavg();
+    const child = spawn(process.execPath, ['dist/agent/cli/bin.js', 'run', '--config', config], {
+      env: { ...process.env, BENCH_PW: pg.users.monitor.password, LOGSTAG_HOME: join(dir, 'home') },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const done = new Map<string, number[]>();
+    const cycleMs: number[] = [];
+    const other: string[] = [];
+    let windowStart = Infinity;
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      const m = /^(t\d{4}): \d+ signals \(\d+ unavailable\) in (\d+) ms; spooled /.exec(line);
+      if (m) {
+        const now = performance.now();
+        done.set(m[1]!, [...(done.get(m[1]!) ?? []), now]);
+        if (now >= windowStart) cycleMs.push(Number(m[2]));
+      } else if (other.length < 2000) other.push(line);
+    });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    await sleep(WARMUP * 1000);
+    const cpu0 = cpuSeconds(child.pid!);
+    windowStart = performance.now();
+    let peakRss = 0;
+    const sampler = setInterval(() => {
+      peakRss = Math.max(peakRss, statusKb(child.pid!, 'VmRSS'));
+    }, 1000);
+    await sleep(SECONDS * 1000);
+    const windowEnd = performance.now();
+    const cpu1 = cpuSeconds(child.pid!);
+    const hwm = statusKb(child.pid!, 'VmHWM');
+    clearInterval(sampler);
+    const load1 = loadavg();
+    child.kill('SIGTERM');
+    const code = await exited;
+
+    const intervals = SECONDS / INTERVAL;
+    const perTarget: number[] = [];
+    let missedByGap = 0;
+    for (const t of targets) {
+      const times = (done.get(t.id) ?? []).filter((x) => x >= windowStart && x < windowEnd);
+      perTarget.push(times.length / intervals);
+      // A gap of more than 1.5 intervals between two payloads (or to the window's edges) means an interval without one.
+      const edges = [windowStart, ...times, windowEnd];
+      if (edges.some((x, i) => i > 0 && x - edges[i - 1]! > 1.5 * INTERVAL * 1000)) missedByGap++;
+    }
+    const status = JSON.parse(readFileSync(`${spoolDir}-targets.json`, 'utf8')) as { targets: Array<{ id: string; missedIntervals?: number }> };
+    const missedBySchedule = status.targets.filter((t) => (t.missedIntervals ?? 0) > 0).length;
+    const missedTotal = status.targets.reduce((n, t) => n + (t.missedIntervals ?? 0), 0);
+    console.log(`\n== ${mode === 'pooled' ? 'sessions kept across cycles' : 'a new session every cycle (A/B)'} ==`);
+    console.log(
+      `payloads per target per interval: min ${Math.min(...perTarget).toFixed(2)}, median ${median(perTarget).toFixed(2)} (${intervals} intervals in the window)`,
+    );
+    console.log(
+      `targets that missed an interval in the window: ${missedByGap} of ${TARGETS}; per the run status (whole run incl. warm-up): ${missedBySchedule} targets, ${missedTotal} missed intervals`,
+    );
+    console.log(
+      `agent CPU: ${(cpu1 - cpu0).toFixed(1)} s over ${((windowEnd - windowStart) / 1000).toFixed(0)} s wall = ${((100 * (cpu1 - cpu0)) / ((windowEnd - windowStart) / 1000)).toFixed(1)} % of one core (goal ≤ 50 %)`,
+    );
+    console.log(
+      `agent RSS: peak ${(hwm / 1024).toFixed(0)} MB (VmHWM, whole run), ${(peakRss / 1024).toFixed(0)} MB max sampled in the window (goal ≤ 300 MB)`,
+    );
+    console.log(`cycle time (connect or reuse + every signal + payload), median ${median(cycleMs)} ms over ${cycleMs.length} cycles`);
+    console.log(`machine load average (1 min): ${load0[0]!.toFixed(2)} at start, ${load1[0]!.toFixed(2)} at end; agent exit code ${code}`);
+    const problems = other.filter((l) => !/^(collecting|stopping|stopped)/.test(l));
+    if (problems.length > 0) console.log(`other agent lines (${problems.length}), first: ${problems.slice(0, 3).join(' | ')}`);
+  }
+} finally {
+  await pg.stop();
+}
