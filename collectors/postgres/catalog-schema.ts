@@ -166,6 +166,8 @@ export function schemaSignalsWith(opts: SchemaReadOptions = {}): {
     shape: 'rows',
     // pg_stat_get_numscans() is what pg_stat_user_indexes.idx_scan reads, asked for this page's
     // indexes only: joining the view made every page compute it for every index of the database.
+    // `c.oid > $1` repeats the cursor for pg_class (the planner does not carry an inequality across
+    // the join): without it every page scanned pg_class from its first oid.
     read: (s) =>
       readPaged<IndexRow>(
         s,
@@ -176,7 +178,7 @@ export function schemaSignalsWith(opts: SchemaReadOptions = {}): {
            JOIN pg_class c ON c.oid = i.indexrelid
            JOIN pg_class t ON t.oid = i.indrelid
            JOIN pg_namespace n ON n.oid = c.relnamespace
-          WHERE i.indexrelid > $1 AND ${USER_SCHEMAS}
+          WHERE i.indexrelid > $1 AND c.oid > $1 AND ${USER_SCHEMAS}
           ORDER BY i.indexrelid
           LIMIT $2`,
         pageRows,
