@@ -95,6 +95,9 @@ try {
     console.log(
       `statements: ${audit.length} sent (${audit.filter((e) => e.outcome !== 'ok').length} not ok); the longest took ${longest.durationMs.toFixed(0)} ms (statement_timeout ${STATEMENT_TIMEOUT} ms): ${longest.statement.slice(0, 90)}…`,
     );
+    const pages = audit.filter((e) => /LIMIT \$2/.test(e.statement));
+    const longestPage = pages.reduce((a, e) => Math.max(a, e.durationMs), 0);
+    console.log(`schema pages: ${pages.length} statements, the longest ${longestPage.toFixed(0)} ms (agent-side, round trip included)`);
     console.log(
       `server's own time (pg_stat_statements total_exec_time): all agent statements ${serverTotal.toFixed(0)} ms; schema statements ${schemaServer.reduce((a, r) => a + r.ms, 0).toFixed(0)} ms in ${schemaServer.reduce((a, r) => a + r.calls, 0)} calls`,
     );
