@@ -56,7 +56,11 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 const code = await runCli(
   process.argv.slice(2),
   {
-    out: (t) => process.stdout.write(`${t}\n`),
+    // Two writes, not `${t}\n`: joining would copy a large payload (megabytes) once more before it is encoded.
+    out: (t) => {
+      process.stdout.write(t);
+      process.stdout.write('\n');
+    },
     err: (t) => process.stderr.write(`${t}\n`),
     stdin: readStdin,
     env: process.env,
