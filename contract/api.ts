@@ -62,6 +62,21 @@ export const TargetInputSchema = TargetInputShape.superRefine((t, ctx) => {
   cloudSecretIsEnv(t, ctx);
 });
 
+/**
+ * A target that is not stored yet (the setup wizard's draft): its settings, and the
+ * secrets typed for it, which the agent holds in memory for this one call only
+ * (never sealed, written or logged). A draft never ships, never advances the
+ * target's state between cycles and never reaches the live feed.
+ */
+export const DraftSchema = z
+  .object({
+    target: TargetInputSchema,
+    password: z.string().min(1).max(4096).optional(),
+    cloudSecret: z.string().min(1).max(16_384).optional(),
+  })
+  .strict();
+export type Draft = z.infer<typeof DraftSchema>;
+
 export const ConnectionVerdictSchema = z
   .object({
     verdict: z.enum(['ok', ...CONNECT_FAILURE_KINDS, 'config']),
@@ -211,7 +226,13 @@ export const API = {
   'status.get': { params: Empty, result: StatusSchema },
   'targets.list': { params: Empty, result: z.array(TargetViewSchema) },
   'targets.get': { params: Id, result: TargetViewSchema },
-  'targets.create': { params: z.object({ target: TargetInputSchema }).strict(), result: TargetViewSchema },
+  /** With `password` / `cloudSecret`: sealed and stored with the target in one write (nothing stored if sealing fails). */
+  'targets.create': {
+    params: z
+      .object({ target: TargetInputSchema, password: z.string().min(1).max(4096).optional(), cloudSecret: z.string().min(1).max(16_384).optional() })
+      .strict(),
+    result: TargetViewSchema,
+  },
   'targets.update': {
     params: z
       .object({
@@ -244,6 +265,12 @@ export const API = {
   'targets.checkPermissions': { params: Id, result: PermissionReportSchema },
   'collect.now': { params: Id, result: PayloadV1Schema },
   'preview.get': { params: Id, result: PreviewSchema },
+  /** The same calls on a target not stored yet (DraftSchema): nothing is stored, shipped or remembered. */
+  'drafts.test': { params: DraftSchema, result: ConnectionVerdictSchema },
+  'drafts.checkPermissions': { params: DraftSchema, result: PermissionReportSchema },
+  'drafts.preview': { params: DraftSchema, result: PreviewSchema },
+  /** The policy view a target with these own overrides would have (targetId is ''). */
+  'drafts.policy': { params: z.object({ policy: PolicySchema }).strict(), result: PolicyViewSchema },
   'policy.get': { params: Id, result: PolicyViewSchema },
   'policy.set': { params: z.object({ id: z.string().min(1).max(63), policy: PolicySchema }).strict(), result: PolicyViewSchema },
   'feed.subscribe': { params: Empty, result: z.object({ subscription: z.string() }).strict() },
