@@ -152,10 +152,23 @@ export const DestinationInputSchema = DestinationSchema.extend({
     .optional(),
 });
 
+/** The verdict of a test send to the destination (destination.testSend). */
+export const TestSendResultSchema = z
+  .object({
+    verdict: z.enum(['acknowledged', 'dns', 'refused', 'tls', 'authentication', 'http', 'timeout', 'egress', 'proxy', 'config', 'other']),
+    /** The HTTP status, when the service answered. */
+    status: z.number().int().optional(),
+    detail: z.string(),
+    at: z.string(),
+  })
+  .strict();
+
 export const SettingsSchema = z
   .object({
     paused: z.boolean(),
     destination: DestinationViewSchema.nullable(),
+    /** Set when a test send of exactly this destination configuration was acknowledged by the service (since the agent started). */
+    verified: z.object({ at: z.string() }).strict().optional(),
     /** The workspace default policy: per-category overrides of the built-in defaults. */
     policy: PolicySchema,
   })
@@ -277,6 +290,8 @@ export const API = {
   'feed.unsubscribe': { params: z.object({ subscription: z.string().min(1).max(64) }).strict(), result: z.object({ unsubscribed: z.boolean() }).strict() },
   'settings.get': { params: Empty, result: SettingsSchema },
   'settings.update': { params: SettingsUpdateSchema, result: SettingsSchema },
+  /** Sends a test batch (docs/batch-v1.md, `test: true`) to the saved destination, the way delivery sends; nothing is spooled. */
+  'destination.testSend': { params: Empty, result: TestSendResultSchema },
 } as const;
 
 export type Method = keyof typeof API;

@@ -30,6 +30,7 @@ import {
   type TargetView,
 } from '../../contract/api.js';
 import { oneLine } from '../../collectors/core/text.js';
+import { testSendFromSettings } from '../delivery/from-settings.js';
 
 export type Handlers = { [M in Method]: (params: Params<M>, conn: Connection) => Promise<Result<M>> };
 
@@ -110,10 +111,11 @@ function destinationView(d: Destination): DestinationView {
   };
 }
 
-const settingsView = (s: Settings): Result<'settings.get'> => ({
+const settingsView = (s: Settings, verifiedAt?: string): Result<'settings.get'> => ({
   paused: s.paused,
   destination: s.destination === null ? null : destinationView(s.destination),
   policy: s.policy,
+  ...(verifiedAt === undefined ? {} : { verified: { at: verifiedAt } }),
 });
 
 /** A connection test's verdict in the contract's terms (a failure to connect is a verdict, not an error). */
@@ -165,6 +167,10 @@ export function createHandlers({ store, ops, delivery }: HandlerDeps): { handler
       ...(cloudSecret === undefined ? {} : { cloudSecret }),
     });
   };
+  // The last acknowledged test send, for the exact destination configuration it was made with: any change unverifies it.
+  let verified: { config: string; at: string } | undefined;
+  const destinationConfig = (): string => JSON.stringify(store.settings.destination);
+  const verifiedAt = (): string | undefined => (store.settings.destination !== null && verified?.config === destinationConfig() ? verified.at : undefined);
   const get = (id: string): Target => {
     const t = store.target(id);
     if (t === undefined) throw new NotFoundError(`no target with id "${id}"`);
@@ -320,7 +326,17 @@ export function createHandlers({ store, ops, delivery }: HandlerDeps): { handler
       if (owned) subscriptions.delete(subscription);
       return { unsubscribed: owned };
     },
-    'settings.get': async () => settingsView(store.settings),
+    'settings.get': async () => settingsView(store.settings, verifiedAt()),
+    'destination.testSend': async () => {
+      const destination = store.settings.destination;
+      const at = new Date().toISOString();
+      if (destination === null) return { verdict: 'config' as const, detail: 'no destination is set: payloads stay in the local spool', at };
+      const config = destinationConfig();
+      const result = await testSendFromSettings({ agent: ops.agent, destination, vault: ops.vault, env: ops.env });
+      if (result.verdict === 'acknowledged') verified = { config, at };
+      else if (verified?.config === config) verified = undefined;
+      return { ...result, at };
+    },
     'settings.update': async ({ paused, destination, policy }) => {
       const next: Partial<Settings> = {};
       if (paused !== undefined) next.paused = paused;
@@ -349,7 +365,7 @@ export function createHandlers({ store, ops, delivery }: HandlerDeps): { handler
       }
       const settings = await store.updateSettings(next);
       if (policy !== undefined && !samePolicy(before, settings.policy)) recordPolicyChange('workspace', before, settings.policy);
-      return settingsView(settings);
+      return settingsView(settings, verifiedAt());
     },
   };
 
