@@ -278,6 +278,8 @@ export const API = {
   'targets.checkPermissions': { params: Id, result: PermissionReportSchema },
   'collect.now': { params: Id, result: PayloadV1Schema },
   'preview.get': { params: Id, result: PreviewSchema },
+  /** The target's recent cycles (the agent's own bounded history, oldest first): the dashboard draws its charts from them on load. */
+  'history.get': { params: Id, result: z.object({ payloads: z.array(PayloadV1Schema) }).strict() },
   /** The same calls on a target not stored yet (DraftSchema): nothing is stored, shipped or remembered. */
   'drafts.test': { params: DraftSchema, result: ConnectionVerdictSchema },
   'drafts.checkPermissions': { params: DraftSchema, result: PermissionReportSchema },

@@ -31,6 +31,7 @@ import {
 } from '../../contract/api.js';
 import { oneLine } from '../../collectors/core/text.js';
 import { testSendFromSettings } from '../delivery/from-settings.js';
+import { RecentHistory } from '../state/recent-history.js';
 
 export type Handlers = { [M in Method]: (params: Params<M>, conn: Connection) => Promise<Result<M>> };
 
@@ -86,6 +87,10 @@ export interface HandlerDeps {
   ops: TargetOperations;
   /** The running delivery pipeline, if this process has one (status.get reports it). */
   delivery?: { status(): Promise<DeliveryStatus> };
+  /** The recent cycles per target (history.get); without it, an in-memory one for this handler table. */
+  history?: RecentHistory;
+  /** Where a failure to keep the history is reported. */
+  log?: (err: unknown) => void;
 }
 
 const secretSource = (ref: SecretRef): 'env' | 'vault' => ('env' in ref ? 'env' : 'vault');
@@ -132,9 +137,14 @@ async function verdictOf(ops: TargetOperations, t: Target): Promise<Result<'targ
 }
 
 /** The handler table: one implementation of the contract for every transport. */
-export function createHandlers({ store, ops, delivery }: HandlerDeps): { handlers: Handlers; disconnect(conn: Connection): void } {
+export function createHandlers({ store, ops, delivery, history = new RecentHistory(), log }: HandlerDeps): {
+  handlers: Handlers;
+  disconnect(conn: Connection): void;
+} {
   const subscriptions = new Map<string, Connection>();
   ops.cycles.on('cycle', (result: CycleResult) => {
+    // Only stored targets have a history (a deleted one's late cycle is not kept).
+    if (store.target(result.payload.target.id) !== undefined) history.record(result.payload).catch((err: unknown) => log?.(err));
     const preview = previewOf(result);
     for (const [subscription, conn] of subscriptions) conn.emit({ subscription, ...preview } satisfies FeedEvent);
   });
@@ -250,6 +260,7 @@ export function createHandlers({ store, ops, delivery }: HandlerDeps): { handler
     'targets.delete': async ({ id }) => {
       get(id);
       await store.deleteTarget(id);
+      await history.forget(id);
       return { deleted: true as const };
     },
     'targets.setPassword': async ({ id, password }) => {
@@ -285,6 +296,7 @@ export function createHandlers({ store, ops, delivery }: HandlerDeps): { handler
     'collect.now': async ({ id }) => (await collect(get(id))).payload,
     // The preview is a cycle like any other (and goes to the feed and the shipper): what you see is what leaves.
     'preview.get': async ({ id }) => previewOf(await collect(get(id))),
+    'history.get': async ({ id }) => ({ payloads: await history.get(get(id).id) }),
     'drafts.test': async (params) => {
       const d = draft(params);
       return verdictOf(d.ops, d.target);

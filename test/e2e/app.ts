@@ -18,6 +18,7 @@ import { VaultError } from '../../agent/secrets/vault.js';
 import { TargetOperations } from '../../agent/target-operations.js';
 import { targetStateDir } from '../../agent/config/paths.js';
 import { TargetMemoryStore } from '../../agent/state/target-memory-store.js';
+import { RecentHistory } from '../../agent/state/recent-history.js';
 import { createRendererProtocolHandler } from '../../electron/shell/renderer-protocol.js';
 import { APP_ORIGIN } from '../../electron/shell/renderer-url.js';
 
@@ -62,8 +63,10 @@ export function agentApi(env: NodeJS.ProcessEnv = {}, delivery?: HandlerDeps['de
     () => nameKeys.load(),
     new TargetMemoryStore(targetStateDir(home)),
   );
-  const api = createHandlers({ store, ops, ...(delivery === undefined ? {} : { delivery }) });
-  return { home, store, ops, ledger, ...api };
+  // As the app wires it: the charts' recent history kept in the home's target-state folder.
+  const history = new RecentHistory(targetStateDir(home));
+  const api = createHandlers({ store, ops, history, ...(delivery === undefined ? {} : { delivery }) });
+  return { home, store, ops, ledger, history, ...api };
 }
 export type AgentApi = ReturnType<typeof agentApi>;
 
