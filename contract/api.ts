@@ -62,6 +62,21 @@ export const TargetInputSchema = TargetInputShape.superRefine((t, ctx) => {
   cloudSecretIsEnv(t, ctx);
 });
 
+/**
+ * A target that is not stored yet (the setup wizard's draft): its settings, and the
+ * secrets typed for it, which the agent holds in memory for this one call only
+ * (never sealed, written or logged). A draft never ships, never advances the
+ * target's state between cycles and never reaches the live feed.
+ */
+export const DraftSchema = z
+  .object({
+    target: TargetInputSchema,
+    password: z.string().min(1).max(4096).optional(),
+    cloudSecret: z.string().min(1).max(16_384).optional(),
+  })
+  .strict();
+export type Draft = z.infer<typeof DraftSchema>;
+
 export const ConnectionVerdictSchema = z
   .object({
     verdict: z.enum(['ok', ...CONNECT_FAILURE_KINDS, 'config']),
@@ -137,10 +152,23 @@ export const DestinationInputSchema = DestinationSchema.extend({
     .optional(),
 });
 
+/** The verdict of a test send to the destination (destination.testSend). */
+export const TestSendResultSchema = z
+  .object({
+    verdict: z.enum(['acknowledged', 'dns', 'refused', 'tls', 'authentication', 'http', 'timeout', 'egress', 'proxy', 'config', 'other']),
+    /** The HTTP status, when the service answered. */
+    status: z.number().int().optional(),
+    detail: z.string(),
+    at: z.string(),
+  })
+  .strict();
+
 export const SettingsSchema = z
   .object({
     paused: z.boolean(),
     destination: DestinationViewSchema.nullable(),
+    /** Set when a test send of exactly this destination configuration was acknowledged by the service (since the agent started). */
+    verified: z.object({ at: z.string() }).strict().optional(),
     /** The workspace default policy: per-category overrides of the built-in defaults. */
     policy: PolicySchema,
   })
@@ -211,7 +239,13 @@ export const API = {
   'status.get': { params: Empty, result: StatusSchema },
   'targets.list': { params: Empty, result: z.array(TargetViewSchema) },
   'targets.get': { params: Id, result: TargetViewSchema },
-  'targets.create': { params: z.object({ target: TargetInputSchema }).strict(), result: TargetViewSchema },
+  /** With `password` / `cloudSecret`: sealed and stored with the target in one write (nothing stored if sealing fails). */
+  'targets.create': {
+    params: z
+      .object({ target: TargetInputSchema, password: z.string().min(1).max(4096).optional(), cloudSecret: z.string().min(1).max(16_384).optional() })
+      .strict(),
+    result: TargetViewSchema,
+  },
   'targets.update': {
     params: z
       .object({
@@ -244,12 +278,22 @@ export const API = {
   'targets.checkPermissions': { params: Id, result: PermissionReportSchema },
   'collect.now': { params: Id, result: PayloadV1Schema },
   'preview.get': { params: Id, result: PreviewSchema },
+  /** The target's recent cycles (the agent's own bounded history, oldest first): the dashboard draws its charts from them on load. */
+  'history.get': { params: Id, result: z.object({ payloads: z.array(PayloadV1Schema) }).strict() },
+  /** The same calls on a target not stored yet (DraftSchema): nothing is stored, shipped or remembered. */
+  'drafts.test': { params: DraftSchema, result: ConnectionVerdictSchema },
+  'drafts.checkPermissions': { params: DraftSchema, result: PermissionReportSchema },
+  'drafts.preview': { params: DraftSchema, result: PreviewSchema },
+  /** The policy view a target with these own overrides would have (targetId is ''). */
+  'drafts.policy': { params: z.object({ policy: PolicySchema }).strict(), result: PolicyViewSchema },
   'policy.get': { params: Id, result: PolicyViewSchema },
   'policy.set': { params: z.object({ id: z.string().min(1).max(63), policy: PolicySchema }).strict(), result: PolicyViewSchema },
   'feed.subscribe': { params: Empty, result: z.object({ subscription: z.string() }).strict() },
   'feed.unsubscribe': { params: z.object({ subscription: z.string().min(1).max(64) }).strict(), result: z.object({ unsubscribed: z.boolean() }).strict() },
   'settings.get': { params: Empty, result: SettingsSchema },
   'settings.update': { params: SettingsUpdateSchema, result: SettingsSchema },
+  /** Sends a test batch (docs/batch-v1.md, `test: true`) to the saved destination, the way delivery sends; nothing is spooled. */
+  'destination.testSend': { params: Empty, result: TestSendResultSchema },
 } as const;
 
 export type Method = keyof typeof API;

@@ -13,11 +13,12 @@ import type { Settings, StateStore } from '../config/state-store.js';
 import type { DeliveryStatus } from '../../contract/delivery-status.js';
 import { NotFoundError, type TargetOperations } from '../target-operations.js';
 import { credentialAge, targetCredentialAge } from '../secrets/rotation.js';
-import { probeWithPassword } from '../secrets/probe.js';
+import { draftOperations, probeWithPassword } from '../secrets/probe.js';
 import { VaultError } from '../secrets/vault.js';
 import {
   API,
   type DestinationView,
+  type Draft,
   type ErrorCode,
   type FeedEvent,
   type Method,
@@ -29,6 +30,8 @@ import {
   type TargetView,
 } from '../../contract/api.js';
 import { oneLine } from '../../collectors/core/text.js';
+import { testSendFromSettings } from '../delivery/from-settings.js';
+import { RecentHistory } from '../state/recent-history.js';
 
 export type Handlers = { [M in Method]: (params: Params<M>, conn: Connection) => Promise<Result<M>> };
 
@@ -84,6 +87,10 @@ export interface HandlerDeps {
   ops: TargetOperations;
   /** The running delivery pipeline, if this process has one (status.get reports it). */
   delivery?: { status(): Promise<DeliveryStatus> };
+  /** The recent cycles per target (history.get); without it, an in-memory one for this handler table. */
+  history?: RecentHistory;
+  /** Where a failure to keep the history is reported. */
+  log?: (err: unknown) => void;
 }
 
 const secretSource = (ref: SecretRef): 'env' | 'vault' => ('env' in ref ? 'env' : 'vault');
@@ -109,16 +116,35 @@ function destinationView(d: Destination): DestinationView {
   };
 }
 
-const settingsView = (s: Settings): Result<'settings.get'> => ({
+const settingsView = (s: Settings, verifiedAt?: string): Result<'settings.get'> => ({
   paused: s.paused,
   destination: s.destination === null ? null : destinationView(s.destination),
   policy: s.policy,
+  ...(verifiedAt === undefined ? {} : { verified: { at: verifiedAt } }),
 });
 
+/** A connection test's verdict in the contract's terms (a failure to connect is a verdict, not an error). */
+async function verdictOf(ops: TargetOperations, t: Target): Promise<Result<'targets.test'>> {
+  try {
+    const identity = await ops.testConnection(t);
+    const admin = identity.isAdministrator ? `; warning: ${identity.user} ${identity.reasons.join(', ')}` : '';
+    return { verdict: 'ok' as const, detail: `connected as ${identity.user}${admin}`, serverVersion: identity.serverVersion };
+  } catch (err) {
+    if (err instanceof TargetConnectError) return { verdict: err.kind, detail: err.message };
+    if (err instanceof ConfigError) return { verdict: 'config' as const, detail: err.message };
+    throw err;
+  }
+}
+
 /** The handler table: one implementation of the contract for every transport. */
-export function createHandlers({ store, ops, delivery }: HandlerDeps): { handlers: Handlers; disconnect(conn: Connection): void } {
+export function createHandlers({ store, ops, delivery, history = new RecentHistory(), log }: HandlerDeps): {
+  handlers: Handlers;
+  disconnect(conn: Connection): void;
+} {
   const subscriptions = new Map<string, Connection>();
   ops.cycles.on('cycle', (result: CycleResult) => {
+    // Only stored targets have a history (a deleted one's late cycle is not kept).
+    if (store.target(result.payload.target.id) !== undefined) history.record(result.payload).catch((err: unknown) => log?.(err));
     const preview = previewOf(result);
     for (const [subscription, conn] of subscriptions) conn.emit({ subscription, ...preview } satisfies FeedEvent);
   });
@@ -143,6 +169,18 @@ export function createHandlers({ store, ops, delivery }: HandlerDeps): { handler
   });
   // Read at the start of each cycle: a policy change applies from the next cycle on.
   const collect = (t: Target): Promise<CycleResult> => ops.collect(t, { workspacePolicy: store.settings.policy });
+  /** A draft target: validated like a stored one, its id still free, its secrets only in an isolated, in-memory operations object. */
+  const draft = ({ target, password, cloudSecret }: Draft): { ops: TargetOperations; target: Target } => {
+    if (store.target(target.id) !== undefined) throw new ConflictError(`a target with id "${target.id}" already exists; choose another ID`);
+    return draftOperations(ops, validTarget(target), {
+      ...(password === undefined ? {} : { password }),
+      ...(cloudSecret === undefined ? {} : { cloudSecret }),
+    });
+  };
+  // The last acknowledged test send, for the exact destination configuration it was made with: any change unverifies it.
+  let verified: { config: string; at: string } | undefined;
+  const destinationConfig = (): string => JSON.stringify(store.settings.destination);
+  const verifiedAt = (): string | undefined => (store.settings.destination !== null && verified?.config === destinationConfig() ? verified.at : undefined);
   const get = (id: string): Target => {
     const t = store.target(id);
     if (t === undefined) throw new NotFoundError(`no target with id "${id}"`);
@@ -180,9 +218,18 @@ export function createHandlers({ store, ops, delivery }: HandlerDeps): { handler
     }),
     'targets.list': async () => store.targets.map(view),
     'targets.get': async ({ id }) => view(get(id)),
-    'targets.create': async ({ target }) => {
+    'targets.create': async ({ target, password, cloudSecret }) => {
       if (store.target(target.id) !== undefined) throw new ConflictError(`a target with id "${target.id}" already exists`);
-      const t = validTarget(target);
+      let t = validTarget(target);
+      if (cloudSecret !== undefined && t.cloud === undefined) throw new ConfigError('cloudSecret: the target has no cloud binding');
+      // Secrets are sealed first and stored with the target in one write: a failure stores nothing.
+      const now = new Date().toISOString();
+      if (password !== undefined) t = { ...t, password: { secret: await ops.vault().seal(password) }, passwordSetAt: now };
+      if (cloudSecret !== undefined && t.cloud !== undefined)
+        t = { ...t, cloud: { ...t.cloud, secret: { secret: await ops.vault().seal(cloudSecret) }, secretSetAt: now } };
+      t = validTarget(t);
+      // Re-checked after sealing (an await): another window may have created it meanwhile.
+      if (store.target(target.id) !== undefined) throw new ConflictError(`a target with id "${target.id}" already exists`);
       await store.putTarget(t);
       if (!samePolicy(t.policy, {})) recordPolicyChange('target', {}, t.policy, t.id);
       return view(t);
@@ -213,6 +260,7 @@ export function createHandlers({ store, ops, delivery }: HandlerDeps): { handler
     'targets.delete': async ({ id }) => {
       get(id);
       await store.deleteTarget(id);
+      await history.forget(id);
       return { deleted: true as const };
     },
     'targets.setPassword': async ({ id, password }) => {
@@ -243,22 +291,32 @@ export function createHandlers({ store, ops, delivery }: HandlerDeps): { handler
       await store.putTarget({ ...t, cloud: { ...t.cloud, secret: { secret: sealed }, secretSetAt: new Date().toISOString() } });
       return { stored: true as const };
     },
-    'targets.test': async ({ id }) => {
-      const t = get(id);
-      try {
-        const identity = await ops.testConnection(t);
-        const admin = identity.isAdministrator ? `; warning: ${identity.user} ${identity.reasons.join(', ')}` : '';
-        return { verdict: 'ok' as const, detail: `connected as ${identity.user}${admin}`, serverVersion: identity.serverVersion };
-      } catch (err) {
-        if (err instanceof TargetConnectError) return { verdict: err.kind, detail: err.message };
-        if (err instanceof ConfigError) return { verdict: 'config' as const, detail: err.message };
-        throw err;
-      }
-    },
+    'targets.test': async ({ id }) => verdictOf(ops, get(id)),
     'targets.checkPermissions': async ({ id }) => ops.checkPermissions(get(id)),
     'collect.now': async ({ id }) => (await collect(get(id))).payload,
     // The preview is a cycle like any other (and goes to the feed and the shipper): what you see is what leaves.
     'preview.get': async ({ id }) => previewOf(await collect(get(id))),
+    'history.get': async ({ id }) => ({ payloads: await history.get(get(id).id) }),
+    'drafts.test': async (params) => {
+      const d = draft(params);
+      return verdictOf(d.ops, d.target);
+    },
+    'drafts.checkPermissions': async (params) => {
+      const d = draft(params);
+      return d.ops.checkPermissions(d.target);
+    },
+    // Under the draft's own policy over the workspace default; the cycle goes nowhere (see draftOperations).
+    'drafts.preview': async (params) => {
+      const d = draft(params);
+      return previewOf(await d.ops.collect(d.target, { workspacePolicy: store.settings.policy }));
+    },
+    'drafts.policy': async ({ policy }) => ({
+      targetId: '',
+      target: canonicalPolicy(policy),
+      workspace: canonicalPolicy(store.settings.policy),
+      inherited: { ...resolvePolicy(store.settings.policy) },
+      effective: { ...resolvePolicy(store.settings.policy, policy) },
+    }),
     'policy.get': async ({ id }) => policyView(get(id)),
     'policy.set': async ({ id, policy }) => {
       const current = get(id);
@@ -280,7 +338,17 @@ export function createHandlers({ store, ops, delivery }: HandlerDeps): { handler
       if (owned) subscriptions.delete(subscription);
       return { unsubscribed: owned };
     },
-    'settings.get': async () => settingsView(store.settings),
+    'settings.get': async () => settingsView(store.settings, verifiedAt()),
+    'destination.testSend': async () => {
+      const destination = store.settings.destination;
+      const at = new Date().toISOString();
+      if (destination === null) return { verdict: 'config' as const, detail: 'no destination is set: payloads stay in the local spool', at };
+      const config = destinationConfig();
+      const result = await testSendFromSettings({ agent: ops.agent, destination, vault: ops.vault, env: ops.env });
+      if (result.verdict === 'acknowledged') verified = { config, at };
+      else if (verified?.config === config) verified = undefined;
+      return { ...result, at };
+    },
     'settings.update': async ({ paused, destination, policy }) => {
       const next: Partial<Settings> = {};
       if (paused !== undefined) next.paused = paused;
@@ -309,7 +377,7 @@ export function createHandlers({ store, ops, delivery }: HandlerDeps): { handler
       }
       const settings = await store.updateSettings(next);
       if (policy !== undefined && !samePolicy(before, settings.policy)) recordPolicyChange('workspace', before, settings.policy);
-      return settingsView(settings);
+      return settingsView(settings, verifiedAt());
     },
   };
 

@@ -43,6 +43,18 @@ export function composeStatus(snap: ShipperSnapshot, stats: SpoolStats, now = Da
   });
 }
 
+/** The egress guard and dispatcher for a destination: built here for real deliveries and test sends alike. */
+export function destinationTransport(
+  destination: Destination,
+  o: { ca?: string | Buffer | undefined; proxyPassword?: string | undefined; resolve?: DeliveryOptions['resolve']; log: (line: string) => void },
+): { guard: EgressGuard; dispatcher: ReturnType<typeof createDispatcher> } {
+  const guard = new EgressGuard(egressEndpoints(destination), {
+    ...(o.resolve ? { resolve: o.resolve } : {}),
+    onRefuse: (r) => o.log(`egress guard: refused ${r.host}: ${r.reason}`),
+  });
+  return { guard, dispatcher: createDispatcher({ destination, guard, ca: o.ca, proxyPassword: o.proxyPassword }) };
+}
+
 /**
  * The delivery pipeline: payloads go into the durable spool (and are durable
  * when put() resolves); the shipper, if a destination is configured, sends them
@@ -83,11 +95,7 @@ export class Delivery {
     let shipper: Shipper;
     try {
       if (o.apiKey === undefined || o.apiKey === '') throw new Error('delivery: the API key was not resolved');
-      guard = new EgressGuard(egressEndpoints(destination), {
-        ...(o.resolve ? { resolve: o.resolve } : {}),
-        onRefuse: (r) => log(`egress guard: refused ${r.host}: ${r.reason}`),
-      });
-      dispatcher = createDispatcher({ destination, guard, ca: o.ca, proxyPassword: o.proxyPassword });
+      ({ guard, dispatcher } = destinationTransport(destination, { ca: o.ca, proxyPassword: o.proxyPassword, resolve: o.resolve, log }));
       shipper = new Shipper({ spool, destination, apiKey: o.apiKey, agent: o.agent, dispatcher, guard, log, ...o.tuning });
     } catch (err) {
       await spool.close(); // releases the spool lock for whoever tries next

@@ -3,7 +3,8 @@ import type { Destination } from '../../contract/destination.js';
 import { defaultSpoolDir, readCaFile } from '../config/run-config.js';
 import { resolveSecret } from '../secrets/resolve.js';
 import type { Vault } from '../secrets/vault.js';
-import { Delivery } from './delivery.js';
+import { Delivery, destinationTransport } from './delivery.js';
+import { sendTestBatch, type TestSendResult } from './shipper.js';
 
 export interface DeliverySettings {
   agent: AgentIdentity;
@@ -53,4 +54,44 @@ export async function openDeliveryFromSettings(s: DeliverySettings): Promise<Del
     }
   }
   return Delivery.open({ agent: s.agent, spool, destination: null, log: s.log });
+}
+
+/**
+ * A test send to `destination` as delivery would make it: its secrets resolved the same
+ * way, the same egress guard, TLS trust, pin and proxy, the same request; a test batch
+ * (`test: true`, no entries) that touches no spool.
+ */
+export async function testSendFromSettings(s: {
+  agent: AgentIdentity;
+  destination: Destination;
+  vault: () => Vault;
+  env: NodeJS.ProcessEnv;
+  log?: (line: string) => void;
+  timeoutMs?: number;
+}): Promise<TestSendResult | { verdict: 'config'; detail: string }> {
+  const d = s.destination;
+  let resolved: { apiKey: string | undefined; proxyPassword: string | undefined; ca: Buffer | undefined };
+  try {
+    resolved = {
+      apiKey: await resolveSecret(d.apiKey, s.vault, s.env, 'destination.apiKey'),
+      proxyPassword: d.proxy?.password === undefined ? undefined : await resolveSecret(d.proxy.password, s.vault, s.env, 'destination.proxy.password'),
+      ca: d.caFile === undefined ? undefined : await readCaFile(d.caFile),
+    };
+  } catch (err) {
+    return { verdict: 'config', detail: err instanceof Error ? err.message : String(err) };
+  }
+  if (resolved.apiKey === undefined || resolved.apiKey === '') return { verdict: 'config', detail: 'destination.apiKey: not set' };
+  const { guard, dispatcher } = destinationTransport(d, { ca: resolved.ca, proxyPassword: resolved.proxyPassword, log: s.log ?? (() => {}) });
+  try {
+    return await sendTestBatch({
+      destination: d,
+      apiKey: resolved.apiKey,
+      agent: s.agent,
+      dispatcher,
+      guard,
+      ...(s.timeoutMs === undefined ? {} : { timeoutMs: s.timeoutMs }),
+    });
+  } finally {
+    await dispatcher.close().catch(() => {});
+  }
 }

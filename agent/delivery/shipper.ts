@@ -77,6 +77,124 @@ export function describeSendError(err: unknown, host: string, timeoutMs: number)
   return `sending failed: ${oneLine(first ? `${first.message}${typeof first.code === 'string' ? ` (${first.code})` : ''}` : String(err))}`;
 }
 
+interface PostOptions {
+  url: URL;
+  dispatcher: Dispatcher;
+  guard: EgressGuard;
+  apiKey: string;
+  idempotencyKey: string;
+  /** The gzipped batch. */
+  body: Buffer;
+  signal: AbortSignal;
+  timeoutMs: number;
+  /** A test batch (docs/batch-v1.md): also said in the `Logstag-Test: true` header, so the service can tell before reading the body. */
+  test?: boolean;
+}
+
+/** One POST of a batch to the destination: the only way a batch leaves (real deliveries and test sends alike). */
+async function postBatch(o: PostOptions): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
+  // Before undici is asked for anything: the URL must be the destination.
+  o.guard.checkUrl(o.url);
+  const res = await request(o.url, {
+    dispatcher: o.dispatcher,
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${o.apiKey}`,
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+      'idempotency-key': o.idempotencyKey,
+      'user-agent': `logstag-agent/${AGENT_VERSION}`,
+      ...(o.test === true ? { 'logstag-test': 'true' } : {}),
+    },
+    body: o.body,
+    signal: o.signal,
+    headersTimeout: o.timeoutMs,
+    bodyTimeout: o.timeoutMs,
+  });
+  let text = '';
+  for await (const chunk of res.body) {
+    if (text.length < 300) text += (chunk as Buffer).toString('utf8');
+  }
+  return { status: res.statusCode, headers: res.headers, text };
+}
+
+export type TestSendVerdict = 'acknowledged' | 'dns' | 'refused' | 'tls' | 'authentication' | 'http' | 'timeout' | 'egress' | 'proxy' | 'other';
+export interface TestSendResult {
+  verdict: TestSendVerdict;
+  /** The HTTP status when the service answered. */
+  status?: number;
+  /** One line, never the API key. */
+  detail: string;
+}
+
+/** The kind of a send failure, from the same error chain describeSendError words. */
+function failureVerdict(err: unknown): TestSendVerdict {
+  const chain: Array<Error & { code?: unknown }> = [];
+  for (let e: unknown = err; e instanceof Error && chain.length < 6; e = (e as { cause?: unknown }).cause) chain.push(e as Error & { code?: unknown });
+  if (err instanceof AggregateError) chain.push(...(err.errors.filter((e) => e instanceof Error) as Array<Error & { code?: unknown }>));
+  const has = (pred: (e: Error & { code?: unknown }) => boolean): boolean => chain.some(pred);
+  const code = (...c: string[]) => has((e) => typeof e.code === 'string' && c.includes(e.code));
+  if (has((e) => e instanceof EgressRefused)) return 'egress';
+  if (
+    has((e) => e.code === 'LOGSTAG_PIN_MISMATCH') ||
+    code('ERR_TLS_CERT_ALTNAME_INVALID') ||
+    has((e) => typeof e.code === 'string' && UNTRUSTED_CERT.has(e.code))
+  )
+    return 'tls';
+  if (has((e) => typeof e.code === 'string' && /^ERR_SSL|^ERR_TLS/.test(e.code))) return 'tls';
+  if (has((e) => e.name === 'TimeoutError') || code('UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT'))
+    return 'timeout';
+  if (code('ENOTFOUND', 'EAI_AGAIN')) return 'dns';
+  if (code('ECONNREFUSED')) return 'refused';
+  if (has((e) => /proxy|\(407\)/i.test(e.message))) return 'proxy';
+  return 'other';
+}
+
+/**
+ * Sends one test batch (`test: true`, no entries) to the destination through the same
+ * request, dispatcher (TLS trust, pin, proxy) and egress guard as real deliveries, and
+ * says what happened. Touches no spool: nothing is acknowledged, nothing is lost.
+ */
+export async function sendTestBatch(o: {
+  destination: Destination;
+  apiKey: string;
+  agent: AgentIdentity;
+  dispatcher: Dispatcher;
+  guard: EgressGuard;
+  timeoutMs?: number;
+}): Promise<TestSendResult> {
+  const url = new URL(o.destination.url);
+  const host = normalizeHost(url.hostname);
+  const timeoutMs = o.timeoutMs ?? 15_000;
+  const sentAt = new Date().toISOString();
+  const batch = { schema: BATCH_SCHEMA, agent: o.agent, sentAt, test: true, dropped: { count: 0, total: 0, since: null }, entries: [] };
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(new DOMException('request timed out', 'TimeoutError')), timeoutMs);
+  try {
+    const { status, text } = await postBatch({
+      url,
+      dispatcher: o.dispatcher,
+      guard: o.guard,
+      apiKey: o.apiKey,
+      idempotencyKey: `test:${sentAt}`,
+      body: await gzip(JSON.stringify(batch)),
+      signal: ac.signal,
+      timeoutMs,
+      test: true,
+    });
+    const said = text.trim() === '' ? '' : `: ${oneLine(text, 200)}`;
+    if (status >= 200 && status < 300)
+      return { verdict: 'acknowledged', status, detail: `the Logstag service at ${host} acknowledged the test batch (HTTP ${status})` };
+    if (status === 401 || status === 403)
+      return { verdict: 'authentication', status, detail: `the Logstag service rejected the API key (HTTP ${status})${said}` };
+    return { verdict: 'http', status, detail: `the Logstag service answered HTTP ${status}${said}` };
+  } catch (err) {
+    return { verdict: failureVerdict(err), detail: describeSendError(err, host, timeoutMs) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Sends the spool to the Logstag destination: oldest first, batched, gzipped,
  * each payload with its idempotency key; acknowledges a batch in the spool
@@ -212,34 +330,22 @@ export class Shipper {
     if (this.stateValue !== 'credentials_rejected') this.set('sending');
     let status: number;
     let headers: Record<string, string | string[] | undefined>;
-    let text = '';
+    let text: string;
     const ac = new AbortController();
     this.inflight = ac;
     const timer = setTimeout(() => ac.abort(new DOMException('request timed out', 'TimeoutError')), this.timeoutMs);
     try {
       if (this.stopping) return;
-      // Before undici is asked for anything: the URL must be the destination.
-      this.o.guard.checkUrl(this.url);
-      const res = await request(this.url, {
+      ({ status, headers, text } = await postBatch({
+        url: this.url,
         dispatcher: this.o.dispatcher,
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${this.o.apiKey}`,
-          'content-type': 'application/json',
-          'content-encoding': 'gzip',
-          'idempotency-key': `${this.o.spool.id}:${range}`,
-          'user-agent': `logstag-agent/${AGENT_VERSION}`,
-        },
+        guard: this.o.guard,
+        apiKey: this.o.apiKey,
+        idempotencyKey: `${this.o.spool.id}:${range}`,
         body,
         signal: ac.signal,
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-      });
-      status = res.statusCode;
-      headers = res.headers;
-      for await (const chunk of res.body) {
-        if (text.length < 300) text += (chunk as Buffer).toString('utf8');
-      }
+        timeoutMs: this.timeoutMs,
+      }));
     } catch (err) {
       if (!this.stopping) this.failed(describeSendError(err, this.host, this.timeoutMs), undefined);
       return;

@@ -40,8 +40,18 @@ export const BatchV1Schema = z
         since: iso.nullable(),
       })
       .strict(),
-    entries: z.array(BatchEntrySchema).min(1),
+    /**
+     * Present (true) only on a test send from the agent's Settings: no entries, nothing to
+     * store; the service answers it like any batch (authentication, limits) and keeps nothing.
+     */
+    test: z.literal(true).optional(),
+    entries: z.array(BatchEntrySchema),
   })
-  .strict();
+  .strict()
+  // A real batch carries at least one payload; a test batch carries none.
+  .refine((b) => (b.test === true ? b.entries.length === 0 : b.entries.length >= 1), {
+    message: 'a batch has at least one entry; a test batch (test: true) has none',
+    path: ['entries'],
+  });
 
 export type BatchV1 = z.infer<typeof BatchV1Schema>;

@@ -13,6 +13,7 @@ import { createHandlers } from '../../agent/api/handlers.js';
 import { AuditLedger } from '../../agent/audit/ledger.js';
 import { StateStore } from '../../agent/config/state-store.js';
 import { TargetMemoryStore } from '../../agent/state/target-memory-store.js';
+import { RecentHistory } from '../../agent/state/recent-history.js';
 import { targetStateDir } from '../../agent/config/paths.js';
 import { AppDelivery } from '../../agent/delivery/app-delivery.js';
 import { NameKeyStore } from '../../agent/secrets/name-key.js';
@@ -174,7 +175,9 @@ export function startDesktopApp(e: ElectronApi, opts: DesktopAppOptions = {}): {
       return stored;
     };
     const runtime = new AgentRuntime({ store, ops, deliver, delivery: () => deliveryHealth, log, platform });
-    const { handlers, disconnect } = createHandlers({ store, ops, delivery });
+    // The charts' recent history, kept beside the slow-log cursors so an app restart keeps it (bounded per target).
+    const history = new RecentHistory(targetStateDir(home));
+    const { handlers, disconnect } = createHandlers({ store, ops, delivery, history, log });
     const transport = registerIpcTransport({ ipcMain: e.ipcMain, handlers, disconnect, isTrustedUrl: isOwnRendererUrl, log });
 
     let win: WindowLike | null = null;

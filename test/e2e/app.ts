@@ -16,6 +16,9 @@ import { StateStore } from '../../agent/config/state-store.js';
 import { NameKeyStore } from '../../agent/secrets/name-key.js';
 import { VaultError } from '../../agent/secrets/vault.js';
 import { TargetOperations } from '../../agent/target-operations.js';
+import { targetStateDir } from '../../agent/config/paths.js';
+import { TargetMemoryStore } from '../../agent/state/target-memory-store.js';
+import { RecentHistory } from '../../agent/state/recent-history.js';
 import { createRendererProtocolHandler } from '../../electron/shell/renderer-protocol.js';
 import { APP_ORIGIN } from '../../electron/shell/renderer-url.js';
 
@@ -51,11 +54,19 @@ export function agentApi(env: NodeJS.ProcessEnv = {}, delivery?: HandlerDeps['de
   };
   const nameKeys = new NameKeyStore(home, noVault);
   const ledger = new AuditLedger(join(home, 'audit'));
-  const ops = new TargetOperations({ id: '5b0c8a0e-2f7e-4c5e-9a51-3c1f6f3b7d21', version: '0.1.0', host: 'e2e-host' }, ledger, noVault, env, () =>
-    nameKeys.load(),
+  // As the app wires it: per-target state between cycles in the home's target-state folder.
+  const ops = new TargetOperations(
+    { id: '5b0c8a0e-2f7e-4c5e-9a51-3c1f6f3b7d21', version: '0.1.0', host: 'e2e-host' },
+    ledger,
+    noVault,
+    env,
+    () => nameKeys.load(),
+    new TargetMemoryStore(targetStateDir(home)),
   );
-  const api = createHandlers({ store, ops, ...(delivery === undefined ? {} : { delivery }) });
-  return { home, store, ops, ledger, ...api };
+  // As the app wires it: the charts' recent history kept in the home's target-state folder.
+  const history = new RecentHistory(targetStateDir(home));
+  const api = createHandlers({ store, ops, history, ...(delivery === undefined ? {} : { delivery }) });
+  return { home, store, ops, ledger, history, ...api };
 }
 export type AgentApi = ReturnType<typeof agentApi>;
 

@@ -33,7 +33,7 @@ describe('delivery status', () => {
     await w.getByLabel('User').fill(pg.users.monitor.user);
     await w.getByLabel('From an environment variable').check();
     await w.getByLabel('Variable name').fill('E2E_PG_MONITOR');
-    await w.getByRole('button', { name: /continue$/ }).click();
+    await w.getByRole('button', { name: 'Next' }).click();
     for (const s of ['Test connection', 'Permissions', 'Cloud metrics', 'Sensitive categories']) {
       await atStep(s);
       await w.getByRole('button', { name: 'Next' }).click();

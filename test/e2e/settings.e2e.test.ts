@@ -34,7 +34,7 @@ describe('settings', () => {
     await dest.getByRole('button', { name: 'Save destination' }).click();
     await dest.getByText(/^Destination saved; see Delivery for whether data is sent\.$/).waitFor();
     // Configured is not sending: the form says configured; the delivery panel says whether data leaves.
-    await dest.getByText(/Configured: https:\/\/ingest\.example\.com\/v1; API key from an environment variable/).waitFor();
+    await dest.getByText(/Configured, not verified: https:\/\/ingest\.example\.com\/v1; API key from an environment variable/).waitFor();
     await expect(dest.textContent()).resolves.not.toMatch(/Currently sending/);
     await expect(dest.getByLabel('Keep the stored key').isChecked()).resolves.toBe(true);
     expect(JSON.stringify(await page.evaluate(`window.logstag.call('settings.get', {})`))).not.toMatch(/secret-key/);

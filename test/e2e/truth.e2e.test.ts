@@ -29,7 +29,7 @@ async function toReview(page: Page, id: string, name: string): Promise<void> {
   await w.getByLabel('User').fill(pg.users.monitor.user);
   await w.getByLabel('From an environment variable').check();
   await w.getByLabel('Variable name').fill('E2E_PG_MONITOR');
-  await w.getByRole('button', { name: /continue$/ }).click();
+  await w.getByRole('button', { name: 'Next' }).click();
   await atStep(page, 'Test connection');
   await w.getByRole('button', { name: 'Next' }).click();
   await atStep(page, 'Permissions');
@@ -67,11 +67,15 @@ describe('policy choices on screen are what happens', () => {
     await expect(result.count()).resolves.toBe(0);
     await w.getByRole('button', { name: 'Next' }).click();
     await atStep(page, 'Save');
-    expect(api.store.target('truth-pg')?.policy).toMatchObject({ client_metadata: 'exclude', query_text: 'exclude' });
     const done = await w.getByRole('status').first().textContent();
     expect(done).not.toMatch(/follows the workspace default/);
     expect(done).toMatch(/Query text: excluded/);
     expect(done).toMatch(/Client host, application, session: excluded/);
+    // Stored with the target at Finish, as the last step said.
+    expect(api.store.target('truth-pg')).toBeUndefined();
+    await w.getByRole('button', { name: 'Finish' }).click();
+    await page.getByRole('article', { name: 'Truth PG' }).waitFor();
+    expect(api.store.target('truth-pg')?.policy).toEqual({ client_metadata: 'exclude', query_text: 'exclude' });
     expect(problems).toEqual([]);
     await page.context().close();
   });
@@ -90,7 +94,9 @@ describe('policy choices on screen are what happens', () => {
     await expect(w.getByRole('form', { name: 'Sensitive-data policy for Truth Back' }).getByLabel('Object names: exclude').isChecked()).resolves.toBe(true);
     await w.getByRole('button', { name: 'Next' }).click();
     await atStep(page, 'Save');
-    expect(api.store.target('truth-back')?.policy).toMatchObject({ object_names: 'exclude' });
+    await w.getByRole('button', { name: 'Finish' }).click();
+    await page.getByRole('article', { name: 'Truth Back' }).waitFor();
+    expect(api.store.target('truth-back')?.policy).toEqual({ object_names: 'exclude' });
     expect(problems).toEqual([]);
     await page.context().close();
   });

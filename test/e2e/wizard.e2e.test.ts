@@ -55,19 +55,13 @@ describe('setup wizard', () => {
     // Credentials: an environment variable holds the password.
     await w.getByLabel('From an environment variable').check();
     await w.getByLabel('Variable name').fill('1BAD');
-    await w.getByRole('button', { name: 'Save target and continue' }).click();
+    await w.getByRole('button', { name: 'Next' }).click();
     await expect(w.locator('#wizard-passwordEnv-error').textContent()).resolves.toMatch(/environment variable name/);
     await w.getByLabel('Variable name').fill('E2E_PG_MONITOR');
-    await w.getByRole('button', { name: 'Save target and continue' }).click();
+    await w.getByRole('button', { name: 'Next' }).click();
     await atStep(page, 'Test connection');
-    expect(api.store.target('wiz-pg')).toMatchObject({
-      engine: 'postgres',
-      host: pg.host,
-      port: pg.port,
-      database: pg.database,
-      password: { env: 'E2E_PG_MONITOR' },
-      tls: { mode: 'disable' },
-    });
+    // A draft: nothing is stored before Finish.
+    expect(api.store.target('wiz-pg')).toBeUndefined();
 
     // Test connection: a clear verdict.
     await w.getByRole('button', { name: 'Test connection' }).click();
@@ -111,20 +105,27 @@ describe('setup wizard', () => {
     // Sensitive categories: a three-way choice and a sample preview.
     const editor = w.getByRole('form', { name: 'Sensitive-data policy for Wizard PG' });
     await editor.getByLabel('Client host, application, session: exclude').check();
-    await editor.getByRole('button', { name: 'Save policy' }).click();
-    await editor.getByText('Saved; applies from the next collection.').waitFor();
+    await editor.getByText('These choices are kept in this setup and stored with the target at Finish.').waitFor();
     await w.getByRole('button', { name: 'Show a sample preview' }).click();
     await w.getByRole('region', { name: 'Collection result for Wizard PG' }).waitFor();
     await screenshot(page, 'wizard-review');
     await w.getByRole('button', { name: 'Next' }).click();
-    await expect(w.getByRole('status').first().textContent()).resolves.toMatch(/Wizard PG is saved[\s\S]*Client host, application, session: excluded/);
+    await expect(w.getByRole('status').first().textContent()).resolves.toMatch(/Finish saves Wizard PG[\s\S]*Client host, application, session: excluded/);
     await screenshot(page, 'wizard');
     await w.getByRole('button', { name: 'Finish' }).click();
 
     // Back on the dashboard, the new target has focus.
     await page.getByRole('article', { name: 'Wizard PG' }).waitFor();
     await expect(page.evaluate('document.activeElement.id')).resolves.toBe('target-wiz-pg-heading');
-    expect(api.store.target('wiz-pg')?.policy).toMatchObject({ client_metadata: 'exclude' });
+    expect(api.store.target('wiz-pg')).toMatchObject({
+      engine: 'postgres',
+      host: pg.host,
+      port: pg.port,
+      database: pg.database,
+      password: { env: 'E2E_PG_MONITOR' },
+      tls: { mode: 'disable' },
+      policy: { client_metadata: 'exclude' },
+    });
     expect(problems).toEqual([]);
     await page.context().close();
   });
@@ -170,7 +171,6 @@ describe('setup wizard', () => {
     await kb.type('E2E_REDIS_MONITOR');
     await kb.press('Enter');
     await atStep(page, 'Test connection');
-    expect(api.store.target('wiz-redis')).toMatchObject({ engine: 'redis', port: redis.port, user: redis.users.monitor.user });
 
     await kb.press('Tab');
     await kb.press('Enter');
@@ -198,6 +198,7 @@ describe('setup wizard', () => {
     await screenshot(page, 'wizard-redis');
     await kb.press('Enter');
     await page.getByRole('article', { name: 'Wizard Redis' }).waitFor();
+    expect(api.store.target('wiz-redis')).toMatchObject({ engine: 'redis', port: redis.port, user: redis.users.monitor.user });
     expect(problems).toEqual([]);
     await page.context().close();
   });
@@ -223,6 +224,16 @@ describe('setup wizard', () => {
         [now - 60, 12],
       ]);
       const api = app.api({ E2E_PG_MONITOR: pg.users.monitor.password, E2E_AWS_SECRET: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' });
+      // Test-only routing: CloudWatch and STS are the local responder (the wizard has no endpoint fields; target files and the API do),
+      // added to the draft target of every call that reaches the provider, and to the target stored at Finish.
+      const handlers = api.handlers as unknown as Record<string, (p: { target: Record<string, unknown> }, c: unknown) => Promise<unknown>>;
+      for (const m of ['drafts.checkPermissions', 'drafts.preview', 'targets.create']) {
+        const h = handlers[m]!;
+        handlers[m] = (p, c) => {
+          const cloud = p.target.cloud as Record<string, unknown> | undefined;
+          return h({ ...p, target: cloud ? { ...p.target, cloud: { ...cloud, endpoint: aws.url, stsEndpoint: aws.url, caFile: aws.caFile } } : p.target }, c);
+        };
+      }
       const { page, problems } = await openApp(app.browser(), app.base(), api);
       await gotoScreen(page, 'Setup wizard');
       const w = wizard(page);
@@ -240,7 +251,7 @@ describe('setup wizard', () => {
       await w.getByLabel('User').fill(pg.users.monitor.user);
       await w.getByLabel('From an environment variable').check();
       await w.getByLabel('Variable name').fill('E2E_PG_MONITOR');
-      await w.getByRole('button', { name: 'Save target and continue' }).click();
+      await w.getByRole('button', { name: 'Next' }).click();
       await atStep(page, 'Test connection');
       await w.getByRole('button', { name: 'Next' }).click();
       await atStep(page, 'Permissions');
@@ -256,17 +267,8 @@ describe('setup wizard', () => {
       await cloud.getByLabel('From an environment variable').check();
       await cloud.getByLabel('Variable name').fill('E2E_AWS_SECRET');
       await cloud.getByRole('button', { name: 'Save cloud binding' }).click();
-      await cloud.getByText('Cloud binding saved.').waitFor();
-      expect(api.store.target('orders')?.cloud).toMatchObject({
-        provider: 'aws',
-        region: 'eu-west-1',
-        service: 'rds',
-        resourceId: 'orders-db',
-        secret: { env: 'E2E_AWS_SECRET' },
-      });
-      // Test-only routing: CloudWatch and STS are the local responder (the wizard has no endpoint fields; target files and the API do).
-      const t = api.store.target('orders')!;
-      await api.store.putTarget({ ...t, cloud: { ...t.cloud!, endpoint: aws.url, stsEndpoint: aws.url, caFile: aws.caFile } as typeof t.cloud });
+      await cloud.getByText('Cloud binding kept; stored with the target at Finish.').waitFor();
+      expect(api.store.target('orders')).toBeUndefined();
 
       await w.getByRole('button', { name: 'Check cloud access' }).click();
       const access = w.getByRole('region', { name: 'Cloud access check' });
@@ -285,10 +287,20 @@ describe('setup wizard', () => {
       expect(aws.requests.some((r) => r.operation === 'GetMetricData')).toBe(true);
       await w.getByRole('button', { name: 'Next' }).click();
       await w.getByRole('button', { name: 'Finish' }).click();
+      await page.getByRole('article', { name: 'Orders (RDS)' }).waitFor();
+      expect(api.store.target('orders')?.cloud).toMatchObject({
+        provider: 'aws',
+        region: 'eu-west-1',
+        service: 'rds',
+        resourceId: 'orders-db',
+        secret: { env: 'E2E_AWS_SECRET' },
+      });
 
-      // The dashboard draws the provider's own last hour beside the database's charts.
+      // The dashboard draws the provider's own last hour beside the database's charts, from the first real cycle
+      // (the wizard's preview of the unsaved target reached neither the feed nor the charts).
       const orders = page.getByRole('article', { name: 'Orders (RDS)' });
       await orders.waitFor();
+      await orders.getByRole('button', { name: 'Collect now' }).click();
       const cpu = orders.getByRole('img', { name: /^Cloud CPU \(CPUUtilization\), last hour: latest 41\.0 %, lowest 35\.0 %, highest 41\.0 %/ });
       await cpu.waitFor();
       await screenshot(page, 'dashboard-cloud-charts', orders.getByRole('region', { name: 'Key metrics of Orders (RDS), last hour' }));
@@ -297,5 +309,5 @@ describe('setup wizard', () => {
     } finally {
       await aws.stop();
     }
-  });
+  }, 60_000); // a wizard walk, a live cloud check and two cycles against two local servers: slow on a loaded machine
 });

@@ -86,3 +86,50 @@ export function validateDestination(
   if (!parsed.success || Object.keys(errors).length > 0) return { errors };
   return { destination: parsed.data as DestinationInput };
 }
+
+/** A test send's verdict in plain words: a heading and the next step (the agent's detail line goes under it). */
+export const TEST_SEND_VERDICT: Record<Result<'destination.testSend'>['verdict'], { tone: 'ok' | 'bad'; title: string; next: string }> = {
+  acknowledged: {
+    tone: 'ok',
+    title: 'Sent and acknowledged',
+    next: 'The Logstag service received the test batch and answered; payloads from this agent go there.',
+  },
+  dns: {
+    tone: 'bad',
+    title: 'Host name not found',
+    next: "The destination's host name does not resolve from this machine. Check the URL for a typo and this machine's DNS settings.",
+  },
+  refused: {
+    tone: 'bad',
+    title: 'Connection refused',
+    next: 'Nothing accepted the connection at that address and port. Check the port in the URL and that no firewall blocks this machine.',
+  },
+  tls: {
+    tone: 'bad',
+    title: 'Secure connection failed',
+    next: "The destination's certificate is not trusted or does not match. If it uses a private CA, set the CA file; check the public key pin if one is set.",
+  },
+  authentication: {
+    tone: 'bad',
+    title: 'API key rejected',
+    next: 'The service refused the API key (wrong, revoked or for another workspace). Enter the current key and save, then send a test batch again.',
+  },
+  http: {
+    tone: 'bad',
+    title: 'The service did not accept the batch',
+    next: 'The destination answered with an error. Check the path in the URL; if it persists, give the detail below to Logstag support.',
+  },
+  timeout: { tone: 'bad', title: 'No answer in time', next: 'The destination did not answer in time. Check the network path and the proxy, if one is set.' },
+  egress: {
+    tone: 'bad',
+    title: 'Blocked by the egress guard',
+    next: 'The agent only talks to the configured destination on a public address. If the destination is on your private network on purpose, allow private addresses.',
+  },
+  proxy: { tone: 'bad', title: 'The proxy refused', next: 'Check the proxy URL, its user name and password.' },
+  config: {
+    tone: 'bad',
+    title: 'Not ready to send',
+    next: 'Something the destination needs cannot be read here (for example the API key variable is not set for the agent). Fix it, save, and try again.',
+  },
+  other: { tone: 'bad', title: 'Sending failed', next: 'See the detail below; the agent log has the same line.' },
+};

@@ -84,29 +84,67 @@ export function verdictMessage(verdict: 'ok' | 'unreachable' | 'tls' | 'authenti
   }
 }
 
+/** A cloud binding as the wizard keeps it (a secret only as {env}; a typed one stays in the page's memory). */
+export type CloudBinding = Record<string, unknown>;
+
+/** True when the binding expects a secret the agent seals (typed in the page, never kept in the draft). */
+export function cloudNeedsStoredSecret(b: CloudBinding | null): boolean {
+  return b !== null && b.secret === undefined && !(b.provider === 'aws' && b.auth === 'profile');
+}
+
+/** The target's own policy: the choices that differ from what it inherits, so later workspace changes still reach it. */
+export function ownPolicy<C extends string, A extends string>(choices: Record<C, A>, inherited: Record<C, A>): Partial<Record<C, A>> {
+  const own: Partial<Record<C, A>> = {};
+  for (const c of Object.keys(inherited) as C[]) if (choices[c] !== undefined && choices[c] !== inherited[c]) own[c] = choices[c];
+  return own;
+}
+
+/**
+ * Where a resumed draft continues: where it was left, unless a secret typed earlier is
+ * needed (it is never kept in the draft): the credentials step for a password to store,
+ * the cloud step for a cloud secret to store.
+ */
+export function resumeStep(step: Step, form: TargetFormValues, cloud: CloudBinding | null, cloudSecret: string): Step {
+  const at = STEPS.indexOf(step);
+  if (form.passwordMode === 'store' && form.password === '' && at > STEPS.indexOf('credentials')) return 'credentials';
+  if (cloudNeedsStoredSecret(cloud) && cloudSecret === '' && at > STEPS.indexOf('cloud')) return 'cloud';
+  return step;
+}
+
+/**
+ * The secrets typed in the wizard, held in this page's memory only (a module variable:
+ * they survive switching screens, which unmounts the wizard, but not a reload, and are
+ * never written to storage). Cleared at Finish and Cancel.
+ */
+export const heldSecrets = { password: '', cloudSecret: '' };
+
 /**
  * The wizard's draft, kept in the window's localStorage so that switching screens or
- * reloading resumes where the operator was. Never a password: a typed password is
- * sealed by the agent at the credentials step and forgotten by the page.
+ * reloading resumes where the operator was. Never a password or a cloud secret: they
+ * stay in the page's memory and reach the agent with each draft call and at Finish,
+ * where they are sealed. Nothing is stored in the agent before Finish.
  */
 export interface WizardDraft {
   step: Step;
   form: Omit<TargetFormValues, 'password'>;
-  /** The id of the target the wizard saved (from the credentials step on). */
-  createdId: string | null;
-  passwordStored: boolean;
   policyDraft: Record<string, string> | null;
+  cloud: CloudBinding | null;
 }
-export const DRAFT_KEY = 'logstag.wizard.draft.v1';
+export const DRAFT_KEY = 'logstag.wizard.draft.v2';
 
 export function saveDraft(storage: Pick<Storage, 'setItem'>, d: WizardDraft): void {
   const { password: _never, ...form } = d.form as TargetFormValues;
+  // A binding holds a secret only as a variable name; anything else is dropped, never written.
+  const cloud = d.cloud !== null && d.cloud.secret !== undefined && !isEnvRef(d.cloud.secret) ? null : d.cloud;
   try {
-    storage.setItem(DRAFT_KEY, JSON.stringify({ ...d, form }));
+    storage.setItem(DRAFT_KEY, JSON.stringify({ ...d, form, cloud }));
   } catch {
     // Storage full or disabled: the draft then lives as long as the screen.
   }
 }
+
+const isEnvRef = (v: unknown): boolean =>
+  v !== null && typeof v === 'object' && Object.keys(v).length === 1 && typeof (v as { env?: unknown }).env === 'string';
 
 /** The stored draft, or null when there is none or it is not one this version wrote. */
 export function loadDraft(storage: Pick<Storage, 'getItem'>, empty: TargetFormValues): WizardDraft | null {
@@ -124,11 +162,11 @@ export function loadDraft(storage: Pick<Storage, 'getItem'>, empty: TargetFormVa
     const v = (d.form as Record<string, unknown>)[k];
     if (k !== 'password' && typeof v === typeof empty[k]) (form as unknown as Record<string, unknown>)[k] = v;
   }
+  const cloud = d.cloud !== null && typeof d.cloud === 'object' && !Array.isArray(d.cloud) ? (d.cloud as CloudBinding) : null;
   return {
     step: d.step,
     form,
-    createdId: typeof d.createdId === 'string' ? d.createdId : null,
-    passwordStored: d.passwordStored === true,
     policyDraft: d.policyDraft !== null && typeof d.policyDraft === 'object' ? (d.policyDraft as Record<string, string>) : null,
+    cloud: cloud !== null && cloud.secret !== undefined && !isEnvRef(cloud.secret) ? null : cloud,
   };
 }
