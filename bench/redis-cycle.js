@@ -187,10 +187,8 @@ try {
     const slow = get('redis.slowlog');
     if (clients.status !== 'ok' || slow.status !== 'ok') throw new Error('bench: client list or slow log unavailable');
     // The cycle proper: first to last command on the server, from the CLI's audit ledger.
-    const ledger = readFileSync(join(home, 'audit', 'audit.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const { readStatements } = await import(join(root, 'dist/agent/audit/reader.js'));
+    const ledger = readStatements(join(home, 'audit'));
     const t0 = Date.parse(ledger[0].time) - ledger[0].durationMs;
     const t1 = Date.parse(ledger.at(-1).time);
     const slowest = ledger.reduce((a, b) => (b.durationMs > a.durationMs ? b : a));

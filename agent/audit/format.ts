@@ -44,10 +44,7 @@ export interface StatementText {
 }
 
 /** What one line of a live (or legacy) ledger file is. */
-export type LiveLine =
-  | { kind: 'statement'; value: LiveStatement }
-  | { kind: 'legacy'; value: AuditEntry }
-  | { kind: 'policy'; value: PolicyChangeEntry };
+export type LiveLine = { kind: 'statement'; value: LiveStatement } | { kind: 'legacy'; value: AuditEntry } | { kind: 'policy'; value: PolicyChangeEntry };
 
 const OUTCOMES = new Set(['ok', 'error', 'refused']);
 const isStr = (v: unknown): v is string => typeof v === 'string';

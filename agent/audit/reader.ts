@@ -43,7 +43,8 @@ export class LedgerReader {
       if (line === '') return;
       const s = parseStatementLine(line);
       if (s === undefined) this.problems.push({ file, line: i + 1, problem: 'not a statement line' });
-      else if (!idMatches(s.id, s.text)) this.problems.push({ file, line: i + 1, problem: `the text of statement ${s.id} does not match its digest (edited?): not shown` });
+      else if (!idMatches(s.id, s.text))
+        this.problems.push({ file, line: i + 1, problem: `the text of statement ${s.id} does not match its digest (edited?): not shown` });
       else if (!this.texts.has(s.id)) this.texts.set(s.id, s.text);
     });
   }
@@ -115,9 +116,7 @@ export class LedgerReader {
       this.policyChanges.push(...d.policies);
       yield d.cycles.map((c) => this.view(c, 'segment'));
     }
-    const legacy = names
-      .filter((n) => LEGACY_RE.test(n))
-      .sort((a, b) => Number(LEGACY_RE.exec(b)![1]) - Number(LEGACY_RE.exec(a)![1]));
+    const legacy = names.filter((n) => LEGACY_RE.test(n)).sort((a, b) => Number(LEGACY_RE.exec(b)![1]) - Number(LEGACY_RE.exec(a)![1]));
     for (const name of [...legacy, 'audit.rotating.jsonl', 'audit.jsonl']) {
       if (!names.includes(name)) continue;
       const file = join(this.dir, name);
@@ -169,7 +168,10 @@ export class LedgerReader {
 }
 
 /** Every statement the ledger in `dir` recorded, flattened, oldest first (what tests and benches read). */
-export function readStatements(dir: string, filter: LedgerFilter = {}): { target: string; engine: string; cycle: number; statement: string; outcome: string; durationMs: number; code?: string }[] {
+export function readStatements(
+  dir: string,
+  filter: LedgerFilter = {},
+): { target: string; engine: string; cycle: number; statement: string; outcome: string; durationMs: number; code?: string; time?: string }[] {
   const r = new LedgerReader(dir);
   const out = [];
   for (const c of r.cycles(filter))
@@ -182,6 +184,7 @@ export function readStatements(dir: string, filter: LedgerFilter = {}): { target
         outcome: s.outcome,
         durationMs: s.durationMs,
         ...(s.code === undefined ? {} : { code: s.code }),
+        ...(s.time === undefined ? {} : { time: s.time }),
       });
   return out;
 }

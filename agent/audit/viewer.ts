@@ -26,7 +26,16 @@ export function viewLedger(dir: string, filter: LedgerFilter, json: boolean, out
     cycles++;
     statements += c.statements.length;
     if (json) {
-      out(JSON.stringify({ cycle: c.cycle, target: c.target, engine: c.engine, startedAt: new Date(c.startedAt).toISOString(), source: c.source, statements: c.statements }));
+      out(
+        JSON.stringify({
+          cycle: c.cycle,
+          target: c.target,
+          engine: c.engine,
+          startedAt: new Date(c.startedAt).toISOString(),
+          source: c.source,
+          statements: c.statements,
+        }),
+      );
       continue;
     }
     out(`${new Date(c.startedAt).toISOString()}  target ${c.target} (${c.engine})  cycle ${c.cycle}  ${c.statements.length} statement(s)`);

@@ -328,7 +328,10 @@ async function secretCommand(sub: string | undefined, backend: string | undefine
 }
 
 /** Lists what the ledger recorded: the exact text sent to which target, when. */
-function auditCommand(v: { target?: string | undefined; since?: string | undefined; until?: string | undefined; cycle?: string | undefined; json: boolean }, io: Io): number {
+function auditCommand(
+  v: { target?: string | undefined; since?: string | undefined; until?: string | undefined; cycle?: string | undefined; json: boolean },
+  io: Io,
+): number {
   const when = (value: string | undefined, flag: string): number | undefined => {
     if (value === undefined) return undefined;
     try {

@@ -41,7 +41,10 @@ describe('audit ledger: statement texts once, cycles compact', () => {
     const d = dir();
     const l = new AuditLedger(d);
     for (let n = 0; n < 5; n++) await cycle(l, 't1', T0 + n * 60_000);
-    const texts = readFileSync(l.statementsFile, 'utf8').trim().split('\n').map((x) => JSON.parse(x) as { id: string; text: string });
+    const texts = readFileSync(l.statementsFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((x) => JSON.parse(x) as { id: string; text: string });
     expect(texts.map((t) => t.text)).toEqual(CATALOG);
     for (const t of texts) expect(digestOf(t.text).startsWith(t.id)).toBe(true);
     // No statement text in the live file: only ids.
@@ -78,7 +81,15 @@ describe('audit ledger: statement texts once, cycles compact', () => {
     const d = dir();
     const l = new AuditLedger(d);
     const policy = { default: 'collect' } as never;
-    l.recordPolicyChange({ time: new Date(T0).toISOString(), kind: 'policy_change', scope: 'workspace', actor: 'dba', via: 'cli', before: policy, after: policy });
+    l.recordPolicyChange({
+      time: new Date(T0).toISOString(),
+      kind: 'policy_change',
+      scope: 'workspace',
+      actor: 'dba',
+      via: 'cli',
+      before: policy,
+      after: policy,
+    });
     const r = new LedgerReader(d);
     expect([...r.cycles()]).toEqual([]);
     expect(r.policyChanges.map((p) => p.actor)).toEqual(['dba']);
@@ -229,7 +240,15 @@ describe('audit ledger under attack: damage is reported and skipped, never fatal
     // The viewer prints what it can and warns; it does not throw.
     const out: string[] = [];
     const err: string[] = [];
-    expect(() => viewLedger(d, {}, false, (x) => out.push(x), (x) => err.push(x))).not.toThrow();
+    expect(() =>
+      viewLedger(
+        d,
+        {},
+        false,
+        (x) => out.push(x),
+        (x) => err.push(x),
+      ),
+    ).not.toThrow();
     expect(err.some((x) => /^warning: .*does not match its digest/.test(x))).toBe(true);
     expect(out.join('\n')).toContain('(text of statement');
     // The writer opens the damaged ledger, re-records the true text, and appends.
