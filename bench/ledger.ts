@@ -150,7 +150,7 @@ const onDisk = readdirSync(dir).reduce((a, n) => a + statSync(join(dir, n)).size
 const segs = readdirSync(dir).filter((n) => n.endsWith('.jsonl.gz'));
 const reader = new LedgerReader(dir);
 const day1 = reader.cycles({ target: targetIds[17]!, since: start + 3_600_000, until: start + 3_600_000 + INTERVAL_MS });
-const first = day1.next().value;
+const [first] = [...day1];
 const rebuilt = first !== undefined && first.statements.length === mix.length && first.statements.every((s, i) => s.text === mix[i]!.statement);
 const oldest = Math.min(...segs.map((n) => Number(/^audit-(\d+)-/.exec(n)![1])));
 
