@@ -1,4 +1,5 @@
-import { auditCycle, type AuditSink } from './core/audit.js';
+import type { AuditSink } from './core/audit.js';
+import { auditCycle } from './core/audit-cycle.js';
 import { type ClosableSession, type EngineCollector, TargetConnectError } from './core/engine.js';
 import { type AgentIdentity, buildPayload, type PayloadV1 } from './core/payload.js';
 import type { EffectivePolicy } from './core/policy.js';

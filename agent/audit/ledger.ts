@@ -16,7 +16,8 @@ import {
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../collectors/core/engine.js';
-import { type AgentAuditSink, type AuditEntry, currentAuditCycle, type PolicyChangeEntry } from '../../collectors/core/audit.js';
+import type { AgentAuditSink, AuditEntry, PolicyChangeEntry } from '../../collectors/core/audit.js';
+import { currentAuditCycle } from '../../collectors/core/audit-cycle.js';
 import { encodeSegment, groupLive } from './compact.js';
 import { digestOf, ID_LENGTHS, idMatches, LEGACY_RE, type LiveStatement, parseStatementLine, SEGMENT_RE } from './format.js';
 
