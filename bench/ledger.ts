@@ -173,6 +173,14 @@ console.log(
 console.log(
   `segments alone:          ${MB(segmentBytes())}: ${(segmentBytes() / cycles).toFixed(2)} bytes per cycle (plus the live file, at most ${MB(Math.min(16 * 1024 * 1024, MAX_BYTES / 8))}, and the statement texts)`,
 );
+if (DAYS < 30) {
+  const perCycle = segmentBytes() / cycles;
+  const month = (30 * 86_400_000 * TARGETS) / INTERVAL_MS;
+  const statementsBytes = statSync(join(dir, 'statements.jsonl')).size;
+  console.log(
+    `projected 30 days:       ${MB(perCycle * month + Math.min(16 * 1024 * 1024, MAX_BYTES / 8) + statementsBytes)} (segments at ${perCycle.toFixed(2)} B/cycle × ${(month / 1e6).toFixed(2)} M cycles + a full live file + statement texts; a projection, not a 30-day run)`,
+  );
+}
 console.log(`bytes per cycle before:  ${beforePerCycle.toLocaleString('en')} (one JSON line per statement with its full text)`);
 console.log(`bytes per cycle after:   ${(onDisk / cycles).toFixed(2)} (everything on disk / cycles)`);
 console.log(

@@ -222,7 +222,8 @@ export class AuditLedger implements AgentAuditSink {
       renameSync(this.file, rotating);
       this.compactFile(rotating);
     }
-    this.openLive();
+    // Opened on the first record: until then there is no live file (the app shows the folder).
+    this.liveBytes = existsSync(this.file) ? statSync(this.file).size : 0;
   }
 
   private loadStatements(): void {

@@ -259,3 +259,14 @@ describe('audit ledger under attack: damage is reported and skipped, never fatal
     expect(last.statements.map((s) => s.text)).toEqual(CATALOG);
   });
 });
+
+describe('audit ledger: no live file before the first statement', () => {
+  it('opening a ledger creates the folder, not the live file', () => {
+    const d = dir();
+    const l = new AuditLedger(d);
+    expect(existsSync(d)).toBe(true);
+    expect(existsSync(l.file)).toBe(false);
+    l.record(entry('SELECT 1', Date.now()));
+    expect(existsSync(l.file)).toBe(true);
+  });
+});
