@@ -9,11 +9,12 @@
  *   npm run bench:postgres [-- --tables 3000 --statements 3000 --runs 7]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { assertReadOnlySql, loadPgGuard } from '../collectors/postgres/guard.js';
+import { readStatements } from '../agent/audit/reader.js';
 import { startPostgres } from '../test/harness/postgres.js';
 import { agentOps, pgTarget, superClient } from '../test/helpers/pg.js';
 
@@ -54,10 +55,7 @@ try {
   const warm = await ops.collect(target);
   const tableRows = (warm.payload.signals.find((s) => s.id === 'postgres.tables') as { value?: unknown[] }).value?.length;
   const stmtRows = (warm.payload.signals.find((s) => s.id === 'postgres.query_stats') as { value?: unknown[] }).value?.length;
-  const statements = readFileSync(ledger.file, 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => (JSON.parse(l) as { statement: string }).statement);
+  const statements = readStatements(ledger.dir).map((e) => e.statement);
   const sqlFile = join(mkdtempSync(join(tmpdir(), 'bench-')), 'cycle.sql');
   writeFileSync(sqlFile, `${statements.map((s) => `${s};`).join('\n')}\n`);
 

@@ -197,24 +197,15 @@ try {
     const clients = get('redis.client_summary');
     const slow = get('redis.slowlog');
     if (clients?.status !== 'ok' || slow?.status !== 'ok') throw new Error('bench: client summary or slow log unavailable');
-    // The cycle proper: first to last command on the server, from the CLI's audit ledger (when it keeps one line per command).
-    let cycleMs = NaN;
-    let commands = NaN;
-    let slowestText = 'n/a';
-    const ledgerFile = join(home, 'audit', 'audit.jsonl');
-    if (existsSync(ledgerFile)) {
-      const ledger = readFileSync(ledgerFile, 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l))
-        .filter((e) => typeof e.statement === 'string' && typeof e.durationMs === 'number');
-      if (ledger.length > 0) {
-        cycleMs = Date.parse(ledger.at(-1).time) - (Date.parse(ledger[0].time) - ledger[0].durationMs);
-        commands = ledger.length;
-        const slowest = ledger.reduce((a, b) => (b.durationMs > a.durationMs ? b : a));
-        slowestText = `${slowest.statement.slice(0, 40)} ${slowest.durationMs.toFixed(1)} ms`;
-      }
-    }
+    // The cycle proper: first to last command on the server, from the CLI's audit ledger.
+    const { readStatements } = await import(join(root, 'dist/agent/audit/reader.js'));
+    const ledger = readStatements(join(home, 'audit'));
+    const t0 = Date.parse(ledger[0].time) - ledger[0].durationMs;
+    const t1 = Date.parse(ledger.at(-1).time);
+    const slowest = ledger.reduce((a, b) => (b.durationMs > a.durationMs ? b : a));
+    const cycleMs = t1 - t0;
+    const commands = ledger.length;
+    const slowestText = `${slowest.statement.slice(0, 40)} ${slowest.durationMs.toFixed(1)} ms`;
     runs.push({
       wallMs,
       cycleMs,

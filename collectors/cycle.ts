@@ -1,4 +1,5 @@
 import type { AuditSink } from './core/audit.js';
+import { auditCycle } from './core/audit-cycle.js';
 import { type ClosableSession, type EngineCollector, TargetConnectError } from './core/engine.js';
 import { type AgentIdentity, buildPayload, type PayloadV1 } from './core/payload.js';
 import type { EffectivePolicy } from './core/policy.js';
@@ -79,7 +80,12 @@ export function openSession(
  * signal is unavailable with the reason, so a gap is visible and never mistaken
  * for "no activity".
  */
-export async function collectCycle(target: Target, deps: CycleDeps): Promise<CycleResult> {
+export function collectCycle(target: Target, deps: CycleDeps): Promise<CycleResult> {
+  // Every statement of this cycle, on whatever session, is recorded in the ledger as one cycle.
+  return auditCycle(() => collectOneCycle(target, deps));
+}
+
+async function collectOneCycle(target: Target, deps: CycleDeps): Promise<CycleResult> {
   const started = performance.now();
   const collectedAt = new Date();
   const { collector, policy } = deps;

@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import { ConfigError, TargetConnectError } from '../../collectors/core/engine.js';
 import { serializePayload } from '../../collectors/core/payload.js';
 import type { Target } from '../../collectors/target.js';
-import { AuditLedger } from '../audit/ledger.js';
+import { AuditLedger, ledgerOptionsFromEnv } from '../audit/ledger.js';
+import { parseWhen, viewLedger } from '../audit/viewer.js';
 import { TargetMemoryStore } from '../state/target-memory-store.js';
 import { agentHome, auditDir, targetStateDir } from '../config/paths.js';
 import { describeDestination } from '../../contract/destination.js';
@@ -37,6 +38,9 @@ Usage:
   logstag-agent spool   --config FILE [--quarantine]
                                                   print every unsent payload in the spool, one JSON line each, oldest first;
                                                   --quarantine: the payloads the service refused, with why
+  logstag-agent audit   [--target ID] [--since WHEN] [--until WHEN] [--cycle N] [--json]
+                                                  what the agent sent: each cycle's statements, exact text, outcome,
+                                                  duration (WHEN: 2026-12-05T22:00:00Z or an age such as 90m, 12h, 7d)
   logstag-agent secret encrypt [--backend keychain|host]
                                                   read a secret on stdin, print a machine-bound blob (host: for a service)
 
@@ -72,7 +76,7 @@ function requireFlag(value: string | undefined, flag: string, command: string): 
 function context(io: Io) {
   const home = agentHome(io.env);
   const agent = loadAgentIdentity(home);
-  const audit = new AuditLedger(auditDir(home));
+  const audit = new AuditLedger(auditDir(home), ledgerOptionsFromEnv(io.env));
   let vault: Vault | undefined;
   const vaultOf = (): Vault => (vault ??= new AgentVault(io.env));
   const nameKeys = new NameKeyStore(home, vaultOf);
@@ -328,6 +332,37 @@ async function secretCommand(sub: string | undefined, backend: string | undefine
   return EXIT.ok;
 }
 
+/** Lists what the ledger recorded: the exact text sent to which target, when. */
+function auditCommand(
+  v: { target?: string | undefined; since?: string | undefined; until?: string | undefined; cycle?: string | undefined; json: boolean },
+  io: Io,
+): number {
+  const when = (value: string | undefined, flag: string): number | undefined => {
+    if (value === undefined) return undefined;
+    try {
+      return parseWhen(value, flag);
+    } catch (err) {
+      throw new UsageError(`audit: ${(err as Error).message}`);
+    }
+  };
+  if (v.cycle !== undefined && !/^-?\d+$/.test(v.cycle)) throw new UsageError(`audit: --cycle takes a cycle number, not "${v.cycle}"`);
+  const since = when(v.since, '--since');
+  const until = when(v.until, '--until');
+  viewLedger(
+    auditDir(agentHome(io.env)),
+    {
+      ...(v.target === undefined ? {} : { target: v.target }),
+      ...(since === undefined ? {} : { since }),
+      ...(until === undefined ? {} : { until }),
+      ...(v.cycle === undefined ? {} : { cycle: Number(v.cycle) }),
+    },
+    v.json,
+    (l) => io.out(l),
+    (l) => io.err(l),
+  );
+  return EXIT.ok;
+}
+
 /** Runs one CLI invocation; returns the exit code. Never throws. */
 export async function runCli(argv: readonly string[], rawIo: Io, signal: AbortSignal = new AbortController().signal): Promise<number> {
   // Every diagnostic line leaves without a live secret in it (a server that echoed the password or API key).
@@ -346,6 +381,9 @@ export async function runCli(argv: readonly string[], rawIo: Io, signal: AbortSi
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
         backend: { type: 'string' },
+        since: { type: 'string' },
+        until: { type: 'string' },
+        cycle: { type: 'string' },
       },
     });
     const [command, sub, ...extra] = positionals;
@@ -374,6 +412,8 @@ export async function runCli(argv: readonly string[], rawIo: Io, signal: AbortSi
         return await spoolCommand(requireFlag(values.config, '--config', 'spool'), io, values.quarantine);
       case 'secret':
         return await secretCommand(sub, values.backend, io);
+      case 'audit':
+        return auditCommand(values, io);
       default:
         throw new UsageError(`unknown command "${command}" (see --help)`);
     }

@@ -3,7 +3,7 @@
 // but that server on 127.0.0.1 and sends nothing anywhere: the run has no destination, so the
 // spool is the sink. Everything it creates lives in one temp dir, removed with the server on exit.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { appendFile, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -13,6 +13,7 @@ import type { PayloadV1 } from '../../collectors/core/payload.js';
 import type { FieldAnnotation } from '../../collectors/core/redact/apply.js';
 import { CATEGORIES } from '../../collectors/core/category.js';
 import { AuditLedger } from '../audit/ledger.js';
+import { readStatements } from '../audit/reader.js';
 import { type Io, runCli } from '../cli/main.js';
 import { auditDir, targetStateDir } from '../config/paths.js';
 import { loadTargetFile } from '../config/target-file.js';
@@ -273,9 +274,9 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     } finally {
       await spool.close();
     }
-    const statements = existsSync(audit.file) ? readFileSync(audit.file, 'utf8').split('\n').filter(Boolean).length : 0;
+    const statements = readStatements(audit.dir).length;
     progress(`spool ${spoolDir}: ${spooled} payload(s), not sent (no destination in the demo)`);
-    detail(`audit ledger ${audit.file}: ${statements} statement(s), one JSON line each, every one the agent sent`);
+    detail(`audit ledger ${audit.file}: ${statements} statement(s), every one the agent sent (\`logstag-agent audit\` lists them)`);
     detail('a real run: `logstag-agent run --config FILE` (headless) or the tray app (`npm start` where Electron is installed)');
     return 0;
   } catch (err) {

@@ -1,5 +1,6 @@
 // The headless CLI (the built bin, as `npx logstag-agent` runs it) against the fake mongod.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { readStatements } from '../../agent/audit/reader.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,10 +50,7 @@ describe('CLI against a MongoDB replica set member', () => {
     expect(payload.target).toEqual({ id: 'mongo-logstag', engine: 'mongodb', name: 'Orders replica set' });
     expect(payload.signals.every((s) => s.status === 'ok')).toBe(true);
     for (const canary of CURRENT_OP_CANARIES) expect(stdout).not.toContain(canary);
-    const entries = readFileSync(join(home, 'audit', 'audit.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { engine: string; statement: string; outcome: string });
+    const entries = readStatements(join(home, 'audit'));
     expect(entries.length).toBeGreaterThan(20);
     for (const e of entries) {
       expect(e.engine).toBe('mongodb');

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { readStatements } from '../../agent/audit/reader.js';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { PayloadV1Schema, type PayloadV1 } from '../../collectors/core/payload.js';
@@ -110,15 +111,12 @@ describe('CLI against the harness PostgreSQL', () => {
   it('records every statement in the audit ledger, and the server saw only reads from the agent', async () => {
     const home = mkdtempSync(join(tmpdir(), 'lsa-audit-'));
     await collect('monitor', home);
-    const entries = readFileSync(join(home, 'audit', 'audit.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { statement: string; outcome: string; targetId: string });
+    const entries = readStatements(join(home, 'audit'));
     expect(entries.length).toBeGreaterThanOrEqual(7);
     // Reads, and the session's own verified read-only transaction around them.
     const READ = /^(SELECT|SHOW|WITH)\b|^BEGIN TRANSACTION READ ONLY$|^ROLLBACK$/i;
     for (const e of entries) {
-      expect(e.targetId).toBe('pg-monitor');
+      expect(e.target).toBe('pg-monitor');
       expect(e.statement).toMatch(READ);
     }
     // The server's own log of `collect --once`: every statement from the agent's application_name

@@ -2,7 +2,6 @@
 // (mongodb://user:password@host:port/?authSource=admin, or mongodb+srv://…).
 // No MongoDB server can be installed on the build machines: without MONGODB_URL
 // this suite is reported as skipped, with the reason, never as passed.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { verifiedSignals } from '../helpers/verified-signals.js';
 import type { AuditEntry } from '../../collectors/core/audit.js';
@@ -12,6 +11,7 @@ import { ALLOWED_COMMANDS } from '../../collectors/mongodb/guard.js';
 import { MongoSession } from '../../collectors/mongodb/session.js';
 import { expectChecklistMatchesPayload } from '../helpers/mongo.js';
 import { agentOps } from '../helpers/pg.js';
+import { readStatements } from '../../agent/audit/reader.js';
 
 const url = process.env['MONGODB_URL'];
 const NOT_RUN = 'not run: MONGODB_URL is not set (e.g. MONGODB_URL=mongodb://logstag_monitor:PASSWORD@db.example:27017/?authSource=admin)';
@@ -62,10 +62,7 @@ describe.skipIf(url === undefined || url === '')('MongoDB collector against a re
     }
     expectChecklistMatchesPayload(report, payload);
     console.log(verifiedSignals('mongodb', payload, report.identity.serverVersion));
-    const audited = readFileSync(ledger.file, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as AuditEntry);
+    const audited = readStatements(ledger.dir);
     for (const e of audited) {
       expect(e.outcome).not.toBe('refused');
       expect(ALLOWED_COMMANDS).toContain(/^[^:]+: \{"([^"]+)"/.exec(e.statement)?.[1]);

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { verifiedSignals } from '../helpers/verified-signals.js';
 import { TargetSchema, type Target } from '../../collectors/target.js';
 import { agentOps } from '../helpers/pg.js';
+import { readStatements } from '../../agent/audit/reader.js';
 
 /**
  * Against a real Oracle Database (19c, 21c, 23ai) when ORACLE_URL is set:
@@ -43,10 +43,7 @@ describe.skipIf(url === undefined)(`Oracle collector against a real server (${ur
     expect(payload.signals.find((s) => s.id === 'oracle.instance')?.status).toBe('ok');
     const licensed = target.oracle?.diagnosticsPack === true;
     if (!licensed) expect(payload.signals.find((s) => s.id === 'oracle.ash_activity')).toMatchObject({ reason: 'not_licensed' });
-    const audited = readFileSync(ledger.file, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { statement: string; outcome: string });
+    const audited = readStatements(ledger.dir);
     for (const e of audited) expect(e.statement).toMatch(/^(SELECT|WITH)\b|^SET TRANSACTION READ ONLY$|^ROLLBACK$/);
     if (!licensed) expect(audited.filter((e) => PACK_OBJECTS.test(e.statement))).toEqual([]);
     const instance = payload.signals.find((x) => x.id === 'oracle.instance') as { value?: { version?: string } };

@@ -4,6 +4,7 @@ import type { PayloadV1 } from '../../collectors/core/payload.js';
 import { postgresCatalog } from '../../collectors/postgres/catalog.js';
 import { agentOps, pgTarget, superClient } from '../helpers/pg.js';
 import { unsupportedOn } from '../helpers/pg-versions.js';
+import { readStatements } from '../../agent/audit/reader.js';
 
 const pg = inject('pg');
 /** Views this major lacks (pg_stat_io before 16, ...): their signals are unsupported for every identity. */
@@ -131,12 +132,7 @@ describe('PostgreSQL collector on the real cluster, three identities', () => {
 
   it('every statement the agent sent was a read: audit ledger and the server log agree', async () => {
     const runs = await Promise.all((['lowpriv', 'monitor', 'admin'] as const).map((r) => cycle(r)));
-    const audited = runs.flatMap((r) =>
-      readFileSync(r.ledger.file, 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as { statement: string; outcome: string }),
-    );
+    const audited = runs.flatMap((r) => readStatements(r.ledger.dir));
     expect(audited.length).toBeGreaterThan(3 * postgresCatalog.length);
     // Reads, and the session's own read-only transaction around them.
     const READ = /^(SELECT|WITH|SHOW)\b|^BEGIN TRANSACTION READ ONLY$|^ROLLBACK$/;

@@ -13,6 +13,7 @@ import { ReadOnlyViolation } from '../../collectors/postgres/guard.js';
 import { PgSession } from '../../collectors/postgres/session.js';
 import { startPostgres, type PgHarness } from '../harness/postgres.js';
 import { agentOps, pgTarget, superClient } from '../helpers/pg.js';
+import { readStatements } from '../../agent/audit/reader.js';
 
 const shared = inject('pg');
 const signal = (p: PayloadV1, id: string) => p.signals.find((s) => s.id === id)!;
@@ -212,11 +213,7 @@ describe('PostgreSQL faults on the shared cluster (private database and roles)',
     } finally {
       await s.close();
     }
-    const refused = (await import('node:fs'))
-      .readFileSync(ledger.file, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { outcome: string; statement: string });
+    const refused = readStatements(ledger.dir);
     expect(refused.filter((e) => e.outcome === 'refused').map((e) => e.statement)).toEqual([
       'CREATE TABLE agent_was_here (id int)',
       'SELECT pg_stat_statements_reset()',

@@ -1,7 +1,7 @@
 // The policy end to end against the harness PostgreSQL: what the preview API
 // returns is byte for byte what the shipper writes for the same cycle, excluded
 // columns are not even selected, redacted names are stable across cycles.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
@@ -15,6 +15,7 @@ import { NameKeyStore } from '../../agent/secrets/name-key.js';
 import { VaultError } from '../../agent/secrets/vault.js';
 import { TargetOperations } from '../../agent/target-operations.js';
 import { jsonFile, runAgentCli } from '../helpers/cli.js';
+import { readStatements } from '../../agent/audit/reader.js';
 
 const pg = inject('pg');
 
@@ -101,10 +102,7 @@ describe('policy against the harness PostgreSQL', () => {
     expect(preview.policy).toMatchObject({ client_metadata: 'exclude', identity_metadata: 'redact', query_text: 'redact' });
     expect(shippedBytes.toString('utf8')).not.toContain(`"${pg.users.monitor.user}"`);
 
-    const statements = readFileSync(a.ledger.file, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { statement?: string });
+    const statements = readStatements(a.ledger.dir);
     const activitySql = statements.map((e) => e.statement ?? '').filter((s) => s.includes('FROM pg_stat_activity WHERE pid <> pg_backend_pid()'));
     expect(activitySql).toHaveLength(1);
     expect(activitySql[0]).not.toMatch(/client_addr|application_name|pg_blocking_pids/);

@@ -2,7 +2,7 @@
 // topology (Sentinel, cluster, TLS): each runs on private servers started by the same harness.
 import { Spool } from '../../agent/delivery/spool.js';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { parseTarget } from '../../agent/config/target-file.js';
 import { checkCommand, CommandRefused } from '../../collectors/redis/guard.js';
 import { RedisSession } from '../../collectors/redis/session.js';
 import { AuditLedger } from '../../agent/audit/ledger.js';
+import { readStatements } from '../../agent/audit/reader.js';
 import { TargetMemoryStore } from '../../agent/state/target-memory-store.js';
 import { TargetOperations } from '../../agent/target-operations.js';
 import { MONITOR_ACL, type RedisHarness, type RespTarget, redisCommand, redisCommands, redisMonitor, startRedis } from '../harness/redis.js';
@@ -397,8 +398,7 @@ describe('connection modes', () => {
       expect(r.code).toBe(0);
       const p = PayloadV1Schema.parse(JSON.parse(r.stdout));
       expect(valueOf<{ tcp_port: number }>(p, 'redis.server').tcp_port).toBe(h.port);
-      const ledger = readFileSync(join(home, 'audit', 'audit.jsonl'), 'utf8');
-      expect(ledger).toContain('"statement":"SENTINEL GET-MASTER-ADDR-BY-NAME mymaster"');
+      expect(readStatements(join(home, 'audit')).map((e) => e.statement)).toContain('SENTINEL GET-MASTER-ADDR-BY-NAME mymaster');
     } finally {
       const gone = new Promise((r) => sentinel.once('exit', r));
       sentinel.kill('SIGTERM');

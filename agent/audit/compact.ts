@@ -1,0 +1,241 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { AuditEntry, PolicyChangeEntry } from '../../collectors/core/audit.js';
+import { type CycleRecordLine, parseLiveLine, type SegmentHeader, segmentName } from './format.js';
+
+/** One statement of a cycle, by statement id. */
+export interface RawStatement {
+  sid: string;
+  ms: number;
+  outcome: AuditEntry['outcome'];
+  code?: string;
+  rows?: number;
+  time?: string;
+}
+
+export interface RawCycle {
+  cycle: number;
+  target: string;
+  engine: string;
+  startedAt: number;
+  endedAt: number;
+  statements: RawStatement[];
+}
+
+export interface Grouped {
+  cycles: RawCycle[];
+  policies: PolicyChangeEntry[];
+  /** 1-based numbers of the lines that are not ledger lines (damaged, truncated, hand-edited). */
+  damaged: number[];
+  /** True when the live file held lines from an earlier version (text inline). */
+  legacy: boolean;
+}
+
+/** Statements an earlier version recorded without a cycle: one run per target while they follow each other. */
+const LEGACY_GAP_MS = 30_000;
+
+/**
+ * Groups the lines of a live (or legacy) file into cycles, in the order they
+ * were written. A line that is not a ledger line is counted and skipped, never
+ * fatal. `intern` gives a legacy line's text its statement id; `nextCycle`
+ * numbers the runs of legacy lines.
+ */
+export function groupLive(text: string, opts: { intern(text: string): string; nextCycle(): number }): Grouped {
+  const byCycle = new Map<number, RawCycle>();
+  const legacyRun = new Map<string, RawCycle>();
+  const policies: PolicyChangeEntry[] = [];
+  const damaged: number[] = [];
+  let legacy = false;
+  const lines = text.split('\n');
+  // The last element is what follows the last newline: empty, or a line cut short by a crash.
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line === '') continue;
+    const parsed = parseLiveLine(line);
+    if (parsed === undefined) {
+      damaged.push(i + 1);
+      continue;
+    }
+    if (parsed.kind === 'policy') {
+      policies.push(parsed.value);
+      continue;
+    }
+    if (parsed.kind === 'statement') {
+      const s = parsed.value;
+      const end = Date.parse(s.time);
+      let c = byCycle.get(s.cycle);
+      if (c === undefined || c.target !== s.target) {
+        if (c !== undefined) {
+          // A cycle number reused for another target is not one of ours: keep the first, report the line.
+          damaged.push(i + 1);
+          continue;
+        }
+        c = { cycle: s.cycle, target: s.target, engine: s.engine, startedAt: end - s.ms, endedAt: end, statements: [] };
+        byCycle.set(s.cycle, c);
+      }
+      c.startedAt = Math.min(c.startedAt, end - s.ms);
+      c.endedAt = Math.max(c.endedAt, end);
+      c.statements.push(strip({ sid: s.sid, ms: s.ms, outcome: s.outcome, code: s.code, rows: s.rows, time: s.time }));
+      continue;
+    }
+    legacy = true;
+    const e = parsed.value;
+    const end = Date.parse(e.time);
+    let run = legacyRun.get(e.targetId);
+    if (run === undefined || end - e.durationMs - run.endedAt > LEGACY_GAP_MS) {
+      run = { cycle: opts.nextCycle(), target: e.targetId, engine: e.engine, startedAt: end - e.durationMs, endedAt: end, statements: [] };
+      legacyRun.set(e.targetId, run);
+      byCycle.set(run.cycle, run);
+    }
+    run.endedAt = Math.max(run.endedAt, end);
+    run.statements.push(strip({ sid: opts.intern(e.statement), ms: e.durationMs, outcome: e.outcome, code: e.code, rows: e.rows, time: e.time }));
+  }
+  const cycles = [...byCycle.values()].sort((a, b) => a.cycle - b.cycle);
+  return { cycles, policies, damaged, legacy };
+}
+
+function strip(s: { [K in keyof RawStatement]: RawStatement[K] | undefined }): RawStatement {
+  const out: RawStatement = { sid: s.sid!, ms: s.ms!, outcome: s.outcome! };
+  if (s.code !== undefined) out.code = s.code;
+  if (s.rows !== undefined) out.rows = s.rows;
+  if (s.time !== undefined) out.time = s.time;
+  return out;
+}
+
+/** Compacts cycles into one gzip segment: statement lists become plans, times deltas, durations whole milliseconds. */
+export function encodeSegment(cycles: readonly RawCycle[], policies: readonly PolicyChangeEntry[]): { name: string; body: Buffer; from: number; to: number } {
+  const times = [...cycles.map((c) => c.startedAt), ...policies.map((p) => Date.parse(p.time))];
+  const ends = [...cycles.map((c) => c.endedAt), ...policies.map((p) => Date.parse(p.time))];
+  const from = Math.floor(Math.min(...times));
+  const to = Math.ceil(Math.max(...ends));
+  const firstCycle = cycles[0]?.cycle ?? 0;
+  const targets = new Map<string, number>();
+  const plans = new Map<string, number>();
+  const head: string[] = [];
+  const body: string[] = [];
+  const lastStart = new Map<number, number>();
+  let lastCycle = firstCycle;
+  for (const c of cycles) {
+    const tk = `${c.target}\u0000${c.engine}`;
+    let t = targets.get(tk);
+    if (t === undefined) {
+      t = targets.size;
+      targets.set(tk, t);
+      head.push(JSON.stringify({ t, id: c.target, engine: c.engine }));
+    }
+    const sids = c.statements.map((s) => s.sid);
+    const pk = sids.join(',');
+    let p = plans.get(pk);
+    if (p === undefined) {
+      p = plans.size;
+      plans.set(pk, p);
+      head.push(JSON.stringify({ p, s: sids }));
+    }
+    const start = Math.round(c.startedAt);
+    const rec: CycleRecordLine = [c.cycle - lastCycle, t, start - (lastStart.get(t) ?? from), p, c.statements.map((s) => Math.round(s.ms))];
+    const failed = c.statements.flatMap((s, i): ([number, string] | [number, string, string])[] =>
+      s.outcome === 'ok' ? [] : [s.code === undefined ? [i, s.outcome] : [i, s.outcome, s.code]],
+    );
+    if (failed.length > 0) rec.push(failed);
+    body.push(JSON.stringify(rec));
+    lastStart.set(t, start);
+    lastCycle = c.cycle;
+  }
+  for (const p of policies) body.push(JSON.stringify(p));
+  const header: SegmentHeader = { segment: 1, from, to, first: firstCycle, cycles: cycles.length };
+  const text = `${[JSON.stringify(header), ...head, ...body].join('\n')}\n`;
+  return { name: segmentName(from, to, firstCycle), body: gzipSync(text, { level: 9 }), from, to };
+}
+
+export interface DecodedSegment {
+  header: SegmentHeader | undefined;
+  cycles: RawCycle[];
+  policies: PolicyChangeEntry[];
+  damaged: number[];
+  /** Set when the gzip stream itself is damaged: what could be decoded is still returned. */
+  truncated?: string;
+}
+
+/** Reads a segment back; a damaged line (or a damaged tail of the gzip stream) is reported, never fatal. */
+export function decodeSegment(gz: Buffer): DecodedSegment {
+  let text: string;
+  let truncated: string | undefined;
+  try {
+    text = gunzipSync(gz).toString('utf8');
+  } catch (err) {
+    truncated = (err as Error).message;
+    try {
+      // What precedes the damage is still readable.
+      text = gunzipSync(gz, { finishFlush: 2 /* Z_SYNC_FLUSH */ }).toString('utf8');
+    } catch {
+      text = '';
+    }
+  }
+  const out: DecodedSegment = { header: undefined, cycles: [], policies: [], damaged: [], ...(truncated ? { truncated } : {}) };
+  const targets = new Map<number, { id: string; engine: string }>();
+  const plans = new Map<number, string[]>();
+  const lastStart = new Map<number, number>();
+  let lastCycle = 0;
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line === '') continue;
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch {
+      out.damaged.push(i + 1);
+      continue;
+    }
+    if (i === 0) {
+      const h = v as Partial<SegmentHeader>;
+      if (h?.segment !== 1 || typeof h.from !== 'number' || typeof h.to !== 'number' || typeof h.first !== 'number') {
+        out.damaged.push(1);
+        return out;
+      }
+      out.header = h as SegmentHeader;
+      lastCycle = h.first ?? 0;
+      continue;
+    }
+    const header = out.header!;
+    if (Array.isArray(v)) {
+      const [dc, t, dt, p, ms, failed] = v as Partial<CycleRecordLine>;
+      const target = typeof t === 'number' ? targets.get(t) : undefined;
+      const plan = typeof p === 'number' ? plans.get(p) : undefined;
+      if (
+        typeof dc !== 'number' ||
+        typeof dt !== 'number' ||
+        target === undefined ||
+        plan === undefined ||
+        !Array.isArray(ms) ||
+        ms.length !== plan.length ||
+        !ms.every((x) => typeof x === 'number') ||
+        (failed !== undefined && !Array.isArray(failed))
+      ) {
+        out.damaged.push(i + 1);
+        continue;
+      }
+      const cycle = lastCycle + dc;
+      const startedAt = (lastStart.get(t!) ?? header.from) + dt;
+      lastStart.set(t!, startedAt);
+      lastCycle = cycle;
+      const statements: RawStatement[] = plan.map((sid, k) => ({ sid, ms: ms[k]!, outcome: 'ok' }));
+      for (const f of failed ?? []) {
+        const s = Array.isArray(f) && typeof f[0] === 'number' ? statements[f[0]] : undefined;
+        if (s === undefined || (f[1] !== 'error' && f[1] !== 'refused')) continue;
+        s.outcome = f[1];
+        if (typeof f[2] === 'string') s.code = f[2];
+      }
+      out.cycles.push({ cycle, target: target.id, engine: target.engine, startedAt, endedAt: startedAt + ms.reduce((a, b) => a + b, 0), statements });
+      continue;
+    }
+    const o = v as Record<string, unknown>;
+    if (typeof o['t'] === 'number' && typeof o['id'] === 'string' && typeof o['engine'] === 'string') targets.set(o['t'], { id: o['id'], engine: o['engine'] });
+    else if (typeof o['p'] === 'number' && Array.isArray(o['s']) && o['s'].every((x) => typeof x === 'string')) plans.set(o['p'], o['s'] as string[]);
+    else {
+      const parsed = parseLiveLine(line);
+      if (parsed?.kind === 'policy') out.policies.push(parsed.value);
+      else out.damaged.push(i + 1);
+    }
+  }
+  return out;
+}
