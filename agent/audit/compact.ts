@@ -1,11 +1,12 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { AuditEntry, PolicyChangeEntry } from '../../collectors/core/audit.js';
-import { type CycleRecordLine, parseLiveLine, type SegmentHeader, segmentName } from './format.js';
+import { type CycleRecordLine, parseLiveLine, type SegmentHeader, segmentName, SLOW_STATEMENT_MS } from './format.js';
 
 /** One statement of a cycle, by statement id. */
 export interface RawStatement {
   sid: string;
-  ms: number;
+  /** Undefined for a compacted fast statement (under SLOW_STATEMENT_MS). */
+  ms: number | undefined;
   outcome: AuditEntry['outcome'];
   code?: string;
   rows?: number;
@@ -94,14 +95,14 @@ export function groupLive(text: string, opts: { intern(text: string): string; ne
 }
 
 function strip(s: { [K in keyof RawStatement]: RawStatement[K] | undefined }): RawStatement {
-  const out: RawStatement = { sid: s.sid!, ms: s.ms!, outcome: s.outcome! };
+  const out: RawStatement = { sid: s.sid!, ms: s.ms, outcome: s.outcome! };
   if (s.code !== undefined) out.code = s.code;
   if (s.rows !== undefined) out.rows = s.rows;
   if (s.time !== undefined) out.time = s.time;
   return out;
 }
 
-/** Compacts cycles into one gzip segment: statement lists become plans, times deltas, durations whole milliseconds. */
+/** Compacts cycles into one gzip segment: statement lists become plans, times deltas; the cycle's duration and slow or failed statements' own durations in whole milliseconds. */
 export function encodeSegment(cycles: readonly RawCycle[], policies: readonly PolicyChangeEntry[]): { name: string; body: Buffer; from: number; to: number } {
   const times = [...cycles.map((c) => c.startedAt), ...policies.map((p) => Date.parse(p.time))];
   const ends = [...cycles.map((c) => c.endedAt), ...policies.map((p) => Date.parse(p.time))];
@@ -131,10 +132,14 @@ export function encodeSegment(cycles: readonly RawCycle[], policies: readonly Po
       head.push(JSON.stringify({ p, s: sids }));
     }
     const start = Math.round(c.startedAt);
-    const rec: CycleRecordLine = [c.cycle - lastCycle, t, start - (lastStart.get(t) ?? from), p, c.statements.map((s) => Math.round(s.ms))];
     const failed = c.statements.flatMap((s, i): ([number, string] | [number, string, string])[] =>
       s.outcome === 'ok' ? [] : [s.code === undefined ? [i, s.outcome] : [i, s.outcome, s.code]],
     );
+    const slow = c.statements.flatMap((s, i): [number, number][] =>
+      s.ms !== undefined && (s.ms >= SLOW_STATEMENT_MS || s.outcome !== 'ok') ? [[i, Math.round(s.ms)]] : [],
+    );
+    const rec: CycleRecordLine = [c.cycle - lastCycle, t, start - (lastStart.get(t) ?? from), p, Math.max(0, Math.round(c.endedAt - c.startedAt))];
+    if (slow.length > 0 || failed.length > 0) rec.push(slow);
     if (failed.length > 0) rec.push(failed);
     body.push(JSON.stringify(rec));
     lastStart.set(t, start);
@@ -198,18 +203,19 @@ export function decodeSegment(gz: Buffer): DecodedSegment {
     }
     const header = out.header!;
     if (Array.isArray(v)) {
-      const [dc, t, dt, p, ms, failed] = v as Partial<CycleRecordLine>;
+      const [dc, t, dt, p, ms, slow, failed] = v as Partial<CycleRecordLine>;
       const target = typeof t === 'number' ? targets.get(t) : undefined;
       const plan = typeof p === 'number' ? plans.get(p) : undefined;
+      // The earlier layout: every statement's duration in place of the cycle's.
+      const every = Array.isArray(ms) ? ms : undefined;
       if (
         typeof dc !== 'number' ||
         typeof dt !== 'number' ||
         target === undefined ||
         plan === undefined ||
-        !Array.isArray(ms) ||
-        ms.length !== plan.length ||
-        !ms.every((x) => typeof x === 'number') ||
-        (failed !== undefined && !Array.isArray(failed))
+        (every === undefined ? typeof ms !== 'number' : every.length !== plan.length || !every.every((x) => typeof x === 'number')) ||
+        (slow !== undefined && !Array.isArray(slow)) ||
+        (failed !== undefined && (every !== undefined || !Array.isArray(failed)))
       ) {
         out.damaged.push(i + 1);
         continue;
@@ -218,14 +224,22 @@ export function decodeSegment(gz: Buffer): DecodedSegment {
       const startedAt = (lastStart.get(t!) ?? header.from) + dt;
       lastStart.set(t!, startedAt);
       lastCycle = cycle;
-      const statements: RawStatement[] = plan.map((sid, k) => ({ sid, ms: ms[k]!, outcome: 'ok' }));
-      for (const f of failed ?? []) {
+      const statements: RawStatement[] = plan.map((sid, k) => ({ sid, ms: every?.[k], outcome: 'ok' }));
+      // In the earlier layout the sixth element was the failed list.
+      const failures = every !== undefined ? ((slow as unknown as ([number, string] | [number, string, string])[] | undefined) ?? []) : (failed ?? []);
+      if (every === undefined)
+        for (const d of slow ?? []) {
+          const s = Array.isArray(d) && typeof d[0] === 'number' && typeof d[1] === 'number' ? statements[d[0]] : undefined;
+          if (s !== undefined) s.ms = d[1];
+        }
+      for (const f of failures) {
         const s = Array.isArray(f) && typeof f[0] === 'number' ? statements[f[0]] : undefined;
         if (s === undefined || (f[1] !== 'error' && f[1] !== 'refused')) continue;
         s.outcome = f[1];
         if (typeof f[2] === 'string') s.code = f[2];
       }
-      out.cycles.push({ cycle, target: target.id, engine: target.engine, startedAt, endedAt: startedAt + ms.reduce((a, b) => a + b, 0), statements });
+      const duration = every === undefined ? (ms as number) : every.reduce((a, b) => a + b, 0);
+      out.cycles.push({ cycle, target: target.id, engine: target.engine, startedAt, endedAt: startedAt + duration, statements });
       continue;
     }
     const o = v as Record<string, unknown>;

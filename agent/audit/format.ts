@@ -107,7 +107,17 @@ export interface SegmentHeader {
   cycles: number;
 }
 
-export type CycleRecordLine = [number, number, number, number, number[], ([number, string] | [number, string, string])[]?];
+/**
+ * One compacted cycle: [cycle delta, target index, start delta (ms), plan index, cycle duration (ms),
+ * slow statements as [index, ms] pairs, failed statements as [index, outcome, code?]]. A statement's own
+ * duration is kept only when it reached SLOW_STATEMENT_MS or failed: the durations of fast statements are
+ * noise that would cost most of the ledger's bytes (docs/audit-ledger.md). An earlier layout kept every
+ * duration as an array in place of the cycle duration; the reader accepts both.
+ */
+export type CycleRecordLine = [number, number, number, number, number | number[], [number, number][]?, ([number, string] | [number, string, string])[]?];
+
+/** A statement at least this slow keeps its own duration once compacted. */
+export const SLOW_STATEMENT_MS = 100;
 
 export const SEGMENT_RE = /^audit-(\d+)-(\d+)-(\d+)\.jsonl\.gz$/;
 export const segmentName = (from: number, to: number, firstCycle: number): string => `audit-${from}-${to}-${firstCycle}.jsonl.gz`;
@@ -120,8 +130,13 @@ export interface CycleStatement {
   text: string | undefined;
   outcome: AuditEntry['outcome'];
   code?: string;
-  /** Milliseconds: exact (3 decimals) in the live file, rounded to 1 ms once compacted. */
-  durationMs: number;
+  /**
+   * Milliseconds: exact (3 decimals) in the live file; once compacted, rounded to 1 ms for a statement
+   * that took at least SLOW_STATEMENT_MS or failed, and absent for a faster one (`fasterThanMs` says so).
+   */
+  durationMs?: number;
+  /** Set instead of durationMs for a compacted fast statement: it took less than this. */
+  fasterThanMs?: number;
   rows?: number;
   /** When it finished: exact in the live file; absent once compacted. */
   time?: string;

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PolicyChangeEntry } from '../../collectors/core/audit.js';
 import { decodeSegment, groupLive, type RawCycle } from './compact.js';
-import { type CycleView, digestOf, idMatches, LEGACY_RE, parseStatementLine, SEGMENT_RE } from './format.js';
+import { type CycleView, digestOf, idMatches, LEGACY_RE, parseStatementLine, SEGMENT_RE, SLOW_STATEMENT_MS } from './format.js';
 
 export interface LedgerFilter {
   target?: string;
@@ -158,7 +158,7 @@ export class LedgerReader {
         id: s.sid,
         text: inline?.get(s.sid) ?? this.texts.get(s.sid),
         outcome: s.outcome,
-        durationMs: s.ms,
+        ...(s.ms === undefined ? { fasterThanMs: SLOW_STATEMENT_MS } : { durationMs: s.ms }),
         ...(s.code === undefined ? {} : { code: s.code }),
         ...(s.rows === undefined ? {} : { rows: s.rows }),
         ...(s.time === undefined ? {} : { time: s.time }),
@@ -171,7 +171,17 @@ export class LedgerReader {
 export function readStatements(
   dir: string,
   filter: LedgerFilter = {},
-): { target: string; engine: string; cycle: number; statement: string; outcome: string; durationMs: number; code?: string; time?: string }[] {
+): {
+  target: string;
+  engine: string;
+  cycle: number;
+  statement: string;
+  outcome: string;
+  durationMs?: number;
+  fasterThanMs?: number;
+  code?: string;
+  time?: string;
+}[] {
   const r = new LedgerReader(dir);
   const out = [];
   for (const c of r.cycles(filter))
@@ -182,7 +192,8 @@ export function readStatements(
         cycle: c.cycle,
         statement: s.text ?? `(unknown statement ${s.id})`,
         outcome: s.outcome,
-        durationMs: s.durationMs,
+        ...(s.durationMs === undefined ? {} : { durationMs: s.durationMs }),
+        ...(s.fasterThanMs === undefined ? {} : { fasterThanMs: s.fasterThanMs }),
         ...(s.code === undefined ? {} : { code: s.code }),
         ...(s.time === undefined ? {} : { time: s.time }),
       });

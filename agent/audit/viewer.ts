@@ -10,7 +10,8 @@ export function parseWhen(value: string, flag: string, now = Date.now()): number
 }
 
 const pad = (s: string, n: number): string => (s.length >= n ? s : s + ' '.repeat(n - s.length));
-const ms = (x: number): string => (Number.isInteger(x) ? `${x} ms` : `${x.toFixed(3)} ms`);
+const ms = (x: number | undefined, under: number | undefined): string =>
+  x === undefined ? `< ${under ?? '?'} ms` : Number.isInteger(x) ? `${x} ms` : `${x.toFixed(3)} ms`;
 
 /**
  * What `logstag-agent audit` prints: one block per cycle (when, which target,
@@ -41,7 +42,7 @@ export function viewLedger(dir: string, filter: LedgerFilter, json: boolean, out
     out(`${new Date(c.startedAt).toISOString()}  target ${c.target} (${c.engine})  cycle ${c.cycle}  ${c.statements.length} statement(s)`);
     for (const s of c.statements) {
       const what = s.text ?? `(text of statement ${s.id} not in the ledger)`;
-      out(`  ${pad(s.outcome, 8)}${pad(ms(s.durationMs), 12)}${pad(s.code ?? '', 10)}${what}`);
+      out(`  ${pad(s.outcome, 8)}${pad(ms(s.durationMs, s.fasterThanMs), 12)}${pad(s.code ?? '', 10)}${what}`);
     }
   }
   if (!json && cycles > 0) out('');

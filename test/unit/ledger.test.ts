@@ -122,6 +122,34 @@ describe('audit ledger: rotation, compression, retention', () => {
     for (const c of cycles) expect(Math.abs(c.startedAt - (T0 + (c.cycle - 1) * 30_000 - 1.25))).toBeLessThanOrEqual(1);
   });
 
+  it('keeps the cycle duration, and each slow or failed statement its own, once compacted; a fast statement says it was fast', async () => {
+    const d = dir();
+    const l = new AuditLedger(d, { liveMaxBytes: 4096, maxBytes: 10 * 1024 * 1024, now: () => T0 + 3_600_000 });
+    const ms = (n: number, i: number): number => (i === 2 ? 250 + n : i === 1 && n % 5 === 0 ? 40 : 2.5);
+    for (let n = 0; n < 40; n++)
+      await cycle(l, 'a', T0 + n * 30_000, CATALOG, (i) => ({ durationMs: ms(n, i), ...(i === 1 && n % 5 === 0 ? { outcome: 'error', code: '42501' } : {}) }));
+    // Wholly compacted cycles (a cycle cut by a rotation keeps its live half exact).
+    const compacted = [...new LedgerReader(d).cycles()].filter((c) => c.source === 'segment' && c.statements.every((s) => s.time === undefined));
+    expect(compacted.length).toBeGreaterThan(3);
+    for (const c of compacted) {
+      const n = c.cycle - 1;
+      expect(c.statements[2]).toMatchObject({ durationMs: 250 + n });
+      if (n % 5 === 0) expect(c.statements[1]).toMatchObject({ outcome: 'error', code: '42501', durationMs: 40 });
+      else expect(c.statements[1]).toMatchObject({ outcome: 'ok', fasterThanMs: 100 });
+      expect(c.statements[0]!.durationMs).toBeUndefined();
+      expect(c.statements[0]!.fasterThanMs).toBe(100);
+    }
+    const out: string[] = [];
+    viewLedger(
+      d,
+      {},
+      false,
+      (x) => out.push(x),
+      () => {},
+    );
+    expect(out.join('\n')).toContain('< 100 ms');
+  });
+
   it('drops cycles older than the retention, and the oldest first when over the size cap', async () => {
     const d = dir();
     let now = T0;
