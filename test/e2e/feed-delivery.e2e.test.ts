@@ -8,6 +8,7 @@ import { VaultError } from '../../agent/secrets/vault.js';
 import { DestinationSchema } from '../../contract/destination.js';
 import { startIngestServer } from '../helpers/ingest-server.js';
 import { addTarget, gotoScreen, openApp, screenshot, useApp } from './app.js';
+import { axeViolations } from './axe.js';
 
 const app = useApp();
 const AGENT = { id: '5b0c8a0e-2f7e-4c5e-9a51-3c1f6f3b7d21', version: '0.1.0', host: 'e2e-host' };
@@ -71,7 +72,14 @@ describe('live feed: spooled or sent, per entry', () => {
       await expect.poll(() => state.getAttribute('data-delivery').catch(() => null), { timeout: 15_000 }).toBe('spooled');
       await expect.poll(() => state.textContent(), { timeout: 15_000 }).toMatch(/^Spooled, waiting: .*(refused|not answer|connect)/i);
       expect(ingest.accepted.map((a) => a.payload.collectedAt)).not.toContain(payload.result.collectedAt);
+      // A long reason is cut with an ellipsis on the entry's one line, at 900 px too; the opened entry has it whole.
+      await page.setViewportSize({ width: 900, height: 600 });
+      await expect(entry.locator('.line').evaluate((e) => e.scrollWidth - e.clientWidth)).resolves.toBeLessThanOrEqual(1);
+      await expect(state.evaluate((e) => [getComputedStyle(e).textOverflow, getComputedStyle(e).whiteSpace])).resolves.toEqual(['ellipsis', 'nowrap']);
+      await screenshot(page, 'feed-delivery-spooled-900', feed);
+      await page.setViewportSize({ width: 1280, height: 900 });
       await screenshot(page, 'feed-delivery-spooled', feed);
+      await expect(axeViolations(page)).resolves.toEqual([]);
 
       // Back: the shipper retries; the entry says sent, with the time, and the service has that payload.
       await ingest.start();
@@ -86,6 +94,7 @@ describe('live feed: spooled or sent, per entry', () => {
         expect.objectContaining({ targetId: 'shipdb', collectedAt: payload.result.collectedAt, state: 'sent' }),
       );
       await screenshot(page, 'feed-delivery-sent', feed);
+      await expect(axeViolations(page)).resolves.toEqual([]);
       expect(problems).toEqual([]);
       await page.context().close();
     } finally {

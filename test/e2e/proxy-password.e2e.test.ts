@@ -14,6 +14,7 @@ import { KeychainVault } from '../../agent/secrets/keychain-vault.js';
 import { NameKeyStore } from '../../agent/secrets/name-key.js';
 import { TargetOperations } from '../../agent/target-operations.js';
 import { gotoScreen, openApp, screenshot, useApp, type AgentApi } from './app.js';
+import { axeViolations } from './axe.js';
 
 const app = useApp();
 const homes: string[] = [];
@@ -110,8 +111,8 @@ describe('proxy password', () => {
         await screenshot(page, `settings-proxy-${size.width}-${scheme}`, dest);
       }
     }
-    await page.emulateMedia({ colorScheme: 'light' });
     await page.setViewportSize({ width: 1280, height: 900 });
+    await expect(axeViolations(page)).resolves.toEqual([]);
 
     // Another proxy host with the password kept: refused, the stored password stays for its own proxy.
     await dest.getByLabel('Proxy URL').fill('http://elsewhere.example.net:3128');

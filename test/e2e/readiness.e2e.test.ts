@@ -4,6 +4,7 @@ import { chmodSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { describe, expect, inject, it } from 'vitest';
 import { addTarget, gotoScreen, openApp, screenshot, useApp } from './app.js';
+import { axeViolations } from './axe.js';
 
 const app = useApp();
 const item = (page: Page, id: string) => page.locator(`li[data-item="${id}"]`);
@@ -122,6 +123,7 @@ describe('readiness you can act on', () => {
     expect(states[0]).toBe('fail');
     await expect(page.locator('li[data-target]').evaluateAll((els) => els.map((e) => e.getAttribute('data-target')))).resolves.toEqual(['gone', 'adm', 'mon']);
     await screenshot(page, 'readiness-summary');
+    await expect(axeViolations(page)).resolves.toEqual([]);
 
     // A command shown there has its Copy button, and it copies the command itself.
     const perms = item(page, 'config-permissions');

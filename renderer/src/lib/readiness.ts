@@ -5,7 +5,7 @@
  */
 import type { Result } from '../../../contract/api.js';
 import { cloudFix, cloudIdentityItem } from './readiness-cloud.js';
-import { isMissingItem } from './format.js';
+import { FAILURE, failureKind, isMissingItem } from './format.js';
 
 /** 'unknown': the agent checked and cannot tell (e.g. when a password from an environment variable was set). */
 export type ReadinessState = 'pass' | 'fail' | 'pending' | 'unknown' | 'not_checked';
@@ -67,7 +67,11 @@ export function targetReadiness(targets: readonly Target[], permissions: Readonl
   const out = targets.map((t): TargetReadiness => {
     const p = permissions.get(t.id);
     if (p === undefined) return { id: t.id, name: t.name, state: 'unreachable', problems: ['Not checked yet.'], fixes: [connectionFix(t)] };
-    if ('error' in p) return { id: t.id, name: t.name, state: 'unreachable', problems: [p.error], fixes: [connectionFix(t)] };
+    if ('error' in p) {
+      // Plain words first (the driver's code only in the details, as the dashboard does).
+      const f = FAILURE[failureKind('unreachable', p.error)];
+      return { id: t.id, name: t.name, state: 'unreachable', problems: [`${f.title}. ${f.next} Details: ${p.error}`], fixes: [connectionFix(t)] };
+    }
     const problems: string[] = [];
     const fixes: ReadinessFix[] = [];
     const missing = p.report.items.filter(isMissingItem).length;
@@ -143,10 +147,14 @@ export function readinessItems(
   {
     const missing: string[] = [];
     const fixes: ReadinessFix[] = [];
+    const unchecked: Target[] = [];
     let checked = 0;
     for (const t of targets) {
       const p = permissions.get(t.id);
-      if (p === undefined || 'error' in p) continue;
+      if (p === undefined || 'error' in p) {
+        unchecked.push(t);
+        continue;
+      }
       checked += 1;
       const m = p.report.items.filter(isMissingItem).length;
       if (m > 0) {
@@ -163,9 +171,9 @@ export function readinessItems(
         : missing.length > 0
           ? `Missing grants: ${missing.join(', ')}. Run the grant script from the target's permission check, then re-check.`
           : checked < targets.length
-            ? 'Some targets could not be checked.'
+            ? `Could not check: ${names(unchecked)} (the server must be reachable).`
             : 'No grant missing on any target.',
-      fixes,
+      fixes: missing.length > 0 ? fixes : unchecked.map(connectionFix),
     });
   }
 
