@@ -147,7 +147,12 @@ const SecretInputSchema = z.union([
 export const DestinationInputSchema = DestinationSchema.extend({
   apiKey: SecretInputSchema.optional(),
   proxy: z
-    .object({ url: ProxySchema.shape.url, username: z.string().min(1).max(256).optional(), password: SecretInputSchema.optional() })
+    .object({
+      url: ProxySchema.shape.url,
+      username: z.string().min(1).max(256).optional(),
+      /** Omitted: keep the stored one (same proxy host only); null: no password. */
+      password: SecretInputSchema.nullable().optional(),
+    })
     .strict()
     .optional(),
 });

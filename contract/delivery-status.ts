@@ -35,6 +35,27 @@ export const DeliveryStatusSchema = z
     quarantined: z.number().int().min(0).optional(),
     /** The most recent losses, each with its cause in plain words (what `dropped` counted). */
     losses: z.array(z.object({ at: z.string(), count: z.number().int().min(1), seqs: z.string(), cause: z.string() }).strict()).optional(),
+    /**
+     * The payloads this process handed to delivery most recently (bounded), each with where it is:
+     * `spooled` (waiting; see state and lastError for why), `sent` (acknowledged by the service, `at`),
+     * `local` (no destination: kept in the spool, nothing leaves), `refused` (the service refused it for
+     * good: quarantine or counted lost), `dropped` (left the spool undelivered, counted in `dropped`).
+     * A payload is named by its target id and collection time, as the feed shows it.
+     */
+    payloads: z
+      .array(
+        z
+          .object({
+            targetId: z.string(),
+            collectedAt: z.string(),
+            seq: z.number().int().min(0),
+            spooledAt: z.string(),
+            state: z.enum(['spooled', 'sent', 'local', 'refused', 'dropped']),
+            at: z.string().nullable(),
+          })
+          .strict(),
+      )
+      .optional(),
   })
   .strict();
 

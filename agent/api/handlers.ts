@@ -365,12 +365,22 @@ export function createHandlers({ store, ops, delivery, history = new RecentHisto
         const apiKeySetAt = destination.apiKey === undefined ? current?.apiKeySetAt : new Date().toISOString();
         if (apiKey === undefined) throw new ConfigError('destination.apiKey: required (an environment variable name or the key itself)');
         const { proxy, ...rest } = destination;
-        const proxyPassword = proxy === undefined ? undefined : await secret(proxy.password, current?.proxy?.password);
+        let proxyPassword: SecretRef | undefined;
+        if (proxy !== undefined && proxy.password !== null) {
+          const kept = proxy.password === undefined ? current?.proxy?.password : undefined;
+          // A stored proxy password is for the proxy it was entered for: never sent to another proxy host.
+          if (kept !== undefined && current?.proxy !== undefined && new URL(proxy.url).host !== new URL(current.proxy.url).host)
+            throw new ConfigError(
+              `destination.proxy.password: the proxy changed (${new URL(current.proxy.url).host} → ${new URL(proxy.url).host}); enter the password for the new proxy, or none — the stored one is not sent to another proxy`,
+            );
+          proxyPassword = await secret(proxy.password, current?.proxy?.password);
+        }
+        const { password: _typed, ...proxyRest } = proxy ?? { password: undefined };
         const parsed = DestinationSchema.safeParse({
           ...rest,
           apiKey,
           ...(apiKeySetAt === undefined ? {} : { apiKeySetAt }),
-          ...(proxy === undefined ? {} : { proxy: { ...proxy, ...(proxyPassword === undefined ? {} : { password: proxyPassword }) } }),
+          ...(proxy === undefined ? {} : { proxy: { ...proxyRest, ...(proxyPassword === undefined ? {} : { password: proxyPassword }) } }),
         });
         if (!parsed.success) throw new ConfigError(`destination: ${describeIssue(parsed.error)}`);
         next.destination = parsed.data;

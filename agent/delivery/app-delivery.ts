@@ -6,6 +6,17 @@ import type { Delivery } from './delivery.js';
 import { openDeliveryFromSettings } from './from-settings.js';
 import type { DeliveryStatus } from '../../contract/delivery-status.js';
 
+/** How many recent payloads status() reports one by one (the feed keeps more, but only recent ones are still moving). */
+export const TRACKED_PAYLOADS = 500;
+
+type PayloadState = NonNullable<DeliveryStatus['payloads']>[number];
+interface Tracked {
+  targetId: string;
+  collectedAt: string;
+  seq: number;
+  spooledAt: string;
+}
+
 export interface AppDeliveryOptions {
   home: string;
   agent: AgentIdentity;
@@ -25,6 +36,10 @@ export class AppDelivery {
   private current: Promise<Delivery>;
   private config: string;
   private closed = false;
+  /** The payloads put most recently, oldest first (insertion order), by seq. */
+  private readonly tracked = new Map<number, Tracked>();
+  /** How each recently settled seq ended, whichever pipeline (before or after a settings change) settled it. */
+  private readonly settled = new Map<number, { state: 'sent' | 'refused'; at: string }>();
 
   constructor(private readonly o: AppDeliveryOptions) {
     this.config = this.configKey();
@@ -57,15 +72,56 @@ export class AppDelivery {
   private open(): Promise<Delivery> {
     const { store, home, agent, vault, env, log } = this.o;
     const { destination, spool } = store.settings;
-    return openDeliveryFromSettings({ agent, home, destination, spool, vault, env, log, onUnresolved: 'spool' });
+    return openDeliveryFromSettings({ agent, home, destination, spool, vault, env, log, onUnresolved: 'spool' }).then((d) => this.follow(d));
+  }
+
+  /** Hears every acknowledgement and refusal of this pipeline's spool (acks may come before put() returns). */
+  private follow(d: Delivery): Delivery {
+    const settle = (seq: number, state: 'sent' | 'refused', at: string): void => {
+      // A refused payload (quarantine) is then acknowledged to consume it: it stays refused.
+      if (this.settled.get(seq)?.state === 'refused') return;
+      this.settled.set(seq, { state, at });
+      for (const old of this.settled.keys()) {
+        if (this.settled.size <= TRACKED_PAYLOADS * 2) break;
+        this.settled.delete(old);
+      }
+    };
+    d.spool.onAck = (seqs, refused) => {
+      const at = new Date().toISOString();
+      for (const seq of seqs) settle(seq, refused ? 'refused' : 'sent', at);
+    };
+    d.spool.onQuarantine = (seq) => settle(seq, 'refused', new Date().toISOString());
+    return d;
   }
 
   async put(payload: PayloadV1): Promise<{ seq: number; key: string }> {
-    return (await this.current).put(payload);
+    const stored = await (await this.current).put(payload);
+    this.tracked.set(stored.seq, {
+      targetId: payload.target.id,
+      collectedAt: payload.collectedAt,
+      seq: stored.seq,
+      spooledAt: new Date().toISOString(),
+    });
+    for (const old of this.tracked.keys()) {
+      if (this.tracked.size <= TRACKED_PAYLOADS) break;
+      this.tracked.delete(old);
+    }
+    return stored;
   }
 
+  /** The pipeline's status, with where each recent payload is (sent, still spooled, kept local, refused, dropped). */
   async status(): Promise<DeliveryStatus> {
-    return (await this.current).status();
+    const d = await this.current;
+    const st = await d.status();
+    const acked = d.spool.ackedSeq;
+    const payloads = [...this.tracked.values()].map((t): PayloadState => {
+      const s = this.settled.get(t.seq);
+      if (s !== undefined) return { ...t, state: s.state, at: s.at };
+      // Settled without an acknowledgement: removed by the spool's cap (counted in `dropped`).
+      if (t.seq <= acked) return { ...t, state: 'dropped', at: null };
+      return { ...t, state: st.destination === null ? 'local' : 'spooled', at: null };
+    });
+    return { ...st, payloads };
   }
 
   /** Unsent payloads right now (for the tray's backlog check). */

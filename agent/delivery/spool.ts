@@ -243,6 +243,18 @@ export class Spool {
   private readonly now: () => number;
   /** Appends wake the shipper through this. */
   onAppend: (() => void) | undefined;
+  /**
+   * Told of every acknowledged batch once the cursor is saved past it: the seqs,
+   * and whether the service refused them for good (`lost`) instead of accepting them.
+   */
+  onAck: ((seqs: readonly number[], refused: boolean) => void) | undefined;
+  /** Told of a payload moved to the quarantine (refused by the service). */
+  onQuarantine: ((seq: number) => void) | undefined;
+
+  /** Every seq up to this one is settled: acknowledged, refused or dropped. */
+  get ackedSeq(): number {
+    return this.state.ackedSeq;
+  }
 
   private constructor(
     readonly dir: string,
@@ -776,6 +788,10 @@ export class Spool {
       });
       this.cursor = batch.next;
       while (this.segments.length > 1 && this.segments[1]!.first - 1 <= last.seq) await this.removeSegment(0);
+      this.onAck?.(
+        batch.records.map((r) => r.seq),
+        (opts.lost ?? 0) > 0,
+      );
     }
   }
 
@@ -807,6 +823,8 @@ export class Spool {
       this.say(
         `payload ${r.key} refused by the service (HTTP ${why.status}) was moved to the quarantine ${join(qdir, `${String(r.seq).padStart(16, '0')}.json`)}`,
       );
+      // Before the ack below (which consumes it): this payload was refused, not delivered.
+      this.onQuarantine?.(r.seq);
       await this.ackNow(batch, {});
     });
   }

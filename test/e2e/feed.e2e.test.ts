@@ -1,6 +1,8 @@
 // The live feed screen: payload previews arriving from real PostgreSQL collections,
 // each field with its category and the policy's effect; redacted query text; filters; pause.
+import type { Locator } from 'playwright-core';
 import { describe, expect, inject, it } from 'vitest';
+import { CATEGORY_LABEL } from '../../renderer/src/lib/format.js';
 import { addTarget, gotoScreen, openApp, screenshot, useApp } from './app.js';
 
 const app = useApp();
@@ -78,6 +80,99 @@ describe('live feed', () => {
     }
     await entry.getByRole('button', { name: 'Close' }).click();
     await expect(entry.count()).resolves.toBe(0);
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+});
+
+/** How much of an element is cut off: its own text past its box, or its box past the chip's or the row's edge. */
+async function cut(el: Locator): Promise<string | null> {
+  return el.evaluate((e) => {
+    const r = e.getBoundingClientRect();
+    const chip = (e.closest('.field') ?? e).getBoundingClientRect();
+    const row = e.closest('.fields')!.getBoundingClientRect();
+    if (e.scrollWidth > e.clientWidth + 1) return `text ${e.scrollWidth}px in ${e.clientWidth}px`;
+    if (r.right > chip.right + 1) return `ends at ${r.right}px, its chip at ${chip.right}px`;
+    if (r.right > row.right + 1) return `ends at ${r.right}px, the row at ${row.right}px`;
+    return null;
+  });
+}
+
+describe('live feed: the category on collapsed chips', () => {
+  it('every collapsed chip shows its field’s category in words, whole, at 900 and 1280 px, with long names', async () => {
+    const pg = inject('pg');
+    const api = app.api({ E2E_PG_MONITOR: pg.users.monitor.password });
+    const { page, problems } = await openApp(app.browser(), app.base(), api);
+    const long = 'Orders primary database in the Frankfurt data centre (production, do not restart)';
+    await addTarget(page, {
+      id: 'orders',
+      name: long,
+      host: pg.host,
+      port: String(pg.port),
+      user: pg.users.monitor.user,
+      database: pg.database,
+      env: 'E2E_PG_MONITOR',
+    });
+    await gotoScreen(page, 'Live feed');
+    const feed = page.getByRole('region', { name: 'Live feed' });
+    await feed.getByText('Listening').waitFor();
+    await page.evaluate(`window.logstag.call('collect.now', { id: 'orders' })`);
+    const list = feed.getByRole('list', { name: 'Payload previews' });
+    const first = list.getByRole('listitem').first();
+    await first.waitFor();
+    // The opened entry is the reference: each field's category, in full words.
+    await first.getByRole('button', { name: /^\+\d+ more$/ }).click();
+    const entry = feed.getByRole('region', { name: /^Every field of / });
+    const table = (await entry
+      .locator('tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent!.trim())))) as string[][];
+    // The words on a chip's category tag, per category.
+    const SHORT: Record<string, string> = {
+      query_text: 'Query',
+      slowlog_args: 'Slow-log',
+      current_ops: 'Ops',
+      object_names: 'Objects',
+      identity_metadata: 'Identity',
+      client_metadata: 'Client',
+      config_posture: 'Config',
+    };
+    const shortOf = new Map(Object.entries(CATEGORY_LABEL).map(([c, label]) => [label, SHORT[c]]));
+    const categoryOf = (label: string): string | undefined =>
+      table.find(([field, signal]) => field === label || `${signal!.slice(signal!.indexOf('.') + 1)}.${field}` === label)?.[2];
+
+    for (const size of [
+      { width: 900, height: 600 },
+      { width: 1280, height: 800 },
+    ]) {
+      await page.setViewportSize(size);
+      // A category filter shows each category's fields first on the chips: every category present gets checked.
+      for (const category of ['', 'query_text', 'client_metadata', 'identity_metadata']) {
+        await feed.getByLabel('Category').selectOption(category);
+        const chips = first.locator('.field');
+        const n = await chips.count();
+        expect(n, `${size.width} px, filter "${category}"`).toBeGreaterThan(0);
+        for (let i = 0; i < n; i++) {
+          const chip = chips.nth(i);
+          const name = (await chip.locator('.name').textContent())!.trim();
+          const expected = shortOf.get(categoryOf(name) ?? '');
+          expect(expected, `${name} is in the opened entry`).toBeDefined();
+          // The category is on the chip in words, not only in the tooltip: visible and not cut off.
+          const tag = chip.getByText(expected!, { exact: true });
+          await expect(tag.isVisible(), `${name}: category tag`).resolves.toBe(true);
+          await expect(cut(tag), `${name}: category tag at ${size.width} px`).resolves.toBeNull();
+          // And what leaves (Collected / Redacted / Excluded) stays whole next to it.
+          await expect(cut(chip.locator('.tag')), `${name}: action at ${size.width} px`).resolves.toBeNull();
+        }
+        const more = first.getByRole('button', { name: /^\+\d+ more$/ });
+        if ((await more.count()) > 0) await expect(cut(more), '+N more at the row end').resolves.toBeNull();
+      }
+      await feed.getByLabel('Category').selectOption('');
+      for (const scheme of ['light', 'dark'] as const) {
+        await page.emulateMedia({ colorScheme: scheme });
+        await screenshot(page, `feed-chips-${size.width}-${scheme}`, feed);
+      }
+      await page.emulateMedia({ colorScheme: 'light' });
+    }
     expect(problems).toEqual([]);
     await page.context().close();
   });

@@ -102,6 +102,7 @@ describe('layout', () => {
     await checkBothSizes(page, 'feed-entry');
     await gotoScreen(page, 'Readiness');
     await page.getByRole('heading', { name: 'Production readiness', level: 2 }).waitFor();
+    await page.getByText(/Checked live at/).waitFor();
     await checkBothSizes(page, 'readiness');
     await gotoScreen(page, 'Settings');
     await page.getByRole('heading', { name: 'Settings', level: 2 }).waitFor();

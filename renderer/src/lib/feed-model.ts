@@ -28,6 +28,60 @@ export interface FeedRow {
   unavailable: number;
   categories: ReadonlySet<string>;
   fields: FeedField[];
+  /** When the window received it (ms since epoch). */
+  receivedAt?: number;
+}
+
+type DeliveryStatus = NonNullable<import('../../../contract/api.js').Result<'status.get'>['delivery']>;
+type PayloadDelivery = NonNullable<DeliveryStatus['payloads']>[number];
+
+/** A feed entry's payload is named, for delivery, by its target and collection time. */
+export const payloadKey = (targetId: string, collectedAt: string): string => `${targetId}\n${collectedAt}`;
+
+export function deliveryIndex(delivery: DeliveryStatus | null): Map<string, PayloadDelivery> {
+  return new Map((delivery?.payloads ?? []).map((p) => [payloadKey(p.targetId, p.collectedAt), p]));
+}
+
+export type EntryDelivery = { state: PayloadDelivery['state'] | 'not_spooled'; text: string } | null;
+
+/**
+ * Where one feed entry's payload is, in words: still spooled (with why delivery is failing), sent (when),
+ * kept local (no destination), refused or dropped; a payload delivery never received (a preview) says so
+ * once the agent's status was read well after the entry arrived. Null: nothing known (no pipeline here).
+ */
+export function entryDelivery(
+  row: Pick<FeedRow, 'targetId' | 'collectedAt' | 'receivedAt'>,
+  index: ReadonlyMap<string, PayloadDelivery>,
+  delivery: DeliveryStatus | null,
+  statusAt: number,
+  configured: boolean,
+  time: (iso: string) => string,
+): EntryDelivery {
+  if (delivery === null) return null;
+  const p = index.get(payloadKey(row.targetId, row.collectedAt));
+  if (p === undefined) {
+    // A scheduled collection is spooled within moments of arriving here; a preview never is.
+    if (row.receivedAt !== undefined && statusAt - row.receivedAt > 5_000)
+      return { state: 'not_spooled', text: 'Not spooled: a preview, not shipped (scheduled collections are)' };
+    return null;
+  }
+  switch (p.state) {
+    case 'sent':
+      return { state: 'sent', text: `Sent ${p.at === null ? '' : time(p.at)}`.trim() };
+    case 'local':
+      return {
+        state: 'local',
+        text: configured ? 'Kept local: the destination is not in use (see Delivery)' : 'Kept local: no destination, nothing leaves this machine',
+      };
+    case 'refused':
+      return { state: 'refused', text: 'Refused by the service: kept in the quarantine' };
+    case 'dropped':
+      return { state: 'dropped', text: 'Dropped from the spool, not sent' };
+    case 'spooled': {
+      const failing = delivery.state === 'retrying' || delivery.state === 'credentials_rejected' || delivery.state === 'stopped';
+      return { state: 'spooled', text: failing && delivery.lastError !== null ? `Spooled, waiting: ${delivery.lastError}` : 'Spooled, sending…' };
+    }
+  }
 }
 
 function sampleOf(value: unknown, field: string): string {

@@ -98,6 +98,17 @@ export const CATEGORY_LABEL: Record<Category, string> = {
   config_posture: 'Configuration and security posture',
 };
 
+/** A short name for a chip's category tag (the Live feed's collapsed entries); the full name is in CATEGORY_LABEL. */
+export const CATEGORY_SHORT: Record<Category, string> = {
+  query_text: 'Query',
+  slowlog_args: 'Slow-log',
+  current_ops: 'Ops',
+  object_names: 'Objects',
+  identity_metadata: 'Identity',
+  client_metadata: 'Client',
+  config_posture: 'Config',
+};
+
 export const ACTION_LABEL: Record<Action, string> = { collect: 'Collected', redact: 'Redacted', exclude: 'Excluded' };
 export const ACTION_VERB: Record<Action, string> = { collect: 'Collect', redact: 'Redact', exclude: 'Exclude' };
 /** What redaction does to the category, in a few words (docs/policy.md has the full table). */

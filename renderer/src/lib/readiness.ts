@@ -4,20 +4,97 @@
  * build": never a green it did not earn.
  */
 import type { Result } from '../../../contract/api.js';
-import { cloudIdentityItem } from './readiness-cloud.js';
-import { isMissingItem } from './format.js';
+import { cloudFix, cloudIdentityItem } from './readiness-cloud.js';
+import { FAILURE, failureKind, isMissingItem } from './format.js';
 
 /** 'unknown': the agent checked and cannot tell (e.g. when a password from an environment variable was set). */
 export type ReadinessState = 'pass' | 'fail' | 'pending' | 'unknown' | 'not_checked';
+
+/** Where the fix for a problem is: a button on the Readiness screen goes there. */
+export type ReadinessFix =
+  /** The target's permission report (grant script, administrator warning). */
+  | { kind: 'permissions'; targetId: string; label: string }
+  /** The cloud access script in the target's permission report. */
+  | { kind: 'cloud'; targetId: string; label: string }
+  /** The target's connection test, with the plain-words reason and next step. */
+  | { kind: 'connection'; targetId: string; label: string }
+  /** Settings → Logstag destination. */
+  | { kind: 'destination'; label: string }
+  /** Settings → Workspace default policy. */
+  | { kind: 'policy'; label: string };
 
 export interface ReadinessItem {
   id: string;
   title: string;
   state: ReadinessState;
   detail: string;
+  /** Buttons that go where the fix is. */
+  fixes?: ReadinessFix[];
+  /** Commands shown with a Copy button. */
+  commands?: string[];
 }
 
-type Target = Result<'targets.list'>[number];
+/** Worst first: what needs action, then what cannot be told yet, then what is fine. */
+export const STATE_ORDER: readonly ReadinessState[] = ['fail', 'pending', 'unknown', 'not_checked', 'pass'];
+
+/** The items sorted by state, worst first (stable within a state). */
+export function sortByState<T extends { state: ReadinessState }>(items: readonly T[]): T[] {
+  return items
+    .map((item, i) => ({ item, i }))
+    .sort((a, b) => STATE_ORDER.indexOf(a.item.state) - STATE_ORDER.indexOf(b.item.state) || a.i - b.i)
+    .map((x) => x.item);
+}
+
+/** How many items are in each state, in STATE_ORDER, states with none left out. */
+export function countByState(items: readonly { state: ReadinessState }[]): Array<{ state: ReadinessState; count: number }> {
+  return STATE_ORDER.map((state) => ({ state, count: items.filter((i) => i.state === state).length })).filter((c) => c.count > 0);
+}
+
+/** One target as Readiness sees it, from its live permission check. */
+export type TargetState = 'unreachable' | 'attention' | 'ready';
+export interface TargetReadiness {
+  id: string;
+  name: string;
+  state: TargetState;
+  problems: string[];
+  fixes: ReadinessFix[];
+}
+export const TARGET_STATE_ORDER: readonly TargetState[] = ['unreachable', 'attention', 'ready'];
+export const TARGET_STATE_LABEL: Record<TargetState, string> = { unreachable: 'Not reachable', attention: 'Needs attention', ready: 'Ready' };
+
+/** Every target's state (not reachable / needs attention / ready), worst first. */
+export function targetReadiness(targets: readonly Target[], permissions: ReadonlyMap<string, PermissionOutcome>): TargetReadiness[] {
+  const out = targets.map((t): TargetReadiness => {
+    const p = permissions.get(t.id);
+    if (p === undefined) return { id: t.id, name: t.name, state: 'unreachable', problems: ['Not checked yet.'], fixes: [connectionFix(t)] };
+    if ('error' in p) {
+      // Plain words first (the driver's code only in the details, as the dashboard does).
+      const f = FAILURE[failureKind('unreachable', p.error)];
+      return { id: t.id, name: t.name, state: 'unreachable', problems: [`${f.title}. ${f.next} Details: ${p.error}`], fixes: [connectionFix(t)] };
+    }
+    const problems: string[] = [];
+    const fixes: ReadinessFix[] = [];
+    const missing = p.report.items.filter(isMissingItem).length;
+    if (p.report.identity.isAdministrator) problems.push(`Signs in as an administrator (${p.report.identity.user}).`);
+    if (missing > 0) problems.push(`${missing} grant${missing === 1 ? '' : 's'} missing.`);
+    if (problems.length > 0) fixes.push(permissionsFix(t));
+    const identity = p.report.cloud?.identity;
+    if (identity?.readOnly === 'no') {
+      problems.push(`The cloud identity can change resources (${identity.reasons.join('; ')}).`);
+      fixes.push(cloudFix(t));
+    }
+    return { id: t.id, name: t.name, state: problems.length > 0 ? 'attention' : 'ready', problems, fixes };
+  });
+  return out
+    .map((t, i) => ({ t, i }))
+    .sort((a, b) => TARGET_STATE_ORDER.indexOf(a.t.state) - TARGET_STATE_ORDER.indexOf(b.t.state) || a.i - b.i)
+    .map((x) => x.t);
+}
+
+const permissionsFix = (t: Target): ReadinessFix => ({ kind: 'permissions', targetId: t.id, label: `Open the permission report of ${t.name}` });
+const connectionFix = (t: Target): ReadinessFix => ({ kind: 'connection', targetId: t.id, label: `Test the connection of ${t.name}` });
+
+export type Target = Result<'targets.list'>[number];
 type Report = Result<'targets.checkPermissions'>;
 type Settings = Result<'settings.get'>;
 type Status = Result<'status.get'>;
@@ -62,19 +139,28 @@ export function readinessItems(
           : unchecked.length > 0
             ? `Could not check: ${names(unchecked)} (the server must be reachable).`
             : 'Every target signs in with an identity that is not an administrator.',
+      fixes: admins.length > 0 ? admins.map(permissionsFix) : unchecked.map(connectionFix),
     });
   }
 
   // Least privilege: nothing missing, nothing more than needed.
   {
     const missing: string[] = [];
+    const fixes: ReadinessFix[] = [];
+    const unchecked: Target[] = [];
     let checked = 0;
     for (const t of targets) {
       const p = permissions.get(t.id);
-      if (p === undefined || 'error' in p) continue;
+      if (p === undefined || 'error' in p) {
+        unchecked.push(t);
+        continue;
+      }
       checked += 1;
       const m = p.report.items.filter(isMissingItem).length;
-      if (m > 0) missing.push(`${t.name} (${m} missing)`);
+      if (m > 0) {
+        missing.push(`${t.name} (${m} missing)`);
+        fixes.push(permissionsFix(t));
+      }
     }
     items.push({
       id: 'least-privilege',
@@ -85,8 +171,9 @@ export function readinessItems(
         : missing.length > 0
           ? `Missing grants: ${missing.join(', ')}. Run the grant script from the target's permission check, then re-check.`
           : checked < targets.length
-            ? 'Some targets could not be checked.'
+            ? `Could not check: ${names(unchecked)} (the server must be reachable).`
             : 'No grant missing on any target.',
+      fixes: missing.length > 0 ? fixes : unchecked.map(connectionFix),
     });
   }
 
@@ -128,6 +215,7 @@ export function readinessItems(
             : https
               ? `Sends to ${d.url}; API key ${d.apiKey === 'vault' ? 'sealed on this machine' : 'from an environment variable'}.`
               : `${d.url} is not https.`,
+      ...(settings !== null && !https ? { fixes: [{ kind: 'destination' as const, label: 'Open Settings → Logstag destination' }] } : {}),
     });
   }
 
@@ -158,6 +246,9 @@ export function readinessItems(
         : !none && unreviewed.length === 0
           ? 'Every target has its own policy.'
           : `No policy chosen yet${unreviewed.length > 0 ? ` for ${names(unreviewed)}` : ''}: the built-in defaults apply. Review them in Settings or in the wizard.`,
+      ...(settings !== null && !workspaceSet && (none || unreviewed.length > 0)
+        ? { fixes: [{ kind: 'policy' as const, label: 'Open Settings → Workspace default policy' }] }
+        : {}),
     });
   }
 
@@ -178,8 +269,16 @@ function configPermissionsItem(status: Status | null): ReadinessItem {
   if (findings === undefined) {
     return { ...base, state: 'not_checked', detail: 'Not checked by this build: this agent does not report the permissions of its files.' };
   }
-  if (findings.length > 0)
-    return { ...base, state: 'fail', detail: `Other users of this machine can reach the agent's configuration: ${findings.map((f) => f.problem).join('; ')}.` };
+  if (findings.length > 0) {
+    // The agent words each finding "<what>; run: <command>": the command gets its own line and a Copy button.
+    const commands = findings.map((f) => f.problem.split('; run: ')[1]).filter((c): c is string => c !== undefined && c !== '');
+    return {
+      ...base,
+      state: 'fail',
+      detail: `Other users of this machine can reach the agent's configuration: ${findings.map((f) => f.problem).join('; ')}.`,
+      ...(commands.length > 0 ? { commands } : {}),
+    };
+  }
   return {
     ...base,
     state: 'pass',

@@ -8,6 +8,8 @@ import { DestinationInputSchema } from '../../../contract/api.js';
 import type { Params, Result } from '../../../contract/api.js';
 
 export type KeyMode = 'keep' | 'env' | 'value';
+/** The proxy password: like the API key, plus 'none' (no password, or clear the stored one). */
+export type ProxyPasswordMode = KeyMode | 'none';
 
 export interface DestinationFormValues {
   url: string;
@@ -16,10 +18,13 @@ export interface DestinationFormValues {
   keyValue: string;
   proxyUrl: string;
   proxyUser: string;
+  proxyPassMode: ProxyPasswordMode;
+  proxyPassEnv: string;
+  proxyPassValue: string;
   allowPrivateAddress: boolean;
 }
 
-export type DestinationField = 'url' | 'keyEnv' | 'keyValue' | 'proxyUrl' | 'proxyUser';
+export type DestinationField = 'url' | 'keyEnv' | 'keyValue' | 'proxyUrl' | 'proxyUser' | 'proxyPassEnv' | 'proxyPassValue';
 export type DestinationErrors = Partial<Record<DestinationField | 'form', string>>;
 export type DestinationInput = NonNullable<Params<'settings.update'>['destination']>;
 
@@ -31,6 +36,10 @@ export function destinationForm(view: Result<'settings.get'>['destination']): De
     keyValue: '',
     proxyUrl: view?.proxy?.url ?? '',
     proxyUser: view?.proxy?.username ?? '',
+    // The password itself never comes back: only whether one is stored.
+    proxyPassMode: view?.proxy === undefined || view.proxy.password === 'none' ? 'none' : 'keep',
+    proxyPassEnv: '',
+    proxyPassValue: '',
     allowPrivateAddress: view?.allowPrivateAddress ?? false,
   };
 }
@@ -62,6 +71,24 @@ export function validateDestination(
   if (v.proxyUrl.trim() !== '') {
     const proxy: Record<string, unknown> = { url: v.proxyUrl.trim() };
     if (v.proxyUser.trim() !== '') proxy.username = v.proxyUser.trim();
+    if (v.proxyPassMode === 'none') proxy.password = null;
+    else if (v.proxyPassMode === 'env') {
+      if (!ENV_NAME.test(v.proxyPassEnv.trim()))
+        errors.proxyPassEnv = 'must be an environment variable name: letters, digits and "_", not starting with a digit';
+      proxy.password = { env: v.proxyPassEnv.trim() };
+    } else if (v.proxyPassMode === 'value') {
+      if (v.proxyPassValue === '') errors.proxyPassValue = 'is required: type the proxy password (it is sealed on this machine and never shown again)';
+      proxy.password = { value: v.proxyPassValue };
+    } else if (current?.proxy === undefined || current.proxy.password === 'none') {
+      // 'keep' with nothing stored: no password.
+      proxy.password = null;
+    }
+    if (
+      v.proxyPassMode !== 'none' &&
+      !(v.proxyPassMode === 'keep' && (current?.proxy === undefined || current.proxy.password === 'none')) &&
+      v.proxyUser.trim() === ''
+    )
+      errors.proxyUser = 'is required with a proxy password';
     raw.proxy = proxy;
   }
   const parsed = DestinationInputSchema.safeParse(raw);
@@ -78,7 +105,11 @@ export function validateDestination(
             : a === 'proxy'
               ? b === 'username'
                 ? 'proxyUser'
-                : 'proxyUrl'
+                : b === 'password'
+                  ? v.proxyPassMode === 'env'
+                    ? 'proxyPassEnv'
+                    : 'proxyPassValue'
+                  : 'proxyUrl'
               : 'form';
       errors[field] ??= issue.message;
     }
