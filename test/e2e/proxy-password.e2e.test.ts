@@ -13,6 +13,8 @@ import { StateStore } from '../../agent/config/state-store.js';
 import { KeychainVault } from '../../agent/secrets/keychain-vault.js';
 import { NameKeyStore } from '../../agent/secrets/name-key.js';
 import { TargetOperations } from '../../agent/target-operations.js';
+import { RecentHistory } from '../../agent/state/recent-history.js';
+import { targetStateDir } from '../../agent/config/paths.js';
 import { gotoScreen, openApp, screenshot, useApp, type AgentApi } from './app.js';
 import { axeViolations } from './axe.js';
 
@@ -37,7 +39,8 @@ function apiWithVault(): { api: AgentApi; vault: KeychainVault; answers: string[
     {},
     () => nameKeys.load(),
   );
-  const made = createHandlers({ store, ops });
+  const history = new RecentHistory(targetStateDir(home));
+  const made = createHandlers({ store, ops, history });
   const answers: string[] = [];
   const handlers = Object.fromEntries(
     Object.entries(made.handlers).map(([m, h]) => [
@@ -54,7 +57,7 @@ function apiWithVault(): { api: AgentApi; vault: KeychainVault; answers: string[
       },
     ]),
   ) as unknown as Handlers;
-  return { api: { home, store, ops, ledger, handlers, disconnect: made.disconnect }, vault, answers };
+  return { api: { home, store, ops, ledger, history, handlers, disconnect: made.disconnect }, vault, answers };
 }
 
 /** Every file under `dir`, as text. */
