@@ -6,7 +6,9 @@ import { annotate, applyPolicy, type FieldAnnotation, needsNameKey, type Redacti
 import { NameHasher } from './core/redact/names.js';
 import { runSignals, type SignalOutcome } from './core/runner.js';
 import type { TargetMemory, TargetMemoryStore } from './core/memory.js';
-import { optionalSignalsOf, unavailable } from './core/signal.js';
+import { type Family, optionalSignalsOf, unavailable } from './core/signal.js';
+import { DEFAULT_FULL_EVERY_SECONDS, dueFamilies, periodsOf, type SignalStatus } from './core/schedule.js';
+import { Shipping } from './core/incremental.js';
 import type { Target } from './target.js';
 import type { Refusal } from './core/egress-guard.js';
 
@@ -28,6 +30,10 @@ export interface CycleDeps {
   cloudSecret?(): Promise<string | undefined>;
   /** Refusals of the cloud clients' egress guard (status, log). */
   onCloudRefusal?(r: Refusal): void;
+  /** The run loop's time for this cycle: which families are due is decided against it (now when not given). */
+  now?: Date;
+  /** The interval the run loop collects this target at (its run config may differ from the target's own). */
+  intervalSeconds?: number;
 }
 
 export interface CycleResult {
@@ -40,6 +46,12 @@ export interface CycleResult {
   connectError?: TargetConnectError;
   /** Signals whose absence does not make the setup incomplete (opt-ins, optional grants): see setupGaps. */
   optionalSignals?: readonly string[];
+  /**
+   * Every signal's status as last read, families not due this cycle included
+   * (schedule.ts latestSignals): what the target's health counts. Set by the
+   * agent (TargetOperations), which remembers the previous cycles.
+   */
+  latest?: readonly SignalStatus[];
   durationMs: number;
   /**
    * Makes the state this cycle advanced (e.g. the last slow-log entry shipped)
@@ -66,15 +78,15 @@ export function openSession(
 }
 
 /**
- * One collection cycle for one target: connect, read every catalog signal (each
- * read told the policy), apply the policy and build the validated v1 payload —
+ * One collection cycle for one target: connect, read the catalog signals whose
+ * family is due at `deps.now` (collectors/core/schedule.ts; each read told the policy), apply the policy and build the validated v1 payload —
  * once. A target that cannot be reached still yields a payload in which every
  * signal is unavailable with the reason, so a gap is visible and never mistaken
  * for "no activity".
  */
 export async function collectCycle(target: Target, deps: CycleDeps): Promise<CycleResult> {
   const started = performance.now();
-  const collectedAt = new Date();
+  const collectedAt = deps.now ?? new Date();
   const { collector, policy } = deps;
   // Before connecting: without the key, redacted names could not leave, so nothing is read.
   const redaction: RedactionContext = {
@@ -86,24 +98,38 @@ export async function collectCycle(target: Target, deps: CycleDeps): Promise<Cyc
   let connectError: TargetConnectError | undefined;
   let session: ClosableSession | undefined;
   const memory = deps.memory === undefined ? undefined : await deps.memory.load(target.id);
+  // Only the families that are due are read; the payload lists them, so a family left out is never mistaken for a gap.
+  const shipping = new Shipping(memory, {
+    nowMs: collectedAt.getTime(),
+    fullEveryMs: (target.schedule?.fullEverySeconds ?? DEFAULT_FULL_EVERY_SECONDS) * 1000,
+  });
+  shipping.collectedAt = collectedAt.toISOString();
+  const due = dueFamilies(periodsOf(deps.intervalSeconds ?? target.intervalSeconds, target.schedule), shipping.shippedAt, collectedAt.getTime());
+  const catalog = collector.catalog.filter((s) => due.includes(s.family));
+  // Signals read only to tell whether a delta signal's counters were reset (a restart, a statistics reset): not shipped.
+  const companions = Shipping.companions(collector.catalog, catalog);
   // The provider's metrics are read alongside the database (another host, another connection), and whether
   // or not the database answers: an unreachable database with its provider's CPU at 100% is the point.
-  const cloudRead = target.cloud === undefined ? Promise.resolve(undefined) : readCloud(target, target.cloud, deps, policy);
+  const cloudRead = target.cloud === undefined || !due.includes('cloud') ? Promise.resolve(undefined) : readCloud(target, target.cloud, deps, policy);
   // Settled below; a failure on the database side must not leave it unhandled meanwhile.
   cloudRead.catch(() => {});
+  // A tick on which only families this engine has no signal for are due (cloud, slowlog) does not log in.
+  const needSession = catalog.length + companions.length > 0;
   try {
-    session = await openSession(target, deps, memory);
+    if (needSession) session = await openSession(target, deps, memory);
   } catch (err) {
     if (!(err instanceof TargetConnectError)) throw err;
     connectError = err;
   }
-  if (session === undefined) {
+  if (!needSession) {
+    outcomes = [];
+  } else if (session === undefined) {
     const reason = connectError?.kind === 'timeout' ? 'timeout' : 'error';
     const result = unavailable(reason, `target not collected: ${connectError?.message ?? 'no session'}`);
-    outcomes = collector.catalog.map((spec) => ({ spec, result, durationMs: 0 }));
+    outcomes = catalog.map((spec) => ({ spec, result, durationMs: 0 }));
   } else {
     try {
-      outcomes = await runSignals(collector.catalog, session, {
+      outcomes = await runSignals([...catalog, ...companions], session, {
         timeoutMs: target.statementTimeoutMs + 3000,
         mapError: (e) => collector.mapSignalError(e),
         policy,
@@ -115,13 +141,26 @@ export async function collectCycle(target: Target, deps: CycleDeps): Promise<Cyc
       await session.close();
     }
   }
+  shipping.noteEpochs(catalog, outcomes);
+  const companionIds = new Set(companions.map((s) => s.id));
+  outcomes = outcomes.filter((o) => !companionIds.has(o.spec.id));
   const cloud = await cloudRead;
   if (cloud !== undefined) outcomes = [...outcomes, ...cloud.outcomes];
   const payload = buildPayload(
-    { agent: deps.agent, target: { id: target.id, engine: target.engine, name: target.name ?? target.id }, collectedAt },
+    {
+      agent: deps.agent,
+      target: { id: target.id, engine: target.engine, name: target.name ?? target.id },
+      collectedAt,
+      sequence: shipping.sequence,
+      families: due,
+      incremental: (signal, spec) => shipping.transform(signal, spec),
+    },
     outcomes,
     (spec, value) => applyPolicy(spec, value, redaction),
   );
+  // Families read on a live session count as collected (cloud: when its read ran); an unreachable target stays due.
+  const collected: Family[] = due.filter((f) => (f === 'cloud' ? target.cloud === undefined || cloud !== undefined : connectError === undefined));
+  shipping.record(payload, collected);
   const store = deps.memory;
   return {
     payload,

@@ -17,6 +17,7 @@ import { CredentialsError } from '../secrets/resolve.js';
 import { oneLine } from '../../collectors/core/text.js';
 import type { TargetOperations } from '../target-operations.js';
 import { asTarget } from './safety-net.js';
+import { type SignalStatus, tickSeconds } from '../../collectors/core/schedule.js';
 import { CycleTimeoutError, Scheduler, type ScheduledTarget, type SkipReason } from './scheduler.js';
 
 /** Why a target is not being collected as it should. */
@@ -46,6 +47,8 @@ export type CycleReport =
       connectError?: TargetConnectError;
       /** Signals whose absence is not a gap in the setup (CycleResult.optionalSignals). */
       optionalSignals?: readonly string[];
+      /** Every signal's status as last read, families not due this cycle included (CycleResult.latest). */
+      latest?: readonly SignalStatus[];
     }
   | { id: string; outcome: 'failed'; problem: TargetProblem }
   | { id: string; outcome: 'not_stored'; message: string };
@@ -98,13 +101,13 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
   private storeError: string | undefined;
   private listening = false;
   private stopped = false;
-  private readonly onCollected = ({ payload, connectError, optionalSignals }: CycleResult): void => {
+  private readonly onCollected = ({ payload, connectError, optionalSignals, latest }: CycleResult): void => {
     // Every collection counts, whoever asked for it (schedule, tray, API).
     const id = payload.target.id;
     // A connection that got in (a preview, the operator's collect now) ends an authentication back-off.
     if (connectError === undefined) this.authHold.delete(id);
     // Optional grants (superuser-only views) and opt-ins are not gaps: a correct setup is not "limited".
-    this.gaps.set(id, setupGaps(payload.signals, optionalSignals).filter((s) => s.reason === 'permission').length);
+    this.gaps.set(id, setupGaps(latest ?? payload.signals, optionalSignals).filter((s) => s.reason === 'permission').length);
     if (this.opts.ops.healthOf(id).state !== 'unreachable') this.problems.delete(id);
     this.emit('change');
   };
@@ -151,7 +154,12 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
       this.problems.delete(id);
       this.gaps.delete(id);
     }
-    const plan: ScheduledTarget[] = targets.map((t) => ({ id: t.target.id, intervalMs: t.intervalSeconds * 1000, timeoutMs: timeout(t.target) }));
+    // A target wakes at its shortest family period (e.g. activity every 10 s); each cycle reads only the families due then.
+    const plan: ScheduledTarget[] = targets.map((t) => ({
+      id: t.target.id,
+      intervalMs: tickSeconds(t.intervalSeconds, t.target.schedule) * 1000,
+      timeoutMs: timeout(t.target),
+    }));
     this.scheduler.plan(plan);
     for (const [id, json] of this.configs) {
       const old = before.get(id);
@@ -237,7 +245,11 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
     if (hold !== undefined && this.now() < hold.until) return;
     let result: CycleResult;
     try {
-      result = await this.opts.ops.collect(entry.target, { workspacePolicy: this.opts.policy() });
+      result = await this.opts.ops.collect(entry.target, {
+        workspacePolicy: this.opts.policy(),
+        now: new Date(this.now()),
+        intervalSeconds: entry.intervalSeconds,
+      });
       if (result.connectError?.kind === 'authentication') {
         const failures = (hold?.failures ?? 0) + 1;
         const waitMs = authBackoffMs(entry.intervalSeconds * 1000, failures);
@@ -279,6 +291,7 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
         durationMs: result.durationMs,
         ...(result.connectError ? { connectError: result.connectError } : {}),
         ...(result.optionalSignals ? { optionalSignals: result.optionalSignals } : {}),
+        ...(result.latest ? { latest: result.latest } : {}),
       });
     } catch (err) {
       this.opts.log?.(err);
