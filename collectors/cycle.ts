@@ -7,7 +7,7 @@ import { NameHasher } from './core/redact/names.js';
 import { runSignals, type SignalOutcome } from './core/runner.js';
 import type { TargetMemory, TargetMemoryStore } from './core/memory.js';
 import { type Family, optionalSignalsOf, unavailable } from './core/signal.js';
-import { DEFAULT_FULL_EVERY_SECONDS, dueFamilies, periodsOf, type SignalStatus } from './core/schedule.js';
+import { DEFAULT_FULL_EVERY_SECONDS, describeSchedule, dueFamilies, periodsOf, type SignalStatus } from './core/schedule.js';
 import { Shipping } from './core/incremental.js';
 import type { Target } from './target.js';
 import type { Refusal } from './core/egress-guard.js';
@@ -52,6 +52,8 @@ export interface CycleResult {
    * agent (TargetOperations), which remembers the previous cycles.
    */
   latest?: readonly SignalStatus[];
+  /** Each family's period for this target (the window and `check` show it). */
+  schedule?: ReturnType<typeof describeSchedule>;
   durationMs: number;
   /**
    * Makes the state this cycle advanced (e.g. the last slow-log entry shipped)
@@ -168,6 +170,7 @@ export async function collectCycle(target: Target, deps: CycleDeps): Promise<Cyc
     policy,
     ...(connectError ? { connectError } : {}),
     optionalSignals: optionalSignalsOf(collector.catalog, collector.optionalGrants ?? []),
+    schedule: describeSchedule(deps.intervalSeconds ?? target.intervalSeconds, target.schedule),
     durationMs: performance.now() - started,
     commitMemory: () => (store === undefined || memory === undefined ? Promise.resolve() : store.commit(target.id, memory)),
   };

@@ -96,3 +96,14 @@ export function latestSignals(
   const ids = new Set(now.map((s) => s.id));
   return [...now, ...prev.filter((s) => !covered.includes(s.family) && !ids.has(s.id))];
 }
+
+/** Each family's period for a target, in words, and whether the target overrides it (`check`, the window). */
+export function describeSchedule(intervalSeconds: number, schedule?: Schedule): { family: Family; seconds: number; label: string; overridden: boolean }[] {
+  return FAMILIES.map((family) => {
+    const period: Period = schedule?.[family] ?? FAMILY_SCHEDULE[family].period;
+    const seconds = period === 'interval' ? intervalSeconds : period;
+    const label =
+      period === 'interval' ? `every interval (${intervalSeconds} s)` : seconds >= 60 && seconds % 60 === 0 ? `${seconds / 60} min` : `${seconds} s`;
+    return { family, seconds, label, overridden: schedule?.[family] !== undefined };
+  });
+}
