@@ -56,6 +56,8 @@ export interface CollectOptions {
   now?: Date;
   /** The interval the run loop collects the target at, when its run config sets one. */
   intervalSeconds?: number;
+  /** Collect every family, due or not (the run loop's first cycle of a target). */
+  allDue?: boolean;
 }
 
 const noNameKey = (): Promise<Uint8Array> =>
@@ -140,6 +142,7 @@ export class TargetOperations {
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       ...(opts.now === undefined ? {} : { now: opts.now }),
       ...(opts.intervalSeconds === undefined ? {} : { intervalSeconds: opts.intervalSeconds }),
+      ...(opts.allDue === true ? { allDue: true } : {}),
     });
     const latest = latestSignals(this.latest.get(target.id), result.payload);
     this.latest.set(target.id, latest);

@@ -34,6 +34,8 @@ export interface CycleDeps {
   now?: Date;
   /** The interval the run loop collects this target at (its run config may differ from the target's own). */
   intervalSeconds?: number;
+  /** Every family is due: the run loop's first cycle of a target after the agent starts or the target is edited. */
+  allDue?: boolean;
 }
 
 export interface CycleResult {
@@ -106,7 +108,11 @@ export async function collectCycle(target: Target, deps: CycleDeps): Promise<Cyc
     fullEveryMs: (target.schedule?.fullEverySeconds ?? DEFAULT_FULL_EVERY_SECONDS) * 1000,
   });
   shipping.collectedAt = collectedAt.toISOString();
-  const due = dueFamilies(periodsOf(deps.intervalSeconds ?? target.intervalSeconds, target.schedule), shipping.shippedAt, collectedAt.getTime());
+  const due = dueFamilies(
+    periodsOf(deps.intervalSeconds ?? target.intervalSeconds, target.schedule),
+    deps.allDue === true ? {} : shipping.shippedAt,
+    collectedAt.getTime(),
+  );
   const catalog = collector.catalog.filter((s) => due.includes(s.family));
   // Signals read only to tell whether a delta signal's counters were reset (a restart, a statistics reset): not shipped.
   const companions = Shipping.companions(collector.catalog, catalog);

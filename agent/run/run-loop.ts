@@ -97,6 +97,8 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
   private readonly gaps = new Map<string, number>();
   /** Targets whose credentials were rejected: no login attempt before `until` (epoch ms). */
   private readonly authHold = new Map<string, { failures: number; until: number }>();
+  /** Targets with a cycle spooled since the agent started or the target was last edited; the others collect every family. */
+  private readonly shippedOnce = new Set<string>();
   private readonly now: () => number;
   private storeError: string | undefined;
   private listening = false;
@@ -148,8 +150,11 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
       this.configs.set(t.target.id, JSON.stringify(t));
     }
     for (const [id, json] of before) {
-      // A changed target (a fixed password, another user) is tried again at once.
-      if (this.configs.get(id) !== json) this.authHold.delete(id);
+      // A changed target (a fixed password, another user) is tried again at once, every family of it.
+      if (this.configs.get(id) !== json) {
+        this.authHold.delete(id);
+        this.shippedOnce.delete(id);
+      }
       if (this.configs.has(id)) continue;
       this.problems.delete(id);
       this.gaps.delete(id);
@@ -249,6 +254,8 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
         workspacePolicy: this.opts.policy(),
         now: new Date(this.now()),
         intervalSeconds: entry.intervalSeconds,
+        // After a start or an edit the operator sees the whole target at once; then each family on its period.
+        ...(this.shippedOnce.has(id) ? {} : { allDue: true }),
       });
       if (result.connectError?.kind === 'authentication') {
         const failures = (hold?.failures ?? 0) + 1;
@@ -281,6 +288,7 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
       const stored = await this.opts.deliver(result.payload);
       // Only once the payload is stored for delivery do the collectors' cursors move past it.
       await result.commitMemory();
+      if (result.connectError === undefined) this.shippedOnce.add(id);
       this.storeError = undefined;
       const key = typeof stored === 'object' && stored !== null && 'key' in stored && typeof stored.key === 'string' ? stored.key : undefined;
       this.emit('cycle', {

@@ -50,10 +50,13 @@ class ScriptedOps extends TargetOperations {
   readonly calls: string[] = [];
   /** The time the run loop gave each cycle. */
   readonly nows: number[] = [];
+  /** Whether the run loop asked for every family. */
+  readonly allDue: boolean[] = [];
   private readonly h = new Map<string, TargetHealth>();
   override async collect(t: Target, opts: CollectOptions = {}): Promise<CycleResult> {
     this.calls.push(t.id);
     if (opts.now !== undefined) this.nows.push(opts.now.getTime());
+    this.allDue.push(opts.allDue === true);
     const script: Script = this.scripts.get(t.id) ?? (async (x: Target) => ({ payload: payloadFor(x), durationMs: 1 }));
     const result: CycleResult = { annotations: [], policy: resolvePolicy(), commitMemory: async () => {}, ...(await script(t)) };
     const unavailableSignals = result.payload.signals.filter((s) => s.status === 'unavailable').length;
@@ -201,6 +204,8 @@ describe('agent runtime', () => {
     await vi.advanceTimersByTimeAsync(60_000);
     expect(scripted.calls).toHaveLength(7);
     expect(scripted.nows.at(-1)! - scripted.nows[0]!).toBe(60_000);
+    // The first cycle after the start collects every family; the next ones only what is due.
+    expect(scripted.allDue).toEqual([true, false, false, false, false, false, false]);
   });
 
   it('collect now runs every target once, without doubling one already running', async () => {

@@ -445,6 +445,22 @@ describe('per-family schedule in the cycle', () => {
     expect(p.families).toEqual(['server_stats', 'activity', 'query_stats', 'waits_locks', 'replication', 'slowlog', 'cloud']);
     expect(p.signals.map((s) => s.id).sort()).toEqual(['fake.activity', 'fake.info', 'fake.server', 'fake.statements']);
 
+    // The run loop's first cycle after a start asks for every family, due or not.
+    reads.length = 0;
+    const all = await collectCycle(t, {
+      collector: fakeCollector(srv, reads),
+      password: undefined,
+      audit,
+      agent: AGENT,
+      policy: DEFAULT_POLICY,
+      nameKey: key,
+      memory: store,
+      now: new Date(T0 + 70_000),
+      allDue: true,
+    });
+    expect(all.payload.families).toHaveLength(10);
+    expect(all.payload.signals.map((s) => s.id)).toContain('fake.tables');
+
     // At 10 min: schema too.
     p = await run(T0 + 600_000);
     expect(p.families).toContain('schema');

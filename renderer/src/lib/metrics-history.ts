@@ -325,7 +325,7 @@ export class MetricsHistory {
     }
     // A lookup, not a map of every signal: a payload has dozens, the charts read two or three, and this runs for every preview.
     // A v2 payload carries only the families due this cycle: a chart whose signal is absent skips the cycle (no gap, no point).
-    let notDue = false;
+    let notDue: boolean;
     const signals: Signals = (id) => {
       const s = payload.signals.find((x) => x.id === id);
       if (s === undefined && payload.families !== undefined) notDue = true;
