@@ -30,11 +30,15 @@ export interface CycleDeps {
   cloudSecret?(): Promise<string | undefined>;
   /** Refusals of the cloud clients' egress guard (status, log). */
   onCloudRefusal?(r: Refusal): void;
-  /** The run loop's time for this cycle: which families are due is decided against it (now when not given). */
+  /**
+   * The run loop's time for this cycle: which families are due is decided against it.
+   * Without it (a preview, collect now, `collect --once`) every family is read: the
+   * operator asked to see the target, and such a cycle never moves the schedule.
+   */
   now?: Date;
   /** The interval the run loop collects this target at (its run config may differ from the target's own). */
   intervalSeconds?: number;
-  /** Every family is due: the run loop's first cycle of a target after the agent starts or the target is edited. */
+  /** Every family is due: the run loop's first cycle of a target after the agent starts or the target is edited (default: when `now` is not given). */
   allDue?: boolean;
 }
 
@@ -110,7 +114,7 @@ export async function collectCycle(target: Target, deps: CycleDeps): Promise<Cyc
   shipping.collectedAt = collectedAt.toISOString();
   const due = dueFamilies(
     periodsOf(deps.intervalSeconds ?? target.intervalSeconds, target.schedule),
-    deps.allDue === true ? {} : shipping.shippedAt,
+    (deps.allDue ?? deps.now === undefined) ? {} : shipping.shippedAt,
     collectedAt.getTime(),
   );
   const catalog = collector.catalog.filter((s) => due.includes(s.family));
