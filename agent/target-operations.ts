@@ -11,6 +11,7 @@ import {
   TargetConnectError,
 } from '../collectors/core/engine.js';
 import { setupGaps } from '../collectors/core/signal.js';
+import { latestSignals, type SignalStatus } from '../collectors/core/schedule.js';
 import { type Policy, resolvePolicy } from '../collectors/core/policy.js';
 import type { Target } from '../collectors/target.js';
 import type { SessionLease } from '../collectors/core/session-lease.js';
@@ -54,6 +55,12 @@ export interface CollectOptions {
   onProgress?(done: number, total: number, id: string): void;
   /** Sessions kept across cycles (the run loop's pool); without it the cycle opens and closes its own. */
   sessions?: SessionLease;
+  /** The run loop's time for the cycle (which families are due); now when not given. */
+  now?: Date;
+  /** The interval the run loop collects the target at, when its run config sets one. */
+  intervalSeconds?: number;
+  /** Collect every family, due or not (the run loop's first cycle of a target). */
+  allDue?: boolean;
 }
 
 const noNameKey = (): Promise<Uint8Array> =>
@@ -63,6 +70,8 @@ export class TargetOperations {
   /** Every finished cycle: the live feed and the shipper take the same result object. */
   readonly cycles = new EventEmitter<{ cycle: [CycleResult] }>();
   private readonly health = new Map<string, TargetHealth>();
+  /** Per target: every signal's status as last read (a family not due this cycle keeps its last status). */
+  private readonly latest = new Map<string, SignalStatus[]>();
 
   constructor(
     readonly agent: AgentIdentity,
@@ -135,10 +144,16 @@ export class TargetOperations {
       ...(this.memory === undefined ? {} : { memory: this.memory }),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       ...(opts.sessions ? { sessions: opts.sessions } : {}),
+      ...(opts.now === undefined ? {} : { now: opts.now }),
+      ...(opts.intervalSeconds === undefined ? {} : { intervalSeconds: opts.intervalSeconds }),
+      ...(opts.allDue === true ? { allDue: true } : {}),
     });
-    const unavailableSignals = result.payload.signals.filter((s) => s.status === 'unavailable').length;
+    const latest = latestSignals(this.latest.get(target.id), result.payload);
+    this.latest.set(target.id, latest);
+    result.latest = latest;
+    const unavailableSignals = latest.filter((s) => s.status === 'unavailable').length;
     // "limited" only for gaps in the setup: an optional grant or an opt-in left off is a correct setup.
-    const gaps = setupGaps(result.payload.signals, result.optionalSignals).length;
+    const gaps = setupGaps(latest, result.optionalSignals).length;
     this.health.set(target.id, {
       state: result.connectError ? 'unreachable' : gaps > 0 ? 'limited' : 'ok',
       lastCollectedAt: result.payload.collectedAt,

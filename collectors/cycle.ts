@@ -7,7 +7,9 @@ import { annotate, applyPolicy, type FieldAnnotation, needsNameKey, type Redacti
 import { NameHasher } from './core/redact/names.js';
 import { runSignals, type SignalOutcome } from './core/runner.js';
 import type { TargetMemory, TargetMemoryStore } from './core/memory.js';
-import { optionalSignalsOf, unavailable } from './core/signal.js';
+import { type Family, optionalSignalsOf, unavailable } from './core/signal.js';
+import { DEFAULT_FULL_EVERY_SECONDS, describeSchedule, dueFamilies, periodsOf, type SignalStatus } from './core/schedule.js';
+import { Shipping } from './core/incremental.js';
 import type { Target } from './target.js';
 import type { Refusal } from './core/egress-guard.js';
 import type { SessionLease } from './core/session-lease.js';
@@ -36,6 +38,16 @@ export interface CycleDeps {
    * (preview, `collect --once`).
    */
   sessions?: SessionLease;
+  /**
+   * The run loop's time for this cycle: which families are due is decided against it.
+   * Without it (a preview, collect now, `collect --once`) every family is read: the
+   * operator asked to see the target, and such a cycle never moves the schedule.
+   */
+  now?: Date;
+  /** The interval the run loop collects this target at (its run config may differ from the target's own). */
+  intervalSeconds?: number;
+  /** Every family is due: the run loop's first cycle of a target after the agent starts or the target is edited (default: when `now` is not given). */
+  allDue?: boolean;
 }
 
 export interface CycleResult {
@@ -48,6 +60,14 @@ export interface CycleResult {
   connectError?: TargetConnectError;
   /** Signals whose absence does not make the setup incomplete (opt-ins, optional grants): see setupGaps. */
   optionalSignals?: readonly string[];
+  /**
+   * Every signal's status as last read, families not due this cycle included
+   * (schedule.ts latestSignals): what the target's health counts. Set by the
+   * agent (TargetOperations), which remembers the previous cycles.
+   */
+  latest?: readonly SignalStatus[];
+  /** Each family's period for this target (the window and `check` show it). */
+  schedule?: ReturnType<typeof describeSchedule>;
   durationMs: number;
   /**
    * Makes the state this cycle advanced (e.g. the last slow-log entry shipped)
@@ -74,8 +94,8 @@ export function openSession(
 }
 
 /**
- * One collection cycle for one target: connect, read every catalog signal (each
- * read told the policy), apply the policy and build the validated v1 payload —
+ * One collection cycle for one target: connect, read the catalog signals whose
+ * family is due at `deps.now` (collectors/core/schedule.ts; each read told the policy), apply the policy and build the validated v1 payload —
  * once. A target that cannot be reached still yields a payload in which every
  * signal is unavailable with the reason, so a gap is visible and never mistaken
  * for "no activity".
@@ -87,7 +107,7 @@ export function collectCycle(target: Target, deps: CycleDeps): Promise<CycleResu
 
 async function collectOneCycle(target: Target, deps: CycleDeps): Promise<CycleResult> {
   const started = performance.now();
-  const collectedAt = new Date();
+  const collectedAt = deps.now ?? new Date();
   const { collector, policy } = deps;
   // Before connecting: without the key, redacted names could not leave, so nothing is read.
   const redaction: RedactionContext = {
@@ -99,29 +119,48 @@ async function collectOneCycle(target: Target, deps: CycleDeps): Promise<CycleRe
   let connectError: TargetConnectError | undefined;
   let session: ClosableSession | undefined;
   const memory = deps.memory === undefined ? undefined : await deps.memory.load(target.id);
+  // Only the families that are due are read; the payload lists them, so a family left out is never mistaken for a gap.
+  const shipping = new Shipping(memory, {
+    nowMs: collectedAt.getTime(),
+    fullEveryMs: (target.schedule?.fullEverySeconds ?? DEFAULT_FULL_EVERY_SECONDS) * 1000,
+  });
+  shipping.collectedAt = collectedAt.toISOString();
+  const due = dueFamilies(
+    periodsOf(deps.intervalSeconds ?? target.intervalSeconds, target.schedule),
+    (deps.allDue ?? deps.now === undefined) ? {} : shipping.shippedAt,
+    collectedAt.getTime(),
+  );
+  const catalog = collector.catalog.filter((s) => due.includes(s.family));
+  // Signals read only to tell whether a delta signal's counters were reset (a restart, a statistics reset): not shipped.
+  const companions = Shipping.companions(collector.catalog, catalog);
   // The provider's metrics are read alongside the database (another host, another connection), and whether
   // or not the database answers: an unreachable database with its provider's CPU at 100% is the point.
-  const cloudRead = target.cloud === undefined ? Promise.resolve(undefined) : readCloud(target, target.cloud, deps, policy);
+  const cloudRead = target.cloud === undefined || !due.includes('cloud') ? Promise.resolve(undefined) : readCloud(target, target.cloud, deps, policy);
   // Settled below; a failure on the database side must not leave it unhandled meanwhile.
   cloudRead.catch(() => {});
+  // A tick on which only families this engine has no signal for are due (cloud, slowlog) does not log in.
+  const needSession = catalog.length + companions.length > 0;
   try {
-    session =
-      deps.sessions === undefined
-        ? await openSession(target, deps, memory)
-        : await deps.sessions.acquire(target, deps.password, () => openSession(target, deps, memory), memory);
+    if (needSession)
+      session =
+        deps.sessions === undefined
+          ? await openSession(target, deps, memory)
+          : await deps.sessions.acquire(target, deps.password, () => openSession(target, deps, memory), memory);
   } catch (err) {
     if (!(err instanceof TargetConnectError)) throw err;
     connectError = err;
   }
-  if (session === undefined) {
+  if (!needSession) {
+    outcomes = [];
+  } else if (session === undefined) {
     const reason = connectError?.kind === 'timeout' ? 'timeout' : 'error';
     const result = unavailable(reason, `target not collected: ${connectError?.message ?? 'no session'}`);
-    outcomes = collector.catalog.map((spec) => ({ spec, result, durationMs: 0 }));
+    outcomes = catalog.map((spec) => ({ spec, result, durationMs: 0 }));
   } else {
     // A cycle that saw a timeout or threw does not leave its session to the next cycle.
     let clean = false;
     try {
-      outcomes = await runSignals(collector.catalog, session, {
+      outcomes = await runSignals([...catalog, ...companions], session, {
         timeoutMs: target.statementTimeoutMs + 3000,
         mapError: (e) => collector.mapSignalError(e),
         policy,
@@ -135,13 +174,26 @@ async function collectOneCycle(target: Target, deps: CycleDeps): Promise<CycleRe
       else await deps.sessions.release(target, session, clean);
     }
   }
+  shipping.noteEpochs(catalog, outcomes);
+  const companionIds = new Set(companions.map((s) => s.id));
+  outcomes = outcomes.filter((o) => !companionIds.has(o.spec.id));
   const cloud = await cloudRead;
   if (cloud !== undefined) outcomes = [...outcomes, ...cloud.outcomes];
   const payload = buildPayload(
-    { agent: deps.agent, target: { id: target.id, engine: target.engine, name: target.name ?? target.id }, collectedAt },
+    {
+      agent: deps.agent,
+      target: { id: target.id, engine: target.engine, name: target.name ?? target.id },
+      collectedAt,
+      sequence: shipping.sequence,
+      families: due,
+      incremental: (signal, spec) => shipping.transform(signal, spec),
+    },
     outcomes,
     (spec, value) => applyPolicy(spec, value, redaction),
   );
+  // Families read on a live session count as collected (cloud: when its read ran); an unreachable target stays due.
+  const collected: Family[] = due.filter((f) => (f === 'cloud' ? target.cloud === undefined || cloud !== undefined : connectError === undefined));
+  shipping.record(payload, collected);
   const store = deps.memory;
   return {
     payload,
@@ -149,6 +201,7 @@ async function collectOneCycle(target: Target, deps: CycleDeps): Promise<CycleRe
     policy,
     ...(connectError ? { connectError } : {}),
     optionalSignals: optionalSignalsOf(collector.catalog, collector.optionalGrants ?? []),
+    schedule: describeSchedule(deps.intervalSeconds ?? target.intervalSeconds, target.schedule),
     durationMs: performance.now() - started,
     commitMemory: () => (store === undefined || memory === undefined ? Promise.resolve() : store.commit(target.id, memory)),
   };

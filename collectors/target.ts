@@ -36,6 +36,7 @@ const {
   lockTimeoutMs,
   connectTimeoutMs,
   policy,
+  schedule,
 } = TARGET_BASE_FIELDS;
 
 /** The plain shape; TargetSchema adds the per-engine rules. */
@@ -60,6 +61,7 @@ export const TargetShape = z
     lockTimeoutMs,
     connectTimeoutMs,
     policy,
+    schedule,
     oracle: OracleOptionsSchema.optional(),
     mssql: MssqlOptionsSchema.optional(),
     /** The managed-service resource this database is, and the read-only identity that reads its provider metrics. */

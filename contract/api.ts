@@ -14,6 +14,7 @@ import { CLOUD_PROVIDERS } from '../collectors/cloud/binding.js';
 import { checkEngineFields, ENGINES, TargetShape } from '../collectors/target.js';
 import { PayloadV1Schema } from '../collectors/core/payload.js';
 import { CategorySchema } from '../collectors/core/category.js';
+import { FamilySchema } from '../collectors/core/signal.js';
 import { ActionSchema, EffectivePolicySchema, PolicySchema } from '../collectors/core/policy.js';
 import { DestinationSchema, ProxySchema } from './destination.js';
 import { DeliveryStatusSchema } from './delivery-status.js';
@@ -195,7 +196,16 @@ export const AnnotationSchema = z.object({ signalId: z.string(), field: z.string
  * object, serialised the same way), `annotations` say for each field its category
  * and the action applied, `policy` is the effective policy of that cycle.
  */
-export const PreviewSchema = z.object({ payload: PayloadV1Schema, annotations: z.array(AnnotationSchema), policy: EffectivePolicySchema }).strict();
+/** Each family's period for the target (collectors/core/schedule.ts describeSchedule): the window shows it beside the signals. */
+export const FamilyPeriodSchema = z.object({ family: FamilySchema, seconds: z.number().int().min(1), label: z.string(), overridden: z.boolean() }).strict();
+export const PreviewSchema = z
+  .object({
+    payload: PayloadV1Schema,
+    annotations: z.array(AnnotationSchema),
+    policy: EffectivePolicySchema,
+    schedule: z.array(FamilyPeriodSchema).optional(),
+  })
+  .strict();
 export type Preview = z.infer<typeof PreviewSchema>;
 
 /**

@@ -7,7 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { AnySignalSpec } from '../collectors/core/signal.js';
+import { type AnySignalSpec, FAMILY_SCHEDULE, periodLabel } from '../collectors/core/signal.js';
 import { CLOUD_SIGNALS, cloudCatalog, type MetricQuery } from '../collectors/cloud/metrics.js';
 import { mongodbCatalog } from '../collectors/mongodb/catalog.js';
 import { mssqlCatalog } from '../collectors/mssql/catalog.js';
@@ -57,6 +57,13 @@ function fieldsLine(spec: AnySignalSpec<never>): string {
   return parts.join('; ');
 }
 
+/** The family's default period and how the signal ships a value that did not change (payload-v2.md). */
+function periodCell(spec: AnySignalSpec<never>): string {
+  const { period, digest } = FAMILY_SCHEDULE[spec.family];
+  const how = spec.delta !== undefined ? '; deltas' : (spec.digest ?? digest) ? '; unchanged: digest' : '';
+  return `${periodLabel(period)}${how}`;
+}
+
 export function renderSignalReference(): string {
   const lines = [
     '# Signal reference',
@@ -67,6 +74,8 @@ export function renderSignalReference(): string {
     'the grant or prerequisite it needs (the permission checklist derives its items from this column), whether the',
     'operator must opt in, and the sensitive-metadata category of each field (see [the security model](security.md)).',
     'A field with no category is operational metadata and is always collected.',
+    "The period is the default of the signal's family (a target may override it: see [payload-v2.md](payload-v2.md));",
+    '"deltas": only changed rows ship, counters as differences; "unchanged: digest": a value equal to the last shipped one ships as its digest.',
     '',
   ];
   for (const { title, versions, catalog } of SECTIONS) {
@@ -75,12 +84,14 @@ export function renderSignalReference(): string {
       '',
       `Versions: ${versions}. ${catalog.length} signals.`,
       '',
-      '| Signal | Family | Reads | Needs | Opt-in | Fields |',
-      '| --- | --- | --- | --- | --- | --- |',
+      '| Signal | Family | Period | Reads | Needs | Opt-in | Fields |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
     );
     for (const spec of catalog) {
       const needs = spec.requires.length === 0 ? 'login only' : spec.requires.map((r) => `\`${r}\``).join(', ');
-      lines.push(`| \`${spec.id}\` | ${spec.family} | ${cell(spec.description)} | ${needs} | ${spec.optIn ?? ''} | ${fieldsLine(spec)} |`);
+      lines.push(
+        `| \`${spec.id}\` | ${spec.family} | ${periodCell(spec)} | ${cell(spec.description)} | ${needs} | ${spec.optIn ?? ''} | ${fieldsLine(spec)} |`,
+      );
     }
     lines.push('');
   }

@@ -66,7 +66,12 @@ function cloudView(b: NonNullable<Target['cloud']>): Record<string, unknown> {
 }
 
 /** The API's view of a cycle: the shipped payload object itself, plus what the policy did. */
-const previewOf = (r: CycleResult): Preview => ({ payload: r.payload, annotations: r.annotations, policy: { ...r.policy } });
+const previewOf = (r: CycleResult): Preview => ({
+  payload: r.payload,
+  annotations: r.annotations,
+  policy: { ...r.policy },
+  ...(r.schedule === undefined ? {} : { schedule: r.schedule }),
+});
 
 /** The same overrides, in a canonical order, so a no-op change is not recorded as a change. */
 function canonicalPolicy(p: Policy | undefined): Policy {

@@ -4,6 +4,7 @@ import { serializePayload } from '../../collectors/core/payload.js';
 import type { Target } from '../../collectors/target.js';
 import { AuditLedger, ledgerOptionsFromEnv } from '../audit/ledger.js';
 import { parseWhen, viewLedger } from '../audit/viewer.js';
+import { describeSchedule, tickSeconds } from '../../collectors/core/schedule.js';
 import { TargetMemoryStore } from '../state/target-memory-store.js';
 import { agentHome, auditDir, targetStateDir } from '../config/paths.js';
 import { describeDestination } from '../../contract/destination.js';
@@ -91,8 +92,17 @@ async function checkCommand(file: string, json: boolean, io: Io): Promise<number
   const credentials = targetCredentialAge(target);
   const configPermissions = checkConfigPermissions([file], home, { env: io.env });
   const report = await ops.checkPermissions(target);
+  const schedule = describeSchedule(target.intervalSeconds, target.schedule);
   if (json) {
-    io.out(JSON.stringify({ target: { id: target.id, engine: target.engine }, ...report, credentials, configPermissions }));
+    io.out(
+      JSON.stringify({
+        target: { id: target.id, engine: target.engine },
+        ...report,
+        credentials,
+        configPermissions,
+        schedule: schedule.map(({ family, seconds, overridden }) => ({ family, seconds, overridden })),
+      }),
+    );
     return EXIT.ok;
   }
   const rotation = rotationMessage('the password', credentials);
@@ -108,6 +118,11 @@ async function checkCommand(file: string, json: boolean, io: Io): Promise<number
     lines.push(`  [${i.status}] ${i.grant}: ${i.detail} (${i.signals.join(', ')})`);
     if (i.fix !== undefined && i.status !== 'granted') lines.push(...i.fix.split('\n').map((l) => `      ${l}`));
   }
+  lines.push(
+    '',
+    `Schedule (wakes every ${tickSeconds(target.intervalSeconds, target.schedule)} s; each family is read when its period has passed):`,
+    ...schedule.map((f) => `  ${f.family}: ${f.label}${f.overridden ? ' (set for this target)' : ''}`),
+  );
   lines.push('', `Credentials: ${credentialsLine(target, credentials)}`);
   if (rotation !== undefined) lines.push(`WARNING: ${rotation}`);
   if (report.cloud !== undefined) lines.push(...cloudLines(target, report.cloud, file));

@@ -17,6 +17,7 @@ import { CredentialsError } from '../secrets/resolve.js';
 import { oneLine } from '../../collectors/core/text.js';
 import type { TargetOperations } from '../target-operations.js';
 import { asTarget } from './safety-net.js';
+import { type SignalStatus, tickSeconds } from '../../collectors/core/schedule.js';
 import { CycleTimeoutError, Scheduler, type ScheduledTarget, type SkipReason, type TargetScheduleStats } from './scheduler.js';
 import { SessionPool, type SessionPoolOptions } from './session-pool.js';
 
@@ -47,6 +48,8 @@ export type CycleReport =
       connectError?: TargetConnectError;
       /** Signals whose absence is not a gap in the setup (CycleResult.optionalSignals). */
       optionalSignals?: readonly string[];
+      /** Every signal's status as last read, families not due this cycle included (CycleResult.latest). */
+      latest?: readonly SignalStatus[];
     }
   | { id: string; outcome: 'failed'; problem: TargetProblem }
   | { id: string; outcome: 'not_stored'; message: string };
@@ -107,17 +110,19 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
   private readonly gaps = new Map<string, number>();
   /** Targets whose credentials were rejected: no login attempt before `until` (epoch ms). */
   private readonly authHold = new Map<string, { failures: number; until: number }>();
+  /** Targets with a cycle spooled since the agent started or the target was last edited; the others collect every family. */
+  private readonly shippedOnce = new Set<string>();
   private readonly now: () => number;
   private storeError: string | undefined;
   private listening = false;
   private stopped = false;
-  private readonly onCollected = ({ payload, connectError, optionalSignals }: CycleResult): void => {
+  private readonly onCollected = ({ payload, connectError, optionalSignals, latest }: CycleResult): void => {
     // Every collection counts, whoever asked for it (schedule, tray, API).
     const id = payload.target.id;
     // A connection that got in (a preview, the operator's collect now) ends an authentication back-off.
     if (connectError === undefined) this.authHold.delete(id);
     // Optional grants (superuser-only views) and opt-ins are not gaps: a correct setup is not "limited".
-    this.gaps.set(id, setupGaps(payload.signals, optionalSignals).filter((s) => s.reason === 'permission').length);
+    this.gaps.set(id, setupGaps(latest ?? payload.signals, optionalSignals).filter((s) => s.reason === 'permission').length);
     if (this.opts.ops.healthOf(id).state !== 'unreachable') this.problems.delete(id);
     this.emit('change');
   };
@@ -161,16 +166,22 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
       this.configs.set(t.target.id, JSON.stringify(t));
     }
     for (const [id, json] of before) {
-      // A changed target (a fixed password, another user) is tried again at once, on a new session.
+      // A changed target (a fixed password, another user) is tried again at once, on a new session, every family of it.
       if (this.configs.get(id) !== json) {
         this.authHold.delete(id);
         this.sessions?.forget(id);
+        this.shippedOnce.delete(id);
       }
       if (this.configs.has(id)) continue;
       this.problems.delete(id);
       this.gaps.delete(id);
     }
-    const plan: ScheduledTarget[] = targets.map((t) => ({ id: t.target.id, intervalMs: t.intervalSeconds * 1000, timeoutMs: timeout(t.target) }));
+    // A target wakes at its shortest family period (e.g. activity every 10 s); each cycle reads only the families due then.
+    const plan: ScheduledTarget[] = targets.map((t) => ({
+      id: t.target.id,
+      intervalMs: tickSeconds(t.intervalSeconds, t.target.schedule) * 1000,
+      timeoutMs: timeout(t.target),
+    }));
     this.scheduler.plan(plan);
     for (const [id, json] of this.configs) {
       const old = before.get(id);
@@ -275,6 +286,10 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
       result = await this.opts.ops.collect(entry.target, {
         workspacePolicy: this.opts.policy(),
         ...(this.sessions === undefined ? {} : { sessions: this.sessions.lease(signal) }),
+        now: new Date(this.now()),
+        intervalSeconds: entry.intervalSeconds,
+        // After a start or an edit the operator sees the whole target at once; then each family on its period.
+        ...(this.shippedOnce.has(id) ? {} : { allDue: true }),
       });
       if (result.connectError?.kind === 'authentication') {
         const failures = (hold?.failures ?? 0) + 1;
@@ -307,6 +322,7 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
       const stored = await this.opts.deliver(result.payload);
       // Only once the payload is stored for delivery do the collectors' cursors move past it.
       await result.commitMemory();
+      if (result.connectError === undefined) this.shippedOnce.add(id);
       this.storeError = undefined;
       const key = typeof stored === 'object' && stored !== null && 'key' in stored && typeof stored.key === 'string' ? stored.key : undefined;
       this.emit('cycle', {
@@ -317,6 +333,7 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
         durationMs: result.durationMs,
         ...(result.connectError ? { connectError: result.connectError } : {}),
         ...(result.optionalSignals ? { optionalSignals: result.optionalSignals } : {}),
+        ...(result.latest ? { latest: result.latest } : {}),
       });
     } catch (err) {
       this.opts.log?.(err);

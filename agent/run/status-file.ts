@@ -151,7 +151,7 @@ export class TargetStatusRecorder {
           t.consecutiveFailures = 0;
           t.lastError = null;
           t.lastSuccessAt = at;
-          t.permissionGaps = setupGaps(r.payload.signals, r.optionalSignals).filter((s) => s.reason === 'permission').length;
+          t.permissionGaps = setupGaps(r.latest ?? r.payload.signals, r.optionalSignals).filter((s) => s.reason === 'permission').length;
           this.setState(t, t.permissionGaps > 0 ? 'permission_limited' : 'ok');
         }
         break;

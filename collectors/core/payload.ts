@@ -1,22 +1,52 @@
 import { z } from 'zod';
 import { EngineSchema } from './target.js';
-import { FamilySchema, UnavailableReasonSchema } from './signal.js';
+import { FAMILIES, FamilySchema, UnavailableReasonSchema } from './signal.js';
 import type { SignalOutcome } from './runner.js';
 import type { AnySignalSpec } from './signal.js';
 
-/** The payload wire format. Documented in docs/payload-v1.md; change both together. */
-export const PAYLOAD_SCHEMA = 'logstag.payload/v1' as const;
+/** The payload wire format the agent writes. Documented in docs/payload-v2.md (v1: docs/payload-v1.md, history); change both together. */
+export const PAYLOAD_SCHEMA = 'logstag.payload/v2' as const;
+/** The format before per-family schedules and deltas; still accepted when read back (old spool entries). */
+export const PAYLOAD_SCHEMA_V1 = 'logstag.payload/v1' as const;
+
+/** A content digest: sha256 over the canonical JSON of a signal's full (rebuilt) value. */
+export const DigestSchema = z.string().regex(/^sha256:[0-9a-f]{64}$/);
+
+/** The shipped payload a delta or `unchanged` value is relative to: the last one that carried this signal. */
+export const BaseRefSchema = z.object({ sequence: z.number().int().min(1), collectedAt: z.iso.datetime({ offset: true }) }).strict();
+
+export const VALUE_MODES = ['full', 'delta', 'unchanged'] as const;
+/** Why a value is full although the signal can ship less (docs/payload-v2.md). */
+export const FULL_REASONS = ['first', 'periodic', 'reset', 'changed', 'unkeyed'] as const;
 
 const OkSignalSchema = z
   .object({
     id: z.string().min(1),
     family: FamilySchema,
     status: z.literal('ok'),
-    value: z.json(),
+    /** v2: how `value` is to be read; absent in v1 (always full). */
+    mode: z.enum(VALUE_MODES).optional(),
+    /** v2, full values of delta/digest signals: why this value starts a new chain (first, periodic, reset…). */
+    baseline: z.enum(FULL_REASONS).optional(),
+    /** v2: the payload this delta/unchanged value applies to. */
+    base: BaseRefSchema.optional(),
+    /** v2: digest of the full value after this one is applied (delta/unchanged: required). */
+    digest: DigestSchema.optional(),
+    /** The value (absent when `unchanged`). */
+    value: z.json().optional(),
     /** Fields the policy redacted or excluded (absent when every field was collected as read). */
     policy: z.record(z.string().min(1), z.enum(['redact', 'exclude'])).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    const mode = s.mode ?? 'full';
+    if (mode !== 'unchanged' && s.value === undefined) ctx.addIssue({ code: 'custom', path: ['value'], message: `a ${mode} signal has a value` });
+    if (mode === 'unchanged' && s.value !== undefined) ctx.addIssue({ code: 'custom', path: ['value'], message: 'an unchanged signal has no value' });
+    if (mode === 'full' && s.base !== undefined) ctx.addIssue({ code: 'custom', path: ['base'], message: 'a full value has no base' });
+    if (mode !== 'full' && (s.base === undefined || s.digest === undefined))
+      ctx.addIssue({ code: 'custom', path: ['base'], message: `a ${mode} value names its base and the digest of the result` });
+    if (mode !== 'full' && s.baseline !== undefined) ctx.addIssue({ code: 'custom', path: ['baseline'], message: 'only a full value starts a baseline' });
+  });
 
 const UnavailableSignalSchema = z
   .object({
@@ -37,12 +67,22 @@ export const PayloadSignalSchema = z.discriminatedUnion('status', [OkSignalSchem
 export const AgentIdentitySchema = z.object({ id: z.string().min(1), version: z.string().min(1), host: z.string().min(1) }).strict();
 export type AgentIdentity = z.infer<typeof AgentIdentitySchema>;
 
-export const PayloadV1Schema = z
+/**
+ * A payload: v2 as the agent writes it, v1 as older agents (and old spool entries)
+ * wrote it. v2 adds the per-target `sequence`, the `families` the payload covers
+ * (a family not listed was not due: its absence says nothing about the server)
+ * and each ok signal's `mode`.
+ */
+export const PayloadSchema = z
   .object({
-    schema: z.literal(PAYLOAD_SCHEMA),
+    schema: z.enum([PAYLOAD_SCHEMA, PAYLOAD_SCHEMA_V1]),
     agent: AgentIdentitySchema,
     target: z.object({ id: z.string().min(1), engine: EngineSchema, name: z.string().min(1) }).strict(),
     collectedAt: z.iso.datetime({ offset: true }),
+    /** v2: this target's shipped-payload counter (1, 2, …); a delta names the sequence it applies to. */
+    sequence: z.number().int().min(1).optional(),
+    /** v2: the families this payload covers (those due this cycle), in catalog order. */
+    families: z.array(FamilySchema).optional(),
     signals: z.array(PayloadSignalSchema),
   })
   .strict()
@@ -52,15 +92,48 @@ export const PayloadV1Schema = z
       if (seen.has(s.id)) ctx.addIssue({ code: 'custom', path: ['signals', i, 'id'], message: `duplicate signal id ${s.id}` });
       seen.add(s.id);
     });
+    if (p.schema === PAYLOAD_SCHEMA_V1) {
+      if (p.sequence !== undefined || p.families !== undefined || p.signals.some((s) => s.status === 'ok' && s.mode !== undefined))
+        ctx.addIssue({ code: 'custom', path: ['schema'], message: 'sequence, families and mode are v2 fields' });
+      return;
+    }
+    if (p.sequence === undefined) ctx.addIssue({ code: 'custom', path: ['sequence'], message: 'a v2 payload has a sequence' });
+    if (p.families === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['families'], message: 'a v2 payload lists the families it covers' });
+      return;
+    }
+    const families = new Set(p.families);
+    if (families.size !== p.families.length) ctx.addIssue({ code: 'custom', path: ['families'], message: 'a family is listed once' });
+    p.signals.forEach((s, i) => {
+      if (!families.has(s.family)) ctx.addIssue({ code: 'custom', path: ['signals', i, 'family'], message: `family ${s.family} is not in families` });
+      if (s.status === 'ok' && s.mode === undefined) ctx.addIssue({ code: 'custom', path: ['signals', i, 'mode'], message: 'a v2 ok signal has a mode' });
+      if (s.status === 'ok' && s.base !== undefined && s.base.sequence >= (p.sequence ?? 0))
+        ctx.addIssue({ code: 'custom', path: ['signals', i, 'base'], message: 'a base is an earlier payload' });
+    });
   });
+/** @deprecated the name from v1; the schema reads v1 and v2. */
+export const PayloadV1Schema = PayloadSchema;
 
-export type PayloadV1 = z.infer<typeof PayloadV1Schema>;
+export type Payload = z.infer<typeof PayloadSchema>;
+/** @deprecated the name from v1: a payload of either version. */
+export type PayloadV1 = Payload;
 export type PayloadSignal = z.infer<typeof PayloadSignalSchema>;
+export type OkPayloadSignal = Extract<PayloadSignal, { status: 'ok' }>;
 
 export interface PayloadContext {
   agent: AgentIdentity;
   target: PayloadV1['target'];
   collectedAt: Date;
+  /** This target's payload counter (1 when the agent keeps no memory for it). */
+  sequence?: number;
+  /** The families due this cycle (all of them when not given). */
+  families?: readonly (typeof FAMILIES)[number][];
+  /**
+   * Turns a full, policy-applied ok signal into what ships (full, delta or
+   * unchanged: collectors/core/incremental.ts). Runs after the policy, so a
+   * delta or digest is computed only over shipped values.
+   */
+  incremental?(signal: OkPayloadSignal, spec: AnySignalSpec<unknown>): OkPayloadSignal;
 }
 
 /**
@@ -76,15 +149,26 @@ export type ValueShaper = (spec: AnySignalSpec<unknown>, value: unknown) => { va
  * this one object with serializePayload, so what is previewed is what leaves.
  */
 export function buildPayload(ctx: PayloadContext, outcomes: readonly SignalOutcome[], shape: ValueShaper): PayloadV1 {
+  const present = new Set([...(ctx.families ?? FAMILIES), ...outcomes.map((o) => o.spec.family)]);
   const payload: PayloadV1 = {
     schema: PAYLOAD_SCHEMA,
     agent: ctx.agent,
     target: ctx.target,
     collectedAt: ctx.collectedAt.toISOString(),
+    sequence: ctx.sequence ?? 1,
+    families: FAMILIES.filter((f) => present.has(f)),
     signals: outcomes.map(({ spec, result }): PayloadSignal => {
       if (result.status === 'ok') {
         const shaped = shape(spec, result.value);
-        return { id: spec.id, family: spec.family, status: 'ok', value: shaped.value as JsonValue, ...(shaped.policy ? { policy: shaped.policy } : {}) };
+        const full: OkPayloadSignal = {
+          id: spec.id,
+          family: spec.family,
+          status: 'ok',
+          mode: 'full',
+          value: shaped.value as JsonValue,
+          ...(shaped.policy ? { policy: shaped.policy } : {}),
+        };
+        return ctx.incremental === undefined ? full : ctx.incremental(full, spec);
       }
       return {
         id: spec.id,
@@ -96,8 +180,8 @@ export function buildPayload(ctx: PayloadContext, outcomes: readonly SignalOutco
       };
     }),
   };
-  // Validate what we built: a payload that does not match v1 never leaves the agent.
-  return PayloadV1Schema.parse(payload);
+  // Validate what we built: a payload that does not match v2 never leaves the agent.
+  return PayloadSchema.parse(payload);
 }
 
 /** The bytes that leave the machine for a payload: the outbox, the CLI's --json and the preview comparison use this one function. */

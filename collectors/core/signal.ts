@@ -17,6 +17,39 @@ export const FAMILIES = [
 export const FamilySchema = z.enum(FAMILIES);
 export type Family = z.infer<typeof FamilySchema>;
 
+/** A family's period: whole seconds, or 'interval' (the target's collection interval). */
+export type Period = number | 'interval';
+
+/** Every period is a whole multiple of this (the finest clock the run loop keeps). */
+export const BASE_TICK_SECONDS = 1;
+
+/**
+ * How each family is collected, declared once: its default period, the shortest
+ * period an operator may choose (the target's `schedule`), and how an unchanged
+ * value travels (`digest`: slow families ship `unchanged` with a content digest
+ * when the value equals the last shipped one). docs/signals.md, `check` and the
+ * window show the period from here.
+ */
+export const FAMILY_SCHEDULE: Readonly<Record<Family, { period: Period; digest: boolean }>> = {
+  activity: { period: 10, digest: false },
+  waits_locks: { period: 10, digest: false },
+  server_stats: { period: 'interval', digest: false },
+  query_stats: { period: 'interval', digest: false },
+  replication: { period: 'interval', digest: false },
+  slowlog: { period: 'interval', digest: false },
+  cloud: { period: 'interval', digest: false },
+  schema: { period: 600, digest: true },
+  security_posture: { period: 600, digest: true },
+  config: { period: 600, digest: true },
+};
+
+/** A period in words: "10 s", "10 min", "every interval (60 s)". */
+export function periodLabel(period: Period, intervalSeconds?: number): string {
+  if (period === 'interval') return intervalSeconds === undefined ? 'every interval' : `every interval (${intervalSeconds} s)`;
+  if (period >= 60 && period % 60 === 0) return `${period / 60} min`;
+  return `${period} s`;
+}
+
 /** Why a signal could not be read. Never folded into 0, [] or "healthy". */
 export const UNAVAILABLE_REASONS = ['permission', 'not_enabled', 'not_licensed', 'unsupported', 'disabled', 'error', 'timeout'] as const;
 export const UnavailableReasonSchema = z.enum(UNAVAILABLE_REASONS);
@@ -109,6 +142,22 @@ export function signalsRequiring(catalog: readonly { id: string; requires: reado
 export type FieldCategories<Row> = { readonly [K in keyof Row]-?: Category | null };
 
 /**
+ * How a signal of cumulative counters ships as differences (collectors/core/incremental.ts):
+ * rows are identified by `key`; `counters` only grow between resets, so a changed row
+ * ships their differences; a counter that goes down, or a change in any `resetWhen`
+ * value (a server restart, a statistics reset, evictions), makes the next value a
+ * full baseline. `since` is a per-row reset time (a row whose `since` changed is
+ * shipped whole).
+ */
+export interface DeltaSpec<Row = Record<string, unknown>> {
+  key: readonly (keyof Row & string)[];
+  counters: readonly (keyof Row & string)[];
+  since?: keyof Row & string;
+  /** Values read in the same cycle by other signals of the catalog; the delta signal pulls them in when it is due. */
+  resetWhen?: readonly { signal: string; field: string }[];
+}
+
+/**
  * A declarative catalog entry. One entry drives collection, the permission
  * checklist, the grant script, sensitive-field tagging and the docs.
  */
@@ -129,6 +178,10 @@ export interface SignalSpec<S = unknown, Row = Record<string, unknown>> {
   read(session: S, ctx: ReadContext): Promise<Row[]>;
   /** The sensitive-metadata category of every field (null: not sensitive). A field not listed here is never shipped. */
   fields: FieldCategories<Row>;
+  /** Ship only changed rows, as counter differences (cumulative statistics). */
+  delta?: DeltaSpec<Row>;
+  /** Ship `unchanged` + digest when the value equals the last shipped one; defaults to the family's (FAMILY_SCHEDULE). */
+  digest?: boolean;
 }
 
 /** Erases the row type so catalogs of differently shaped signals can sit in one array. */

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { PolicySchema } from './policy.js';
 import { SecretRefSchema } from './secret-ref.js';
 import { hostProblem } from './host.js';
+import { SCHEDULE_KEYS, ScheduleSchema } from './schedule.js';
 
 /*
  * What every target has, whatever its engine. The engine folders own their
@@ -66,6 +67,8 @@ export const TARGET_BASE_FIELDS = {
   connectTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
   /** Per-category overrides of the workspace's sensitive-metadata policy (docs/policy.md). */
   policy: PolicySchema.optional(),
+  /** Per-family periods overriding the defaults (collectors/core/schedule.ts, docs/payload-v2.md). */
+  schedule: ScheduleSchema.optional(),
 };
 
 export const TargetBaseShape = z.object(TARGET_BASE_FIELDS);
@@ -83,7 +86,17 @@ export function checkBaseFields(t: { engine: Engine; database?: string | undefin
 }
 
 /** Field names of the agent's files, for "did you mean" (the engines' options, run-config and destination add theirs). */
-const KNOWN_FIELDS = new Set<string>([...Object.keys(TARGET_BASE_FIELDS), 'mode', 'caFile', 'serverName', 'certFile', 'keyFile', 'env', 'secret']);
+const KNOWN_FIELDS = new Set<string>([
+  ...Object.keys(TARGET_BASE_FIELDS),
+  'mode',
+  'caFile',
+  'serverName',
+  'certFile',
+  'keyFile',
+  'env',
+  'secret',
+  ...SCHEDULE_KEYS,
+]);
 
 export function addKnownFields(names: Iterable<string>): void {
   for (const n of names) KNOWN_FIELDS.add(n);

@@ -225,6 +225,13 @@ const vacuum = defineSignal<PgSession, VacuumRow>({
     total_analyze_time_ms: null,
     total_autoanalyze_time_ms: null,
   },
+  // Up to 500 rows every interval: shipped as changed rows only (pg_stat_user_tables counters as differences;
+  // a pg_stat_reset() shows as a counter going down, a restart as a new start time: a full baseline then).
+  delta: {
+    key: ['schemaname', 'relname'],
+    counters: ['vacuum_count', 'autovacuum_count', 'total_vacuum_time_ms', 'total_autovacuum_time_ms', 'total_analyze_time_ms', 'total_autoanalyze_time_ms'],
+    resetWhen: [{ signal: 'postgres.server', field: 'started_at' }],
+  },
 });
 
 export const healthSignals: readonly AnySignalSpec<PgSession>[] = [locks, blocking, checkpointer, wraparound, vacuum];

@@ -317,6 +317,43 @@ const queryStats = defineSignal<PgSession, StatementRow>({
     );
   },
   fields: STATEMENT_FIELDS,
+  // Cumulative since the entry was created (pg_stat_statements.c: pgssEntry counters): shipped as differences per entry.
+  delta: {
+    key: ['queryid', 'dbid', 'userid'],
+    counters: [
+      'calls',
+      'total_exec_time_ms',
+      'rows',
+      'shared_blks_hit',
+      'shared_blks_read',
+      'plans',
+      'total_plan_time_ms',
+      'wal_records',
+      'wal_fpi',
+      'wal_bytes',
+      'wal_buffers_full',
+      'jit_functions',
+      'jit_generation_time_ms',
+      'jit_inlining_count',
+      'jit_inlining_time_ms',
+      'jit_optimization_count',
+      'jit_optimization_time_ms',
+      'jit_emission_count',
+      'jit_emission_time_ms',
+      'jit_deform_count',
+      'jit_deform_time_ms',
+      'parallel_workers_to_launch',
+      'parallel_workers_launched',
+    ],
+    // PostgreSQL 17+: when this entry's statistics started (pg_stat_statements_reset of one entry).
+    since: 'stats_since',
+    // Evictions (dealloc), a reset of all statistics, a server restart: the next value is a full baseline.
+    resetWhen: [
+      { signal: 'postgres.statements_info', field: 'dealloc' },
+      { signal: 'postgres.statements_info', field: 'stats_reset' },
+      { signal: 'postgres.server', field: 'started_at' },
+    ],
+  },
 });
 
 /** Settings worth watching; never the whole of pg_settings. */

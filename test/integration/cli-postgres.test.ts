@@ -42,7 +42,7 @@ const signal = (p: PayloadV1, id: string) => {
 describe('CLI against the harness PostgreSQL', () => {
   it('a least-privileged identity: real values where readable, unavailable/permission where not, never 0', async () => {
     const p = await collect('lowpriv');
-    expect(p.schema).toBe('logstag.payload/v1');
+    expect(p.schema).toBe('logstag.payload/v2');
     expect(p.target).toEqual({ id: 'pg-lowpriv', engine: 'postgres', name: 'pg-lowpriv' });
     const server = signal(p, 'postgres.server');
     expect(server.status).toBe('ok');

@@ -75,7 +75,7 @@ describe('OS keychain vault (real Secret Service)', () => {
     const r = await runAgentCli(['collect', '--once', '--target', target, '--json'], { home });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ schema: 'logstag.payload/v1', target: { id: 'pg-vault' } });
+    expect(JSON.parse(r.stdout)).toMatchObject({ schema: 'logstag.payload/v2', target: { id: 'pg-vault' } });
     const empty = await runAgentCli(['secret', 'encrypt'], { input: '', home });
     expect(empty.code).toBe(2);
   });

@@ -17,7 +17,7 @@ import type { CycleResult } from '../../collectors/cycle.js';
 import { StateStore } from '../../agent/config/state-store.js';
 import { AgentRuntime, defaultCycleTimeoutMs, type RuntimeOptions } from '../../agent/run/app-runtime.js';
 import { VaultError } from '../../agent/secrets/vault.js';
-import { TargetOperations, type TargetHealth } from '../../agent/target-operations.js';
+import { type CollectOptions, TargetOperations, type TargetHealth } from '../../agent/target-operations.js';
 
 const AGENT = { id: '5b0c8a0e-2f7e-4c5e-9a51-3c1f6f3b7d21', version: '0.1.0', host: 'test' };
 const homes: string[] = [];
@@ -48,9 +48,15 @@ type Script = (t: Target) => Promise<Pick<CycleResult, 'payload' | 'durationMs'>
 class ScriptedOps extends TargetOperations {
   readonly scripts = new Map<string, Script>();
   readonly calls: string[] = [];
+  /** The time the run loop gave each cycle. */
+  readonly nows: number[] = [];
+  /** Whether the run loop asked for every family. */
+  readonly allDue: boolean[] = [];
   private readonly h = new Map<string, TargetHealth>();
-  override async collect(t: Target): Promise<CycleResult> {
+  override async collect(t: Target, opts: CollectOptions = {}): Promise<CycleResult> {
     this.calls.push(t.id);
+    if (opts.now !== undefined) this.nows.push(opts.now.getTime());
+    this.allDue.push(opts.allDue === true);
     const script: Script = this.scripts.get(t.id) ?? (async (x: Target) => ({ payload: payloadFor(x), durationMs: 1 }));
     const result: CycleResult = { annotations: [], policy: resolvePolicy(), commitMemory: async () => {}, ...(await script(t)) };
     const unavailableSignals = result.payload.signals.filter((s) => s.status === 'unavailable').length;
@@ -158,7 +164,19 @@ describe('agent runtime', () => {
     runtime.start();
     expect(runtime.status().targets).toEqual([]);
     expect(
-      await call('targets.create', { target: { id: 'pg-1', engine: 'postgres', host: 'db1', port: 5432, user: 'm', database: 'app', intervalSeconds: 30 } }),
+      // Every family on the interval: the target then wakes once per interval (the default wakes every 10 s for activity: see below).
+      await call('targets.create', {
+        target: {
+          id: 'pg-1',
+          engine: 'postgres',
+          host: 'db1',
+          port: 5432,
+          user: 'm',
+          database: 'app',
+          intervalSeconds: 30,
+          schedule: { activity: 'interval', waits_locks: 'interval' },
+        },
+      }),
     ).toMatchObject({ ok: true });
     await vi.advanceTimersByTimeAsync(0);
     expect(scripted.calls).toEqual(['pg-1']); // collected at once, not after 30 s
@@ -174,6 +192,20 @@ describe('agent runtime', () => {
     await vi.advanceTimersByTimeAsync(600_000);
     expect(scripted.calls).toHaveLength(3);
     expect(runtime.status().targets).toEqual([]);
+  });
+
+  it('a target wakes at its shortest family period and tells the cycle the time (activity every 10 s at a 60 s interval)', async () => {
+    vi.useFakeTimers();
+    const { store, runtime, scripted } = setup();
+    await store.putTarget(target('pg-1', { intervalSeconds: 60 }));
+    runtime.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(scripted.calls).toEqual(['pg-1']);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(scripted.calls).toHaveLength(7);
+    expect(scripted.nows.at(-1)! - scripted.nows[0]!).toBe(60_000);
+    // The first cycle after the start collects every family; the next ones only what is due.
+    expect(scripted.allDue).toEqual([true, false, false, false, false, false, false]);
   });
 
   it('collect now runs every target once, without doubling one already running', async () => {

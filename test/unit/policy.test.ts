@@ -206,7 +206,7 @@ describe('the read context and the runner', () => {
       (s, v) => applyPolicy(s, v, { policy: resolvePolicy({ client_metadata: 'exclude' }), engine: 'redis' }),
     );
     expect(serializePayload(p)).toBe(
-      '{"schema":"logstag.payload/v1","agent":{"id":"a","version":"0.1.0","host":"h"},"target":{"id":"r","engine":"redis","name":"r"},"collectedAt":"2026-01-01T00:00:00.000Z","signals":[{"id":"redis.slowlog","family":"activity","status":"ok","value":[{"id":1,"args":{"command":"GET","arg_count":1,"arg_lengths":[1]}}],"policy":{"args":"redact","client_addr":"exclude","client_name":"exclude"}}]}',
+      '{"schema":"logstag.payload/v2","agent":{"id":"a","version":"0.1.0","host":"h"},"target":{"id":"r","engine":"redis","name":"r"},"collectedAt":"2026-01-01T00:00:00.000Z","sequence":1,"families":["server_stats","activity","query_stats","waits_locks","replication","schema","security_posture","config","slowlog","cloud"],"signals":[{"id":"redis.slowlog","family":"activity","status":"ok","mode":"full","value":[{"id":1,"args":{"command":"GET","arg_count":1,"arg_lengths":[1]}}],"policy":{"args":"redact","client_addr":"exclude","client_name":"exclude"}}]}',
     );
   });
 });

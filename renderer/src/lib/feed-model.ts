@@ -85,6 +85,11 @@ export function entryDelivery(
 }
 
 function sampleOf(value: unknown, field: string): string {
+  // A delta (payload v2) carries its rows in added/changed: the sample is taken from what was sent.
+  if (value !== null && typeof value === 'object' && !Array.isArray(value) && 'changed' in value && 'added' in value) {
+    const d = value as { added: unknown[]; changed: unknown[] };
+    value = [...d.added, ...d.changed];
+  }
   const row = Array.isArray(value) ? (value as unknown[]).find((r) => r !== null && typeof r === 'object' && field in r) : value;
   if (row === null || typeof row !== 'object') return '';
   const v = (row as Record<string, unknown>)[field];
@@ -95,7 +100,8 @@ function sampleOf(value: unknown, field: string): string {
 
 export function toRow(key: number, { payload, annotations }: Pick<FeedEvent, 'payload' | 'annotations'>): FeedRow {
   const ok = payload.signals.filter((s) => s.status === 'ok').length;
-  const values = new Map(payload.signals.flatMap((s) => (s.status === 'ok' ? [[s.id, s.value] as const] : [])));
+  // An unchanged signal (payload v2) sent no value, only its fingerprint: none of its fields left.
+  const values = new Map(payload.signals.flatMap((s) => (s.status === 'ok' && s.mode !== 'unchanged' ? [[s.id, s.value] as const] : [])));
   const fields: FeedField[] = [];
   const categories = new Set<string>();
   for (const a of annotations) {

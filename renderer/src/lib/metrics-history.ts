@@ -324,7 +324,13 @@ export class MetricsHistory {
       this.targets.set(payload.target.id, target);
     }
     // A lookup, not a map of every signal: a payload has dozens, the charts read two or three, and this runs for every preview.
-    const signals: Signals = (id) => payload.signals.find((s) => s.id === id);
+    // A v2 payload carries only the families due this cycle: a chart whose signal is absent skips the cycle (no gap, no point).
+    let notDue: boolean;
+    const signals: Signals = (id) => {
+      const s = payload.signals.find((x) => x.id === id);
+      if (s === undefined && payload.families !== undefined) notDue = true;
+      return s;
+    };
     if (hasCloud) {
       target.cloud = CLOUD_CHARTS.map((def) => cloudSeries(signals(def.id), def, time - WINDOW_MS)).filter((x): x is MetricSeries => x !== undefined);
     }
@@ -336,7 +342,9 @@ export class MetricsHistory {
       }
       // A cycle older than the last one (out of order) would make a negative rate: skip it.
       if (m.last !== undefined && time <= m.last.time) continue;
+      notDue = false;
       const reading = def.read(signals);
+      if (notDue) continue;
       m.ring.push(time, this.pointOf(def, m, reading, time));
     }
   }

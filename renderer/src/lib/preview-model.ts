@@ -66,3 +66,40 @@ export function categorySummary(preview: Preview): { category: Category; counts:
     return { category, counts, text: parts.join(', ') };
   });
 }
+
+type PayloadSignal = Preview['payload']['signals'][number];
+const rowsWord = (n: number): string => `${n} row${n === 1 ? '' : 's'}`;
+const BASELINE_WORDS: Record<string, string> = {
+  first: 'sent in full: the first time',
+  periodic: 'sent in full: the periodic full copy',
+  reset: "sent in full: the server's counters were reset, entries evicted or the server restarted",
+  changed: 'sent in full: it changed since it was last sent',
+  unkeyed: 'sent in full: its rows have no usable identity',
+};
+
+/**
+ * How an ok signal's value travels, in plain words (payload v2): in full, only what
+ * changed since an earlier payload, or not again (unchanged). Undefined for a plain
+ * full value (v1, or a signal that always ships in full).
+ */
+export function modeLabel(s: PayloadSignal): string | undefined {
+  if (s.status !== 'ok') return undefined;
+  if (s.mode === 'unchanged') return `Unchanged since payload #${s.base?.sequence ?? '?'}: not sent again, only its fingerprint`;
+  if (s.mode === 'delta') {
+    const v = (s.value ?? {}) as { added?: unknown[]; changed?: unknown[]; removed?: unknown[] };
+    return `Only what changed since payload #${s.base?.sequence ?? '?'}: ${rowsWord(v.added?.length ?? 0)} new, ${rowsWord(v.changed?.length ?? 0)} changed (counters as differences), ${rowsWord(v.removed?.length ?? 0)} gone`;
+  }
+  return s.baseline === undefined ? undefined : (BASELINE_WORDS[s.baseline] ?? 'sent in full');
+}
+
+/** The families this payload covers, and the target's families it does not (not due this cycle). */
+export function coverage(preview: Preview): { covered: string[]; notDue: { family: string; label: string }[] } {
+  const covered = preview.payload.families ?? [];
+  const notDue = (preview.schedule ?? []).filter((f) => preview.payload.families !== undefined && !covered.includes(f.family));
+  return { covered: [...covered], notDue: notDue.map((f) => ({ family: f.family, label: f.label })) };
+}
+
+/** The period of a family for the previewed target, in words ("10 s", "every interval (60 s)"). */
+export function periodOf(preview: Preview, family: string): string | undefined {
+  return preview.schedule?.find((f) => f.family === family)?.label;
+}

@@ -52,6 +52,21 @@ describe('metrics history', () => {
     expect(m.get('commits')!.t).toEqual([T0, T0 + 60_000]);
   });
 
+  it('a v2 payload without a family that was not due leaves its charts alone: no gap, and the rate spans to the next reading', () => {
+    const h = new MetricsHistory();
+    const v2 = (at: number, families: string[], signals: Signal[]) =>
+      ({ ...payload('postgres', at, signals), schema: 'logstag.payload/v2', sequence: 1, families }) as Payload;
+    h.record(v2(T0, ['server_stats', 'activity'], [pgDatabases(1000, 900, 100), pgActivity(['active'])]));
+    // 10 s later only activity was due: postgres.databases is absent, not unavailable.
+    h.record(v2(T0 + 10_000, ['activity'], [pgActivity(['active', 'active'])]));
+    h.record(v2(T0 + 60_000, ['server_stats', 'activity'], [pgDatabases(1600, 1890, 110), pgActivity(['idle'])]));
+    const m = byId(h);
+    expect(m.get('active')!.v).toEqual([1, 2, 0]);
+    expect(m.get('connections')!.t).toEqual([T0, T0 + 60_000]);
+    expect(m.get('commits')!.v).toEqual([null, 10]);
+    expect(m.get('commits')!.unavailable).toBeUndefined();
+  });
+
   it('shows an unavailable metric with its reason, never as 0, and does not bridge a rate across the gap', () => {
     const h = new MetricsHistory();
     h.record(payload('postgres', T0, [pgDatabases(100, 10, 0), down('postgres.activity', 'needs pg_read_all_stats')]));

@@ -3,6 +3,8 @@
 // bounded buffer, filters and virtual window.
 import { describe, expect, it } from 'vitest';
 import { FeedBuffer, filterRows, toRow, visibleRange } from '../../../renderer/src/lib/feed-model.js';
+import { coverage, modeLabel, periodOf } from '../../../renderer/src/lib/preview-model.js';
+import type { Preview } from '../../../contract/api.js';
 import { readinessItems, type PermissionOutcome } from '../../../renderer/src/lib/readiness.js';
 import { destinationForm, validateDestination } from '../../../renderer/src/lib/settings-form.js';
 import { emptyForm, validateTargetForm } from '../../../renderer/src/lib/target-form.js';
@@ -249,5 +251,66 @@ describe('live feed model', () => {
     expect(visibleRange(60_000, 600, 60, 2_000, 5)).toEqual({ start: 995, end: 1_015 });
     expect(visibleRange(1e9, 600, 60, 2_000, 5)).toEqual({ start: 2_000, end: 2_000 });
     expect(visibleRange(0, 600, 60, 3, 5)).toEqual({ start: 0, end: 3 });
+  });
+});
+
+describe('preview and feed of payload v2 (deltas, unchanged, families not due)', () => {
+  const agent = { id: 'a', version: '0', host: 'h' };
+  const payload: Preview['payload'] = {
+    schema: 'logstag.payload/v2' as const,
+    agent,
+    target: { id: 'pg', engine: 'postgres' as const, name: 'pg' },
+    collectedAt: '2026-11-26T10:01:00.000Z',
+    sequence: 4,
+    families: ['query_stats' as const, 'config' as const],
+    signals: [
+      {
+        id: 'postgres.query_stats',
+        family: 'query_stats' as const,
+        status: 'ok' as const,
+        mode: 'delta' as const,
+        base: { sequence: 3, collectedAt: '2026-11-26T10:00:00.000Z' },
+        digest: `sha256:${'1'.repeat(64)}`,
+        value: { added: [], changed: [{ queryid: '7', calls: 2, query: 'SELECT $1' }], removed: [{ queryid: '9' }] },
+        policy: { query: 'redact' as const },
+      },
+      {
+        id: 'postgres.settings',
+        family: 'config' as const,
+        status: 'ok' as const,
+        mode: 'unchanged' as const,
+        base: { sequence: 1, collectedAt: '2026-11-26T09:50:00.000Z' },
+        digest: `sha256:${'2'.repeat(64)}`,
+      },
+      { id: 'postgres.server', family: 'query_stats' as const, status: 'ok' as const, mode: 'full' as const, baseline: 'reset' as const, value: {} },
+    ],
+  };
+  const schedule = [
+    { family: 'activity' as const, seconds: 10, label: '10 s', overridden: false },
+    { family: 'query_stats' as const, seconds: 60, label: 'every interval (60 s)', overridden: false },
+    { family: 'config' as const, seconds: 600, label: '10 min', overridden: false },
+  ];
+  const preview = { payload, annotations: [], policy: {} as never, schedule };
+
+  it('labels delta, unchanged and baseline values in plain words', () => {
+    expect(modeLabel(payload.signals[0]!)).toBe('Only what changed since payload #3: 0 rows new, 1 row changed (counters as differences), 1 row gone');
+    expect(modeLabel(payload.signals[1]!)).toBe('Unchanged since payload #1: not sent again, only its fingerprint');
+    expect(modeLabel(payload.signals[2]!)).toMatch(/sent in full: the server's counters were reset/);
+  });
+
+  it("says which families were not due (not missing) and each family's period", () => {
+    expect(coverage(preview).notDue).toEqual([{ family: 'activity', label: '10 s' }]);
+    expect(periodOf(preview, 'config')).toBe('10 min');
+  });
+
+  it('the feed lists no field of an unchanged signal (nothing of it left) and samples a delta from what was sent', () => {
+    const row = toRow(1, {
+      payload,
+      annotations: [
+        { signalId: 'postgres.query_stats', field: 'query', category: 'query_text', action: 'redact' },
+        { signalId: 'postgres.settings', field: 'setting', category: 'config_posture', action: 'collect' },
+      ],
+    });
+    expect(row.fields.map((f) => [f.signal, f.sample])).toEqual([['postgres.query_stats', 'SELECT $1']]);
   });
 });
