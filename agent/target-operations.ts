@@ -148,6 +148,8 @@ export class TargetOperations {
       ...(opts.intervalSeconds === undefined ? {} : { intervalSeconds: opts.intervalSeconds }),
       ...(opts.allDue === true ? { allDue: true } : {}),
     });
+    // A tick with nothing due: no news about the target, nothing for the window.
+    if (result.idle) return result;
     const latest = latestSignals(this.latest.get(target.id), result.payload);
     this.latest.set(target.id, latest);
     result.latest = latest;

@@ -66,6 +66,8 @@ export interface CycleResult {
    * agent (TargetOperations), which remembers the previous cycles.
    */
   latest?: readonly SignalStatus[];
+  /** No family of the target was due on this tick (the run loop wakes at the periods' common divisor): nothing was read, and the payload is not shipped. */
+  idle?: true;
   /** Each family's period for this target (the window and `check` show it). */
   schedule?: ReturnType<typeof describeSchedule>;
   durationMs: number;
@@ -140,6 +142,8 @@ async function collectOneCycle(target: Target, deps: CycleDeps): Promise<CycleRe
   cloudRead.catch(() => {});
   // A tick on which only families this engine has no signal for are due (cloud, slowlog) does not log in.
   const needSession = catalog.length + companions.length > 0;
+  // Nothing of this target is due on this tick: nothing is read, shipped or remembered.
+  const idle = catalog.length === 0 && !(target.cloud !== undefined && due.includes('cloud'));
   try {
     if (needSession)
       session =
@@ -193,7 +197,7 @@ async function collectOneCycle(target: Target, deps: CycleDeps): Promise<CycleRe
   );
   // Families read on a live session count as collected (cloud: when its read ran); an unreachable target stays due.
   const collected: Family[] = due.filter((f) => (f === 'cloud' ? target.cloud === undefined || cloud !== undefined : connectError === undefined));
-  shipping.record(payload, collected);
+  if (!idle) shipping.record(payload, collected);
   const store = deps.memory;
   return {
     payload,
@@ -203,7 +207,8 @@ async function collectOneCycle(target: Target, deps: CycleDeps): Promise<CycleRe
     optionalSignals: optionalSignalsOf(collector.catalog, collector.optionalGrants ?? []),
     schedule: describeSchedule(deps.intervalSeconds ?? target.intervalSeconds, target.schedule),
     durationMs: performance.now() - started,
-    commitMemory: () => (store === undefined || memory === undefined ? Promise.resolve() : store.commit(target.id, memory)),
+    ...(idle ? { idle: true } : {}),
+    commitMemory: () => (idle || store === undefined || memory === undefined ? Promise.resolve() : store.commit(target.id, memory)),
   };
 }
 

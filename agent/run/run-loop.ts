@@ -316,6 +316,8 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
       this.emit('change');
       return;
     }
+    // Nothing was due on this tick (the target wakes at its periods' common divisor): nothing to ship.
+    if (result.idle) return;
     // A target removed while its cycle ran: its payload is not shipped.
     if (signal.aborted && !(signal.reason instanceof CycleTimeoutError)) return;
     try {

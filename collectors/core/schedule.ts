@@ -51,9 +51,18 @@ export function periodsOf(intervalSeconds: number, schedule?: Schedule): Record<
   return Object.fromEntries(FAMILIES.map((f) => [f, periodSeconds(f, intervalSeconds, schedule)])) as Record<Family, number>;
 }
 
-/** How often the run loop wakes for a target: its shortest family period (never longer than its interval). */
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/**
+ * How often the run loop wakes for a target: the greatest common divisor of its
+ * interval and its families' periods, so every period is a whole number of ticks
+ * (activity at 10 s and an interval of 15 s wake every 5 s; waking at the shortest
+ * period, 10 s, would read the 15 s families only every 20 s). A tick on which no
+ * family is due reads and ships nothing (CycleResult.idle).
+ */
 export function tickSeconds(intervalSeconds: number, schedule?: Schedule): number {
-  return Math.min(intervalSeconds, ...Object.values(periodsOf(intervalSeconds, schedule)));
+  const whole = [intervalSeconds, ...Object.values(periodsOf(intervalSeconds, schedule))].map((s) => Math.max(1, Math.round(s)));
+  return whole.reduce(gcd);
 }
 
 /**

@@ -208,6 +208,20 @@ describe('agent runtime', () => {
     expect(scripted.allDue).toEqual([true, false, false, false, false, false, false]);
   });
 
+  it('at a 15 s interval a target wakes every 5 s (beside 10 s activity); a tick with nothing due is not shipped', async () => {
+    vi.useFakeTimers();
+    const { store, runtime, scripted, delivered } = setup();
+    await store.putTarget(target('pg-1', { intervalSeconds: 15 }));
+    let n = 0;
+    // Every other tick has nothing due, as collectCycle reports it.
+    scripted.scripts.set('pg-1', (t) => Promise.resolve({ payload: payloadFor(t), durationMs: 1, ...(n++ % 2 === 1 ? { idle: true as const } : {}) }));
+    runtime.start();
+    await vi.advanceTimersByTimeAsync(0);
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(scripted.nows.map((x) => x - scripted.nows[0]!)).toEqual([0, 5_000, 10_000, 15_000, 20_000, 25_000, 30_000]);
+    expect(delivered).toHaveLength(4);
+  });
+
   it('collect now runs every target once, without doubling one already running', async () => {
     const { store, runtime, scripted } = setup();
     let release: () => void = () => {};

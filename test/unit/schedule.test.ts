@@ -42,6 +42,22 @@ describe('per-family schedule', () => {
     expect(tickSeconds(30, { activity: 'interval', waits_locks: 'interval' })).toBe(30);
   });
 
+  it('wakes at the common divisor of the periods, so a 15 s interval beside 10 s activity reads its families every 15 s, not every 20 s', () => {
+    expect(tickSeconds(15)).toBe(5);
+    expect(tickSeconds(45, { activity: 30, waits_locks: 30 })).toBe(15);
+    const periods = periodsOf(15);
+    const tick = tickSeconds(15) * 1000;
+    const shipped: Partial<Record<keyof typeof periods, number>> = {};
+    const at: Record<string, number[]> = { query_stats: [], activity: [] };
+    for (let now = 0; now <= 60_000; now += tick) {
+      const due = dueFamilies(periods, shipped, now);
+      for (const f of due) shipped[f] = now;
+      for (const f of ['query_stats', 'activity'] as const) if (due.includes(f)) at[f]!.push(now / 1000);
+    }
+    expect(at['query_stats']).toEqual([0, 15, 30, 45, 60]);
+    expect(at['activity']).toEqual([0, 10, 20, 30, 40, 50, 60]);
+  });
+
   it('refuses an unknown family with a did-you-mean, a period below 1 s, a fraction of the tick, a string that is not "interval"', () => {
     expect(problem({ activty: 5 })).toMatch(/schedule: unknown field\(s\) "activty" \("activty": did you mean "activity"\?\)/);
     expect(problem({ query_stat: 5 })).toMatch(/did you mean "query_stats"/);
