@@ -112,6 +112,8 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
   private readonly authHold = new Map<string, { failures: number; until: number }>();
   /** Targets with a cycle spooled since the agent started or the target was last edited; the others collect every family. */
   private readonly shippedOnce = new Set<string>();
+  /** Targets the operator asked to collect now (collectNow): their next cycle reads every family. */
+  private readonly readAll = new Set<string>();
   private readonly now: () => number;
   private storeError: string | undefined;
   private listening = false;
@@ -207,6 +209,8 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
   /** One cycle of every target now (a target already collecting is not doubled). Nothing while paused. */
   async collectNow(): Promise<void> {
     if (this.scheduler.isPaused || this.stopped) return;
+    // The operator asked to see the targets now: every family, due or not (the schedule is not moved back).
+    for (const id of this.targets.keys()) this.readAll.add(id);
     await Promise.all([...this.targets.keys()].map((id) => this.scheduler.trigger(id)));
   }
 
@@ -282,6 +286,7 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
     const hold = this.authHold.get(id);
     if (hold !== undefined && this.now() < hold.until) return;
     let result: CycleResult;
+    const readAll = this.readAll.delete(id);
     try {
       result = await this.opts.ops.collect(entry.target, {
         workspacePolicy: this.opts.policy(),
@@ -289,7 +294,7 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
         now: new Date(this.now()),
         intervalSeconds: entry.intervalSeconds,
         // After a start or an edit the operator sees the whole target at once; then each family on its period.
-        ...(this.shippedOnce.has(id) ? {} : { allDue: true }),
+        ...(this.shippedOnce.has(id) && !readAll ? {} : { allDue: true }),
       });
       if (result.connectError?.kind === 'authentication') {
         const failures = (hold?.failures ?? 0) + 1;

@@ -1,6 +1,6 @@
 import type { ClosableSession } from './engine.js';
 import type { TargetMemory } from './memory.js';
-import type { Target } from '../target.js';
+import type { TargetBase as Target } from './target.js';
 
 /**
  * A session that can serve more than one collection cycle. Between cycles it

@@ -65,7 +65,7 @@ describe('accessibility', () => {
     await c.getByRole('button', { name: 'Collect now' }).click();
     const result = c.getByRole('region', { name: 'Collection result for Monitor' });
     await result.waitFor();
-    await result.getByText('Payload exactly as it would be sent (JSON)').click();
+    await result.getByText(/^Payload exactly as it would be sent \(JSON/).click();
     await card(page, 'Gone').getByRole('button', { name: 'Collect now' }).click();
     await card(page, 'Gone').getByRole('region', { name: 'Collection result for Gone' }).waitFor();
     await checkSchemes(page, 'dashboard');

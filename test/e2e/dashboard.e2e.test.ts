@@ -240,7 +240,7 @@ describe('dashboard: a target card over a real PostgreSQL', () => {
     await expect(activityRow.getByLabel('client_addr: Client host, application, session, Excluded').count()).resolves.toBe(1);
     await expect(activityRow.getByLabel('usename: Users, roles, privileges, Redacted').count()).resolves.toBe(1);
     await expect(activityRow.getByLabel('state').count()).resolves.toBe(0); // not sensitive: counted, not listed
-    await result.getByText('Payload exactly as it would be sent (JSON)').click();
+    await result.getByText(/^Payload exactly as it would be sent \(JSON/).click();
     const json = JSON.parse((await result.getByLabel('Payload JSON').textContent()) ?? '{}') as {
       signals: Array<{ id: string; value?: Array<Record<string, unknown>>; policy?: Record<string, string> }>;
     };

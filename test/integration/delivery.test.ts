@@ -240,8 +240,11 @@ describe('delivery to a local HTTPS ingest server', () => {
     expect(srv.accepted.length + after.dropped.total).toBe(81);
     expect(after.dropped.total).toBeGreaterThan(0);
     expect(after.dropped.total).toBeLessThanOrEqual(before.dropped.total);
-    // The loss was reported with the data (the largest total the service saw is the final one), then cleared.
-    expect(Math.max(...srv.droppedReports.map((r) => r.total))).toBe(after.dropped.total);
+    // The loss was reported with the data, then cleared. The service may have seen a larger total first: a batch
+    // read just before the cap removed its segment was still delivered, and the count was corrected after it.
+    expect(srv.droppedReports.length).toBeGreaterThan(0);
+    expect(Math.max(...srv.droppedReports.map((r) => r.total))).toBeGreaterThanOrEqual(after.dropped.total);
+    expect(Math.max(...srv.droppedReports.map((r) => r.total))).toBeLessThanOrEqual(before.dropped.total);
     const last = srv.requests.at(-1)!.batch as { dropped: { count: number } };
     expect(last.dropped.count).toBe(0);
     expect(after.dropped).toMatchObject({ count: 0, since: null });

@@ -14,6 +14,7 @@ import { PG_OPEN_SQL } from '../../collectors/postgres/session.js';
 import { TargetSchema, type Target } from '../../collectors/target.js';
 import type { CycleResult } from '../../collectors/cycle.js';
 import { pgTarget, superClient } from '../helpers/pg.js';
+import { startPostgres } from '../harness/postgres.js';
 
 const pgInfo = inject('pg');
 const redisInfo = inject('redis');
@@ -54,8 +55,8 @@ afterAll(async () => {
 });
 
 /** The agent's backends on the server, by its own view. */
-async function agentBackends(): Promise<number[]> {
-  const r = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1 ORDER BY pid', [appName]);
+async function agentBackends(su: pg.Client = admin): Promise<number[]> {
+  const r = await su.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1 ORDER BY pid', [appName]);
   return r.rows.map((x) => x.pid);
 }
 
@@ -100,19 +101,23 @@ describe('session pool: PostgreSQL', () => {
   });
 
   it('a pooler that turns read-only off between cycles: the session is dropped unused and a verified one collects', async () => {
-    const proxy = await startInjectingProxy(pgInfo.port);
+    // A server of its own: the injected SET is logged under the agent's application_name, and the
+    // shared server's log is the witness other tests read for "the agent sent only reads".
+    const own = await startPostgres();
+    const su = await superClient(own);
+    const proxy = await startInjectingProxy(own.port);
     try {
-      const { ops, audit } = opsWith({ PW: pgInfo.users.monitor.password });
+      const { ops, audit } = opsWith({ PW: own.users.monitor.password });
       const events: PoolEvent[] = [];
       const pool = new SessionPool({ onEvent: (e) => events.push(e) });
-      const target = monitor({ host: '127.0.0.1', port: proxy.port });
+      const target = pgTarget(own, own.users.monitor.user, { id: `pool-${randomBytes(3).toString('hex')}`, host: '127.0.0.1', port: proxy.port });
       const first = await ops.collect(target, { sessions: pool.lease() });
-      const [pid1] = await agentBackends();
+      const [pid1] = await agentBackends(su);
       expect(proxy.connections).toHaveLength(1);
       // Behind the agent's back, on its idle backend; the answer (and the ParameterStatus
       // PostgreSQL 14+ reports) never reaches the agent.
       await proxy.connections[0]!.inject('SET default_transaction_read_only = off');
-      const flipped = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE pid = $1', [pid1]);
+      const flipped = await su.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE pid = $1', [pid1]);
       expect(flipped.rows).toHaveLength(1);
       const cut = audit.entries.length;
       const second = await ops.collect(target, { sessions: pool.lease() });
@@ -120,7 +125,7 @@ describe('session pool: PostgreSQL', () => {
       expect(second.connectError).toBeUndefined();
       expect(okSignals(second)).toBe(okSignals(first));
       expect(events.filter((e) => e.kind === 'closed').map((e) => (e as { reason: string }).reason)).toEqual(['verify_failed']);
-      const [pid2] = await agentBackends();
+      const [pid2] = await agentBackends(su);
       expect(pid2).not.toBe(pid1);
       // The ledger of cycle 2: the old session sent only its verification, was refused, then the new one began.
       const cycle2 = audit.entries.slice(cut).map((e) => (e.code === 'read_only_lost' ? 'LOST' : e.statement));
@@ -131,6 +136,8 @@ describe('session pool: PostgreSQL', () => {
       await pool.closeAll();
     } finally {
       await proxy.stop();
+      await su.end();
+      await own.stop();
     }
   });
 

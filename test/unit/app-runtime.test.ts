@@ -222,6 +222,18 @@ describe('agent runtime', () => {
     expect(delivered).toHaveLength(4);
   });
 
+  it('collect now reads every family of each target, due or not; the next scheduled tick reads only what is due', async () => {
+    vi.useFakeTimers();
+    const { store, runtime, scripted } = setup();
+    await store.putTarget(target('pg-1', { intervalSeconds: 60 }));
+    runtime.start();
+    await vi.advanceTimersByTimeAsync(0);
+    await vi.advanceTimersByTimeAsync(10_000);
+    await runtime.collectNow();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(scripted.allDue).toEqual([true, false, true, false]);
+  });
+
   it('collect now runs every target once, without doubling one already running', async () => {
     const { store, runtime, scripted } = setup();
     let release: () => void = () => {};
