@@ -487,7 +487,11 @@ const clientSummary = defineSignal<RedisSession, ClientSummaryRow>({
   shape: 'rows',
   read: async (s, ctx) => {
     const reply = await s.commandBuffer('CLIENT', 'LIST');
-    return summarizeClientList(Buffer.isBuffer(reply) ? reply : String(reply), { excluded: ctx.excluded });
+    const rows = summarizeClientList(Buffer.isBuffer(reply) ? reply : String(reply), { excluded: ctx.excluded });
+    // CLIENT LIST always lists the caller's own connection: an answer without a single client is not "no clients".
+    if ((rows[0]?.clients ?? 0) === 0)
+      throw new SignalUnavailable('error', 'CLIENT LIST answered without a single client (not even this connection): nothing to summarise');
+    return rows;
   },
   fields: CLIENT_SUMMARY_FIELDS,
 });

@@ -123,13 +123,16 @@ interface Scan {
   omem: number | null;
 }
 
+/** Sums stay null until a client reports the field (a server that does not have it): never a made-up 0. */
 interface Group {
   key: string | number | null;
   clients: number;
-  tot_mem: number;
-  qbuf: number;
-  omem: number;
+  tot_mem: number | null;
+  qbuf: number | null;
+  omem: number | null;
 }
+
+const plus = (sum: number | null, v: number | null): number | null => (v === null ? sum : (sum ?? 0) + v);
 
 /** A value cut to MAX_TEXT characters (the last one `…`), never inside a surrogate pair. */
 export function cutText(v: string): string {
@@ -223,7 +226,7 @@ export function summarizeClientList(text: string | Buffer, opts: SummaryOptions 
   });
   const groups = new Map<GroupSet, Map<string | number | null, Group>>(sets.map((s) => [s, new Map()]));
   const tops: Record<TopSet, Top> = { top_tot_mem: new Top(), top_idle: new Top(), top_omem: new Top() };
-  const total: Group = { key: null, clients: 0, tot_mem: 0, qbuf: 0, omem: 0 };
+  const total: Group = { key: null, clients: 0, tot_mem: null, qbuf: null, omem: null };
   const c: Scan = {
     id: null,
     addr: null,
@@ -245,16 +248,16 @@ export function summarizeClientList(text: string | Buffer, opts: SummaryOptions 
     if (m === undefined) return;
     let g = m.get(key);
     if (g === undefined) {
-      g = { key, clients: 0, tot_mem: 0, qbuf: 0, omem: 0 };
+      g = { key, clients: 0, tot_mem: null, qbuf: null, omem: null };
       m.set(key, g);
     }
     count(g);
   };
   const count = (g: Group): void => {
     g.clients++;
-    g.tot_mem += c.tot_mem ?? 0;
-    g.qbuf += c.qbuf ?? 0;
-    g.omem += c.omem ?? 0;
+    g.tot_mem = plus(g.tot_mem, c.tot_mem);
+    g.qbuf = plus(g.qbuf, c.qbuf);
+    g.omem = plus(g.omem, c.omem);
   };
 
   const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
@@ -356,14 +359,14 @@ export function summarizeClientList(text: string | Buffer, opts: SummaryOptions 
     for (const g of all.slice(0, MAX_GROUPS)) rows.push({ set, [col]: g.key, clients: g.clients, tot_mem: g.tot_mem, qbuf: g.qbuf, omem: g.omem });
     const rest = all.slice(MAX_GROUPS);
     if (rest.length > 0) {
-      const r = { set, rest: rest.length, clients: 0, tot_mem: 0, qbuf: 0, omem: 0 };
+      const r: Omit<Group, 'key'> = { clients: 0, tot_mem: null, qbuf: null, omem: null };
       for (const g of rest) {
         r.clients += g.clients;
-        r.tot_mem += g.tot_mem;
-        r.qbuf += g.qbuf;
-        r.omem += g.omem;
+        r.tot_mem = plus(r.tot_mem, g.tot_mem);
+        r.qbuf = plus(r.qbuf, g.qbuf);
+        r.omem = plus(r.omem, g.omem);
       }
-      rows.push(r);
+      rows.push({ set, rest: rest.length, ...r });
     }
   }
   for (const set of TOP_SETS) {

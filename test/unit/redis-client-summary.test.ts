@@ -242,7 +242,8 @@ describe('CLIENT LIST summary', () => {
       [0, 1],
       [null, 1],
     ]);
-    expect(summarizeClientList('')).toEqual([{ set: 'all', clients: 0, tot_mem: 0, qbuf: 0, omem: 0 }]);
+    // No client reported any memory: the sums are unknown, not 0 (the catalog read refuses an empty list outright).
+    expect(summarizeClientList('')).toEqual([{ set: 'all', clients: 0, tot_mem: null, qbuf: null, omem: null }]);
     // Hosts: IPv4, bracketed IPv6, a unix socket (port 0); a name of a megabyte costs no more than a long one.
     const hosts = summarizeClientList(
       [
@@ -286,5 +287,23 @@ describe('CLIENT LIST summary', () => {
     expect(rows.some((r) => r.set === 'name')).toBe(false);
     expect(rows.some((r) => r.set === 'user')).toBe(true);
     expect(redisCatalog.some((s) => s.id === 'redis.client_list')).toBe(false);
+  });
+});
+
+describe('CLIENT LIST summary: what the server did not say is never a 0', () => {
+  it('a server whose clients report no tot-mem, qbuf or omem: the sums are null, not 0', () => {
+    // The Redis 7.0 lines with the three memory fields removed (as a server without them lists its clients).
+    const without = REDIS_70_CLIENT_LIST.replace(/ (tot-mem|qbuf|omem)=\d+/g, '');
+    expect(without).not.toMatch(/tot-mem=|qbuf=|omem=/);
+    const rows = summarizeClientList(without);
+    const all = rows.find((r) => r.set === 'all')!;
+    expect(all.clients).toBeGreaterThan(0);
+    expect(all).toMatchObject({ tot_mem: null, qbuf: null, omem: null });
+    for (const r of rows.filter((x) => x.set === 'name')) expect(r).toMatchObject({ tot_mem: null, qbuf: null, omem: null });
+  });
+
+  it('an answer without a single client (CLIENT LIST always lists the caller) is unavailable, never "0 clients"', async () => {
+    const session = { commandBuffer: async () => Buffer.from('') } as unknown as RedisSession;
+    await expect(spec.read(session, readContext(resolvePolicy({})))).rejects.toMatchObject({ name: 'SignalUnavailable', reason: 'error' });
   });
 });
