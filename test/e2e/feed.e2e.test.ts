@@ -162,6 +162,13 @@ describe('live feed: the category on collapsed chips', () => {
           await expect(cut(tag), `${name}: category tag at ${size.width} px`).resolves.toBeNull();
           // And what leaves (Collected / Redacted / Excluded) stays whole next to it.
           await expect(cut(chip.locator('.tag')), `${name}: action at ${size.width} px`).resolves.toBeNull();
+          // The sample gives way before the name: a chip never cuts its field's name while it shows a sample.
+          const squeezed = await chip.evaluate((c) => {
+            const label = c.querySelector('.name')!;
+            const sample = c.querySelector('code');
+            return label.scrollWidth > label.clientWidth + 1 && sample !== null && sample.getBoundingClientRect().width > 0;
+          });
+          expect(squeezed, `${name}: name cut while its sample is shown, at ${size.width} px`).toBe(false);
         }
         const more = first.getByRole('button', { name: /^\+\d+ more$/ });
         if ((await more.count()) > 0) await expect(cut(more), '+N more at the row end').resolves.toBeNull();

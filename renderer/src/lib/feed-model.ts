@@ -84,13 +84,16 @@ export function entryDelivery(
   }
 }
 
+const withField = (field: string) => (r: unknown) => r !== null && typeof r === 'object' && field in r;
+
 function sampleOf(value: unknown, field: string): string {
-  // A delta (payload v2) carries its rows in added/changed: the sample is taken from what was sent.
-  if (value !== null && typeof value === 'object' && !Array.isArray(value) && 'changed' in value && 'added' in value) {
+  let row: unknown = value;
+  if (Array.isArray(value)) row = value.find(withField(field));
+  else if (value !== null && typeof value === 'object' && 'changed' in value && 'added' in value) {
+    // A delta (payload v2) carries its rows in added/changed: the sample is taken from what was sent (not copied).
     const d = value as { added: unknown[]; changed: unknown[] };
-    value = [...d.added, ...d.changed];
+    row = d.added.find(withField(field)) ?? d.changed.find(withField(field));
   }
-  const row = Array.isArray(value) ? (value as unknown[]).find((r) => r !== null && typeof r === 'object' && field in r) : value;
   if (row === null || typeof row !== 'object') return '';
   const v = (row as Record<string, unknown>)[field];
   if (v === undefined || v === null) return '';
@@ -98,24 +101,27 @@ function sampleOf(value: unknown, field: string): string {
   return text.length > 160 ? `${text.slice(0, 157)}…` : text;
 }
 
+/**
+ * A preview as a feed row. Runs once for every preview that arrives (thousands a second in a burst), so it
+ * walks the signals once and looks for each field's sample in place (a delta's rows are not copied).
+ */
 export function toRow(key: number, { payload, annotations }: Pick<FeedEvent, 'payload' | 'annotations'>): FeedRow {
-  const ok = payload.signals.filter((s) => s.status === 'ok').length;
+  let ok = 0;
   // An unchanged signal (payload v2) sent no value, only its fingerprint: none of its fields left.
-  const values = new Map(payload.signals.flatMap((s) => (s.status === 'ok' && s.mode !== 'unchanged' ? [[s.id, s.value] as const] : [])));
+  const values = new Map<string, unknown>();
+  for (const s of payload.signals) {
+    if (s.status !== 'ok') continue;
+    ok += 1;
+    if (s.mode !== 'unchanged') values.set(s.id, s.value);
+  }
   const fields: FeedField[] = [];
   const categories = new Set<string>();
   for (const a of annotations) {
     // A field of a signal that was not read did not leave: it is not listed as collected or redacted.
     if (a.category === null || !values.has(a.signalId)) continue;
     categories.add(a.category);
-    fields.push({
-      signal: a.signalId,
-      field: a.field,
-      label: a.field,
-      category: a.category,
-      action: a.action,
-      sample: a.action === 'exclude' ? '' : sampleOf(values.get(a.signalId), a.field),
-    });
+    const sample = a.action === 'exclude' ? '' : sampleOf(values.get(a.signalId), a.field);
+    fields.push({ signal: a.signalId, field: a.field, label: a.field, category: a.category, action: a.action, sample });
   }
   // A name shared by several signals says which signal it comes from (postgres.activity.user_name → activity.user_name).
   const seen = new Map<string, number>();
