@@ -50,4 +50,39 @@ describe('settings', () => {
     expect(problems).toEqual([]);
     await page.context().close();
   });
+
+  it('the API key and the proxy password are one secret block: the same choices, the same checks, the same error wiring', async () => {
+    const api = app.api();
+    const { page, problems } = await openApp(app.browser(), app.base(), api);
+    await gotoScreen(page, 'Settings');
+    const dest = page.getByRole('form', { name: 'Logstag destination' });
+    await dest.getByText('No destination').waitFor();
+    await dest.getByLabel('Destination URL').fill('https://ingest.example.com/v1');
+    await dest.getByLabel('Proxy URL').fill('http://proxy.internal:3128');
+    await dest.getByLabel('Proxy user').fill('agent');
+    const blocks = [
+      { group: dest.getByRole('group', { name: 'API key' }), what: 'key', env: 'keyEnv', value: 'keyValue' },
+      { group: dest.getByRole('group', { name: 'Proxy password' }), what: 'password', env: 'proxyPassEnv', value: 'proxyPassValue' },
+    ];
+    for (const b of blocks) {
+      const choices = (await b.group.getByRole('radio').evaluateAll((rs) => rs.map((r) => r.closest('label')!.textContent!.trim()))) as string[];
+      expect(choices.slice(0, 2)).toEqual([`Enter a ${b.what} (sealed on this machine, never shown again)`, 'From an environment variable']);
+      // A typed secret is a password field; a variable name is checked as one, its error tied to its field.
+      await b.group.getByLabel(`Enter a ${b.what}`).check();
+      await expect(b.group.locator(`#settings-${b.value}`).getAttribute('type')).resolves.toBe('password');
+      await b.group.getByLabel('From an environment variable').check();
+      await b.group.locator(`#settings-${b.env}`).fill('1 not a name');
+    }
+    await dest.getByRole('button', { name: 'Save destination' }).click();
+    for (const b of blocks) {
+      const input = b.group.locator(`#settings-${b.env}`);
+      await expect(input.getAttribute('aria-invalid')).resolves.toBe('true');
+      await expect(input.getAttribute('aria-describedby')).resolves.toBe(`settings-${b.env}-error`);
+      await expect(b.group.locator(`#settings-${b.env}-error`).textContent()).resolves.toMatch(/environment variable name/);
+    }
+    // Nothing saved.
+    await expect(page.evaluate(`window.logstag.call('settings.get', {})`)).resolves.toMatchObject({ result: { destination: null } });
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
 });
