@@ -29,10 +29,13 @@
  * printed as each part's median over the frames, and the parts of the frames at
  * and above the p95 (the ones the goal is judged on).
  *
- *   npm run bench:feed [-- --previews 5000 --rate 5000 --runs 1 --dist dist/renderer --screenshots DIR]
+ *   npm run bench:feed [-- --previews 5000 --rate 5000 --runs 1 --dist dist/renderer --screenshots DIR --source build]
  *   (rate: previews per second; runs: fresh pages, one after the other; dist: the
  *   renderer build to load, for A/B against another build; screenshots: the feed
- *   after the run at 1280x800 and 900x600, light and dark, as PNG files in DIR)
+ *   after the run at 1280x800 and 900x600, light and dark, as PNG files in DIR;
+ *   source: build (each preview built in the page, the default) or clone (each a
+ *   structured clone of one built preview, about what the IPC bridge's
+ *   deserialisation costs per preview))
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -148,6 +151,7 @@ const { values } = parseArgs({
     previews: { type: 'string', default: '5000' },
     rate: { type: 'string', default: '5000' },
     runs: { type: 'string', default: '1' },
+    source: { type: 'string', default: 'build' },
     dist: { type: 'string' },
     screenshots: { type: 'string' },
   },
@@ -155,6 +159,8 @@ const { values } = parseArgs({
 const PREVIEWS = Number(values.previews);
 const RATE = Number(values.rate);
 const RUNS = Number(values.runs);
+const SOURCE = values.source;
+if (SOURCE !== 'build' && SOURCE !== 'clone') throw new Error('--source is build or clone');
 const distDir = values.dist === undefined ? join(fileURLToPath(new URL('../', import.meta.url)), 'dist', 'renderer') : resolve(values.dist);
 if (!existsSync(join(distDir, 'index.html'))) throw new Error(`${distDir} has no index.html: run npm run build:renderer`);
 
@@ -207,6 +213,15 @@ const BRIDGE = `(() => {
     },
     annotations: fields.map((f, k) => ({ signalId: 'postgres.s0', field: f, category: cats[k], action: acts[k] })),
   });
+  // --source clone: each preview a structured clone of one built preview (what the IPC bridge's
+  // deserialisation costs), instead of building it with closures and date formatting (the default).
+  const template = window.__benchEvent(0);
+  window.__benchClone = (i) => {
+    const e = structuredClone(template);
+    e.payload.target = { id: 't' + (i % 4), name: 'Target ' + (i % 4), engine: 'postgres' };
+    e.payload.collectedAt = new Date().toISOString().replace(/Z$/, '') + String(i % 1000).padStart(3, '0') + 'Z';
+    return e;
+  };
   window.__benchEmit = (e) => {
     emitted.push({ targetId: e.payload.target.id, collectedAt: e.payload.collectedAt, seq: emitted.length });
     if (emitted.length > 1000) emitted.splice(0, 500);
@@ -230,7 +245,9 @@ const p95s: number[] = [];
 const drawP95s: number[] = [];
 try {
   console.log(
-    `live feed bench: ${PREVIEWS} previews at ${RATE}/s into ${distDir}, ${RUNS} run(s); this machine's load average: ${(await import('node:os'))
+    `live feed bench: ${PREVIEWS} previews at ${RATE}/s (${SOURCE === 'clone' ? 'each a structured clone of one preview' : 'each built in the page'}) into ${distDir}, ${RUNS} run(s); this machine's load average: ${(
+      await import('node:os')
+    )
       .loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}`,
@@ -271,7 +288,7 @@ try {
         console.timeStamp('bench:start');
         const pump = () => {
           const due = Math.min(total, Math.floor((performance.now() - start) * perMs));
-          while (sent < due) window.__benchEmit(window.__benchEvent(sent++));
+          while (sent < due) window.__benchEmit(window.${SOURCE === 'clone' ? '__benchClone' : '__benchEvent'}(sent++));
           if (sent < total) setTimeout(pump, 1);
           else console.timeStamp('bench:end'), setTimeout(() => { finished = true; done({ frames, ms: performance.now() - start }); }, 500);
         };
@@ -316,6 +333,10 @@ try {
     console.log(`  status line: ${shown?.replace(/\s+/g, ' ').trim()}`);
     const rows = page.locator('ol[aria-label="Payload previews"] > li');
     console.log(`  rendered rows: ${await rows.count()} (virtualised); with a delivery state: ${await rows.locator('.delivery').count()}`);
+    if (work.length < 30)
+      console.log(
+        `  only ${work.length} frames in ${result.ms.toFixed(0)} ms (60 expected a second): the machine was too busy for this run's percentiles to mean much`,
+      );
     if (errors.length > 0) console.log(`  page errors: ${errors.join('; ')}`);
 
     if (values.screenshots !== undefined && run === RUNS) {
