@@ -99,7 +99,7 @@ async function cut(el: Locator): Promise<string | null> {
 }
 
 describe('live feed: the category on collapsed chips', () => {
-  it('every collapsed chip shows its field’s category in words, whole, at 900 and 1280 px, with long names', async () => {
+  it('every collapsed chip shows its field’s category in words, whole, at 640, 900 and 1280 px, with long names', async () => {
     const pg = inject('pg');
     const api = app.api({ E2E_PG_MONITOR: pg.users.monitor.password });
     const { page, problems } = await openApp(app.browser(), app.base(), api);
@@ -140,7 +140,9 @@ describe('live feed: the category on collapsed chips', () => {
     const categoryOf = (label: string): string | undefined =>
       table.find(([field, signal]) => field === label || `${signal!.slice(signal!.indexOf('.') + 1)}.${field}` === label)?.[2];
 
+    // 640×480 is the window's smallest size (electron/shell/window.ts).
     for (const size of [
+      { width: 640, height: 480 },
       { width: 900, height: 600 },
       { width: 1280, height: 800 },
     ]) {
