@@ -29,13 +29,19 @@
  * printed as each part's median over the frames, and the parts of the frames at
  * and above the p95 (the ones the goal is judged on).
  *
- *   npm run bench:feed [-- --previews 5000 --rate 5000 --runs 1 --dist dist/renderer --screenshots DIR --source build]
+ *   npm run bench:feed [-- --previews 5000 --rate 5000 --runs 1 --dist dist/renderer --screenshots DIR --source build --pace clock --warmup 0]
  *   (rate: previews per second; runs: fresh pages, one after the other; dist: the
  *   renderer build to load, for A/B against another build; screenshots: the feed
  *   after the run at 1280x800 and 900x600, light and dark, as PNG files in DIR;
  *   source: build (each preview built in the page, the default) or clone (each a
  *   structured clone of one built preview, about what the IPC bridge's
- *   deserialisation costs per preview))
+ *   deserialisation costs per preview); pace: clock (previews arrive by the clock,
+ *   the default: on a busy machine a late frame has more of them to take in, so the
+ *   figure grows with the machine's load) or frame (rate/60 previews arrive in each
+ *   frame, however late it is: the same work in every frame, so the CPU time per
+ *   frame does not depend on what else runs on the machine); warmup: previews
+ *   shown before the measured ones, not counted (0, the default, measures from a
+ *   fresh page: its first frames compile the code and create the rows))
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -152,6 +158,8 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '5000' },
     runs: { type: 'string', default: '1' },
     source: { type: 'string', default: 'build' },
+    pace: { type: 'string', default: 'clock' },
+    warmup: { type: 'string', default: '0' },
     dist: { type: 'string' },
     screenshots: { type: 'string' },
   },
@@ -161,6 +169,9 @@ const RATE = Number(values.rate);
 const RUNS = Number(values.runs);
 const SOURCE = values.source;
 if (SOURCE !== 'build' && SOURCE !== 'clone') throw new Error('--source is build or clone');
+const WARMUP = Number(values.warmup);
+const PACE = values.pace;
+if (PACE !== 'clock' && PACE !== 'frame') throw new Error('--pace is clock or frame');
 const distDir = values.dist === undefined ? join(fileURLToPath(new URL('../', import.meta.url)), 'dist', 'renderer') : resolve(values.dist);
 if (!existsSync(join(distDir, 'index.html'))) throw new Error(`${distDir} has no index.html: run npm run build:renderer`);
 
@@ -245,7 +256,7 @@ const p95s: number[] = [];
 const drawP95s: number[] = [];
 try {
   console.log(
-    `live feed bench: ${PREVIEWS} previews at ${RATE}/s (${SOURCE === 'clone' ? 'each a structured clone of one preview' : 'each built in the page'}) into ${distDir}, ${RUNS} run(s); this machine's load average: ${(
+    `live feed bench: ${PREVIEWS} previews at ${RATE}/s (${SOURCE === 'clone' ? 'each a structured clone of one preview' : 'each built in the page'}; ${PACE === 'frame' ? `${Math.max(1, Math.round(RATE / 60))} in each frame` : 'by the clock'}${WARMUP > 0 ? `, after ${WARMUP} not counted` : ', from a fresh page'}) into ${distDir}, ${RUNS} run(s); this machine's load average: ${(
       await import('node:os')
     )
       .loadavg()
@@ -264,6 +275,17 @@ try {
     // The page measures frame intervals (rAF deltas); a Chromium trace gives the
     // main thread's CPU time per frame (the renderer main thread's top-level tasks,
     // cut at each frame's animation-frame callbacks).
+    // --warmup: previews shown (100 a frame) before the measured ones, so the page's code is compiled and its
+    // rows exist: the steady state, not the first seconds of the window. Not traced, not counted.
+    if (WARMUP > 0)
+      await page.evaluate(`new Promise((done) => {
+        let sent = 0;
+        const step = () => {
+          for (let k = 0; k < 100 && sent < ${WARMUP}; k += 1) window.__benchEmit(window.__benchEvent(sent++));
+          if (sent < ${WARMUP}) requestAnimationFrame(step); else setTimeout(done, 300);
+        };
+        requestAnimationFrame(step);
+      })`);
     const cdp = await page.context().newCDPSession(page);
     const trace: TraceEvent[] = [];
     cdp.on('Tracing.dataCollected', (e) => {
@@ -286,13 +308,26 @@ try {
         };
         requestAnimationFrame((now) => { last = now; requestAnimationFrame(tick); });
         console.timeStamp('bench:start');
+        const make = window.${SOURCE === 'clone' ? '__benchClone' : '__benchEvent'};
+        const end = () => (console.timeStamp('bench:end'), setTimeout(() => { finished = true; done({ frames, ms: performance.now() - start }); }, 500));
+        // clock: previews arrive by the clock (a frame that comes late has more to take in);
+        // frame: rate/60 previews arrive in each frame, in a task of their own, however late the frame.
         const pump = () => {
           const due = Math.min(total, Math.floor((performance.now() - start) * perMs));
-          while (sent < due) window.__benchEmit(window.${SOURCE === 'clone' ? '__benchClone' : '__benchEvent'}(sent++));
+          while (sent < due) window.__benchEmit(make(sent++));
           if (sent < total) setTimeout(pump, 1);
-          else console.timeStamp('bench:end'), setTimeout(() => { finished = true; done({ frames, ms: performance.now() - start }); }, 500);
+          else end();
         };
-        pump();
+        const perFrame = Math.max(1, Math.round(${RATE} / 60));
+        const paced = () => {
+          setTimeout(() => {
+            for (let k = 0; k < perFrame && sent < total; k += 1) window.__benchEmit(make(sent++));
+            if (sent >= total) end();
+          }, 0);
+          if (sent + perFrame < total) requestAnimationFrame(paced);
+        };
+        if (${JSON.stringify(PACE)} === 'frame') requestAnimationFrame(paced);
+        else pump();
       })`,
     )) as { frames: number[]; ms: number };
     const complete = new Promise((ok) => cdp.once('Tracing.tracingComplete', ok));
