@@ -344,7 +344,6 @@ export const ALLOWED_TSQL_RELATIONS: ReadonlySet<string> = new Set<string>([
   'sys.query_store_query',
   'sys.query_store_query_text',
   'sys.query_store_runtime_stats',
-  'sys.query_store_runtime_stats_interval',
   'sys.schemas',
   'sys.server_principals',
   'sys.server_role_members',
