@@ -299,7 +299,6 @@ export const ALLOWED_TSQL_FUNCTIONS: ReadonlySet<string> = new Set<string>([
   'sys.dm_exec_sql_text',
   'sys.dm_io_virtual_file_stats',
   'sys.fn_builtin_permissions',
-  'sysdatetimeoffset',
   'user_name',
 ]);
 
