@@ -35,7 +35,7 @@ const kib = (n: number): string => `${(n / 1024).toFixed(1)} KiB`;
 
 /** A deterministic generator, so two runs ship the same bytes. */
 let seed = 42;
-const rand = (): number => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+const rand = (): number => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
 
 interface Counted {
   n: number;
@@ -116,18 +116,28 @@ console.log(`query statistics, ${CYCLES} cycles at 60 s, ${(BUSY * 100).toFixed(
       queryStore: false,
       override: [{ match: /FROM sys\.dm_exec_query_stats/, answer: rows }],
     });
-  await measure('mssql plan cache', mssqlTarget(), () => createMssqlCollector(fake().connect), 'mssql.query_stats', ['source', 'query_id', 'plan_id', 'plan_handle', 'statement_start_offset', 'statement_end_offset'], () => {
-    clock += 60_000;
-    work(cache, (r) => {
-      r.counters = r.counters.map(() => 1);
-      created.set(r.n, new Date(clock));
-    });
-  });
+  await measure(
+    'mssql plan cache',
+    mssqlTarget(),
+    () => createMssqlCollector(fake().connect),
+    'mssql.query_stats',
+    ['source', 'query_id', 'plan_id', 'plan_handle', 'statement_start_offset', 'statement_end_offset'],
+    () => {
+      clock += 60_000;
+      work(cache, (r) => {
+        r.counters = r.counters.map(() => 1);
+        created.set(r.n, new Date(clock));
+      });
+    },
+  );
 }
 
 // Oracle: 200 V$SQLSTATS cursors.
 {
-  const cursors: Counted[] = Array.from({ length: 200 }, (_, n) => ({ n, counters: [1000 + n, (1000 + n) * 1234, (1000 + n) * 1000, (1000 + n) * 50, n, 2 * n] }));
+  const cursors: Counted[] = Array.from({ length: 200 }, (_, n) => ({
+    n,
+    counters: [1000 + n, (1000 + n) * 1234, (1000 + n) * 1000, (1000 + n) * 50, n, 2 * n],
+  }));
   const source = () =>
     cursors.map((c) => ({
       CON_ID: 3,
@@ -143,10 +153,17 @@ console.log(`query statistics, ${CYCLES} cycles at 60 s, ${(BUSY * 100).toFixed(
       SQL_TEXT: `SELECT o.id, o.total FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.status = :${c.n}`,
     }));
   const who = { ...leastPrivileged(), sources: { V$SQLSTATS: source() } };
-  await measure('oracle V$SQLSTATS', oracleTarget(who.user), () => createOracleCollector(new FakeOracleDriver(who)) as never, 'oracle.sql_stats', ['con_id', 'sql_id', 'plan_hash_value'], () => {
-    work(cursors, (r) => (r.counters = r.counters.map(() => 1)));
-    who.sources.V$SQLSTATS = source();
-  });
+  await measure(
+    'oracle V$SQLSTATS',
+    oracleTarget(who.user),
+    () => createOracleCollector(new FakeOracleDriver(who)) as never,
+    'oracle.sql_stats',
+    ['con_id', 'sql_id', 'plan_hash_value'],
+    () => {
+      work(cursors, (r) => (r.counters = r.counters.map(() => 1)));
+      who.sources.V$SQLSTATS = source();
+    },
+  );
 }
 
 // MongoDB: 500 namespaces in top, through the driver.
@@ -174,4 +191,8 @@ console.log(`query statistics, ${CYCLES} cycles at 60 s, ${(BUSY * 100).toFixed(
 }
 
 const cpu = process.cpuUsage(cpu0);
-console.log(`process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (bench + fakes + a full read beside each cycle); load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (bench + fakes + a full read beside each cycle); load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);

@@ -55,7 +55,11 @@ describe('postgres.query_stats: a statement run top-level and nested is two rows
       const target = pgTarget(own, own.users.monitor.user, { schedule: { activity: 'interval', waits_locks: 'interval' } });
       const sh = shipper(target, () => postgresCollector, { startMs: T0, stepMs: 60_000, password: own.users.monitor.password });
       type Row = { queryid: string; toplevel: boolean | null; calls: number };
-      const probeRows = (v: unknown) => byKey((v as Row[]).filter((r) => r.queryid === queryid), KEY) as Row[];
+      const probeRows = (v: unknown) =>
+        byKey(
+          (v as Row[]).filter((r) => r.queryid === queryid),
+          KEY,
+        ) as Row[];
       // Times are floats: a consumer's held + difference is within one rounding step of the server's value (docs/payload-v2.md).
       const rounded = (rows: Row[]) =>
         rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' ? Number(v.toPrecision(12)) : v])));

@@ -37,7 +37,12 @@ import { mssqlTarget } from '../helpers/mssql.js';
  *   initial_compile_start_time), sys.query_store_query (query_hash).
  */
 
-const LEAST: Identity = { login: 'monitor', user: 'monitor', serverPerms: ['CONNECT ANY DATABASE', 'VIEW SERVER STATE', 'VIEW ANY DEFINITION'], msdbLogShipping: true };
+const LEAST: Identity = {
+  login: 'monitor',
+  user: 'monitor',
+  serverPerms: ['CONNECT ANY DATABASE', 'VIEW SERVER STATE', 'VIEW ANY DEFINITION'],
+  msdbLogShipping: true,
+};
 const KEY = ['source', 'query_id', 'plan_id', 'plan_handle', 'statement_start_offset', 'statement_end_offset'];
 const T0 = Date.parse('2026-12-01T00:00:00Z');
 
@@ -193,7 +198,10 @@ class Server {
       identity: LEAST,
       queryStore: this.queryStore,
       override: [
-        { match: /SERVERPROPERTY\('ProductLevel'\)/, answer: () => [{ ...R.serverRow(15, SQL2019.productVersion, SQL2019.edition, 3, false), started_at: new Date(this.startedAt) }] },
+        {
+          match: /SERVERPROPERTY\('ProductLevel'\)/,
+          answer: () => [{ ...R.serverRow(15, SQL2019.productVersion, SQL2019.edition, 3, false), started_at: new Date(this.startedAt) }],
+        },
         { match: /FROM sys\.query_store_runtime_stats/, answer: () => this.queryStoreRows() },
         { match: /FROM sys\.dm_exec_query_stats/, answer: () => this.planCacheRows() },
       ],
@@ -371,4 +379,3 @@ describe('mssql.query_stats: deltas against Query Store', () => {
     expect(pc).toMatch(/qs\.statement_start_offset AS statement_start_offset/);
   });
 });
-

@@ -87,7 +87,11 @@ describe('oracle.sql_stats: deltas against V$SQLSTATS', () => {
   });
 
   it('rebuilds V$SQLSTATS across changes, a second plan, an aged-out cursor parsed again, and an instance restart', async () => {
-    const cursors: Cursor[] = [cursor(3, '8bx9p0u3h2kqy', 2712450098, 88_213), cursor(3, 'a1b2c3d4e5f6g', 1357924680, 12), cursor(4, '8bx9p0u3h2kqy', 2712450098, 40)];
+    const cursors: Cursor[] = [
+      cursor(3, '8bx9p0u3h2kqy', 2712450098, 88_213),
+      cursor(3, 'a1b2c3d4e5f6g', 1357924680, 12),
+      cursor(4, '8bx9p0u3h2kqy', 2712450098, 40),
+    ];
     const instance = { ...INSTANCE };
     const who: Identity = {
       ...leastPrivileged(),
@@ -112,7 +116,18 @@ describe('oracle.sql_stats: deltas against V$SQLSTATS', () => {
     expect(modeOf(qs())).toBe('delta');
     expect(qs().value).toEqual({
       added: [],
-      changed: [{ con_id: 3, sql_id: '8bx9p0u3h2kqy', plan_hash_value: 2712450098, executions: 7, elapsed_ms: expect.closeTo(8.638, 6), cpu_ms: 7, buffer_gets: 350, rows_processed: 14 }],
+      changed: [
+        {
+          con_id: 3,
+          sql_id: '8bx9p0u3h2kqy',
+          plan_hash_value: 2712450098,
+          executions: 7,
+          elapsed_ms: expect.closeTo(8.638, 6),
+          cpu_ms: 7,
+          buffer_gets: 350,
+          rows_processed: 14,
+        },
+      ],
       removed: [],
     });
     await check();
