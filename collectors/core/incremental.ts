@@ -242,7 +242,12 @@ export class Shipping {
         const was = old[f];
         if (counters.has(f) && typeof v === 'number' && typeof was === 'number') {
           // A cumulative counter went down: the statistics were reset or the entry evicted and re-created.
-          if (v < was) return asFull('reset');
+          if (v < was) {
+            if (d.rowReset !== true) return asFull('reset');
+            // Only this row restarted (evicted and re-created): it ships whole, the others stay differences.
+            whole = true;
+            break;
+          }
           const diff = v - was;
           // What the consumer will hold (was + diff), kept as is so the next difference is exact against it.
           rebuilt[f] = was + diff;

@@ -153,6 +153,13 @@ export interface DeltaSpec<Row = Record<string, unknown>> {
   key: readonly (keyof Row & string)[];
   counters: readonly (keyof Row & string)[];
   since?: keyof Row & string;
+  /**
+   * A counter that went down restarts only its row (shipped whole in `added`), not the
+   * whole signal: for views whose rows are evicted and re-created one by one (a plan
+   * cache entry, a cursor, a collection), where a full baseline at every eviction
+   * would ship everything every cycle. Without it the value becomes a full baseline.
+   */
+  rowReset?: boolean;
   /** Values read in the same cycle by other signals of the catalog; the delta signal pulls them in when it is due. */
   resetWhen?: readonly { signal: string; field: string }[];
 }

@@ -8,23 +8,25 @@ export const TOP_LIMIT = 500;
 /** Operations kept per cycle. */
 export const CURRENT_OPS_LIMIT = 500;
 
-interface Usage {
-  time_us: number | null;
-  count: number | null;
-}
-interface TopRow {
-  ns: string;
-  total: Usage;
-  read_lock: Usage;
-  write_lock: Usage;
-  queries: Usage;
-  getmore: Usage;
-  insert: Usage;
-  update: Usage;
-  remove: Usage;
-  commands: Usage;
-}
-const usage = (d: unknown): Usage => ({ time_us: num(sub(d)['time']), count: num(sub(d)['count']) });
+/** The operations `top` reports per namespace, each as { time (microseconds), count }, and the names they ship under. */
+const TOP_OPERATIONS = {
+  total: 'total',
+  read_lock: 'readLock',
+  write_lock: 'writeLock',
+  queries: 'queries',
+  getmore: 'getmore',
+  insert: 'insert',
+  update: 'update',
+  remove: 'remove',
+  commands: 'commands',
+} as const;
+type Operation = keyof typeof TOP_OPERATIONS;
+
+/** Flat, so each cumulative figure is a counter that can ship as a difference. */
+type TopRow = { ns: string } & Record<`${Operation}_time_us` | `${Operation}_count`, number | null>;
+
+type TopCounter = Exclude<keyof TopRow, 'ns'>;
+const TOP_COUNTERS = Object.keys(TOP_OPERATIONS).flatMap((op) => [`${op}_time_us`, `${op}_count`]) as TopCounter[];
 
 const top = defineSignal<MongoSession, TopRow>({
   id: 'mongodb.top',
@@ -42,33 +44,25 @@ const top = defineSignal<MongoSession, TopRow>({
       .filter(([ns, v]) => ns !== 'note' && Object.keys(sub(v)).length > 0)
       .map(([ns, v]): TopRow => {
         const d = sub(v);
-        return {
-          ns,
-          total: usage(d['total']),
-          read_lock: usage(d['readLock']),
-          write_lock: usage(d['writeLock']),
-          queries: usage(d['queries']),
-          getmore: usage(d['getmore']),
-          insert: usage(d['insert']),
-          update: usage(d['update']),
-          remove: usage(d['remove']),
-          commands: usage(d['commands']),
-        };
+        const row: Record<string, string | number | null> = { ns };
+        for (const [name, field] of Object.entries(TOP_OPERATIONS)) {
+          row[`${name}_time_us`] = num(sub(d[field])['time']);
+          row[`${name}_count`] = num(sub(d[field])['count']);
+        }
+        return row as TopRow;
       });
-    rows.sort((a, b) => (b.total.time_us ?? 0) - (a.total.time_us ?? 0) || a.ns.localeCompare(b.ns));
+    rows.sort((a, b) => (b.total_time_us ?? 0) - (a.total_time_us ?? 0) || a.ns.localeCompare(b.ns));
     return rows.slice(0, TOP_LIMIT);
   },
-  fields: {
-    ns: 'object_names',
-    total: null,
-    read_lock: null,
-    write_lock: null,
-    queries: null,
-    getmore: null,
-    insert: null,
-    update: null,
-    remove: null,
-    commands: null,
+  fields: { ns: 'object_names', ...(Object.fromEntries(TOP_COUNTERS.map((c) => [c, null])) as Record<TopCounter, null>) },
+  // Cumulative since the process started (top.cpp keeps them in memory): shipped as differences per namespace (docs/payload-v2.md).
+  delta: {
+    key: ['ns'],
+    counters: TOP_COUNTERS,
+    // A collection dropped (its entry is erased) and re-created between two cycles starts from zero: only that row restarts.
+    rowReset: true,
+    // A restart starts every namespace from zero.
+    resetWhen: [{ signal: 'mongodb.server_status', field: 'started_at' }],
   },
 });
 

@@ -51,6 +51,8 @@ const server = defineSignal<MongoSession, ServerRow>({
 type Counters = Record<string, number | null>;
 interface ServerStatusRow {
   uptime_seconds: number | null;
+  /** When the process started: localTime − uptime, both whole seconds of the server's clock (a restart moves it). */
+  started_at: string | null;
   local_time: string | null;
   storage_engine: string | null;
   connections: Counters;
@@ -73,9 +75,16 @@ const serverStatusSignal = defineSignal<MongoSession, ServerStatusRow>({
     const ss = await serverStatus(s);
     const cache = sub(ss, 'wiredTiger', 'cache');
     const repl = sub(ss, 'opcountersRepl');
+    const uptime = num(ss['uptime']);
+    const localTime = ss['localTime'];
     return [
       {
-        uptime_seconds: num(ss['uptime']),
+        uptime_seconds: uptime,
+        // server_status.cpp: uptime = time(0) - started (whole seconds), so this is the start time to the second, the same on every read.
+        started_at:
+          uptime === null || !(localTime instanceof Date) || Number.isNaN(localTime.getTime())
+            ? null
+            : new Date((Math.floor(localTime.getTime() / 1000) - Math.floor(uptime)) * 1000).toISOString(),
         local_time: iso(ss['localTime']),
         storage_engine: str(sub(ss, 'storageEngine')['name']),
         connections: numbers(sub(ss, 'connections'), {
@@ -108,6 +117,7 @@ const serverStatusSignal = defineSignal<MongoSession, ServerStatusRow>({
   },
   fields: {
     uptime_seconds: null,
+    started_at: null,
     local_time: null,
     storage_engine: null,
     connections: null,

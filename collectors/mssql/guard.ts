@@ -299,7 +299,6 @@ export const ALLOWED_TSQL_FUNCTIONS: ReadonlySet<string> = new Set<string>([
   'sys.dm_exec_sql_text',
   'sys.dm_io_virtual_file_stats',
   'sys.fn_builtin_permissions',
-  'sysdatetimeoffset',
   'user_name',
 ]);
 
@@ -344,7 +343,6 @@ export const ALLOWED_TSQL_RELATIONS: ReadonlySet<string> = new Set<string>([
   'sys.query_store_query',
   'sys.query_store_query_text',
   'sys.query_store_runtime_stats',
-  'sys.query_store_runtime_stats_interval',
   'sys.schemas',
   'sys.server_principals',
   'sys.server_role_members',

@@ -211,6 +211,16 @@ const sqlStats = defineSignal<OracleSession, SqlStatRow>({
     last_active_at: null,
     sql_text: 'query_text',
   },
+  // Totals since the cursor was first parsed (V$SQLSTATS): shipped as differences per row (docs/payload-v2.md).
+  delta: {
+    // "One row per unique combination of SQL_ID and PLAN_HASH_VALUE", per container.
+    key: ['con_id', 'sql_id', 'plan_hash_value'],
+    counters: ['executions', 'elapsed_ms', 'cpu_ms', 'buffer_gets', 'disk_reads', 'rows_processed'],
+    // A cursor aged out of the shared pool and parsed again (or its PDB closed and reopened) starts from zero: only that row restarts.
+    rowReset: true,
+    // An instance restart empties the shared pool.
+    resetWhen: [{ signal: 'oracle.instance', field: 'started_at' }],
+  },
 });
 
 export const activitySignals: readonly AnySignalSpec<OracleSession>[] = [sessions, blocking, systemEvents, lockedObjects, sqlStats];

@@ -202,6 +202,8 @@ interface StatementRow {
   queryid: string;
   dbid: number;
   userid: number;
+  /** PostgreSQL 14+ (1.9): false for the entry of the same statement run nested (track = all); null where the view lacks it. */
+  toplevel: boolean | null;
   calls: number;
   total_exec_time_ms: number;
   mean_exec_time_ms: number;
@@ -235,6 +237,7 @@ const STATEMENT_FIELDS: FieldCategories<StatementRow> = {
   queryid: null,
   dbid: null,
   userid: null,
+  toplevel: null,
   calls: null,
   total_exec_time_ms: null,
   mean_exec_time_ms: null,
@@ -269,6 +272,8 @@ function statementColumns(c: RelationColumns): Columns<StatementRow> {
     queryid: 'queryid::text',
     dbid: 'dbid::int8::float8',
     userid: 'userid::int8::float8',
+    // A boolean needs no cast (bool is not on the guard's type allowlist); NULL where the view lacks it.
+    toplevel: c.has('toplevel') ? 'toplevel' : 'NULL::text',
     calls: 'calls::float8',
     total_exec_time_ms: 'total_exec_time',
     mean_exec_time_ms: 'mean_exec_time',
@@ -319,7 +324,8 @@ const queryStats = defineSignal<PgSession, StatementRow>({
   fields: STATEMENT_FIELDS,
   // Cumulative since the entry was created (pg_stat_statements.c: pgssEntry counters): shipped as differences per entry.
   delta: {
-    key: ['queryid', 'dbid', 'userid'],
+    // An entry's identity (pg_stat_statements.c pgssHashKey): on 14+ the same statement run top-level and nested (track = all) are two entries.
+    key: ['queryid', 'dbid', 'userid', 'toplevel'],
     counters: [
       'calls',
       'total_exec_time_ms',

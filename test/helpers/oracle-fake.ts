@@ -61,6 +61,8 @@ export interface Identity {
   /** Objects (as named in queries: V$SESSION, CDB_USERS) the identity can SELECT; 'all' for a DBA. */
   readable: ReadonlySet<string> | 'all';
   containerDataAll: boolean;
+  /** Rows of a view's documented source columns (by view, e.g. V$SQLSTATS) that replace the fixture's: the statement is still evaluated over them. */
+  sources?: Record<string, Record<string, unknown>[]>;
   /** Rows (as the driver returns them) that replace a fixture's for statements matching the key (a regex). */
   answers?: Record<string, Record<string, unknown>[]>;
   /** The database host's UTC offset (SYSTIMESTAMP's zone); '+02:00' when not set. */
@@ -175,7 +177,7 @@ export class FakeOracleConnection implements OracleConnection {
     if (c === undefined) throw new Error(`fake: no fixture answers: ${sql.replace(/\s+/g, ' ')}`);
     if (c.source !== undefined) {
       const zones = { host: id.hostTimeZone ?? '+02:00', session: id.sessionTimeZone ?? '-05:00' };
-      return { metaData: c.metaData, rows: evaluateSelect(sql, c.source.view, c.source.rows, zones) };
+      return { metaData: c.metaData, rows: evaluateSelect(sql, c.source.view, id.sources?.[c.source.view] ?? c.source.rows, zones) };
     }
     return { metaData: c.metaData, rows: c.rows.map((r) => ({ ...r })) };
   }

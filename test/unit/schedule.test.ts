@@ -94,7 +94,7 @@ describe('per-family schedule', () => {
         for (const f of [...(spec.delta?.key ?? []), ...(spec.delta?.counters ?? [])]) expect(Object.keys(spec.fields), `${spec.id}.${f}`).toContain(f);
       }
     }
-    expect(postgresCatalog.find((s) => s.id === 'postgres.query_stats')?.delta?.key).toEqual(['queryid', 'dbid', 'userid']);
+    expect(postgresCatalog.find((s) => s.id === 'postgres.query_stats')?.delta?.key).toEqual(['queryid', 'dbid', 'userid', 'toplevel']);
   });
 
   it('a permission gap in a slow family stays a gap on the cycles where that family is not due', () => {
