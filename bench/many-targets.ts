@@ -8,9 +8,15 @@
  * time / wall time, from /proc), its peak RSS, and the median cycle time.
  * Goal: every target every interval, ≤ 50 % of one core, ≤ 300 MB.
  *
- *   npm run bench:targets [-- --targets 1000 --interval 15 --seconds 180 --warmup 30 --modes pooled,unpooled]
+ *   npm run bench:targets [-- --targets 1000 --interval 15 --seconds 180 --warmup 30 --modes pooled,unpooled
+ *                            --server-nice 10 --node-args=--cpu-prof,--cpu-prof-dir=/tmp/prof]
+ *
+ * --server-nice lowers the PostgreSQL server's priority (its backends inherit the
+ * postmaster's), so on a small machine the agent's own figures are less disturbed
+ * by the server it monitors; --node-args passes options to the agent's node (a
+ * CPU or heap profile of the run).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +32,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '180' },
     warmup: { type: 'string', default: '30' },
     modes: { type: 'string', default: 'pooled,unpooled' },
+    'server-nice': { type: 'string', default: '0' },
+    'node-args': { type: 'string', default: '' },
   },
 });
 const TARGETS = Number(values.targets);
@@ -33,6 +41,8 @@ const INTERVAL = Number(values.interval);
 const SECONDS = Number(values.seconds);
 const WARMUP = Number(values.warmup);
 const MODES = values.modes.split(',') as Array<'pooled' | 'unpooled'>;
+const SERVER_NICE = Number(values['server-nice']);
+const NODE_ARGS = values['node-args'] === '' ? [] : values['node-args'].split(',');
 const CLK_TCK = 100;
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
@@ -55,11 +65,16 @@ try {
   await su.query("ALTER SYSTEM SET log_statement = 'none'");
   await su.end();
   await pg.restart();
+  if (SERVER_NICE !== 0) {
+    // Backends fork from the postmaster and inherit its priority.
+    const postmaster = Number(readFileSync(join(pg.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    execFileSync('renice', ['-n', String(SERVER_NICE), '-p', String(postmaster)]);
+  }
   const check = await superClient(pg);
   const maxConn = (await check.query<{ max_connections: string }>('SHOW max_connections')).rows[0]!.max_connections;
   await check.end();
   console.log(
-    `PostgreSQL ${pg.major} on ${pg.host}:${pg.port}, max_connections ${maxConn}; ${TARGETS} targets every ${INTERVAL} s; window ${SECONDS} s after ${WARMUP} s warm-up`,
+    `PostgreSQL ${pg.major} on ${pg.host}:${pg.port}, max_connections ${maxConn}, server nice ${SERVER_NICE}; ${TARGETS} targets every ${INTERVAL} s; window ${SECONDS} s after ${WARMUP} s warm-up`,
   );
 
   for (const mode of MODES) {
@@ -87,7 +102,7 @@ try {
       }),
     );
     const load0 = loadavg();
-    const child = spawn(process.execPath, ['dist/agent/cli/bin.js', 'run', '--config', config], {
+    const child = spawn(process.execPath, [...NODE_ARGS, 'dist/agent/cli/bin.js', 'run', '--config', config], {
       env: { ...process.env, BENCH_PW: pg.users.monitor.password, LOGSTAG_HOME: join(dir, 'home') },
       stdio: ['ignore', 'ignore', 'pipe'],
     });

@@ -17,7 +17,8 @@ import { CredentialsError } from '../secrets/resolve.js';
 import { oneLine } from '../../collectors/core/text.js';
 import type { TargetOperations } from '../target-operations.js';
 import { asTarget } from './safety-net.js';
-import { type SignalStatus, tickSeconds } from '../../collectors/core/schedule.js';
+import { dueFamilies, periodsOf, type SignalStatus, tickSeconds } from '../../collectors/core/schedule.js';
+import type { Family } from '../../collectors/core/signal.js';
 import { CycleTimeoutError, Scheduler, type ScheduledTarget, type SkipReason, type TargetScheduleStats } from './scheduler.js';
 import { SessionPool, type SessionPoolOptions } from './session-pool.js';
 
@@ -114,6 +115,18 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
   private readonly shippedOnce = new Set<string>();
   /** Targets the operator asked to collect now (collectNow): their next cycle reads every family. */
   private readonly readAll = new Set<string>();
+  /**
+   * Per target: when each family was last shipped, as committed to the target's
+   * memory by this loop's own cycles (the memory file holds the same times). A
+   * tick on which none is due ends here, before the cycle loads the memory file
+   * (hundreds of KB with query-statistics baselines) only to find nothing due.
+   * Only ever a copy of what was committed: a family it does not know (first
+   * cycle, an unreachable target, a failed commit) counts as due, and the cycle
+   * decides from the memory itself.
+   */
+  private readonly shippedAt = new Map<string, Partial<Record<Family, number>>>();
+  /** Ticks that ended in the loop because nothing was due (no memory read, no session). */
+  private idleTicks = 0;
   private readonly now: () => number;
   private storeError: string | undefined;
   private listening = false;
@@ -173,10 +186,12 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
         this.authHold.delete(id);
         this.sessions?.forget(id);
         this.shippedOnce.delete(id);
+        this.shippedAt.delete(id);
       }
       if (this.configs.has(id)) continue;
       this.problems.delete(id);
       this.gaps.delete(id);
+      this.shippedAt.delete(id);
     }
     // A target wakes at its shortest family period (e.g. activity every 10 s); each cycle reads only the families due then.
     const plan: ScheduledTarget[] = targets.map((t) => ({
@@ -272,6 +287,28 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
     }
   }
 
+  /** Ticks that found nothing due and ended without a cycle, since the loop started. */
+  get idleTickCount(): number {
+    return this.idleTicks;
+  }
+
+  /**
+   * Mirrors what the cycle just committed (collectors/cycle.ts: the families of a
+   * cycle on a live session are recorded at the cycle's time). Conservative where
+   * the cycle's record may differ: a cloud binding's family (its read may fail
+   * apart from the database) is left to the cycle to decide.
+   */
+  private noteShipped(id: string, target: Target, payload: PayloadV1, at: number): void {
+    const families = payload.families;
+    if (families === undefined) {
+      this.shippedAt.delete(id);
+      return;
+    }
+    const known = { ...this.shippedAt.get(id) };
+    for (const f of families) if (!(f === 'cloud' && target.cloud !== undefined)) known[f] = at;
+    this.shippedAt.set(id, known);
+  }
+
   private setProblem(id: string, kind: ProblemKind, message: string): TargetProblem {
     const current = this.problems.get(id);
     const problem = { kind, message: oneLine(message), since: current?.kind === kind ? current.since : new Date().toISOString() };
@@ -287,14 +324,22 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
     if (hold !== undefined && this.now() < hold.until) return;
     let result: CycleResult;
     const readAll = this.readAll.delete(id);
+    const now = this.now();
+    const allDue = !this.shippedOnce.has(id) || readAll;
+    const known = this.shippedAt.get(id);
+    if (!allDue && known !== undefined && dueFamilies(periodsOf(entry.intervalSeconds, entry.target.schedule), known, now).length === 0) {
+      // Nothing due on this tick (the target wakes at its periods' common divisor): nothing to load, read or ship.
+      this.idleTicks++;
+      return;
+    }
     try {
       result = await this.opts.ops.collect(entry.target, {
         workspacePolicy: this.opts.policy(),
         ...(this.sessions === undefined ? {} : { sessions: this.sessions.lease(signal) }),
-        now: new Date(this.now()),
+        now: new Date(now),
         intervalSeconds: entry.intervalSeconds,
         // After a start or an edit the operator sees the whole target at once; then each family on its period.
-        ...(this.shippedOnce.has(id) && !readAll ? {} : { allDue: true }),
+        ...(allDue ? { allDue: true } : {}),
       });
       if (result.connectError?.kind === 'authentication') {
         const failures = (hold?.failures ?? 0) + 1;
@@ -329,7 +374,10 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
       const stored = await this.opts.deliver(result.payload);
       // Only once the payload is stored for delivery do the collectors' cursors move past it.
       await result.commitMemory();
-      if (result.connectError === undefined) this.shippedOnce.add(id);
+      if (result.connectError === undefined) {
+        this.shippedOnce.add(id);
+        this.noteShipped(id, entry.target, result.payload, now);
+      }
       this.storeError = undefined;
       const key = typeof stored === 'object' && stored !== null && 'key' in stored && typeof stored.key === 'string' ? stored.key : undefined;
       this.emit('cycle', {
