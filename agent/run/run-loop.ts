@@ -19,7 +19,7 @@ import type { TargetOperations } from '../target-operations.js';
 import { asTarget } from './safety-net.js';
 import { dueFamilies, periodsOf, type SignalStatus, tickSeconds } from '../../collectors/core/schedule.js';
 import type { Family } from '../../collectors/core/signal.js';
-import { CycleTimeoutError, Scheduler, type ScheduledTarget, type SkipReason, type TargetScheduleStats } from './scheduler.js';
+import { type CycleKind, CycleTimeoutError, Scheduler, type ScheduledTarget, type SkipReason, type TargetScheduleStats } from './scheduler.js';
 import { SessionPool, type SessionPoolOptions } from './session-pool.js';
 
 /** Why a target is not being collected as it should. */
@@ -316,12 +316,13 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
     return problem;
   }
 
-  private async runCycle(id: string, signal: AbortSignal): Promise<void> {
+  /** One cycle; resolves with its kind (the families it read) for the scheduler's sizing, false when it did nothing. */
+  private async runCycle(id: string, signal: AbortSignal): Promise<CycleKind> {
     const entry = this.targets.get(id);
-    if (entry === undefined) return;
+    if (entry === undefined) return false;
     // Credentials rejected: no login attempt until the back-off ends (the problem already says when).
     const hold = this.authHold.get(id);
-    if (hold !== undefined && this.now() < hold.until) return;
+    if (hold !== undefined && this.now() < hold.until) return false;
     let result: CycleResult;
     const readAll = this.readAll.delete(id);
     const now = this.now();
@@ -330,7 +331,7 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
     if (!allDue && known !== undefined && dueFamilies(periodsOf(entry.intervalSeconds, entry.target.schedule), known, now).length === 0) {
       // Nothing due on this tick (the target wakes at its periods' common divisor): nothing to load, read or ship.
       this.idleTicks++;
-      return;
+      return false;
     }
     try {
       result = await this.opts.ops.collect(entry.target, {
@@ -364,12 +365,13 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
       }
       this.emit('cycle', { id, outcome: 'failed', problem });
       this.emit('change');
-      return;
+      return 'failed';
     }
     // Nothing was due on this tick (the target wakes at its periods' common divisor): nothing to ship.
-    if (result.idle) return;
+    if (result.idle) return false;
+    const kind = result.connectError === undefined ? (result.payload.families ?? []).join(',') : 'unreachable';
     // A target removed while its cycle ran: its payload is not shipped.
-    if (signal.aborted && !(signal.reason instanceof CycleTimeoutError)) return;
+    if (signal.aborted && !(signal.reason instanceof CycleTimeoutError)) return kind;
     try {
       const stored = await this.opts.deliver(result.payload);
       // Only once the payload is stored for delivery do the collectors' cursors move past it.
@@ -396,5 +398,6 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
       this.emit('cycle', { id, outcome: 'not_stored', message: this.storeError });
     }
     this.emit('change');
+    return kind;
   }
 }
