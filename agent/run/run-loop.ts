@@ -18,7 +18,10 @@ import { oneLine } from '../../collectors/core/text.js';
 import type { TargetOperations } from '../target-operations.js';
 import { asTarget } from './safety-net.js';
 import { dueFamilies, periodsOf, type SignalStatus, tickSeconds } from '../../collectors/core/schedule.js';
-import type { Family } from '../../collectors/core/signal.js';
+import { FAMILIES, type Family } from '../../collectors/core/signal.js';
+
+/** Every family shipped at `at`. */
+const allAt = (at: number): Partial<Record<Family, number>> => Object.fromEntries(FAMILIES.map((f) => [f, at]));
 import { type CycleKind, CycleTimeoutError, Scheduler, type ScheduledTarget, type SkipReason, type TargetScheduleStats } from './scheduler.js';
 import { SessionPool, type SessionPoolOptions } from './session-pool.js';
 
@@ -125,6 +128,8 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
    * decides from the memory itself.
    */
   private readonly shippedAt = new Map<string, Partial<Record<Family, number>>>();
+  /** Per target: the cycle running now, when it started and the families it reads (what will be shipped if it succeeds). */
+  private readonly inflight = new Map<string, { at: number; families: readonly Family[] | 'all' }>();
   /** Ticks that ended in the loop because nothing was due (no memory read, no session). */
   private idleTicks = 0;
   private readonly now: () => number;
@@ -158,6 +163,7 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
         this.emit('change');
       },
       onSkip: (id, why) => this.emit('skip', id, why),
+      isDue: (id, at) => this.anythingDue(id, at),
     });
   }
 
@@ -323,7 +329,6 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
     // Credentials rejected: no login attempt until the back-off ends (the problem already says when).
     const hold = this.authHold.get(id);
     if (hold !== undefined && this.now() < hold.until) return false;
-    let result: CycleResult;
     const readAll = this.readAll.delete(id);
     const now = this.now();
     const allDue = !this.shippedOnce.has(id) || readAll;
@@ -333,6 +338,39 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
       this.idleTicks++;
       return false;
     }
+    const periods = periodsOf(entry.intervalSeconds, entry.target.schedule);
+    this.inflight.set(id, { at: now, families: allDue ? 'all' : known === undefined ? [] : dueFamilies(periods, known, now) });
+    try {
+      return await this.collectAndShip(id, entry, signal, { hold, now, allDue });
+    } finally {
+      this.inflight.delete(id);
+    }
+  }
+
+  /**
+   * Whether a tick of `id` at `at` would find anything due, counting the cycle
+   * still running as shipping what it reads (used to tell a missed interval from
+   * a tick that had nothing to do anyway). Unknown: due.
+   */
+  private anythingDue(id: string, at: number): boolean {
+    const entry = this.targets.get(id);
+    if (entry === undefined) return true;
+    const running = this.inflight.get(id);
+    if (running?.families === 'all') return dueFamilies(periodsOf(entry.intervalSeconds, entry.target.schedule), allAt(running.at), at).length > 0;
+    const known = this.shippedAt.get(id);
+    if (known === undefined || !this.shippedOnce.has(id)) return true;
+    const last = { ...known };
+    for (const f of running?.families ?? []) last[f] = running!.at;
+    return dueFamilies(periodsOf(entry.intervalSeconds, entry.target.schedule), last, at).length > 0;
+  }
+
+  private async collectAndShip(
+    id: string,
+    entry: LoopTarget,
+    signal: AbortSignal,
+    { hold, now, allDue }: { hold: { failures: number; until: number } | undefined; now: number; allDue: boolean },
+  ): Promise<CycleKind> {
+    let result: CycleResult;
     try {
       result = await this.opts.ops.collect(entry.target, {
         workspacePolicy: this.opts.policy(),

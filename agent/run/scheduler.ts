@@ -56,6 +56,12 @@ export interface SchedulerOptions {
   onSkip?(targetId: string, why: SkipReason): void;
   /** A cycle ran past its timeout and was abandoned. */
   onTimeout?(targetId: string, timeoutMs: number): void;
+  /**
+   * Whether anything of the target is due at `at` (a target may wake more often
+   * than any one of its families is due). A tick that finds the previous cycle
+   * still running is a missed interval only when something was due; default: always.
+   */
+  isDue?(targetId: string, at: number): boolean;
   /** Time between the first cycles of targets planned together beyond the free slots (default 10 ms per target). */
   spreadMsPerTarget?: number;
   /** The clock (tests). */
@@ -307,7 +313,7 @@ export class Scheduler {
     if (this.busy.has(id)) {
       // A due time that passes while the previous cycle still runs is an interval this target missed.
       const p = this.planned.get(id);
-      if (scheduled && p !== undefined && !this.paused) p.stats.missedIntervals++;
+      if (scheduled && p !== undefined && !this.paused && this.opts.isDue?.(id, dueAt) !== false) p.stats.missedIntervals++;
       this.opts.onSkip?.(id, 'still_running');
       return this.running.get(id) ?? Promise.resolve();
     }

@@ -149,3 +149,31 @@ describe('run loop: a tick with nothing due', () => {
     await loop.stop();
   });
 });
+
+describe('run loop: missed intervals', () => {
+  it('a tick that finds the previous cycle still running is missed only when something was due then', async () => {
+    vi.useFakeTimers({ now: T0 });
+    const store = new CountingStore();
+    const { ops: o, read } = ops(store, { down: false });
+    // The first cycle (every family) takes 7 s; the 10 s activity sample takes 6 s; the others are quick.
+    const slow = new Map([
+      [0, 7_000],
+      [10, 6_000],
+    ]);
+    const base = o.collect.bind(o);
+    (o as { collect: typeof base }).collect = async (t, opts) => {
+      const at = Math.round((opts!.now!.getTime() - T0) / 1000);
+      await new Promise((r) => setTimeout(r, slow.get(at) ?? 10));
+      return base(t, opts);
+    };
+    const loop = new RunLoop({ ops: o, deliver: async () => ({}), policy: () => undefined, sessions: false, now: () => Date.now() });
+    loop.plan([{ target: target(), intervalSeconds: 15 }]);
+    await vi.advanceTimersByTimeAsync(31_000);
+    const missed = loop.scheduleOf('pg')!.missedIntervals;
+    await loop.stop();
+    // Tick 5 s: the first cycle still runs, but it reads every family: nothing else was due then (not missed).
+    // Tick 15 s: the 10 s sample still runs and the interval families were due: missed (read at 20 s instead).
+    expect(read.map((r) => Math.round((r.at - T0) / 1000))).toEqual([0, 10, 20, 30]);
+    expect(missed).toBe(1);
+  });
+});
