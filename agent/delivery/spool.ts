@@ -508,37 +508,52 @@ export class Spool {
    */
   appendMany(bodies: readonly (Buffer | string)[]): Promise<Array<{ seq: number; key: string }>> {
     if (this.opts.readOnly) return Promise.reject(new SpoolError('the spool was opened read-only'));
-    return this.exclusive(async () => {
-      if (this.closed) throw new SpoolError('the spool is closed');
-      const at = this.now();
-      const out: Array<{ seq: number; key: string }> = [];
-      let pending: Buffer[] = [];
-      let pendingBytes = 0;
-      /** Sequence number after the last durable record of this call. */
-      let durableNext = this.nextSeq;
-      const flush = async (): Promise<void> => {
-        if (pending.length === 0) return;
-        // Reserve ahead in state.json: a seq above hwm is never written before hwm covers it.
-        if (this.nextSeq - 1 > this.state.hwm) await this.saveState({ ...this.state, hwm: this.nextSeq - 1 + RESERVE });
-        const seg = this.segments.at(-1)!;
-        const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
-        try {
-          await this.active!.write(data, 0, data.length, seg.size);
-          await this.active!.datasync();
-        } catch (err) {
-          // Not durable (disk full, I/O error): these seqs were never reported spooled, so reuse them,
-          // and cut any bytes that did land so the segment ends on a whole record.
-          this.nextSeq = durableNext;
-          await this.active!.truncate(seg.size).catch(() => {});
-          throw err;
-        }
-        seg.size += data.length;
-        addRange(seg.runs, durableNext, this.nextSeq - 1);
-        durableNext = this.nextSeq;
-        this.durable = this.nextSeq - 1;
-        pending = [];
-        pendingBytes = 0;
-      };
+    return this.exclusive(() => this.writeRecords(bodies));
+  }
+
+  /**
+   * Writes the bodies under the spool's lock. `onDurable` hears of every record
+   * made durable before an error (a later write of the same call failed): those
+   * are spooled, whatever the error says about the rest.
+   */
+  private async writeRecords(
+    bodies: readonly (Buffer | string)[],
+    onDurable?: (written: Array<{ seq: number; key: string }>) => void,
+  ): Promise<Array<{ seq: number; key: string }>> {
+    if (this.closed) throw new SpoolError('the spool is closed');
+    const at = this.now();
+    const out: Array<{ seq: number; key: string }> = [];
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    /** Sequence number after the last durable record of this call. */
+    let durableNext = this.nextSeq;
+    /** Records of this call made durable so far (out[0..durableCount)). */
+    let durableCount = 0;
+    const flush = async (): Promise<void> => {
+      if (pending.length === 0) return;
+      // Reserve ahead in state.json: a seq above hwm is never written before hwm covers it.
+      if (this.nextSeq - 1 > this.state.hwm) await this.saveState({ ...this.state, hwm: this.nextSeq - 1 + RESERVE });
+      const seg = this.segments.at(-1)!;
+      const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+      try {
+        await this.active!.write(data, 0, data.length, seg.size);
+        await this.active!.datasync();
+      } catch (err) {
+        // Not durable (disk full, I/O error): these seqs were never reported spooled, so reuse them,
+        // and cut any bytes that did land so the segment ends on a whole record.
+        this.nextSeq = durableNext;
+        await this.active!.truncate(seg.size).catch(() => {});
+        throw err;
+      }
+      seg.size += data.length;
+      addRange(seg.runs, durableNext, this.nextSeq - 1);
+      durableNext = this.nextSeq;
+      this.durable = this.nextSeq - 1;
+      durableCount = out.length;
+      pending = [];
+      pendingBytes = 0;
+    };
+    try {
       for (const b of bodies) {
         const body = typeof b === 'string' ? Buffer.from(b, 'utf8') : b;
         const rec = frameRecord(this.nextSeq, at, body);
@@ -566,13 +581,82 @@ export class Spool {
         this.nextSeq++;
       }
       await flush();
-      this.onAppend?.();
-      return out;
-    });
+    } catch (err) {
+      onDurable?.(out.slice(0, durableCount));
+      throw err;
+    }
+    this.onAppend?.();
+    return out;
   }
 
+  /** Appends arriving while a write is in flight, to be written together by the next one. */
+  private joining: { bodies: Array<Buffer | string>; done: Promise<Array<{ ok: { seq: number; key: string } } | { err: unknown }>> } | undefined;
+
+  /**
+   * Appends one record and resolves once it is durable (fsynced). Group commit:
+   * the appends that arrive while the previous write is in flight are written
+   * together with one fsync when it ends, and each still resolves only after
+   * that fsync; one record's failure (larger than the cap) is its own.
+   */
   async append(body: Buffer | string): Promise<{ seq: number; key: string }> {
-    return (await this.appendMany([body]))[0]!;
+    if (this.opts.readOnly) throw new SpoolError('the spool was opened read-only');
+    let batch = this.joining;
+    if (batch === undefined) {
+      const bodies: Array<Buffer | string> = [];
+      batch = {
+        bodies,
+        done: this.exclusive(() => {
+          // From here on, later appends form the next batch.
+          if (this.joining?.bodies === bodies) this.joining = undefined;
+          return this.writeEach(bodies);
+        }),
+      };
+      this.joining = batch;
+    }
+    const i = batch.bodies.push(body) - 1;
+    const r = (await batch.done)[i]!;
+    if ('err' in r) throw r.err;
+    return r.ok;
+  }
+
+  /** Writes a batch of appends; each gets its own outcome. */
+  private async writeEach(bodies: readonly (Buffer | string)[]): Promise<Array<{ ok: { seq: number; key: string } } | { err: unknown }>> {
+    const out: Array<{ ok: { seq: number; key: string } } | { err: unknown }> = [];
+    let run: number[] = [];
+    const writeRun = async (): Promise<void> => {
+      if (run.length === 0) return;
+      const idx = run;
+      run = [];
+      let durable: Array<{ seq: number; key: string }> = [];
+      try {
+        const written = await this.writeRecords(
+          idx.map((i) => bodies[i]!),
+          (w) => (durable = w),
+        );
+        idx.forEach((i, k) => (out[i] = { ok: written[k]! }));
+      } catch (err) {
+        // Those made durable before the error are spooled; the others are not.
+        idx.forEach((i, k) => (out[i] = k < durable.length ? { ok: durable[k]! } : { err }));
+      }
+    };
+    for (let i = 0; i < bodies.length; i++) {
+      const b = bodies[i]!;
+      const bytes = RECORD_HEADER_BYTES + (typeof b === 'string' ? Buffer.byteLength(b, 'utf8') : b.length);
+      if (bytes > this.opts.maxBytes) {
+        // Alone, as appendMany does it: written neighbours first, then the refusal is counted.
+        await writeRun();
+        try {
+          await this.writeRecords([b]);
+          out[i] = { err: new SpoolError('unreachable: an oversized record was written') };
+        } catch (err) {
+          out[i] = { err };
+        }
+        continue;
+      }
+      run.push(i);
+    }
+    await writeRun();
+    return out;
   }
 
   /** Removes oldest whole segments until `incoming` more bytes fit under the cap. */

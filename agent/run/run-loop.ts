@@ -17,8 +17,12 @@ import { CredentialsError } from '../secrets/resolve.js';
 import { oneLine } from '../../collectors/core/text.js';
 import type { TargetOperations } from '../target-operations.js';
 import { asTarget } from './safety-net.js';
-import { type SignalStatus, tickSeconds } from '../../collectors/core/schedule.js';
-import { CycleTimeoutError, Scheduler, type ScheduledTarget, type SkipReason, type TargetScheduleStats } from './scheduler.js';
+import { dueFamilies, periodsOf, type SignalStatus, tickSeconds } from '../../collectors/core/schedule.js';
+import { FAMILIES, type Family } from '../../collectors/core/signal.js';
+
+/** Every family shipped at `at`. */
+const allAt = (at: number): Partial<Record<Family, number>> => Object.fromEntries(FAMILIES.map((f) => [f, at]));
+import { type CycleKind, CycleTimeoutError, Scheduler, type ScheduledTarget, type SkipReason, type TargetScheduleStats } from './scheduler.js';
 import { SessionPool, type SessionPoolOptions } from './session-pool.js';
 
 /** Why a target is not being collected as it should. */
@@ -114,6 +118,20 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
   private readonly shippedOnce = new Set<string>();
   /** Targets the operator asked to collect now (collectNow): their next cycle reads every family. */
   private readonly readAll = new Set<string>();
+  /**
+   * Per target: when each family was last shipped, as committed to the target's
+   * memory by this loop's own cycles (the memory file holds the same times). A
+   * tick on which none is due ends here, before the cycle loads the memory file
+   * (hundreds of KB with query-statistics baselines) only to find nothing due.
+   * Only ever a copy of what was committed: a family it does not know (first
+   * cycle, an unreachable target, a failed commit) counts as due, and the cycle
+   * decides from the memory itself.
+   */
+  private readonly shippedAt = new Map<string, Partial<Record<Family, number>>>();
+  /** Per target: the cycle running now, when it started and the families it reads (what will be shipped if it succeeds). */
+  private readonly inflight = new Map<string, { at: number; families: readonly Family[] | 'all' }>();
+  /** Ticks that ended in the loop because nothing was due (no memory read, no session). */
+  private idleTicks = 0;
   private readonly now: () => number;
   private storeError: string | undefined;
   private listening = false;
@@ -145,6 +163,7 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
         this.emit('change');
       },
       onSkip: (id, why) => this.emit('skip', id, why),
+      isDue: (id, at) => this.anythingDue(id, at),
     });
   }
 
@@ -173,10 +192,12 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
         this.authHold.delete(id);
         this.sessions?.forget(id);
         this.shippedOnce.delete(id);
+        this.shippedAt.delete(id);
       }
       if (this.configs.has(id)) continue;
       this.problems.delete(id);
       this.gaps.delete(id);
+      this.shippedAt.delete(id);
     }
     // A target wakes at its shortest family period (e.g. activity every 10 s); each cycle reads only the families due then.
     const plan: ScheduledTarget[] = targets.map((t) => ({
@@ -272,6 +293,28 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
     }
   }
 
+  /** Ticks that found nothing due and ended without a cycle, since the loop started. */
+  get idleTickCount(): number {
+    return this.idleTicks;
+  }
+
+  /**
+   * Mirrors what the cycle just committed (collectors/cycle.ts: the families of a
+   * cycle on a live session are recorded at the cycle's time). Conservative where
+   * the cycle's record may differ: a cloud binding's family (its read may fail
+   * apart from the database) is left to the cycle to decide.
+   */
+  private noteShipped(id: string, target: Target, payload: PayloadV1, at: number): void {
+    const families = payload.families;
+    if (families === undefined) {
+      this.shippedAt.delete(id);
+      return;
+    }
+    const known = { ...this.shippedAt.get(id) };
+    for (const f of families) if (!(f === 'cloud' && target.cloud !== undefined)) known[f] = at;
+    this.shippedAt.set(id, known);
+  }
+
   private setProblem(id: string, kind: ProblemKind, message: string): TargetProblem {
     const current = this.problems.get(id);
     const problem = { kind, message: oneLine(message), since: current?.kind === kind ? current.since : new Date().toISOString() };
@@ -279,22 +322,63 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
     return problem;
   }
 
-  private async runCycle(id: string, signal: AbortSignal): Promise<void> {
+  /** One cycle; resolves with its kind (the families it read) for the scheduler's sizing, false when it did nothing. */
+  private async runCycle(id: string, signal: AbortSignal): Promise<CycleKind> {
     const entry = this.targets.get(id);
-    if (entry === undefined) return;
+    if (entry === undefined) return false;
     // Credentials rejected: no login attempt until the back-off ends (the problem already says when).
     const hold = this.authHold.get(id);
-    if (hold !== undefined && this.now() < hold.until) return;
-    let result: CycleResult;
+    if (hold !== undefined && this.now() < hold.until) return false;
     const readAll = this.readAll.delete(id);
+    const now = this.now();
+    const allDue = !this.shippedOnce.has(id) || readAll;
+    const known = this.shippedAt.get(id);
+    if (!allDue && known !== undefined && dueFamilies(periodsOf(entry.intervalSeconds, entry.target.schedule), known, now).length === 0) {
+      // Nothing due on this tick (the target wakes at its periods' common divisor): nothing to load, read or ship.
+      this.idleTicks++;
+      return false;
+    }
+    const periods = periodsOf(entry.intervalSeconds, entry.target.schedule);
+    this.inflight.set(id, { at: now, families: allDue ? 'all' : known === undefined ? [] : dueFamilies(periods, known, now) });
+    try {
+      return await this.collectAndShip(id, entry, signal, { hold, now, allDue });
+    } finally {
+      this.inflight.delete(id);
+    }
+  }
+
+  /**
+   * Whether a tick of `id` at `at` would find anything due, counting the cycle
+   * still running as shipping what it reads (used to tell a missed interval from
+   * a tick that had nothing to do anyway). Unknown: due.
+   */
+  private anythingDue(id: string, at: number): boolean {
+    const entry = this.targets.get(id);
+    if (entry === undefined) return true;
+    const running = this.inflight.get(id);
+    if (running?.families === 'all') return dueFamilies(periodsOf(entry.intervalSeconds, entry.target.schedule), allAt(running.at), at).length > 0;
+    const known = this.shippedAt.get(id);
+    if (known === undefined || !this.shippedOnce.has(id)) return true;
+    const last = { ...known };
+    for (const f of running?.families ?? []) last[f] = running!.at;
+    return dueFamilies(periodsOf(entry.intervalSeconds, entry.target.schedule), last, at).length > 0;
+  }
+
+  private async collectAndShip(
+    id: string,
+    entry: LoopTarget,
+    signal: AbortSignal,
+    { hold, now, allDue }: { hold: { failures: number; until: number } | undefined; now: number; allDue: boolean },
+  ): Promise<CycleKind> {
+    let result: CycleResult;
     try {
       result = await this.opts.ops.collect(entry.target, {
         workspacePolicy: this.opts.policy(),
         ...(this.sessions === undefined ? {} : { sessions: this.sessions.lease(signal) }),
-        now: new Date(this.now()),
+        now: new Date(now),
         intervalSeconds: entry.intervalSeconds,
         // After a start or an edit the operator sees the whole target at once; then each family on its period.
-        ...(this.shippedOnce.has(id) && !readAll ? {} : { allDue: true }),
+        ...(allDue ? { allDue: true } : {}),
       });
       if (result.connectError?.kind === 'authentication') {
         const failures = (hold?.failures ?? 0) + 1;
@@ -319,17 +403,21 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
       }
       this.emit('cycle', { id, outcome: 'failed', problem });
       this.emit('change');
-      return;
+      return 'failed';
     }
     // Nothing was due on this tick (the target wakes at its periods' common divisor): nothing to ship.
-    if (result.idle) return;
+    if (result.idle) return false;
+    const kind = result.connectError === undefined ? (result.payload.families ?? []).join(',') : 'unreachable';
     // A target removed while its cycle ran: its payload is not shipped.
-    if (signal.aborted && !(signal.reason instanceof CycleTimeoutError)) return;
+    if (signal.aborted && !(signal.reason instanceof CycleTimeoutError)) return kind;
     try {
       const stored = await this.opts.deliver(result.payload);
       // Only once the payload is stored for delivery do the collectors' cursors move past it.
       await result.commitMemory();
-      if (result.connectError === undefined) this.shippedOnce.add(id);
+      if (result.connectError === undefined) {
+        this.shippedOnce.add(id);
+        this.noteShipped(id, entry.target, result.payload, now);
+      }
       this.storeError = undefined;
       const key = typeof stored === 'object' && stored !== null && 'key' in stored && typeof stored.key === 'string' ? stored.key : undefined;
       this.emit('cycle', {
@@ -348,5 +436,6 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
       this.emit('cycle', { id, outcome: 'not_stored', message: this.storeError });
     }
     this.emit('change');
+    return kind;
   }
 }

@@ -50,17 +50,31 @@ export interface SchedulerOptions {
    * target is removed from the plan; honouring it is optional (the scheduler
    * frees the slot either way).
    */
-  runCycle(targetId: string, signal: AbortSignal): Promise<void>;
+  runCycle(targetId: string, signal: AbortSignal): Promise<CycleKind>;
   /** Default per-cycle timeout; none when unset (a hanging cycle then holds its slot). */
   cycleTimeoutMs?: number;
   onSkip?(targetId: string, why: SkipReason): void;
   /** A cycle ran past its timeout and was abandoned. */
   onTimeout?(targetId: string, timeoutMs: number): void;
+  /**
+   * Whether anything of the target is due at `at` (a target may wake more often
+   * than any one of its families is due). A tick that finds the previous cycle
+   * still running is a missed interval only when something was due; default: always.
+   */
+  isDue?(targetId: string, at: number): boolean;
   /** Time between the first cycles of targets planned together beyond the free slots (default 10 ms per target). */
   spreadMsPerTarget?: number;
   /** The clock (tests). */
   now?: () => number;
 }
+
+/**
+ * What a cycle was, for sizing concurrency: cycles of one kind (e.g. the same
+ * families read) are compared with each other, never a ten-signal cycle with a
+ * one-signal sample. `false`: no work was done (a tick with nothing due), not
+ * compared at all; nothing: one kind for every cycle of the target.
+ */
+export type CycleKind = string | false | void;
 
 /** How a target keeps its schedule: what `status` reports. */
 export interface TargetScheduleStats {
@@ -96,8 +110,8 @@ interface Planned {
   /** The next due time (epoch ms): kept from due time to due time, so a late start does not shift the phase. */
   nextDue: number;
   stats: TargetScheduleStats;
-  /** What a cycle of this target takes when nothing is congested (see tune). */
-  baseMs: number;
+  /** What a cycle of this target takes when nothing is congested, per kind of cycle (see tune). */
+  baseMs: Map<string, number>;
 }
 
 interface Waiter {
@@ -243,7 +257,7 @@ export class Scheduler {
         target: t,
         timer: undefined,
         nextDue: now + offset,
-        baseMs: Infinity,
+        baseMs: new Map(),
         stats: { started: 0, missedIntervals: 0, lastStartLagMs: 0, maxStartLagMs: 0, nextDueAt: now + offset },
       };
       this.planned.set(t.id, p);
@@ -299,7 +313,7 @@ export class Scheduler {
     if (this.busy.has(id)) {
       // A due time that passes while the previous cycle still runs is an interval this target missed.
       const p = this.planned.get(id);
-      if (scheduled && p !== undefined && !this.paused) p.stats.missedIntervals++;
+      if (scheduled && p !== undefined && !this.paused && this.opts.isDue?.(id, dueAt) !== false) p.stats.missedIntervals++;
       this.opts.onSkip?.(id, 'still_running');
       return this.running.get(id) ?? Promise.resolve();
     }
@@ -343,18 +357,27 @@ export class Scheduler {
       }
       const timeoutMs = planned?.target.timeoutMs ?? this.opts.cycleTimeoutMs;
       const began = performance.now();
+      let kind: CycleKind;
       const work = Promise.resolve()
         .then(() => this.opts.runCycle(id, controller.signal))
-        .catch(() => {
-          // runCycle reports its own failures; the scheduler only keeps going.
-        })
+        .then(
+          (k) => {
+            kind = k;
+          },
+          () => {
+            // runCycle reports its own failures; the scheduler only keeps going.
+          },
+        )
         .finally(() => {
           const ms = performance.now() - began;
-          if (planned !== undefined) {
-            // Each target against itself (targets differ): its shortest recent cycle, drifting up 1 % a cycle,
-            // and never under 20 ms (a few ms of event-loop jitter is not congestion).
-            planned.baseMs = Math.min(planned.baseMs * 1.01, Math.max(ms, 20));
-            this.periodRatios.push(ms / planned.baseMs);
+          if (planned !== undefined && kind !== false) {
+            // Each target and kind of cycle against itself (targets differ, and a sample of one family is
+            // not a cycle of ten): its shortest recent cycle, drifting up 1 % a cycle, and never under
+            // 20 ms (a few ms of event-loop jitter is not congestion).
+            const key = kind ?? '';
+            const base = Math.min((planned.baseMs.get(key) ?? Infinity) * 1.01, Math.max(ms, 20));
+            planned.baseMs.set(key, base);
+            this.periodRatios.push(ms / base);
           }
           finishWork();
         });

@@ -87,11 +87,21 @@ export class TargetStatusRecorder {
   private writing: Promise<void> = Promise.resolve();
   private dirty = false;
 
+  /** The least time between two writes (the last change is always written, at most this late). */
+  readonly minIntervalMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  /** performance.now() of the last write's start. */
+  private lastWrite = -Infinity;
+  /** Files written so far (the start's included). */
+  writeCount = 0;
+
   constructor(
     readonly file: string,
-    opts: { config: string; targets: readonly LoopTarget[]; now?: () => Date; pid?: number },
+    opts: { config: string; targets: readonly LoopTarget[]; now?: () => Date; pid?: number; minIntervalMs?: number },
   ) {
     this.now = opts.now ?? (() => new Date());
+    // A thousand targets end a cycle every few ms; the file (every target) is rewritten at most once a second.
+    this.minIntervalMs = opts.minIntervalMs ?? 1000;
     const at = this.now().toISOString();
     this.status = { v: 1, pid: opts.pid ?? process.pid, config: opts.config, startedAt: at, updatedAt: at, stoppedAt: null, targets: [] };
     for (const { target, intervalSeconds } of opts.targets) {
@@ -186,17 +196,37 @@ export class TargetStatusRecorder {
     await this.flush();
   }
 
-  /** Resolves when every change so far is on disk. */
+  /** Resolves when every change so far is on disk (a write held back for minIntervalMs is done now). */
   flush(): Promise<void> {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.queueWrite();
+    }
     return this.writing;
   }
 
-  /** One write at a time; changes that arrive meanwhile are folded into the next write. */
+  /**
+   * One write at a time, and at most one per minIntervalMs for the whole agent;
+   * changes that arrive meanwhile are folded into the next write, which always comes.
+   */
   private schedule(): void {
     if (this.dirty) return;
     this.dirty = true;
+    const wait = this.lastWrite + this.minIntervalMs - performance.now();
+    if (wait <= 0) return this.queueWrite();
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.queueWrite();
+    }, wait);
+    this.timer.unref();
+  }
+
+  private queueWrite(): void {
     this.writing = this.writing.then(async () => {
       this.dirty = false;
+      this.lastWrite = performance.now();
+      this.writeCount++;
       this.status.updatedAt = this.now().toISOString();
       try {
         await writeFileAtomic(this.file, `${JSON.stringify(this.status, null, 2)}\n`, { mode: 0o600 });

@@ -1,7 +1,6 @@
-import { mkdir, rename } from 'node:fs/promises';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { FileReadError, readBoundedFile } from '../../collectors/core/bounded-read.js';
 import { join } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 import { type JsonValue, StagedMemory, type TargetMemoryStore as MemoryStore } from '../../collectors/core/memory.js';
 
 /**
@@ -31,7 +30,8 @@ export class TargetMemoryStore implements MemoryStore {
     try {
       const parsed = JSON.parse(text) as { version?: unknown; values?: unknown };
       if (parsed.version === 1 && typeof parsed.values === 'object' && parsed.values !== null && !Array.isArray(parsed.values)) {
-        return new StagedMemory(parsed.values as Record<string, JsonValue>);
+        // Parsed from the file just now and referenced nowhere else: adopted without a copy.
+        return StagedMemory.adopt(parsed.values as Record<string, JsonValue>);
       }
     } catch {
       // fall through: a damaged file is set aside, not fatal
@@ -43,7 +43,38 @@ export class TargetMemoryStore implements MemoryStore {
 
   async commit(targetId: string, memory: StagedMemory): Promise<void> {
     if (!memory.dirty) return;
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    await writeFileAtomic(this.file(targetId), `${JSON.stringify({ version: 1, values: memory.snapshot() })}\n`, { mode: 0o600 });
+    if (!this.dirReady) {
+      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      this.dirReady = true;
+    }
+    await replaceFile(this.file(targetId), `{"version":1,"values":${memory.serialize()}}\n`);
+  }
+
+  private dirReady = false;
+}
+
+let tmpCounter = 0;
+
+/**
+ * Replaces `file` atomically and durably: a new 0600 file beside it (created
+ * exclusively), written and fsynced, then renamed over the old one, so a crash
+ * leaves the previous or the next version, never half of one. (What
+ * write-file-atomic does, without its per-write realpath, chown and chmod: this
+ * runs once per target and cycle.)
+ */
+async function replaceFile(file: string, text: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.${++tmpCounter}.tmp`;
+  const fh = await open(tmp, 'wx', 0o600);
+  try {
+    try {
+      await fh.writeFile(text, 'utf8');
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, file);
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw err;
   }
 }

@@ -36,6 +36,21 @@ export class StagedMemory implements TargetMemory {
     this.changed.add(key);
   }
 
+  /**
+   * A memory over values the caller owns outright and keeps no reference to (fresh
+   * from JSON.parse of the stored file): the defensive copy on the way in is skipped.
+   */
+  static adopt(values: Record<string, JsonValue>): StagedMemory {
+    const m = new StagedMemory();
+    for (const [k, v] of Object.entries(values)) m.values.set(k, v);
+    return m;
+  }
+
+  /** Every value as JSON text (what snapshot() would serialise to, without the copy). */
+  serialize(): string {
+    return JSON.stringify(Object.fromEntries(this.values));
+  }
+
   get dirty(): boolean {
     return this.changed.size > 0;
   }

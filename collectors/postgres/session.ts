@@ -27,7 +27,27 @@ function tlsOptions(target: Target): TlsOption {
 
 /** The first statement of every read-only transaction: what the session verifies before anything else runs in it. */
 export const PG_OPEN_SQL =
-  "SELECT current_setting('transaction_read_only') AS tx_read_only, current_setting('default_transaction_read_only') AS default_read_only, current_setting('server_version_num')::int AS version_num";
+  "SELECT current_setting('transaction_read_only') AS tx_read_only, current_setting('default_transaction_read_only') AS default_read_only, current_setting('server_version_num')::int AS version_num, " +
+  // Whether the role sees every user's statistics (visibility.ts asks it of every such signal): answered by this
+  // transaction's first statement rather than a round trip per signal. pg_read_all_stats exists from PostgreSQL 10.
+  "CASE WHEN current_setting('server_version_num')::int > 99999 THEN pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') END AS all_stats, current_user AS role_name";
+
+/** Statement texts the read-only guard approved: the verdict is a function of the text alone, so it is asked once per text. */
+const approved = new Set<string>();
+/** Beyond this many distinct texts, new ones are checked every time (never evicted: no text is approved by accident). */
+const APPROVED_MAX = 4096;
+
+/**
+ * The parse-tree allowlist (guard.ts), asked once per distinct statement text: a
+ * text it approved is approved again byte for byte; a refused text is refused
+ * every time (refusals are never remembered), and any other text, however close
+ * to an approved one, is parsed and checked.
+ */
+export function guardSql(sql: string): void {
+  if (approved.has(sql)) return;
+  assertReadOnlySql(sql);
+  if (approved.size < APPROVED_MAX) approved.add(sql);
+}
 
 /** Transaction control the session sends itself (never through query(), never from the catalog). */
 const BEGIN_READ_ONLY = 'BEGIN TRANSACTION READ ONLY';
@@ -40,6 +60,8 @@ interface OpenRow {
   tx_read_only: string;
   default_read_only: string;
   version_num: number;
+  all_stats: boolean | null;
+  role_name: string;
 }
 
 /**
@@ -76,6 +98,8 @@ export class PgSession implements ClosableSession, ReusableSession {
   private betweenCycles = false;
   /** server_version_num (e.g. 150018), read once at connect: signals pick version-specific SQL with it. */
   versionNum = 0;
+  /** The current transaction's answer to pg_read_all_stats, from its first statement (undefined: not known). */
+  private allStats: { full: boolean; user: string } | undefined;
   private constructor(
     private readonly client: pg.Client,
     private readonly target: Target,
@@ -181,6 +205,7 @@ export class PgSession implements ClosableSession, ReusableSession {
 
   /** Opens a read-only transaction and verifies it with its first statement; returns server_version_num. */
   private async beginReadOnly(): Promise<number> {
+    this.allStats = undefined;
     await this.control(BEGIN_READ_ONLY);
     const [ro] = await this.query<OpenRow>(PG_OPEN_SQL);
     if (ro?.tx_read_only !== 'on' || ro.default_read_only !== 'on') {
@@ -189,7 +214,17 @@ export class PgSession implements ClosableSession, ReusableSession {
       );
       throw new ReadOnlyViolation(this.lost ?? 'the session is not read-only');
     }
+    if (typeof ro.all_stats === 'boolean') this.allStats = { full: ro.all_stats, user: ro.role_name };
     return ro.version_num;
+  }
+
+  /**
+   * Whether the role sees every user's statistics (pg_read_all_stats), as the first
+   * statement of the current verified transaction answered it; undefined outside a
+   * verified transaction or when the server could not say (then ask it).
+   */
+  get readAllStats(): { full: boolean; user: string } | undefined {
+    return this.closed || this.lost !== undefined || this.betweenCycles || this.txStatus !== 'T' ? undefined : this.allStats;
   }
 
   /** Records why the session can no longer be trusted, and closes it: never reused. */
@@ -220,7 +255,7 @@ export class PgSession implements ClosableSession, ReusableSession {
       targetId: this.target.id,
       engine: 'postgres',
       statement: sql,
-      guard: () => assertReadOnlySql(sql),
+      guard: () => guardSql(sql),
       refusedBecause: () =>
         this.lost !== undefined ? 'read_only_lost' : this.closed ? 'closed' : this.txStatus !== 'T' ? 'not_in_read_only_transaction' : undefined,
       refusalError: (why) =>
@@ -289,6 +324,7 @@ export class PgSession implements ClosableSession, ReusableSession {
    */
   async endCycle(): Promise<void> {
     if (this.closed || this.lost !== undefined) throw new Error('the PostgreSQL session is closed');
+    this.allStats = undefined;
     try {
       await this.control(ROLLBACK);
     } catch (err) {

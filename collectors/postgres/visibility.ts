@@ -9,7 +9,10 @@ import type { PgSession } from './session.js';
  * directly, through pg_monitor, or as superuser) and otherwise report permission.
  */
 export async function needsAllStats(s: PgSession, what: string): Promise<void> {
-  const [row] = await s.query<{ full: boolean; user: string }>("SELECT pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS full, current_user AS user");
+  // The session's transaction answered it with its first statement (session.ts PG_OPEN_SQL); else it is asked here.
+  const row =
+    s.readAllStats ??
+    (await s.query<{ full: boolean; user: string }>("SELECT pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS full, current_user AS user"))[0];
   if (row?.full !== true) {
     throw new SignalUnavailable(
       'permission',

@@ -72,6 +72,34 @@ const monitor = (extra: Record<string, unknown> = {}): Target =>
   pgTarget(pgInfo, pgInfo.users.monitor.user, { id: `pool-${randomBytes(3).toString('hex')}`, ...extra });
 
 describe('session pool: PostgreSQL', () => {
+  it("the pg_read_all_stats check rides on each cycle's first statement: a grant revoked between two cycles of one backend is seen at once", async () => {
+    const role = `pool_vis_${randomBytes(3).toString('hex')}`;
+    const password = randomBytes(12).toString('hex');
+    await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
+    await admin.query(`GRANT pg_monitor TO ${role}`);
+    try {
+      const { ops, audit } = opsWith({ PW: password });
+      const pool = new SessionPool();
+      const target = pgTarget(pgInfo, role, { id: `pool-vis-${randomBytes(3).toString('hex')}` });
+      const activity = (r: CycleResult) => r.payload.signals.find((s) => s.id === 'postgres.activity');
+      const first = await ops.collect(target, { sessions: pool.lease() });
+      expect(activity(first)).toMatchObject({ status: 'ok' });
+      await admin.query(`REVOKE pg_monitor FROM ${role}`);
+      const second = await ops.collect(target, { sessions: pool.lease() });
+      // The same backend, re-verified: its new transaction's first statement says the role no longer sees other users.
+      expect(pool.stats()).toMatchObject({ opened: 1, reused: 1 });
+      expect(activity(second)).toMatchObject({ status: 'unavailable', reason: 'permission' });
+      // No round trip of its own per signal: the answer came with the verification.
+      expect(audit.entries.filter((e) => e.statement.includes("pg_has_role(current_user, 'pg_read_all_stats'")).map((e) => e.statement)).toEqual([
+        PG_OPEN_SQL,
+        PG_OPEN_SQL,
+      ]);
+      await pool.closeAll();
+    } finally {
+      await admin.query(`DROP ROLE ${role}`).catch(() => {});
+    }
+  });
+
   it('one backend serves three cycles, each collected in full and in a transaction of its own', async () => {
     const { ops, audit } = opsWith({ PW: pgInfo.users.monitor.password });
     const pool = new SessionPool();

@@ -2,7 +2,8 @@ import { appendFileSync, mkdtempSync, readdirSync, readFileSync, statSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { open as openFile } from 'node:fs/promises';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { frameRecord, parseRecord, RECORD_HEADER_BYTES, Spool } from '../../agent/delivery/spool.js';
 
 const open: Spool[] = [];
@@ -198,6 +199,60 @@ describe('spool', () => {
     const s = await openSpool(tmp(), 2048);
     await expect(s.append('x'.repeat(4096))).rejects.toThrow(/larger than the spool cap/);
     expect(s.dropReport().total).toBe(1);
+  });
+
+  it('group commit: appends arriving during an fsync share the next one, and none resolves before its record is durable', async () => {
+    const dir = tmp();
+    const s = await openSpool(dir);
+    // Every fsync of the spool's segment is watched: what it makes durable is the file's length when it began.
+    const probe = await openFile(join(dir, 'probe'), 'w');
+    const proto = Object.getPrototypeOf(probe) as { datasync(): Promise<void> };
+    await probe.close();
+    const real = proto.datasync;
+    let syncs = 0;
+    let durableBytes = 0;
+    const spy = vi.spyOn(proto, 'datasync').mockImplementation(async function (this: { stat(): Promise<{ size: number }> }) {
+      syncs++;
+      const { size } = await this.stat();
+      await new Promise((r) => setTimeout(r, 15));
+      await real.call(this);
+      durableBytes = Math.max(durableBytes, size);
+    });
+    try {
+      const violations: number[] = [];
+      const results = await Promise.all(
+        Array.from({ length: 60 }, async (_, i) => {
+          const r = await s.append(body(i));
+          // At resolution the record must lie within what a finished fsync covered.
+          const seg = readFileSync(join(dir, segments(dir).at(-1)!)).subarray(0, durableBytes);
+          const seqs: number[] = [];
+          for (let pos = 0; ;) {
+            const p = parseRecord(seg, pos);
+            if (p === 'short' || p === 'bad') break;
+            seqs.push(p.seq);
+            pos = p.end;
+          }
+          if (!seqs.includes(r.seq)) violations.push(r.seq);
+          return r.seq;
+        }),
+      );
+      expect(violations).toEqual([]);
+      expect(new Set(results).size).toBe(60);
+      // One fsync per payload before; now the first goes alone and the rest share a handful.
+      expect(syncs).toBeLessThanOrEqual(5);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await drain(s)).toEqual(Array.from({ length: 60 }, (_, i) => i));
+  });
+
+  it('group commit: a payload larger than the cap fails alone; the others of its batch are spooled', async () => {
+    const s = await openSpool(tmp(), 8192);
+    const outcomes = await Promise.allSettled([s.append(body(0)), s.append(body(1)), s.append('x'.repeat(10_000)), s.append(body(3))]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(String((outcomes[2] as PromiseRejectedResult).reason)).toMatch(/larger than the spool cap/);
+    expect(s.dropReport().total).toBe(1);
+    expect(await drain(s)).toEqual([0, 1, 3]);
   });
 
   it('one process owns a spool directory; a lock left by a dead process is taken over', async () => {

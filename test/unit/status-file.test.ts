@@ -139,6 +139,34 @@ describe('TargetStatusRecorder', () => {
     expect(s.targets[1]!.lastError!.message).toBe('connect ECONNREFUSED try 199');
   });
 
+  it('a thousand targets ending cycles back to back: one write per interval for the whole agent, and the last change always lands', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lsa-status-'));
+    const file = targetStatusFile(join(dir, 'spool'));
+    const ids = Array.from({ length: 1000 }, (_, i) => `t${i}`);
+    const rec = new TargetStatusRecorder(file, {
+      config: 'c.json',
+      targets: ids.map((id) => ({ target: target(id), intervalSeconds: 15 })),
+      minIntervalMs: 300,
+    });
+    await rec.start();
+    const began = performance.now();
+    for (let round = 0; round < 3; round++) {
+      for (const id of ids) {
+        rec.record(ok(id));
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+    const elapsed = performance.now() - began;
+    // 3,000 cycle reports: the start's write, then at most one per 300 ms (and one in flight at the end).
+    expect(rec.writeCount).toBeLessThanOrEqual(2 + Math.ceil(elapsed / 300));
+    rec.record(failed('t999', 'unreachable', 'the very last report'));
+    // No flush: the held-back write still comes within the interval.
+    await new Promise((r) => setTimeout(r, 700));
+    const s = JSON.parse(readFileSync(file, 'utf8')) as AgentRunStatus;
+    expect(s.targets[999]!.lastError!.message).toBe('the very last report');
+    expect(s.targets.every((t) => t.lastCycleAt !== null)).toBe(true);
+  });
+
   it('a message of many lines is stored as one line', async () => {
     const { rec, read } = setup(['a']);
     rec.record(failed('a', 'unreachable', 'line one\n    at Socket.connect (node:net:1:1)\nline three'));
