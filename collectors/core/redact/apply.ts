@@ -118,16 +118,34 @@ function applyToRow(row: unknown, fields: Fields, ctx: RedactionContext): unknow
   return out;
 }
 
+/**
+ * A row the policy leaves as it is: a plain object each of whose own keys the catalog tags
+ * (and every tagged field of the signal is collected as read). Such a row is shipped as the
+ * very object that was read, not a copy: on a 30,000-table database that is 90,000 rows the
+ * cycle holds once instead of twice.
+ */
+function asRead(row: unknown, fields: Fields): boolean {
+  if (!isObject(row) || Object.getPrototypeOf(row) !== Object.prototype) return false;
+  for (const key in row) if (!Object.hasOwn(fields, key)) return false;
+  return true;
+}
+
 export function applyPolicy(spec: AnySignalSpec<unknown>, value: unknown, ctx: RedactionContext): { value: unknown; policy?: SignalPolicy } {
   const fields = spec.fields as Fields;
-  const shaped = Array.isArray(value) ? value.map((r) => applyToRow(r, fields, ctx)) : applyToRow(value, fields, ctx);
   const policy: SignalPolicy = {};
   for (const [field, category] of Object.entries(fields)) {
     if (category === null) continue;
     const action = ctx.policy[category];
     if (action !== 'collect') policy[field] = action;
   }
-  return Object.keys(policy).length === 0 ? { value: shaped } : { value: shaped, policy };
+  // Nothing to redact or exclude: rows pass as read unless they carry a key the catalog does not tag (dropped, on a copy).
+  const collectAll = Object.keys(policy).length === 0;
+  const shape = (r: unknown): unknown => (collectAll && asRead(r, fields) ? r : applyToRow(r, fields, ctx));
+  let shaped: unknown;
+  if (!Array.isArray(value)) shaped = shape(value);
+  else if (collectAll && value.every((r) => asRead(r, fields))) shaped = value;
+  else shaped = value.map(shape);
+  return collectAll ? { value: shaped } : { value: shaped, policy };
 }
 
 /** Every field of every signal with its category and what the policy does to it: the preview's annotations. */
