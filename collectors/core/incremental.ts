@@ -93,6 +93,11 @@ class CanonicalWriter {
   }
 
   write(v: unknown): void {
+    // JSON.stringify's text for a number: its shortest form; -0 is 0; NaN and the infinities are null.
+    if (typeof v === 'number') {
+      this.put(Number.isFinite(v) ? String(v) : 'null');
+      return;
+    }
     if (v === null || typeof v !== 'object') {
       this.put(JSON.stringify(v) ?? 'null');
       return;
@@ -117,11 +122,6 @@ class CanonicalWriter {
       this.write(x);
     }
     this.put('}');
-  }
-
-  /** For a delta signal's digest: pre-made canonical texts, written as they are. */
-  raw(s: string): void {
-    this.put(s);
   }
 }
 
@@ -156,13 +156,10 @@ export function rowKey(row: Row, key: readonly string[]): string | undefined {
  */
 export function valueDigest(value: unknown, delta?: Pick<DeltaSpec, 'key'>): string {
   if (delta !== undefined && Array.isArray(value)) {
-    const keyed = (value as Row[]).map((r) => [rowKey(r, delta.key) ?? '', canonicalJson(r)] as const);
+    // Rows in key order (stable: rows without a key keep their order), each written straight into the hash.
+    const keyed = (value as Row[]).map((r) => [rowKey(r, delta.key) ?? '', r] as const);
     keyed.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    return canonicalDigest((w) => {
-      w.raw('[');
-      keyed.forEach(([, j], i) => w.raw(i === 0 ? j : `,${j}`));
-      w.raw(']');
-    });
+    return canonicalDigest((w) => w.write(keyed.map(([, r]) => r)));
   }
   return canonicalDigest((w) => w.write(value));
 }

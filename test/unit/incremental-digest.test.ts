@@ -37,7 +37,8 @@ describe('digests fed in pieces are the digests of the canonical text', () => {
   const keys = ['b', 'a', 'é', 'z1', '10', '2', 'name', '"q"', '\u2028', '😀'];
   const value = (depth: number): unknown => {
     const r = rnd();
-    if (depth > 3 || r < 0.45) return [null, 1.5, -0, 12345678901234, 'x', 'a "quoted" \\ line\n', '😀\ud83d', true, undefined][Math.floor(rnd() * 9)];
+    if (depth > 3 || r < 0.45)
+      return [null, 1.5, -0, 12345678901234, 1e21, 5e-7, Number.NaN, 'x', 'a "quoted" \\ line\n', '😀\ud83d', true, undefined][Math.floor(rnd() * 12)];
     if (r < 0.7) return Array.from({ length: Math.floor(rnd() * 5) }, () => value(depth + 1));
     const o: Record<string, unknown> = {};
     for (let i = 0; i < Math.floor(rnd() * 6); i++) o[keys[Math.floor(rnd() * keys.length)]!] = value(depth + 1);
