@@ -14,7 +14,7 @@
  *   settings unchanged: digests; query statistics: deltas);
  * - steady, interval families: what a 15 s tick between slow-family periods reads.
  *
- *   npm run bench:payload [-- --tables 100 --statements 300 --rounds 300]
+ *   npm run bench:payload [-- --tables 100 --statements 300 --rounds 300 --only interval]
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -32,7 +32,13 @@ import { startPostgres } from '../test/harness/postgres.js';
 import { pgTarget, superClient } from '../test/helpers/pg.js';
 
 const { values } = parseArgs({
-  options: { tables: { type: 'string', default: '100' }, statements: { type: 'string', default: '300' }, rounds: { type: 'string', default: '300' } },
+  options: {
+    tables: { type: 'string', default: '100' },
+    statements: { type: 'string', default: '300' },
+    rounds: { type: 'string', default: '300' },
+    // Only the scenarios whose name contains this (e.g. `interval`), for a CPU profile of one.
+    only: { type: 'string', default: '' },
+  },
 });
 const TABLES = Number(values.tables);
 const STATEMENTS = Number(values.statements);
@@ -133,7 +139,7 @@ const scenarios: { name: string; selected: readonly SignalOutcome[]; memory: () 
 
 console.log(`\n${ROUNDS} rounds per scenario; process CPU time (user + system, GC included) per cycle; load ${load()}`);
 console.log('scenario                        payload bytes   build+validate   stringify   remember      total');
-for (const s of scenarios) {
+for (const s of scenarios.filter((x) => x.name.includes(values.only))) {
   // Warm-up: the optimising compiler has seen the path before it is timed.
   for (let i = 0; i < Math.min(50, ROUNDS); i++) cycle(s.selected, s.memory(), T0 + 15_000);
   const memories = Array.from({ length: ROUNDS }, () => s.memory());
@@ -169,6 +175,8 @@ for (const s of scenarios) {
     bytes = Buffer.byteLength(text);
   }
   const per = (x: number): string => `${((x / ROUNDS) * 1000).toFixed(0).padStart(7)} µs`;
-  console.log(`${s.name.padEnd(30)} ${String(bytes).padStart(14)}   ${per(build).padStart(14)}   ${per(stringify).padStart(9)}  ${per(record).padStart(9)}  ${per(build + stringify + record).padStart(9)}`);
+  console.log(
+    `${s.name.padEnd(30)} ${String(bytes).padStart(14)}   ${per(build).padStart(14)}   ${per(stringify).padStart(9)}  ${per(record).padStart(9)}  ${per(build + stringify + record).padStart(9)}`,
+  );
 }
 console.log(`load ${load()}`);

@@ -169,11 +169,21 @@ function isRows(v: unknown): v is Row[] {
 }
 
 function readState(memory: TargetMemory | undefined): ShippedState {
-  const v = memory?.get(SHIPPED_STATE_KEY);
+  // Only read here (a new state is built for record): the stored value itself, no copy, where the memory can give it.
+  const v = memory?.view === undefined ? memory?.get(SHIPPED_STATE_KEY) : memory.view(SHIPPED_STATE_KEY);
   if (v === undefined || v === null || typeof v !== 'object' || Array.isArray(v)) return structuredClone(EMPTY);
   const s = v as Partial<ShippedState> & Record<string, JsonValue>;
   if (typeof s.sequence !== 'number' || typeof s.families !== 'object' || typeof s.signals !== 'object' || s.signals === null) return structuredClone(EMPTY);
   return s as unknown as ShippedState;
+}
+
+/** Freezes what is not frozen yet (a frozen object's own contents are left as they are: the memory checks every level before it keeps a value uncopied). */
+function freezeAll<T>(v: T): T {
+  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) freezeAll(x);
+  }
+  return v;
 }
 
 export interface ShippingOptions {
@@ -379,7 +389,9 @@ export class Shipping {
     };
     for (const f of families) state.families[f] = this.opts.nowMs;
     for (const [id, s] of this.next) state.signals[id] = s;
-    this.memory.set(SHIPPED_STATE_KEY, state as unknown as JsonValue);
+    // Frozen, the memory keeps it as it is instead of copying it through JSON (what was kept from the
+    // last cycle and the payload's rows are frozen already).
+    this.memory.set(SHIPPED_STATE_KEY, freezeAll(state) as unknown as JsonValue);
   }
 }
 

@@ -266,7 +266,8 @@ export function buildPayload(ctx: PayloadContext, outcomes: readonly SignalOutco
 const sealed = new WeakMap<object, { text?: string }>();
 
 function deepFreeze(v: unknown): void {
-  if (typeof v !== 'object' || v === null || Object.isFrozen(v)) return;
+  if (typeof v !== 'object' || v === null) return;
+  // Into frozen objects too: one frozen by a collector may still hold something that is not.
   Object.freeze(v);
   if (Array.isArray(v)) for (const x of v) deepFreeze(x);
   else for (const k in v) deepFreeze((v as Record<string, unknown>)[k]);
