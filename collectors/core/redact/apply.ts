@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Category } from '../category.js';
 import type { Action, EffectivePolicy } from '../policy.js';
 import type { AnySignalSpec } from '../signal.js';
@@ -57,11 +58,35 @@ export const needsNameKey = (policy: EffectivePolicy): boolean => NAME_CATEGORIE
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
+/**
+ * normalizeSql's answers by a digest of (dialect, text): a statement's text is normalised
+ * once, not once per cycle (pg_stat_statements returns the same texts every cycle). The
+ * key is a digest, so no raw text is kept beyond its cycle; the oldest entries go first
+ * past `max`.
+ */
+const normalized = new Map<string, string | null>();
+export const normalizedTextCache = {
+  max: 20_000,
+  size: (): number => normalized.size,
+  keys: (): IterableIterator<string> => normalized.keys(),
+  values: (): IterableIterator<string | null> => normalized.values(),
+};
+
+function normalizeCached(text: string, dialect: SqlDialect): string | null {
+  const key = createHash('sha256').update(`${dialect}\0`).update(text).digest('base64');
+  const hit = normalized.get(key);
+  if (hit !== undefined || normalized.has(key)) return hit ?? null;
+  const out = normalizeSql(text, dialect);
+  normalized.set(key, out);
+  if (normalized.size > normalizedTextCache.max) normalized.delete(normalized.keys().next().value!);
+  return out;
+}
+
 function redactText(v: unknown, engine: Engine): Json {
   if (v === null || v === undefined) return null;
   if (typeof v === 'string') {
     const dialect = DIALECT[engine];
-    return dialect === undefined ? null : normalizeSql(v, dialect);
+    return dialect === undefined ? null : normalizeCached(v, dialect);
   }
   if (typeof v === 'object' && !(v instanceof Uint8Array)) return redactMongoDocument(v);
   return VALUE_MARKER;
