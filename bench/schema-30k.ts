@@ -14,6 +14,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { serializePayload } from '../collectors/core/payload.js';
+import { readStatements } from '../agent/audit/reader.js';
 import { agentOps, pgTarget, superClient } from '../test/helpers/pg.js';
 import { schemaDatabase } from './schema-db.js';
 
@@ -41,6 +42,8 @@ console.log(`${db.built ? 'built' : 'cached'}, ready in ${((performance.now() - 
 const { info } = db;
 try {
   const su = await superClient(info);
+  // The server stops in `finally` below, whatever failed: its goodbye must not hide the failure.
+  su.on('error', () => {});
   const [{ n }] = (await su.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace"))
     .rows as [{ n: number }];
   console.log(`public tables: ${n}`);
@@ -65,10 +68,8 @@ try {
     const cpu = process.cpuUsage(cpu0);
     const cycleMs = performance.now() - started;
     const bytes = Buffer.byteLength(serializePayload(result.payload));
-    const audit = readFileSync(ledger.file, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { statement: string; durationMs: number; outcome: string; rows?: number });
+    // The compact ledger keeps the duration of slow statements only (fast ones: under fasterThanMs).
+    const audit = readStatements(ledger.dir).map((e) => ({ ...e, durationMs: e.durationMs ?? 0 }));
     // The server's own time for what the agent sent (the monitor role's statements since the reset).
     const server = (
       await su.query<{ query: string; calls: number; ms: number; rows: number }>(

@@ -8,6 +8,11 @@ if (major < 22 || (major === 22 && minor < 19)) {
   );
   process.exit(2);
 }
+// `collect` (one cycle, then exit): V8's young generation stays at its initial size instead of growing
+// to 16 MB semi-spaces while a cycle's rows survive scavenge after scavenge; they are promoted at once.
+// On the 30,000-table database that is about 30 MB less peak RSS for no measurable CPU
+// (docs/postgres-schema.md). The flag is read at each scavenge, so setting it now takes effect.
+if (process.argv[2] === 'collect') (await import('node:v8')).setFlagsFromString('--semi-space-growth-factor=1');
 const { runCli } = await import('./main.js');
 const { installSafetyNet } = await import('../run/safety-net.js');
 
@@ -60,6 +65,9 @@ const code = await runCli(
     out: (t) => {
       process.stdout.write(t);
       process.stdout.write('\n');
+    },
+    write: (chunk) => {
+      process.stdout.write(chunk);
     },
     err: (t) => process.stderr.write(`${t}\n`),
     stdin: readStdin,

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, TargetConnectError } from '../../collectors/core/engine.js';
-import { serializePayload } from '../../collectors/core/payload.js';
+import { serializePayload, writePayload } from '../../collectors/core/payload.js';
 import type { Target } from '../../collectors/target.js';
 import { AuditLedger, ledgerOptionsFromEnv } from '../audit/ledger.js';
 import { parseWhen, viewLedger } from '../audit/viewer.js';
@@ -50,6 +50,8 @@ State (agent id, audit ledger, spool) lives in $LOGSTAG_HOME or the OS's applica
 
 export interface Io {
   out(text: string): void;
+  /** Writes a piece of stdout without a newline (a large payload, piece by piece); without it, out() gets the whole text. */
+  write?(chunk: string): void;
   err(text: string): void;
   stdin(): Promise<string>;
   env: NodeJS.ProcessEnv;
@@ -166,8 +168,15 @@ async function collectCommand(file: string, json: boolean, io: Io): Promise<numb
   const progress = io.isTTY ? (done: number, total: number, id: string) => io.err(`  [${done}/${total}] ${id}`) : undefined;
   const result = await ops.collect(target, progress ? { onProgress: progress } : {});
   if (result.connectError) throw result.connectError;
-  // --json: the exact bytes the shipper sends; without it, the same object indented for reading.
-  io.out(json ? serializePayload(result.payload) : JSON.stringify(result.payload, null, 2));
+  // --json: the exact bytes the shipper sends (in pieces: a payload of many megabytes is never one string
+  // here, nor one buffer); without it, the same object indented for reading.
+  if (!json) io.out(JSON.stringify(result.payload, null, 2));
+  else if (io.write === undefined) io.out(serializePayload(result.payload));
+  else {
+    const write = io.write;
+    writePayload(result.payload, (chunk) => write(chunk));
+    write('\n');
+  }
   return EXIT.ok;
 }
 

@@ -47,14 +47,94 @@ const EMPTY: ShippedState = { sequence: 0, families: {}, signals: {} };
 
 /** JSON with object keys sorted, so equal values have one text whatever order their fields came in. */
 export function canonicalJson(v: unknown): string {
-  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  const o = v as Record<string, unknown>;
-  return `{${Object.keys(o)
-    .filter((k) => o[k] !== undefined)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
-    .join(',')}}`;
+  let out = '';
+  const w = new CanonicalWriter((chunk) => {
+    out = chunk;
+  }, Number.POSITIVE_INFINITY);
+  w.write(v);
+  w.flush();
+  return out;
+}
+
+/**
+ * Writes canonicalJson's text in pieces (to a hash: a value of many megabytes is digested
+ * without ever being one string). Rows of one signal have their keys in one order, so the
+ * sorted order of the last object's keys is reused while the next object has the same keys.
+ */
+class CanonicalWriter {
+  private buf = '';
+  private lastKeys: string[] = [];
+  private lastSorted: { key: string; quoted: string }[] = [];
+
+  constructor(
+    private readonly sink: (chunk: string) => void,
+    private readonly chunkChars = 1 << 16,
+  ) {}
+
+  private put(s: string): void {
+    this.buf += s;
+    if (this.buf.length >= this.chunkChars) this.flush();
+  }
+
+  flush(): void {
+    if (this.buf.length > 0) this.sink(this.buf);
+    this.buf = '';
+  }
+
+  private sorted(keys: string[]): { key: string; quoted: string }[] {
+    const last = this.lastKeys;
+    let same = keys.length === last.length;
+    for (let i = 0; same && i < keys.length; i++) same = keys[i] === last[i];
+    if (!same) {
+      this.lastKeys = keys;
+      this.lastSorted = [...keys].sort().map((key) => ({ key, quoted: JSON.stringify(key) }));
+    }
+    return this.lastSorted;
+  }
+
+  write(v: unknown): void {
+    // JSON.stringify's text for a number: its shortest form; -0 is 0; NaN and the infinities are null.
+    if (typeof v === 'number') {
+      this.put(Number.isFinite(v) ? String(v) : 'null');
+      return;
+    }
+    if (v === null || typeof v !== 'object') {
+      this.put(JSON.stringify(v) ?? 'null');
+      return;
+    }
+    if (Array.isArray(v)) {
+      this.put('[');
+      for (let i = 0; i < v.length; i++) {
+        if (i > 0) this.put(',');
+        this.write(v[i]);
+      }
+      this.put(']');
+      return;
+    }
+    const o = v as Record<string, unknown>;
+    this.put('{');
+    let first = true;
+    for (const { key, quoted } of this.sorted(Object.keys(o))) {
+      const x = o[key];
+      if (x === undefined) continue;
+      this.put(first ? `${quoted}:` : `,${quoted}:`);
+      first = false;
+      this.write(x);
+    }
+    this.put('}');
+  }
+}
+
+/** Equal canonical JSON (the test every comparison here is), without making the texts when the values are identical. */
+const sameJson = (a: unknown, b: unknown): boolean => a === b || canonicalJson(a) === canonicalJson(b);
+
+/** sha256 over the canonical JSON of a value, fed to the hash in pieces. */
+function canonicalDigest(write: (w: CanonicalWriter) => void): string {
+  const hash = createHash('sha256');
+  const w = new CanonicalWriter((chunk) => hash.update(chunk));
+  write(w);
+  w.flush();
+  return `sha256:${hash.digest('hex')}`;
 }
 
 const sha256 = (text: string): string => `sha256:${createHash('sha256').update(text).digest('hex')}`;
@@ -76,11 +156,12 @@ export function rowKey(row: Row, key: readonly string[]): string | undefined {
  */
 export function valueDigest(value: unknown, delta?: Pick<DeltaSpec, 'key'>): string {
   if (delta !== undefined && Array.isArray(value)) {
-    const keyed = (value as Row[]).map((r) => [rowKey(r, delta.key) ?? '', canonicalJson(r)] as const);
+    // Rows in key order (stable: rows without a key keep their order), each written straight into the hash.
+    const keyed = (value as Row[]).map((r) => [rowKey(r, delta.key) ?? '', r] as const);
     keyed.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    return sha256(`[${keyed.map(([, j]) => j).join(',')}]`);
+    return canonicalDigest((w) => w.write(keyed.map(([, r]) => r)));
   }
-  return sha256(canonicalJson(value));
+  return canonicalDigest((w) => w.write(value));
 }
 
 function isRows(v: unknown): v is Row[] {
@@ -88,11 +169,21 @@ function isRows(v: unknown): v is Row[] {
 }
 
 function readState(memory: TargetMemory | undefined): ShippedState {
-  const v = memory?.get(SHIPPED_STATE_KEY);
+  // Only read here (a new state is built for record): the stored value itself, no copy, where the memory can give it.
+  const v = memory?.view === undefined ? memory?.get(SHIPPED_STATE_KEY) : memory.view(SHIPPED_STATE_KEY);
   if (v === undefined || v === null || typeof v !== 'object' || Array.isArray(v)) return structuredClone(EMPTY);
   const s = v as Partial<ShippedState> & Record<string, JsonValue>;
   if (typeof s.sequence !== 'number' || typeof s.families !== 'object' || typeof s.signals !== 'object' || s.signals === null) return structuredClone(EMPTY);
   return s as unknown as ShippedState;
+}
+
+/** Freezes what is not frozen yet (a frozen object's own contents are left as they are: the memory checks every level before it keeps a value uncopied). */
+function freezeAll<T>(v: T): T {
+  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) freezeAll(x);
+  }
+  return v;
 }
 
 export interface ShippingOptions {
@@ -227,7 +318,7 @@ export class Shipping {
     const state: Record<string, Row> = {};
     for (const [k, row] of keyed) {
       const old = prev.rows[k];
-      if (old === undefined || (d.since !== undefined && canonicalJson(old[d.since]) !== canonicalJson(row[d.since]))) {
+      if (old === undefined || (d.since !== undefined && !sameJson(old[d.since], row[d.since]))) {
         // New to the consumer, or the server restarted this row's statistics: shipped whole (an upsert).
         added.push(row);
         state[k] = row;
@@ -255,11 +346,11 @@ export class Shipping {
             patch[f] = diff;
             differs = true;
           }
-        } else if (counters.has(f) && canonicalJson(v) !== canonicalJson(was)) {
+        } else if (counters.has(f) && !sameJson(v, was)) {
           whole = true; // a counter that is not a number on one side (NULL, redacted) cannot be a difference
         } else {
           rebuilt[f] = v;
-          if (canonicalJson(v) !== canonicalJson(was)) {
+          if (!sameJson(v, was)) {
             patch[f] = v;
             differs = true;
           }
@@ -303,7 +394,9 @@ export class Shipping {
     };
     for (const f of families) state.families[f] = this.opts.nowMs;
     for (const [id, s] of this.next) state.signals[id] = s;
-    this.memory.set(SHIPPED_STATE_KEY, state as unknown as JsonValue);
+    // Frozen, the memory keeps it as it is instead of copying it through JSON (what was kept from the
+    // last cycle and the payload's rows are frozen already).
+    this.memory.set(SHIPPED_STATE_KEY, freezeAll(state) as unknown as JsonValue);
   }
 }
 

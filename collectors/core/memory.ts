@@ -10,11 +10,52 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 export interface TargetMemory {
   get(key: string): JsonValue | undefined;
   set(key: string, value: JsonValue): void;
+  /** The stored value itself, deep-frozen (no copy): for a reader that only reads. */
+  view?(key: string): JsonValue | undefined;
+}
+
+/**
+ * A value a file would hold as it is, that nothing can change: every object and array
+ * frozen, only plain objects and arrays, strings, booleans, null and finite numbers other
+ * than -0 (JSON writes it as 0), no undefined. Such a value is kept without a copy.
+ */
+function isFrozenJson(v: unknown, depth = 0): boolean {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(v) && !Object.is(v, -0);
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (v === null) return true;
+  if (depth > 64 || !Object.isFrozen(v)) return false;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (!(i in v) || !isFrozenJson(v[i], depth + 1)) return false;
+    return true;
+  }
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return false;
+  if (Object.getOwnPropertySymbols(v).length > 0 || Object.hasOwn(v, '__proto__')) return false;
+  for (const k of Object.keys(v)) if (!isFrozenJson((v as Record<string, unknown>)[k], depth + 1)) return false;
+  return true;
+}
+
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
 }
 
 /**
  * A memory whose writes are staged: get() sees them at once, the owner decides
- * whether to keep them (`changes`). Values are deep-copied in and out, so a
+ * whether to keep them (`changes`). Values are deep-copied in and out (view(): a
+ * frozen value, not a copy; set() of a deep-frozen JSON value: kept as is), so a
  * collector can never mutate what was stored behind the owner's back.
  */
 export class StagedMemory implements TargetMemory {
@@ -22,7 +63,8 @@ export class StagedMemory implements TargetMemory {
   private readonly changed = new Set<string>();
 
   constructor(initial: Readonly<Record<string, JsonValue>> = {}) {
-    this.values = new Map(Object.entries(structuredClone(initial)));
+    // Stored values are frozen: view() hands them out without a copy.
+    this.values = new Map(Object.entries(deepFreeze(structuredClone(initial))));
   }
 
   get(key: string): JsonValue | undefined {
@@ -30,9 +72,14 @@ export class StagedMemory implements TargetMemory {
     return v === undefined ? undefined : structuredClone(v);
   }
 
+  view(key: string): JsonValue | undefined {
+    return this.values.get(key);
+  }
+
   set(key: string, value: JsonValue): void {
-    // Round-trip through JSON: what is kept is exactly what a file would hold.
-    this.values.set(key, JSON.parse(JSON.stringify(value)) as JsonValue);
+    // What is kept is exactly what a file would hold: a deep-frozen JSON value as it is (it cannot
+    // change), anything else round-tripped through JSON and frozen.
+    this.values.set(key, isFrozenJson(value) ? value : deepFreeze(JSON.parse(JSON.stringify(value)) as JsonValue));
     this.changed.add(key);
   }
 

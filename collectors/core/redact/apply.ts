@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Category } from '../category.js';
 import type { Action, EffectivePolicy } from '../policy.js';
 import type { AnySignalSpec } from '../signal.js';
@@ -57,11 +58,35 @@ export const needsNameKey = (policy: EffectivePolicy): boolean => NAME_CATEGORIE
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
+/**
+ * normalizeSql's answers by a digest of (dialect, text): a statement's text is normalised
+ * once, not once per cycle (pg_stat_statements returns the same texts every cycle). The
+ * key is a digest, so no raw text is kept beyond its cycle; the oldest entries go first
+ * past `max`.
+ */
+const normalized = new Map<string, string | null>();
+export const normalizedTextCache = {
+  max: 20_000,
+  size: (): number => normalized.size,
+  keys: (): IterableIterator<string> => normalized.keys(),
+  values: (): IterableIterator<string | null> => normalized.values(),
+};
+
+function normalizeCached(text: string, dialect: SqlDialect): string | null {
+  const key = createHash('sha256').update(`${dialect}\0`).update(text).digest('base64');
+  const hit = normalized.get(key);
+  if (hit !== undefined || normalized.has(key)) return hit ?? null;
+  const out = normalizeSql(text, dialect);
+  normalized.set(key, out);
+  if (normalized.size > normalizedTextCache.max) normalized.delete(normalized.keys().next().value!);
+  return out;
+}
+
 function redactText(v: unknown, engine: Engine): Json {
   if (v === null || v === undefined) return null;
   if (typeof v === 'string') {
     const dialect = DIALECT[engine];
-    return dialect === undefined ? null : normalizeSql(v, dialect);
+    return dialect === undefined ? null : normalizeCached(v, dialect);
   }
   if (typeof v === 'object' && !(v instanceof Uint8Array)) return redactMongoDocument(v);
   return VALUE_MARKER;
@@ -118,16 +143,34 @@ function applyToRow(row: unknown, fields: Fields, ctx: RedactionContext): unknow
   return out;
 }
 
+/**
+ * A row the policy leaves as it is: a plain object each of whose own keys the catalog tags
+ * (and every tagged field of the signal is collected as read). Such a row is shipped as the
+ * very object that was read, not a copy: on a 30,000-table database that is 90,000 rows the
+ * cycle holds once instead of twice.
+ */
+function asRead(row: unknown, fields: Fields): boolean {
+  if (!isObject(row) || Object.getPrototypeOf(row) !== Object.prototype) return false;
+  for (const key in row) if (!Object.hasOwn(fields, key)) return false;
+  return true;
+}
+
 export function applyPolicy(spec: AnySignalSpec<unknown>, value: unknown, ctx: RedactionContext): { value: unknown; policy?: SignalPolicy } {
   const fields = spec.fields as Fields;
-  const shaped = Array.isArray(value) ? value.map((r) => applyToRow(r, fields, ctx)) : applyToRow(value, fields, ctx);
   const policy: SignalPolicy = {};
   for (const [field, category] of Object.entries(fields)) {
     if (category === null) continue;
     const action = ctx.policy[category];
     if (action !== 'collect') policy[field] = action;
   }
-  return Object.keys(policy).length === 0 ? { value: shaped } : { value: shaped, policy };
+  // Nothing to redact or exclude: rows pass as read unless they carry a key the catalog does not tag (dropped, on a copy).
+  const collectAll = Object.keys(policy).length === 0;
+  const shape = (r: unknown): unknown => (collectAll && asRead(r, fields) ? r : applyToRow(r, fields, ctx));
+  let shaped: unknown;
+  if (!Array.isArray(value)) shaped = shape(value);
+  else if (collectAll && value.every((r) => asRead(r, fields))) shaped = value;
+  else shaped = value.map(shape);
+  return collectAll ? { value: shaped } : { value: shaped, policy };
 }
 
 /** Every field of every signal with its category and what the policy does to it: the preview's annotations. */
