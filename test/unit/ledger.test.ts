@@ -351,6 +351,21 @@ describe('audit ledger under attack: damage is reported and skipped, never fatal
 });
 
 describe('audit ledger: no live file before the first statement', () => {
+  it('each statement is in the file when record() returns (one write per statement: nothing the agent acted on waits in memory)', async () => {
+    const d = dir();
+    const l = new AuditLedger(d);
+    await auditCycle(async () => {
+      for (const [i, t] of CATALOG.entries()) {
+        l.record(entry(t, T0 + i));
+        // Before anything else runs: no microtask, no timer has had a chance to flush anything.
+        const lines = readFileSync(l.file, 'utf8').trim().split('\n');
+        expect(lines).toHaveLength(i + 1);
+        expect(JSON.parse(lines.at(-1)!)).toMatchObject({ time: new Date(T0 + i).toISOString(), sid: digestOf(t).slice(0, 16) });
+      }
+      return Promise.resolve();
+    });
+  });
+
   it('opening a ledger creates the folder, not the live file', () => {
     const d = dir();
     const l = new AuditLedger(d);
