@@ -1,6 +1,6 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { AuditEntry, PolicyChangeEntry } from '../../collectors/core/audit.js';
-import { type CycleRecordLine, parseLiveLine, type SegmentHeader, segmentName, SLOW_STATEMENT_MS } from './format.js';
+import { type CycleRecordLine, liveStatementEnd, type LiveStatement, parseLiveLine, type SegmentHeader, segmentName, SLOW_STATEMENT_MS } from './format.js';
 
 /** One statement of a cycle, by statement id. */
 export interface RawStatement {
@@ -35,63 +35,132 @@ export interface Grouped {
 const LEGACY_GAP_MS = 30_000;
 
 /**
+ * The cycles of a live (or legacy) file, built line by line in the order the lines
+ * were written. The ledger's writer keeps one for its live file and adds each
+ * statement as it writes its line, so a rotation compacts what it holds rather
+ * than reading the file back; `groupLive` builds the same from the file's text.
+ * Both go through `statement`, so a file and the writer's copy of it compact to
+ * the same segment by construction.
+ */
+export class LiveGroup {
+  private readonly byCycle = new Map<number, RawCycle>();
+  private readonly legacyRun = new Map<string, RawCycle>();
+  readonly policies: PolicyChangeEntry[] = [];
+  /** 1-based numbers of the lines that are not ledger lines (damaged, truncated, hand-edited). */
+  readonly damaged: number[] = [];
+  /** True when the live file held lines from an earlier version (text inline). */
+  legacy = false;
+  /** Lines seen (the number of the next line is lines + 1). */
+  lines = 0;
+
+  /** Lean: one shared record per statement id for fast, successful statements (see `lean`). */
+  private readonly fastOk = new Map<string, RawStatement>();
+
+  /**
+   * `lean`: keep only what a segment keeps (encodeSegment): each statement's id
+   * and outcome, its code, and its duration only when slow or failed; no end
+   * time, no row count. The writer's copy of its live file is lean (a full live
+   * file is then a few MB of memory, not the file's 16 MB); a reader's is not.
+   */
+  constructor(private readonly opts: { intern(text: string): string; nextCycle(): number; lean?: boolean }) {}
+
+  /** One line of the file, as written (without its newline). */
+  line(line: string): void {
+    const lineNo = ++this.lines;
+    if (line === '') return;
+    const parsed = parseLiveLine(line);
+    if (parsed === undefined) this.damaged.push(lineNo);
+    else if (parsed.kind === 'policy') this.policies.push(parsed.value);
+    else if (parsed.kind === 'statement') this.add(parsed.value, lineNo, Date.parse(parsed.value.time));
+    else this.addLegacy(parsed.value);
+  }
+
+  /**
+   * One statement line the writer has just written, given as the object it
+   * serialised rather than parsed back: kept only if the line would read back
+   * as a statement line (the same check as parseLiveLine).
+   */
+  statement(s: LiveStatement): void {
+    const lineNo = ++this.lines;
+    const end = liveStatementEnd(s as unknown as Record<string, unknown>);
+    if (end !== undefined) this.add(s, lineNo, end);
+    else this.damaged.push(lineNo);
+  }
+
+  /** A policy change line the writer has just written (rare: parsed back). */
+  policyLine(line: string): void {
+    this.line(line);
+  }
+
+  private add(s: LiveStatement, lineNo: number, end: number): void {
+    let c = this.byCycle.get(s.cycle);
+    if (c === undefined || c.target !== s.target) {
+      if (c !== undefined) {
+        // A cycle number reused for another target is not one of ours: keep the first, report the line.
+        this.damaged.push(lineNo);
+        return;
+      }
+      c = { cycle: s.cycle, target: s.target, engine: s.engine, startedAt: end - s.ms, endedAt: end, statements: [] };
+      this.byCycle.set(s.cycle, c);
+    }
+    c.startedAt = Math.min(c.startedAt, end - s.ms);
+    c.endedAt = Math.max(c.endedAt, end);
+    if (this.opts.lean !== true) c.statements.push(strip({ sid: s.sid, ms: s.ms, outcome: s.outcome, code: s.code, rows: s.rows, time: s.time }));
+    else if (s.outcome !== 'ok' || s.ms >= SLOW_STATEMENT_MS)
+      c.statements.push(strip({ sid: s.sid, ms: s.ms, outcome: s.outcome, code: s.code, rows: undefined, time: undefined }));
+    else {
+      // What a segment keeps of a fast, successful statement is its id: one shared record per id.
+      let fast = this.fastOk.get(s.sid);
+      if (fast === undefined)
+        this.fastOk.set(s.sid, (fast = Object.freeze(strip({ sid: s.sid, ms: undefined, outcome: 'ok', code: undefined, rows: undefined, time: undefined }))));
+      c.statements.push(fast);
+    }
+  }
+
+  private addLegacy(e: AuditEntry): void {
+    this.legacy = true;
+    const end = Date.parse(e.time);
+    let run = this.legacyRun.get(e.targetId);
+    if (run === undefined || end - e.durationMs - run.endedAt > LEGACY_GAP_MS) {
+      run = { cycle: this.opts.nextCycle(), target: e.targetId, engine: e.engine, startedAt: end - e.durationMs, endedAt: end, statements: [] };
+      this.legacyRun.set(e.targetId, run);
+      this.byCycle.set(run.cycle, run);
+    }
+    run.endedAt = Math.max(run.endedAt, end);
+    run.statements.push(strip({ sid: this.opts.intern(e.statement), ms: e.durationMs, outcome: e.outcome, code: e.code, rows: e.rows, time: e.time }));
+  }
+
+  /** Nothing held (no statement, no policy change). */
+  get empty(): boolean {
+    return this.byCycle.size === 0 && this.policies.length === 0;
+  }
+
+  result(): Grouped {
+    const cycles = [...this.byCycle.values()].sort((a, b) => a.cycle - b.cycle);
+    return { cycles, policies: this.policies, damaged: this.damaged, legacy: this.legacy };
+  }
+}
+
+/**
  * Groups the lines of a live (or legacy) file into cycles, in the order they
  * were written. A line that is not a ledger line is counted and skipped, never
  * fatal. `intern` gives a legacy line's text its statement id; `nextCycle`
  * numbers the runs of legacy lines.
  */
 export function groupLive(text: string, opts: { intern(text: string): string; nextCycle(): number }): Grouped {
-  const byCycle = new Map<number, RawCycle>();
-  const legacyRun = new Map<string, RawCycle>();
-  const policies: PolicyChangeEntry[] = [];
-  const damaged: number[] = [];
-  let legacy = false;
-  const lines = text.split('\n');
-  // The last element is what follows the last newline: empty, or a line cut short by a crash.
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line === '') continue;
-    const parsed = parseLiveLine(line);
-    if (parsed === undefined) {
-      damaged.push(i + 1);
-      continue;
-    }
-    if (parsed.kind === 'policy') {
-      policies.push(parsed.value);
-      continue;
-    }
-    if (parsed.kind === 'statement') {
-      const s = parsed.value;
-      const end = Date.parse(s.time);
-      let c = byCycle.get(s.cycle);
-      if (c === undefined || c.target !== s.target) {
-        if (c !== undefined) {
-          // A cycle number reused for another target is not one of ours: keep the first, report the line.
-          damaged.push(i + 1);
-          continue;
-        }
-        c = { cycle: s.cycle, target: s.target, engine: s.engine, startedAt: end - s.ms, endedAt: end, statements: [] };
-        byCycle.set(s.cycle, c);
-      }
-      c.startedAt = Math.min(c.startedAt, end - s.ms);
-      c.endedAt = Math.max(c.endedAt, end);
-      c.statements.push(strip({ sid: s.sid, ms: s.ms, outcome: s.outcome, code: s.code, rows: s.rows, time: s.time }));
-      continue;
-    }
-    legacy = true;
-    const e = parsed.value;
-    const end = Date.parse(e.time);
-    let run = legacyRun.get(e.targetId);
-    if (run === undefined || end - e.durationMs - run.endedAt > LEGACY_GAP_MS) {
-      run = { cycle: opts.nextCycle(), target: e.targetId, engine: e.engine, startedAt: end - e.durationMs, endedAt: end, statements: [] };
-      legacyRun.set(e.targetId, run);
-      byCycle.set(run.cycle, run);
-    }
-    run.endedAt = Math.max(run.endedAt, end);
-    run.statements.push(strip({ sid: opts.intern(e.statement), ms: e.durationMs, outcome: e.outcome, code: e.code, rows: e.rows, time: e.time }));
+  return groupLiveInto(new LiveGroup(opts), text).result();
+}
+
+/** Adds the lines of `text` to `group` (the last element, after the last newline, is empty or a line cut short). */
+export function groupLiveInto(group: LiveGroup, text: string): LiveGroup {
+  let from = 0;
+  while (from <= text.length) {
+    const nl = text.indexOf('\n', from);
+    const end = nl === -1 ? text.length : nl;
+    group.line(text.slice(from, end));
+    from = end + 1;
   }
-  const cycles = [...byCycle.values()].sort((a, b) => a.cycle - b.cycle);
-  return { cycles, policies, damaged, legacy };
+  return group;
 }
 
 function strip(s: { [K in keyof RawStatement]: RawStatement[K] | undefined }): RawStatement {
@@ -106,7 +175,9 @@ function strip(s: { [K in keyof RawStatement]: RawStatement[K] | undefined }): R
 export function encodeSegment(cycles: readonly RawCycle[], policies: readonly PolicyChangeEntry[]): { name: string; body: Buffer; from: number; to: number } {
   const times = [...cycles.map((c) => c.startedAt), ...policies.map((p) => Date.parse(p.time))];
   const ends = [...cycles.map((c) => c.endedAt), ...policies.map((p) => Date.parse(p.time))];
-  const from = Math.floor(Math.min(...times));
+  // Never before the epoch: a segment is named by its times (SEGMENT_RE reads digits), and a statement
+  // recorded with an absurd duration or a clock before 1970 must not make its segment one the ledger cannot see.
+  const from = Math.max(0, Math.floor(Math.min(...times)));
   const to = Math.ceil(Math.max(...ends));
   const firstCycle = cycles[0]?.cycle ?? 0;
   const targets = new Map<string, number>();

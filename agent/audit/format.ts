@@ -68,11 +68,36 @@ export function parseLiveLine(line: string): LiveLine | undefined {
   }
   if (!isTime(o['time']) || !isStr(o['engine']) || !isNum(o['durationMs'] ?? o['ms']) || !OUTCOMES.has(o['outcome'] as string)) return undefined;
   if (!optStr(o['code']) || !optNum(o['rows'])) return undefined;
-  if (isStr(o['sid']) && isStr(o['target']) && isNum(o['cycle']) && Number.isSafeInteger(o['cycle']) && isNum(o['ms'])) {
-    return { kind: 'statement', value: o as unknown as LiveStatement };
-  }
+  if (isLiveStatement(o)) return { kind: 'statement', value: o as unknown as LiveStatement };
   if (isStr(o['statement']) && isStr(o['targetId']) && isNum(o['durationMs'])) return { kind: 'legacy', value: o as unknown as AuditEntry };
   return undefined;
+}
+
+/**
+ * True when `o` is a statement line of the live file: what parseLiveLine accepts
+ * as one. The writer asks this of each line it writes (as an object, before it
+ * is serialised), so that its in-memory copy of the live file keeps exactly the
+ * lines a reader of the file would.
+ */
+export function isLiveStatement(o: Record<string, unknown>): boolean {
+  return liveStatementEnd(o) !== undefined;
+}
+
+/** When the statement of a live statement line ended (ms since the epoch); undefined when `o` is not one (isLiveStatement). */
+export function liveStatementEnd(o: Record<string, unknown>): number | undefined {
+  const end = isStr(o['time']) ? Date.parse(o['time']) : NaN;
+  return Number.isFinite(end) &&
+    isStr(o['engine']) &&
+    OUTCOMES.has(o['outcome'] as string) &&
+    optStr(o['code']) &&
+    optNum(o['rows']) &&
+    isStr(o['sid']) &&
+    isStr(o['target']) &&
+    isNum(o['cycle']) &&
+    Number.isSafeInteger(o['cycle']) &&
+    isNum(o['ms'])
+    ? end
+    : undefined;
 }
 
 export function parseStatementLine(line: string): StatementText | undefined {

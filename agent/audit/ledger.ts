@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { ConfigError } from '../../collectors/core/engine.js';
 import type { AgentAuditSink, AuditEntry, PolicyChangeEntry } from '../../collectors/core/audit.js';
 import { currentAuditCycle } from '../../collectors/core/audit-cycle.js';
-import { encodeSegment, groupLive } from './compact.js';
+import { encodeSegment, type Grouped, groupLive, groupLiveInto, LiveGroup } from './compact.js';
 import { digestOf, ID_LENGTHS, idMatches, LEGACY_RE, type LiveStatement, parseStatementLine, SEGMENT_RE } from './format.js';
 
 export interface LedgerOptions {
@@ -30,7 +30,17 @@ export interface LedgerOptions {
   liveMaxBytes?: number;
   /** The clock used for retention (a bench runs simulated time). */
   now?: () => number;
+  /**
+   * Bench only: gather lines and write them together (when 64 KB have gathered,
+   * before a rotation, on flush() and close()) instead of one write per
+   * statement. The bytes, rotations, segments and retention are the same; only
+   * when lines reach the file changes, so a process killed loses what was still
+   * gathered. The agent never sets it.
+   */
+  deferWrites?: boolean;
 }
+
+const DEFERRED_FLUSH_BYTES = 64 * 1024;
 
 export const DEFAULT_MAX_BYTES = 100 * 1024 * 1024;
 export const DEFAULT_RETENTION_DAYS = 30;
@@ -81,6 +91,10 @@ export class AuditLedger implements AgentAuditSink {
   private readonly retentionMs: number;
   private readonly liveMaxBytes: number;
   private readonly now: () => number;
+  private readonly deferWrites: boolean;
+  /** Lines gathered and not yet written (deferWrites only). */
+  private pending: string[] = [];
+  private pendingBytes = 0;
   private fd: number | undefined;
   private liveBytes = 0;
   private statementsBytes = 0;
@@ -90,6 +104,12 @@ export class AuditLedger implements AgentAuditSink {
   private readonly textOf = new Map<string, string>();
   private readonly adhoc = new Map<string, { cycle: number; lastMs: number }>();
   private segments: SegmentFile[] = [];
+  /**
+   * The live file's cycles as a segment keeps them, built as each line is
+   * written (seeded from the file when the ledger opens): a rotation compacts
+   * this rather than reading 16 MB back and parsing every line.
+   */
+  private live: LiveGroup = this.newLiveGroup();
 
   constructor(dir: string, opts: LedgerOptions = {}) {
     this.dir = dir;
@@ -99,6 +119,7 @@ export class AuditLedger implements AgentAuditSink {
     this.retentionMs = (opts.retentionDays ?? DEFAULT_RETENTION_DAYS) * DAY_MS;
     this.liveMaxBytes = Math.max(4096, Math.min(opts.liveMaxBytes ?? 16 * 1024 * 1024, Math.floor(this.maxBytes / 8)));
     this.now = opts.now ?? Date.now;
+    this.deferWrites = opts.deferWrites === true;
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.loadStatements();
     this.scanSegments();
@@ -122,14 +143,18 @@ export class AuditLedger implements AgentAuditSink {
       sid,
       ms: entry.durationMs,
       outcome: entry.outcome,
-      ...(entry.code === undefined ? {} : { code: entry.code }),
-      ...(entry.rows === undefined ? {} : { rows: entry.rows }),
     };
+    if (entry.code !== undefined) line.code = entry.code;
+    if (entry.rows !== undefined) line.rows = entry.rows;
     this.appendLive(`${JSON.stringify(line)}\n`);
+    // After the write (which may have rotated): the writer's copy of the live file gains the line just written.
+    this.live.statement(line);
   }
 
   recordPolicyChange(entry: PolicyChangeEntry): void {
-    this.appendLive(`${JSON.stringify(entry)}\n`);
+    const line = JSON.stringify(entry);
+    this.appendLive(`${line}\n`);
+    this.live.policyLine(line);
   }
 
   /** Bytes the ledger holds on disk now (live file, statement texts, segments). */
@@ -137,8 +162,18 @@ export class AuditLedger implements AgentAuditSink {
     return this.liveBytes + this.statementsBytes + this.segments.reduce((a, s) => a + s.bytes, 0);
   }
 
+  /** Writes what deferWrites gathered (nothing to do otherwise: every line is written as it is recorded). */
+  flush(): void {
+    if (this.pendingBytes === 0) return;
+    if (this.fd === undefined) this.openLive();
+    writeSync(this.fd!, this.pending.join(''));
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+
   /** Closes the live file (a new record reopens it). */
   close(): void {
+    this.flush();
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }
@@ -182,7 +217,11 @@ export class AuditLedger implements AgentAuditSink {
     const bytes = Buffer.byteLength(line);
     if (this.liveBytes > 0 && this.liveBytes + bytes > this.liveMaxBytes) this.rotate();
     if (this.fd === undefined) this.openLive();
-    writeSync(this.fd!, line);
+    if (this.deferWrites) {
+      this.pending.push(line);
+      this.pendingBytes += bytes;
+      if (this.pendingBytes >= DEFERRED_FLUSH_BYTES) this.flush();
+    } else writeSync(this.fd!, line);
     this.liveBytes += bytes;
   }
 
@@ -213,13 +252,15 @@ export class AuditLedger implements AgentAuditSink {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    const { cycles, legacy } = groupLive(text, { intern: (t) => this.intern(t), nextCycle: () => this.nextCycle++ });
+    this.live = groupLiveInto(this.newLiveGroup(), text);
+    const { cycles, legacy } = this.live.result();
     for (const c of cycles) this.nextCycle = Math.max(this.nextCycle, c.cycle + 1);
     // A live file from an earlier version has no cycle numbers: it is compacted now, as one segment.
     if (legacy) {
       this.close();
       const rotating = join(this.dir, 'audit.rotating.jsonl');
       renameSync(this.file, rotating);
+      this.live = this.newLiveGroup();
       this.compactFile(rotating);
     }
     // Opened on the first record: until then there is no live file (the app shows the folder).
@@ -255,13 +296,25 @@ export class AuditLedger implements AgentAuditSink {
       .sort((a, b) => a.to - b.to || a.name.localeCompare(b.name));
   }
 
-  /** The live file becomes a compressed segment; then retention and the size cap are applied. */
+  private newLiveGroup(): LiveGroup {
+    return new LiveGroup({ intern: (t) => this.intern(t), nextCycle: () => this.nextCycle++, lean: true });
+  }
+
+  /**
+   * The live file becomes a compressed segment; then retention and the size cap
+   * are applied. The segment is made from the writer's copy of the file (the
+   * same lines, grouped by the same code as a file read back); the file is
+   * renamed first, so a crash before the segment is written leaves it to be
+   * compacted from disk when the ledger next opens.
+   */
   private rotate(): void {
     this.close();
     const rotating = join(this.dir, 'audit.rotating.jsonl');
     renameSync(this.file, rotating);
     this.liveBytes = 0;
-    this.compactFile(rotating);
+    const held = this.live;
+    this.live = this.newLiveGroup();
+    this.writeSegment(held.result(), rotating);
     this.adhoc.clear();
   }
 
@@ -272,7 +325,11 @@ export class AuditLedger implements AgentAuditSink {
    */
   private compactFile(path: string): void {
     const text = readFileSync(path, 'utf8');
-    const { cycles, policies } = groupLive(text, { intern: (t) => this.intern(t), nextCycle: () => this.nextCycle++ });
+    this.writeSegment(groupLive(text, { intern: (t) => this.intern(t), nextCycle: () => this.nextCycle++ }), path);
+  }
+
+  /** Writes the segment of `grouped` (the content of the live-format file `path`), removes `path`, prunes. */
+  private writeSegment({ cycles, policies }: Grouped, path: string): void {
     for (const c of cycles) this.nextCycle = Math.max(this.nextCycle, c.cycle + 1);
     if (cycles.length > 0 || policies.length > 0) {
       const seg = encodeSegment(cycles, policies);

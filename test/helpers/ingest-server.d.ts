@@ -29,6 +29,8 @@ export interface IngestRequest {
   status: number;
   /** The parsed batch, when it could be parsed. */
   batch: unknown;
+  /** The body as received, after gzip (undefined when it could not be decoded). */
+  text?: string;
 }
 
 export interface IngestServer {

@@ -113,6 +113,8 @@ export async function startIngestServer(opts = {}) {
       let batch;
       try {
         const text = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw).toString('utf8') : raw.toString('utf8');
+        // The body as received (after gzip): the exact bytes of each entry's payload are in it.
+        record.text = text;
         batch = JSON.parse(text);
       } catch {
         batch = undefined;

@@ -9,6 +9,7 @@ import { auditCycle } from '../../collectors/core/audit-cycle.js';
 import { AuditLedger } from '../../agent/audit/ledger.js';
 import { LedgerReader, readStatements } from '../../agent/audit/reader.js';
 import { digestOf, SEGMENT_RE } from '../../agent/audit/format.js';
+import { encodeSegment, groupLive } from '../../agent/audit/compact.js';
 import { viewLedger } from '../../agent/audit/viewer.js';
 
 const T0 = Date.parse('2026-11-01T00:00:00Z');
@@ -150,6 +151,67 @@ describe('audit ledger: rotation, compression, retention', () => {
     expect(out.join('\n')).toContain('< 100 ms');
   });
 
+  it('a rotation compacts what the writer wrote: the same segment, byte for byte, as compacting the file itself, odd values included', async () => {
+    const d = dir();
+    const l = new AuditLedger(d, { liveMaxBytes: 64 * 1024, now: () => T0 });
+    // Values a line must carry exactly, or that make a line unreadable (a reader skips it: so must the writer's copy).
+    const odd = (n: number, i: number): Partial<AuditEntry> =>
+      // Values the type forbids still reach a sink written in plain JavaScript: cast on purpose.
+      [
+        { durationMs: -0 },
+        { durationMs: 1e21 },
+        { durationMs: Number.NaN },
+        { durationMs: Number.POSITIVE_INFINITY, outcome: 'error', code: 'x' },
+        { outcome: 'error', code: 'quote " backslash \\ newline \n' },
+        { outcome: 'refused', code: 'read_only_guard', durationMs: 0.0001 },
+        { durationMs: 250.5 },
+        { rows: Number.NaN },
+        { time: 'not a time' },
+        { outcome: 'maybe' },
+        { rows: 3, durationMs: 99.9999 },
+      ][(n * 7 + i) % 11]! as Partial<AuditEntry>;
+    const targets = ['plain', 'quote"d', 'new\nline', 'lone \ud800 surrogate', 'ünïcødé 🐘'];
+    let n = 0;
+    const liveBefore = (): string => (existsSync(l.file) ? readFileSync(l.file, 'utf8') : '');
+    let snapshot = '';
+    // Fill the live file until a line rotates it, keeping what the file held just before that line.
+    while (segments(d).length === 0 && n < 5000) {
+      await auditCycle(async () => {
+        for (const [i, t] of CATALOG.entries()) {
+          await Promise.resolve();
+          if (segments(d).length > 0) return;
+          snapshot = liveBefore();
+          l.record(entry(t, T0 + n * 1000 + i, { targetId: targets[n % targets.length]!, ...odd(n, i) }));
+        }
+      });
+      if (n % 13 === 0 && segments(d).length === 0) {
+        snapshot = liveBefore();
+        l.recordPolicyChange({
+          time: new Date(T0 + n).toISOString(),
+          kind: 'policy_change',
+          scope: 'workspace',
+          actor: 'ops "x"',
+          via: 'api',
+          before: {},
+          after: { query_text: 'exclude' },
+        });
+      }
+      n++;
+    }
+    // A statement that took 1e21 ms (or a clock before 1970) still leaves a segment the ledger can see.
+    expect(segments(d)).toHaveLength(1);
+    const [seg] = segments(d);
+    const fromFile = groupLive(snapshot, { intern: () => 'unused', nextCycle: () => 0 });
+    expect(fromFile.damaged.length).toBeGreaterThan(0);
+    expect(fromFile.legacy).toBe(false);
+    const expected = encodeSegment(fromFile.cycles, fromFile.policies);
+    expect(seg).toBe(expected.name);
+    expect(gunzipSync(readFileSync(join(d, seg!))).toString('utf8')).toBe(gunzipSync(expected.body).toString('utf8'));
+    // And what reads back is every cycle of the file's readable lines (the reader lists them by start time).
+    const back = [...new LedgerReader(d).cycles()].filter((c) => c.source === 'segment').sort((a, b) => a.cycle - b.cycle);
+    expect(back.map((c) => [c.cycle, c.target])).toEqual(fromFile.cycles.map((c) => [c.cycle, c.target]));
+  });
+
   it('drops cycles older than the retention, and the oldest first when over the size cap', async () => {
     const d = dir();
     let now = T0;
@@ -289,6 +351,21 @@ describe('audit ledger under attack: damage is reported and skipped, never fatal
 });
 
 describe('audit ledger: no live file before the first statement', () => {
+  it('each statement is in the file when record() returns (one write per statement: nothing the agent acted on waits in memory)', async () => {
+    const d = dir();
+    const l = new AuditLedger(d);
+    await auditCycle(async () => {
+      for (const [i, t] of CATALOG.entries()) {
+        l.record(entry(t, T0 + i));
+        // Before anything else runs: no microtask, no timer has had a chance to flush anything.
+        const lines = readFileSync(l.file, 'utf8').trim().split('\n');
+        expect(lines).toHaveLength(i + 1);
+        expect(JSON.parse(lines.at(-1)!)).toMatchObject({ time: new Date(T0 + i).toISOString(), sid: digestOf(t).slice(0, 16) });
+      }
+      return Promise.resolve();
+    });
+  });
+
   it('opening a ledger creates the folder, not the live file', () => {
     const d = dir();
     const l = new AuditLedger(d);
