@@ -9,12 +9,27 @@
  * Goal: every target every interval, ≤ 50 % of one core, ≤ 300 MB.
  *
  *   npm run bench:targets [-- --targets 1000 --interval 15 --seconds 180 --warmup 30 --modes pooled,unpooled
- *                            --server-nice 10 --node-args=--cpu-prof,--cpu-prof-dir=/tmp/prof]
+ *                            --servers 10 --server-nice 10 --node-args=--cpu-prof,--cpu-prof-dir=/tmp/prof]
+ *
+ * --servers K spreads the targets over K private PostgreSQL servers (target i on
+ * server i mod K), so each target sees about N/K agent sessions in
+ * pg_stat_activity instead of N. Real targets are separate servers with their own
+ * few sessions; with one server, every activity sample of every target reads all
+ * 1,000 agent backends (and pg_blocking_pids for each), so the server's cost per
+ * cycle, and the payload, grow with the number of targets. The default K = 10 is
+ * what a 2-core machine can host beside the agent: each server is a postmaster
+ * plus its background processes (about 6) and ~N/K backends, with small
+ * shared_buffers; 20 servers doubles the idle background work for 50 instead of
+ * 100 sessions per server. The bench prints each server's sessions, the servers'
+ * total CPU share, and the median number of rows `postgres.activity` returned
+ * per sample (read back from the spooled payloads) so a reader sees what each
+ * target saw.
  *
  * --server-nice lowers the PostgreSQL server's priority (its backends inherit the
  * postmaster's), so on a small machine the agent's own figures are less disturbed
  * by the server it monitors; --node-args passes options to the agent's node (a
- * CPU or heap profile of the run).
+ * CPU or heap profile of the run) after the flags of the CLI's shebang, which it
+ * always gets (so --node-args=--max-semi-space-size=16 is the A/B without ours).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,7 +37,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { startPostgres } from '../test/harness/postgres.js';
+import { parseRecord } from '../agent/delivery/spool.js';
+import { type PgHarness, startPostgres } from '../test/harness/postgres.js';
 import { superClient } from '../test/helpers/pg.js';
 
 const { values } = parseArgs({
@@ -32,6 +48,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '180' },
     warmup: { type: 'string', default: '30' },
     modes: { type: 'string', default: 'pooled,unpooled' },
+    servers: { type: 'string', default: '10' },
     'server-nice': { type: 'string', default: '0' },
     'node-args': { type: 'string', default: '' },
   },
@@ -41,9 +58,17 @@ const INTERVAL = Number(values.interval);
 const SECONDS = Number(values.seconds);
 const WARMUP = Number(values.warmup);
 const MODES = values.modes.split(',') as Array<'pooled' | 'unpooled'>;
+const SERVERS = Number(values.servers);
+if (!Number.isInteger(SERVERS) || SERVERS < 1 || SERVERS > TARGETS) throw new RangeError('--servers must be an integer from 1 to --targets');
 const SERVER_NICE = Number(values['server-nice']);
 const NODE_ARGS = values['node-args'] === '' ? [] : values['node-args'].split(',');
 const CLK_TCK = 100;
+// The node flags the CLI's shebang gives it (`#!/usr/bin/env -S node <flags>`), so the agent runs as
+// `npx logstag-agent` runs it; --node-args come after them and win (e.g. --max-semi-space-size=16, V8's default, for an A/B).
+const SHEBANG_FLAGS = (/^#!\S*env -S node(.*)$/m.exec(readFileSync('dist/agent/cli/bin.js', 'utf8').split('\n')[0]!)?.[1] ?? '')
+  .trim()
+  .split(/\s+/)
+  .filter(Boolean);
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -55,18 +80,19 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
 /**
- * The PostgreSQL server's CPU time in seconds: the postmaster and every process it
+ * The PostgreSQL servers' CPU time in seconds: each postmaster and every process it
  * forked that is alive now (backends of pooled sessions live through the window;
  * a backend that exited in between is missing, one started in between counts whole).
  */
-function serverCpuSeconds(postmaster: number): number {
+function serverCpuSeconds(postmasters: number[]): number {
+  const pm = new Set(postmasters);
   let total = 0;
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(name) === postmaster || Number(fields[1]) === postmaster) total += (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+      if (pm.has(Number(name)) || pm.has(Number(fields[1]))) total += (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
     } catch {
       // gone meanwhile
     }
@@ -76,23 +102,69 @@ function serverCpuSeconds(postmaster: number): number {
 const statusKb = (pid: number, key: string): number =>
   Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
 
-const pg = await startPostgres();
+/** Median rows of `postgres.activity` per sample, over every payload in the spool (0 when none). */
+function activityRowsMedian(spoolDir: string): { median: number; samples: number } {
+  const rows: number[] = [];
+  for (const name of readdirSync(spoolDir).filter((n) => n.endsWith('.seg'))) {
+    const buf = readFileSync(join(spoolDir, name));
+    for (let pos = 0; ;) {
+      const rec = parseRecord(buf, pos);
+      if (typeof rec === 'string') break;
+      pos = rec.end;
+      if (rec.seq === 0) continue;
+      try {
+        const payload = JSON.parse(rec.body.toString('utf8')) as { signals?: Array<{ id: string; value?: unknown }> };
+        const activity = payload.signals?.find((s) => s.id === 'postgres.activity');
+        if (Array.isArray(activity?.value)) rows.push(activity.value.length);
+      } catch {
+        // not a JSON payload: not counted
+      }
+    }
+  }
+  return { median: rows.length ? median(rows) : 0, samples: rows.length };
+}
+
+// Start the servers a few at a time (initdb and a restart each; more at once only thrash two cores).
+const servers: PgHarness[] = [];
+const perServer = Math.ceil(TARGETS / SERVERS);
 try {
-  // Room for one session per target (and the A/B's churn), and no statement log: 1,000 targets are a lot of lines.
-  const su = await superClient(pg);
-  await su.query(`ALTER SYSTEM SET max_connections = ${TARGETS + 200}`);
-  await su.query("ALTER SYSTEM SET log_statement = 'none'");
-  await su.end();
-  await pg.restart();
-  const postmaster = Number(readFileSync(join(pg.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  for (let i = 0; i < SERVERS; i += 4) {
+    await Promise.all(
+      Array.from({ length: Math.min(4, SERVERS - i) }, async () => {
+        const pg = await startPostgres();
+        servers.push(pg);
+        // Room for one session per target (and the A/B's churn), small shared memory, and no
+        // statement log: 1,000 targets are a lot of lines.
+        const su = await superClient(pg);
+        await su.query(`ALTER SYSTEM SET max_connections = ${perServer + 50}`);
+        await su.query("ALTER SYSTEM SET shared_buffers = '8MB'");
+        await su.query("ALTER SYSTEM SET log_statement = 'none'");
+        await su.end();
+        await pg.restart();
+      }),
+    );
+  }
+  const postmasters = servers.map((pg) => Number(readFileSync(join(pg.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]));
   // Backends fork from the postmaster and inherit its priority.
-  if (SERVER_NICE !== 0) execFileSync('renice', ['-n', String(SERVER_NICE), '-p', String(postmaster)]);
-  const check = await superClient(pg);
+  if (SERVER_NICE !== 0) for (const pm of postmasters) execFileSync('renice', ['-n', String(SERVER_NICE), '-p', String(pm)]);
+  const check = await superClient(servers[0]!);
   const maxConn = (await check.query<{ max_connections: string }>('SHOW max_connections')).rows[0]!.max_connections;
   await check.end();
   console.log(
-    `PostgreSQL ${pg.major} on ${pg.host}:${pg.port}, max_connections ${maxConn}, server nice ${SERVER_NICE}; ${TARGETS} targets every ${INTERVAL} s; window ${SECONDS} s after ${WARMUP} s warm-up`,
+    `agent node flags: ${[...SHEBANG_FLAGS, ...NODE_ARGS].join(' ') || '(none)'}; ${SERVERS} PostgreSQL ${servers[0]!.major} servers (~${perServer} targets each), max_connections ${maxConn}, shared_buffers 8MB, server nice ${SERVER_NICE}; ${TARGETS} targets every ${INTERVAL} s; window ${SECONDS} s after ${WARMUP} s warm-up`,
   );
+  /** Sessions per server now (every backend in pg_stat_activity, as an activity sample sees them). */
+  const sessionsPerServer = async (): Promise<number[]> =>
+    Promise.all(
+      servers.map(async (pg) => {
+        const c = await superClient(pg);
+        try {
+          return Number((await c.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE backend_type = 'client backend'")).rows[0]!.n);
+        } finally {
+          await c.end();
+        }
+      }),
+    );
 
   for (const mode of MODES) {
     const dir = mkdtempSync(join(tmpdir(), `bench-targets-${mode}-`));
@@ -101,11 +173,11 @@ try {
     const targets = Array.from({ length: TARGETS }, (_, i) => ({
       id: `t${String(i).padStart(4, '0')}`,
       engine: 'postgres',
-      host: pg.host,
-      port: pg.port,
-      user: pg.users.monitor.user,
-      database: pg.database,
-      password: { env: 'BENCH_PW' },
+      host: servers[i % SERVERS]!.host,
+      port: servers[i % SERVERS]!.port,
+      user: servers[i % SERVERS]!.users.monitor.user,
+      database: servers[i % SERVERS]!.database,
+      password: { env: `BENCH_PW_${i % SERVERS}` },
       tls: { mode: 'disable' },
     }));
     writeFileSync(
@@ -119,8 +191,8 @@ try {
       }),
     );
     const load0 = loadavg();
-    const child = spawn(process.execPath, [...NODE_ARGS, 'dist/agent/cli/bin.js', 'run', '--config', config], {
-      env: { ...process.env, BENCH_PW: pg.users.monitor.password, LOGSTAG_HOME: join(dir, 'home') },
+    const child = spawn(process.execPath, [...SHEBANG_FLAGS, ...NODE_ARGS, 'dist/agent/cli/bin.js', 'run', '--config', config], {
+      env: { ...process.env, ...Object.fromEntries(servers.map((pg, k) => [`BENCH_PW_${k}`, pg.users.monitor.password])), LOGSTAG_HOME: join(dir, 'home') },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     const done = new Map<string, number[]>();
@@ -138,7 +210,7 @@ try {
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     await sleep(WARMUP * 1000);
     const cpu0 = cpuSeconds(child.pid!);
-    const server0 = serverCpuSeconds(postmaster);
+    const server0 = serverCpuSeconds(postmasters);
     windowStart = performance.now();
     let peakRss = 0;
     const sampler = setInterval(() => {
@@ -147,12 +219,14 @@ try {
     await sleep(SECONDS * 1000);
     const windowEnd = performance.now();
     const cpu1 = cpuSeconds(child.pid!);
-    const server1 = serverCpuSeconds(postmaster);
+    const server1 = serverCpuSeconds(postmasters);
+    const sessions = await sessionsPerServer();
     const hwm = statusKb(child.pid!, 'VmHWM');
     clearInterval(sampler);
     const load1 = loadavg();
     child.kill('SIGTERM');
     const code = await exited;
+    const activity = activityRowsMedian(spoolDir);
 
     const intervals = SECONDS / INTERVAL;
     const perTarget: number[] = [];
@@ -181,7 +255,10 @@ try {
       `agent RSS: peak ${(hwm / 1024).toFixed(0)} MB (VmHWM, whole run), ${(peakRss / 1024).toFixed(0)} MB max sampled in the window (goal ≤ 300 MB)`,
     );
     console.log(
-      `PostgreSQL server CPU (postmaster + its live processes): ${(server1 - server0).toFixed(1)} s = ${((100 * (server1 - server0)) / ((windowEnd - windowStart) / 1000)).toFixed(1)} % of one core; agent CPU per collected cycle ${((1000 * (cpu1 - cpu0)) / Math.max(1, cycleMs.length)).toFixed(1)} ms`,
+      `PostgreSQL servers' CPU (${SERVERS} postmasters + their live processes): ${(server1 - server0).toFixed(1)} s = ${((100 * (server1 - server0)) / ((windowEnd - windowStart) / 1000)).toFixed(1)} % of one core; agent CPU per collected cycle ${((1000 * (cpu1 - cpu0)) / Math.max(1, cycleMs.length)).toFixed(1)} ms`,
+    );
+    console.log(
+      `client sessions per server at the window's end (incl. the bench's own): min ${Math.min(...sessions)}, median ${median(sessions)}, max ${Math.max(...sessions)}; postgres.activity rows per sample: median ${activity.median} over ${activity.samples} samples (whole run)`,
     );
     console.log(`cycle time (connect or reuse + every signal + payload), median ${median(cycleMs)} ms over ${cycleMs.length} cycles`);
     console.log(`machine load average (1 min): ${load0[0]!.toFixed(2)} at start, ${load1[0]!.toFixed(2)} at end; agent exit code ${code}`);
@@ -189,5 +266,5 @@ try {
     if (problems.length > 0) console.log(`other agent lines (${problems.length}), first: ${problems.slice(0, 3).join(' | ')}`);
   }
 } finally {
-  await pg.stop();
+  await Promise.all(servers.map((pg) => pg.stop()));
 }
