@@ -28,8 +28,7 @@
  * --server-nice lowers the PostgreSQL server's priority (its backends inherit the
  * postmaster's), so on a small machine the agent's own figures are less disturbed
  * by the server it monitors; --node-args passes options to the agent's node (a
- * CPU or heap profile of the run) after the flags of the CLI's shebang, which it
- * always gets (so --node-args=--max-semi-space-size=16 is the A/B without ours).
+ * CPU or heap profile of the run).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -63,12 +62,6 @@ if (!Number.isInteger(SERVERS) || SERVERS < 1 || SERVERS > TARGETS) throw new Ra
 const SERVER_NICE = Number(values['server-nice']);
 const NODE_ARGS = values['node-args'] === '' ? [] : values['node-args'].split(',');
 const CLK_TCK = 100;
-// The node flags the CLI's shebang gives it (`#!/usr/bin/env -S node <flags>`), so the agent runs as
-// `npx logstag-agent` runs it; --node-args come after them and win (e.g. --max-semi-space-size=16, V8's default, for an A/B).
-const SHEBANG_FLAGS = (/^#!\S*env -S node(.*)$/m.exec(readFileSync('dist/agent/cli/bin.js', 'utf8').split('\n')[0]!)?.[1] ?? '')
-  .trim()
-  .split(/\s+/)
-  .filter(Boolean);
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -107,7 +100,7 @@ function activityRowsMedian(spoolDir: string): { median: number; samples: number
   const rows: number[] = [];
   for (const name of readdirSync(spoolDir).filter((n) => n.endsWith('.seg'))) {
     const buf = readFileSync(join(spoolDir, name));
-    for (let pos = 0; ;) {
+    for (let pos = 0; ; ) {
       const rec = parseRecord(buf, pos);
       if (typeof rec === 'string') break;
       pos = rec.end;
@@ -151,7 +144,7 @@ try {
   const maxConn = (await check.query<{ max_connections: string }>('SHOW max_connections')).rows[0]!.max_connections;
   await check.end();
   console.log(
-    `agent node flags: ${[...SHEBANG_FLAGS, ...NODE_ARGS].join(' ') || '(none)'}; ${SERVERS} PostgreSQL ${servers[0]!.major} servers (~${perServer} targets each), max_connections ${maxConn}, shared_buffers 8MB, server nice ${SERVER_NICE}; ${TARGETS} targets every ${INTERVAL} s; window ${SECONDS} s after ${WARMUP} s warm-up`,
+    `${SERVERS} PostgreSQL ${servers[0]!.major} servers (~${perServer} targets each), max_connections ${maxConn}, shared_buffers 8MB, server nice ${SERVER_NICE}; ${TARGETS} targets every ${INTERVAL} s; window ${SECONDS} s after ${WARMUP} s warm-up`,
   );
   /** Sessions per server now (every backend in pg_stat_activity, as an activity sample sees them). */
   const sessionsPerServer = async (): Promise<number[]> =>
@@ -191,7 +184,7 @@ try {
       }),
     );
     const load0 = loadavg();
-    const child = spawn(process.execPath, [...SHEBANG_FLAGS, ...NODE_ARGS, 'dist/agent/cli/bin.js', 'run', '--config', config], {
+    const child = spawn(process.execPath, [...NODE_ARGS, 'dist/agent/cli/bin.js', 'run', '--config', config], {
       env: { ...process.env, ...Object.fromEntries(servers.map((pg, k) => [`BENCH_PW_${k}`, pg.users.monitor.password])), LOGSTAG_HOME: join(dir, 'home') },
       stdio: ['ignore', 'ignore', 'pipe'],
     });

@@ -1,7 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
-// Node flags (above; also bin/logstag-agent and packaging/windows/logstag-agent.xml, checked by
-// test/integration/cli-node-flags.test.ts): a 2 MB semi-space keeps V8's young generation at a few MB
-// instead of up to 48, pages that only in-flight cycles' garbage ever filled (docs/many-targets.md).
+#!/usr/bin/env node
 // The agent runs on Node 22 (what Electron embeds; undici and others need it). Checked before
 // anything else loads, so an older Node gets one line instead of a stack trace.
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
