@@ -100,7 +100,7 @@ function activityRowsMedian(spoolDir: string): { median: number; samples: number
   const rows: number[] = [];
   for (const name of readdirSync(spoolDir).filter((n) => n.endsWith('.seg'))) {
     const buf = readFileSync(join(spoolDir, name));
-    for (let pos = 0; ; ) {
+    for (let pos = 0; ;) {
       const rec = parseRecord(buf, pos);
       if (typeof rec === 'string') break;
       pos = rec.end;
