@@ -75,8 +75,18 @@ describe('the documented headless command', () => {
       expect(readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0')).toContain(join(repoRoot, 'dist/agent/cli/bin.js'));
       expect(processesMentioning(config)).toEqual([child.pid]);
 
-      // status from another process, while the agent runs.
-      const st = await run(['status', '--config', config, '--json'], env);
+      // status from another process, while the agent runs. The run status file is written at most once a
+      // second (docs/many-targets.md): wait until it holds both targets' first cycles.
+      let st = await run(['status', '--config', config, '--json'], env);
+      await waitFor(
+        async () => {
+          st = await run(['status', '--config', config, '--json'], env);
+          const t = (JSON.parse(st.stdout) as { targets: Array<{ lastCycleAt: string | null }> }).targets;
+          return t.length === 2 && t.every((x) => x.lastCycleAt !== null);
+        },
+        'the run status to show both first cycles',
+        5_000,
+      );
       expect(st.code, st.stderr).toBe(0);
       const json = JSON.parse(st.stdout) as {
         run: { running: boolean; pid: number };

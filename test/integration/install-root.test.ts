@@ -157,7 +157,13 @@ describe('install into a temporary root', () => {
         }
         // The supervisor's PID is the installed runtime itself.
         expect(readlinkSync(`/proc/${child.pid}/exe`)).toBe(join(root, 'opt/logstag-agent/runtime/node'));
-        const st = spawnSync('logstag-agent', ['status', '--config', config], { env, cwd: root, encoding: 'utf8' });
+        // The run status file is written at most once a second (docs/many-targets.md): the cycle shows within that.
+        const statusDeadline = Date.now() + 5_000;
+        let st = spawnSync('logstag-agent', ['status', '--config', config], { env, cwd: root, encoding: 'utf8' });
+        while (!/pg-installed \(postgres [^)]+\): collecting/.test(st.stdout) && Date.now() < statusDeadline) {
+          await new Promise((r) => setTimeout(r, 200));
+          st = spawnSync('logstag-agent', ['status', '--config', config], { env, cwd: root, encoding: 'utf8' });
+        }
         expect(st.stdout).toMatch(/pg-installed \(postgres [^)]+\): collecting/);
         child.kill('SIGTERM');
         expect(await exited).toEqual({ code: 0, signal: null });
