@@ -137,7 +137,7 @@ describe('dashboard: adding targets', () => {
     await again.getByLabel('Password', { exact: true }).fill('not-stored');
     await again.getByRole('button', { name: 'Add target' }).click();
     await card(page, 'billing').waitFor();
-    await expect(page.getByRole('alert').first().textContent()).resolves.toMatch(
+    await expect.poll(() => page.getByRole('alert').first().textContent(), { timeout: 10_000 }).toMatch(
       /Password not stored:.*"billing" was added without a password.*no OS keystore in this test/,
     );
     expect(api.store.target('billing')?.password).toBeUndefined();
@@ -146,7 +146,7 @@ describe('dashboard: adding targets', () => {
     // A target nothing listens on: the verdict says so plainly; no password is needed to find out.
     await orders.getByRole('button', { name: 'Test connection' }).click();
     await orders.getByRole('heading', { name: /^(Connection refused|Host name not found|Server unreachable|Configuration problem)$/ }).waitFor();
-    await expect(orders.getByRole('status').first().textContent()).resolves.toMatch(/Details: /);
+    await expect.poll(() => orders.getByRole('status').first().textContent(), { timeout: 10_000 }).toMatch(/Details: /);
 
     // Keyboard: Tab reaches the buttons and focus is visible.
     await orders.getByRole('button', { name: 'Test connection' }).focus();
@@ -185,7 +185,7 @@ describe('dashboard: a target card over a real PostgreSQL', () => {
 
     await monitor.getByRole('button', { name: 'Test connection' }).click();
     await monitor.getByText('Connection OK:').waitFor();
-    await expect(monitor.getByRole('status').first().textContent()).resolves.toMatch(new RegExp(`connected as ${pg.users.monitor.user}; server \\d+`));
+    await expect.poll(() => monitor.getByRole('status').first().textContent(), { timeout: 10_000 }).toMatch(new RegExp(`connected as ${pg.users.monitor.user}; server \\d+`));
 
     await monitor.getByRole('button', { name: 'Check permissions' }).click();
     const report = monitor.getByRole('region', { name: 'Permissions for App DB (monitor)' });
@@ -211,7 +211,7 @@ describe('dashboard: a target card over a real PostgreSQL', () => {
     }
     // The live feed got the payload; the card's state moved on from "not collected".
     await feed.getByRole('listitem').first().waitFor();
-    await expect(feed.getByRole('listitem').first().textContent()).resolves.toMatch(/App DB \(monitor\).*\d+ available\s*\d+ unavailable/);
+    await expect.poll(() => feed.getByRole('listitem').first().textContent(), { timeout: 10_000 }).toMatch(/App DB \(monitor\).*\d+ available\s*\d+ unavailable/);
     await monitor.getByText(/All required signals available|Some signals unavailable/).waitFor();
 
     // Each field shows its category and what the default policy does with it.
@@ -250,7 +250,7 @@ describe('dashboard: a target card over a real PostgreSQL', () => {
       expect(r).not.toHaveProperty('client_addr');
       if (r['usename'] !== null) expect(r['usename']).toMatch(/^h:[0-9a-f]{16}$/);
     }
-    await expect(feed.getByRole('listitem').first().textContent()).resolves.toMatch(/\d+ redacted\s*[1-9]\d* excluded/);
+    await expect.poll(() => feed.getByRole('listitem').first().textContent(), { timeout: 10_000 }).toMatch(/\d+ redacted\s*[1-9]\d* excluded/);
     await screenshot(page, 'policy');
 
     // The same server as a superuser: the warning banner, with the reasons.

@@ -39,7 +39,7 @@ describe('delivery status', () => {
       await w.getByRole('button', { name: 'Next' }).click();
     }
     await atStep('Save');
-    await expect(w.getByRole('status').first().textContent()).resolves.toMatch(/stay in the local spool; nothing leaves this machine/);
+    await expect.poll(() => w.getByRole('status').first().textContent(), { timeout: 10_000 }).toMatch(/stay in the local spool; nothing leaves this machine/);
     expect(problems).toEqual([]);
     await page.context().close();
   });

@@ -29,7 +29,7 @@ describe('live feed', () => {
     await collect();
     const list = feed.getByRole('list', { name: 'Payload previews' });
     await list.getByRole('listitem').first().waitFor();
-    await expect(list.getByRole('listitem').first().textContent()).resolves.toMatch(/Feed DB/);
+    await expect.poll(() => list.getByRole('listitem').first().textContent(), { timeout: 10_000 }).toMatch(/Feed DB/);
 
     // Query text is redacted by default: the field says so, and its value is not the raw statement.
     await feed.getByLabel('Category').selectOption('query_text');
@@ -68,7 +68,7 @@ describe('live feed', () => {
     const entry = feed.getByRole('region', { name: /^Every field of Feed DB at / });
     const rows = entry.getByRole('row');
     await expect(rows.count()).resolves.toBe(hidden + 4 + 1);
-    await expect(rows.filter({ hasText: 'postgres.activity' }).first().textContent()).resolves.toMatch(/Query text|Client host|Users, roles/);
+    await expect.poll(() => rows.filter({ hasText: 'postgres.activity' }).first().textContent(), { timeout: 10_000 }).toMatch(/Query text|Client host|Users, roles/);
     await expect(entry.getByRole('cell', { name: 'Query text', exact: true }).count()).resolves.toBeGreaterThan(0);
     await screenshot(page, 'feed-entry', entry);
     // A field name shared by two signals names its signal in the entry's chips (e.g. activity.usename).
