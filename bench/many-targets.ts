@@ -132,6 +132,8 @@ try {
         await su.query(`ALTER SYSTEM SET max_connections = ${perServer + 50}`);
         await su.query("ALTER SYSTEM SET shared_buffers = '8MB'");
         await su.query("ALTER SYSTEM SET log_statement = 'none'");
+        // The server's own time per statement (parse/plan included) for the breakdown printed after the window.
+        await su.query('ALTER SYSTEM SET pg_stat_statements.track_planning = on');
         await su.end();
         await pg.restart();
       }),
@@ -158,6 +160,43 @@ try {
         }
       }),
     );
+
+  /** pg_stat_statements starts the window empty on every server. */
+  const resetServerStatements = async (): Promise<void> => {
+    await Promise.all(
+      servers.map(async (pg) => {
+        const c = await superClient(pg);
+        try {
+          await c.query('SELECT pg_stat_statements_reset()');
+        } finally {
+          await c.end();
+        }
+      }),
+    );
+  };
+  /** Every server's statements since the reset, summed by text across servers, costliest first. */
+  const serverStatements = async (): Promise<Array<{ query: string; calls: number; ms: number; planMs: number }>> => {
+    const byText = new Map<string, { query: string; calls: number; ms: number; planMs: number }>();
+    for (const pg of servers) {
+      const c = await superClient(pg);
+      try {
+        const { rows } = await c.query<{ query: string; calls: string; ms: number; plan_ms: number }>(
+          'SELECT query, calls, total_exec_time + total_plan_time AS ms, total_plan_time AS plan_ms FROM pg_stat_statements',
+        );
+        for (const r of rows) {
+          const query = r.query.replace(/\s+/g, ' ').slice(0, 110);
+          const x = byText.get(query) ?? { query, calls: 0, ms: 0, planMs: 0 };
+          x.calls += Number(r.calls);
+          x.ms += r.ms;
+          x.planMs += r.plan_ms;
+          byText.set(query, x);
+        }
+      } finally {
+        await c.end();
+      }
+    }
+    return [...byText.values()].sort((a, b) => b.ms - a.ms);
+  };
 
   for (const mode of MODES) {
     const dir = mkdtempSync(join(tmpdir(), `bench-targets-${mode}-`));
@@ -202,6 +241,7 @@ try {
     });
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     await sleep(WARMUP * 1000);
+    await resetServerStatements();
     const cpu0 = cpuSeconds(child.pid!);
     const server0 = serverCpuSeconds(postmasters);
     windowStart = performance.now();
@@ -214,6 +254,7 @@ try {
     const cpu1 = cpuSeconds(child.pid!);
     const server1 = serverCpuSeconds(postmasters);
     const sessions = await sessionsPerServer();
+    const statements = await serverStatements();
     const hwm = statusKb(child.pid!, 'VmHWM');
     clearInterval(sampler);
     const load1 = loadavg();
@@ -255,6 +296,16 @@ try {
     );
     console.log(`cycle time (connect or reuse + every signal + payload), median ${median(cycleMs)} ms over ${cycleMs.length} cycles`);
     console.log(`machine load average (1 min): ${load0[0]!.toFixed(2)} at start, ${load1[0]!.toFixed(2)} at end; agent exit code ${code}`);
+    const cycles = Math.max(1, cycleMs.length);
+    const stmtTotal = statements.reduce((n, x) => n + x.ms, 0);
+    const planTotal = statements.reduce((n, x) => n + x.planMs, 0);
+    console.log(
+      `the servers' own statement time (pg_stat_statements, plan + execute, all servers): ${((stmtTotal / 1000 / ((windowEnd - windowStart) / 1000)) * 100).toFixed(1)} % of one core, ${(stmtTotal / cycles).toFixed(1)} ms per cycle (planning ${(planTotal / cycles).toFixed(1)} ms of it); the rest of their CPU is sessions, transactions and the protocol. Costliest statements:`,
+    );
+    for (const x of statements.slice(0, 12))
+      console.log(
+        `  ${(x.ms / cycles).toFixed(2).padStart(6)} ms/cycle  ${String(x.calls).padStart(7)} calls  ${(x.ms / Math.max(1, x.calls)).toFixed(3).padStart(7)} ms each (plan ${(x.planMs / Math.max(1, x.calls)).toFixed(3)})  ${x.query}`,
+      );
     const problems = other.filter((l) => !/^(collecting|stopping|stopped)/.test(l));
     if (problems.length > 0) console.log(`other agent lines (${problems.length}), first: ${problems.slice(0, 3).join(' | ')}`);
   }

@@ -124,7 +124,6 @@ interface DatabaseRow {
   temp_files: number;
   temp_bytes: number;
   deadlocks: number;
-  size_bytes: number | null;
   // Session accounting (PostgreSQL 14+) and parallel workers (18+): null where the server lacks them.
   sessions: number | null;
   session_time_ms: number | null;
@@ -151,7 +150,7 @@ const DATABASE_ADDED = [
 const databases = defineSignal<PgSession, DatabaseRow>({
   id: 'postgres.databases',
   family: 'server_stats',
-  description: 'Per-database counters from pg_stat_database and database sizes',
+  description: 'Per-database counters from pg_stat_database (sizes: postgres.database_sizes)',
   requires: [],
   shape: 'rows',
   read: async (s) => {
@@ -162,7 +161,6 @@ const databases = defineSignal<PgSession, DatabaseRow>({
               d.blks_hit::float8, d.tup_returned::float8, d.tup_fetched::float8, d.tup_inserted::float8,
               d.tup_updated::float8, d.tup_deleted::float8, d.conflicts::float8, d.temp_files::float8,
               d.temp_bytes::float8, d.deadlocks::float8,
-              CASE WHEN has_database_privilege(d.datid, 'CONNECT') THEN pg_database_size(d.datid)::float8 END AS size_bytes,
               ${added}
          FROM pg_stat_database d
         WHERE d.datname IS NOT NULL
@@ -185,7 +183,6 @@ const databases = defineSignal<PgSession, DatabaseRow>({
     temp_files: null,
     temp_bytes: null,
     deadlocks: null,
-    size_bytes: null,
     sessions: null,
     session_time_ms: null,
     active_time_ms: null,
@@ -476,9 +473,36 @@ const hbaRules = defineSignal<PgSession, HbaRow>({
   },
 });
 
+interface DatabaseSizeRow {
+  datname: string;
+  size_bytes: number | null;
+}
+/**
+ * Database sizes on the slow clock, apart from the per-interval counters: pg_database_size()
+ * asks the file system for every file of the database (150,000 files and 2.7–4.1 s for a
+ * 30,000-table database, docs/postgres-schema.md), while the counters cost a catalog read.
+ * Its own signal, so a size that times out leaves the counters readable.
+ */
+const databaseSizes = defineSignal<PgSession, DatabaseSizeRow>({
+  id: 'postgres.database_sizes',
+  family: 'schema',
+  description: 'Size of each database the identity may connect to (pg_database_size: a walk of its files, so on the slow clock)',
+  requires: [],
+  shape: 'rows',
+  read: (s) =>
+    s.query<DatabaseSizeRow>(
+      `SELECT d.datname,
+              CASE WHEN has_database_privilege(d.oid, 'CONNECT') THEN pg_database_size(d.oid)::float8 END AS size_bytes
+         FROM pg_database d
+        ORDER BY d.datname`,
+    ),
+  fields: { datname: 'object_names', size_bytes: null },
+});
+
 export const postgresCatalog: readonly AnySignalSpec<PgSession>[] = [
   server,
   databases,
+  databaseSizes,
   activity,
   ...healthSignals,
   queryStats,

@@ -45,6 +45,7 @@ describe('PostgreSQL collector on the real cluster, three identities', () => {
     for (const id of [
       'postgres.server',
       'postgres.databases',
+      'postgres.database_sizes',
       'postgres.locks',
       'postgres.checkpointer',
       'postgres.wraparound',
