@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
 import type { ClosableSession, SessionContext } from '../core/engine.js';
@@ -49,9 +50,36 @@ export function guardSql(sql: string): void {
   if (approved.size < APPROVED_MAX) approved.add(sql);
 }
 
+/** Server-side statement names, one per approved text (bounded by the approvals themselves). */
+const statementNames = new Map<string, string>();
+
+/**
+ * The name a statement is prepared under on the server: the same text, the same name, on
+ * every session. A pooled session then sends each statement's text and the server plans it
+ * once per session instead of every cycle (a statement without parameters keeps its plan;
+ * PostgreSQL re-plans by itself when a catalog or search_path change invalidates it). Only
+ * texts the guard approved are named, so a session holds at most as many prepared statements
+ * as there are approved texts; any other text goes unnamed, as before.
+ */
+export function statementName(sql: string): string | undefined {
+  if (!approved.has(sql) && sql !== BEGIN_READ_ONLY && sql !== ROLLBACK) return undefined;
+  let name = statementNames.get(sql);
+  if (name === undefined) {
+    name = `lsa_${createHash('sha256').update(sql).digest('hex').slice(0, 32)}`;
+    statementNames.set(sql, name);
+  }
+  return name;
+}
+
 /** Transaction control the session sends itself (never through query(), never from the catalog). */
 const BEGIN_READ_ONLY = 'BEGIN TRANSACTION READ ONLY';
 const ROLLBACK = 'ROLLBACK';
+
+/** A statement as the extended protocol sends it: Parse (once per session for a named one), Bind, Execute. */
+function extended(sql: string, params: readonly unknown[] = []): pg.QueryConfig {
+  const name = statementName(sql);
+  return { text: sql, values: params as unknown[], queryMode: 'extended', ...(name === undefined ? {} : { name }) } as pg.QueryConfig;
+}
 
 /** ReadyForQuery transaction status: I idle, T in a transaction block, E in a failed one. */
 type TxStatus = 'I' | 'T' | 'E';
@@ -195,7 +223,7 @@ export class PgSession implements ClosableSession, ReusableSession {
           if (sql !== BEGIN_READ_ONLY && sql !== ROLLBACK) throw new ReadOnlyViolation('not a transaction control statement of the session');
         },
         refusedBecause: () => (this.closed ? 'closed' : undefined),
-        send: () => this.client.query({ text: sql, queryMode: 'extended' } as pg.QueryConfig),
+        send: () => this.client.query(extended(sql)),
         errorCode: (err) => (err as { code?: string }).code ?? 'client',
       });
     } finally {
@@ -262,7 +290,7 @@ export class PgSession implements ClosableSession, ReusableSession {
         why === 'read_only_lost'
           ? new ReadOnlyViolation(`the session is closed: ${this.lost ?? why}`)
           : new Error(why === 'closed' ? 'the PostgreSQL session is closed and not queryable' : `the PostgreSQL session is ${why.replace(/_/g, ' ')}`),
-      send: async () => (await this.client.query<R>({ text: sql, values: params as unknown[], queryMode: 'extended' } as pg.QueryConfig)).rows,
+      send: async () => (await this.client.query<R>(extended(sql, params))).rows,
       rows: (r) => r.length,
       errorCode: (err) => (err as { code?: string }).code ?? 'client',
     }).catch(async (err: unknown) => {

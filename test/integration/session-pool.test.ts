@@ -100,6 +100,33 @@ describe('session pool: PostgreSQL', () => {
     }
   });
 
+  it('a reused backend runs each statement by the name it was prepared under: nothing is parsed and planned twice', async () => {
+    const proxy = await startInjectingProxy(pgInfo.port);
+    try {
+      const { ops, audit } = opsWith({ PW: pgInfo.users.monitor.password });
+      const pool = new SessionPool();
+      const target = monitor({ host: '127.0.0.1', port: proxy.port });
+      const first = await ops.collect(target, { sessions: pool.lease() });
+      const wire = proxy.connections[0]!;
+      const parsed1 = wire.parses();
+      const bound1 = wire.binds().length;
+      const second = await ops.collect(target, { sessions: pool.lease() });
+      expect(pool.stats()).toMatchObject({ opened: 1, reused: 1 });
+      expect(okSignals(second)).toBe(okSignals(first));
+      // Cycle 1 parsed every statement once; cycle 2 ran its statements (the verification included) without a Parse.
+      expect(new Set(parsed1).size).toBe(parsed1.length);
+      const ran2 = wire.binds().slice(bound1);
+      expect(ran2.length).toBeGreaterThan(5);
+      expect(ran2).toContain(PG_OPEN_SQL);
+      expect(wire.parses().slice(parsed1.length)).toEqual([]);
+      // What ran on the wire is what the ledger recorded (on one line), in order.
+      expect(ran2.map((t) => t.replace(/\s+/g, ' ').trim())).toEqual(audit.entries.slice(-ran2.length).map((e) => e.statement));
+      await pool.closeAll();
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   it('one backend serves three cycles, each collected in full and in a transaction of its own', async () => {
     const { ops, audit } = opsWith({ PW: pgInfo.users.monitor.password });
     const pool = new SessionPool();
@@ -293,12 +320,14 @@ describe('session pool: Redis', () => {
  * A TCP proxy in front of PostgreSQL that behaves like a compromised pooler:
  * on request it sends a statement on the backend behind the client's back and
  * swallows every answer to it (including ParameterStatus). It records the
- * statements (Parse/Query messages) each client connection sends.
+ * statements each client connection runs (Bind of a parsed statement, or Query).
  */
 async function startInjectingProxy(upstreamPort: number) {
   interface Conn {
     inject(sql: string): Promise<void>;
     queriesAfterInjection(): string[];
+    parses(): string[];
+    binds(): string[];
   }
   const connections: Conn[] = [];
   const sockets = new Set<net.Socket>();
@@ -308,6 +337,11 @@ async function startInjectingProxy(upstreamPort: number) {
     let swallowing: (() => void) | undefined;
     let injected = false;
     const after: string[] = [];
+    /** Statement texts by the name they were prepared under ('' is the unnamed statement). */
+    const prepared = new Map<string, string>();
+    /** Every Parse (statement text) and every Bind (the text it runs), from the start. */
+    const parses: string[] = [];
+    const binds: string[] = [];
     let fromClient = Buffer.alloc(0);
     let started = false;
     client.on('data', (chunk) => {
@@ -328,11 +362,14 @@ async function startInjectingProxy(upstreamPort: number) {
         if (fromClient.length < 1 + len) break;
         const type = String.fromCharCode(fromClient[0]!);
         const body = fromClient.subarray(5, 1 + len);
-        if (injected && (type === 'P' || type === 'Q')) {
-          // Parse: name\0 query\0 ...; Query: query\0
-          const parts = body.toString('utf8').split('\0');
-          after.push(type === 'P' ? parts[1]! : parts[0]!);
-        }
+        // What runs, not only what is parsed: a statement the session prepared earlier runs again
+        // by its name (Bind), without a Parse. Parse: name\0 query\0 ...; Bind: portal\0 name\0 ...; Query: query\0
+        const parts = type === 'P' || type === 'B' || type === 'Q' ? body.toString('utf8').split('\0') : [];
+        if (type === 'P') prepared.set(parts[0]!, parts[1]!);
+        if (type === 'P') parses.push(parts[1]!);
+        if (type === 'B') binds.push(prepared.get(parts[1]!) ?? `(unknown statement ${parts[1]})`);
+        if (injected && type === 'B') after.push(prepared.get(parts[1]!) ?? `(unknown statement ${parts[1]})`);
+        if (injected && type === 'Q') after.push(parts[0]!);
         fromClient = fromClient.subarray(1 + len);
       }
     });
@@ -376,6 +413,8 @@ async function startInjectingProxy(upstreamPort: number) {
           upstream.write(Buffer.concat([msg, text]));
         }),
       queriesAfterInjection: () => [...after],
+      parses: () => [...parses],
+      binds: () => [...binds],
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
