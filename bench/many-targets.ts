@@ -9,7 +9,8 @@
  * Goal: every target every interval, ≤ 50 % of one core, ≤ 300 MB.
  *
  *   npm run bench:targets [-- --targets 1000 --interval 15 --seconds 180 --warmup 30 --modes pooled,unpooled
- *                            --servers 10 --server-nice 10 --node-args=--cpu-prof,--cpu-prof-dir=/tmp/prof]
+ *                            --servers 10 --server-nice 10 --node-args=--cpu-prof,--cpu-prof-dir=/tmp/prof
+ *                            --schedule activity=interval,waits_locks=interval]
  *
  * --servers K spreads the targets over K private PostgreSQL servers (target i on
  * server i mod K), so each target sees about N/K agent sessions in
@@ -50,8 +51,20 @@ const { values } = parseArgs({
     servers: { type: 'string', default: '10' },
     'server-nice': { type: 'string', default: '0' },
     'node-args': { type: 'string', default: '' },
+    // Every target's `schedule` override, e.g. activity=interval,waits_locks=interval (default: none, the catalog's periods).
+    schedule: { type: 'string', default: '' },
   },
 });
+const SCHEDULE: Record<string, number | 'interval'> = Object.fromEntries(
+  values.schedule
+    .split(',')
+    .filter((x) => x !== '')
+    .map((kv) => {
+      const [family, period] = kv.split('=');
+      if (family === undefined || period === undefined || period === '') throw new RangeError(`--schedule: "${kv}" is not family=seconds or family=interval`);
+      return [family, period === 'interval' ? 'interval' : Number(period)];
+    }),
+);
 const TARGETS = Number(values.targets);
 const INTERVAL = Number(values.interval);
 const SECONDS = Number(values.seconds);
@@ -68,9 +81,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The process's own CPU time (user + system) in seconds, from /proc. */
 function cpuSeconds(pid: number): number {
+  const { user, system } = cpuSplit(pid);
+  return user + system;
+}
+/** The process's CPU time in user space (its own code) and in the kernel (system calls: sockets, files), in seconds. */
+function cpuSplit(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  return { user: Number(fields[11]) / CLK_TCK, system: Number(fields[12]) / CLK_TCK };
 }
 /**
  * The PostgreSQL servers' CPU time in seconds: each postmaster and every process it
@@ -146,7 +164,7 @@ try {
   const maxConn = (await check.query<{ max_connections: string }>('SHOW max_connections')).rows[0]!.max_connections;
   await check.end();
   console.log(
-    `${SERVERS} PostgreSQL ${servers[0]!.major} servers (~${perServer} targets each), max_connections ${maxConn}, shared_buffers 8MB, server nice ${SERVER_NICE}; ${TARGETS} targets every ${INTERVAL} s; window ${SECONDS} s after ${WARMUP} s warm-up`,
+    `${SERVERS} PostgreSQL ${servers[0]!.major} servers (~${perServer} targets each), max_connections ${maxConn}, shared_buffers 8MB, server nice ${SERVER_NICE}; ${TARGETS} targets every ${INTERVAL} s, schedule ${values.schedule === '' ? 'the default (activity and locks every 10 s)' : values.schedule}; window ${SECONDS} s after ${WARMUP} s warm-up`,
   );
   /** Sessions per server now (every backend in pg_stat_activity, as an activity sample sees them). */
   const sessionsPerServer = async (): Promise<number[]> =>
@@ -211,6 +229,7 @@ try {
       database: servers[i % SERVERS]!.database,
       password: { env: `BENCH_PW_${i % SERVERS}` },
       tls: { mode: 'disable' },
+      ...(Object.keys(SCHEDULE).length === 0 ? {} : { schedule: SCHEDULE }),
     }));
     writeFileSync(
       config,
@@ -242,6 +261,7 @@ try {
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     await sleep(WARMUP * 1000);
     await resetServerStatements();
+    const split0 = cpuSplit(child.pid!);
     const cpu0 = cpuSeconds(child.pid!);
     const server0 = serverCpuSeconds(postmasters);
     windowStart = performance.now();
@@ -251,6 +271,7 @@ try {
     }, 1000);
     await sleep(SECONDS * 1000);
     const windowEnd = performance.now();
+    const split1 = cpuSplit(child.pid!);
     const cpu1 = cpuSeconds(child.pid!);
     const server1 = serverCpuSeconds(postmasters);
     const sessions = await sessionsPerServer();
@@ -283,7 +304,7 @@ try {
       `targets that missed an interval in the window: ${missedByGap} of ${TARGETS}; per the run status (whole run incl. warm-up): ${missedBySchedule} targets, ${missedTotal} missed intervals`,
     );
     console.log(
-      `agent CPU: ${(cpu1 - cpu0).toFixed(1)} s over ${((windowEnd - windowStart) / 1000).toFixed(0)} s wall = ${((100 * (cpu1 - cpu0)) / ((windowEnd - windowStart) / 1000)).toFixed(1)} % of one core (goal ≤ 50 %)`,
+      `agent CPU: ${(cpu1 - cpu0).toFixed(1)} s over ${((windowEnd - windowStart) / 1000).toFixed(0)} s wall = ${((100 * (cpu1 - cpu0)) / ((windowEnd - windowStart) / 1000)).toFixed(1)} % of one core (goal ≤ 50 %); user ${(split1.user - split0.user).toFixed(1)} s, kernel ${(split1.system - split0.system).toFixed(1)} s`,
     );
     console.log(
       `agent RSS: peak ${(hwm / 1024).toFixed(0)} MB (VmHWM, whole run), ${(peakRss / 1024).toFixed(0)} MB max sampled in the window (goal ≤ 300 MB)`,
