@@ -57,6 +57,8 @@ export interface CollectOptions {
   sessions?: SessionLease;
   /** The run loop's time for the cycle (which families are due); now when not given. */
   now?: Date;
+  /** The tick the cycle serves, when it started later (collectors/cycle.ts CycleDeps.slotAt). */
+  slotAt?: Date;
   /** The interval the run loop collects the target at, when its run config sets one. */
   intervalSeconds?: number;
   /** Collect every family, due or not (the run loop's first cycle of a target). */
@@ -145,6 +147,7 @@ export class TargetOperations {
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       ...(opts.sessions ? { sessions: opts.sessions } : {}),
       ...(opts.now === undefined ? {} : { now: opts.now }),
+      ...(opts.slotAt === undefined ? {} : { slotAt: opts.slotAt }),
       ...(opts.intervalSeconds === undefined ? {} : { intervalSeconds: opts.intervalSeconds }),
       ...(opts.allDue === true ? { allDue: true } : {}),
     });

@@ -44,6 +44,12 @@ export interface CycleDeps {
    * operator asked to see the target, and such a cycle never moves the schedule.
    */
   now?: Date;
+  /**
+   * The tick this cycle serves (at or before `now`): which families are due, and the time they are
+   * recorded as shipped, are reckoned from it, so a cycle that waited for a slot keeps its target's
+   * phase. `collectedAt` stays `now`: rates are computed from when the values were read.
+   */
+  slotAt?: Date;
   /** The interval the run loop collects this target at (its run config may differ from the target's own). */
   intervalSeconds?: number;
   /** Every family is due: the run loop's first cycle of a target after the agent starts or the target is edited (default: when `now` is not given). */
@@ -122,15 +128,16 @@ async function collectOneCycle(target: Target, deps: CycleDeps): Promise<CycleRe
   let session: ClosableSession | undefined;
   const memory = deps.memory === undefined ? undefined : await deps.memory.load(target.id);
   // Only the families that are due are read; the payload lists them, so a family left out is never mistaken for a gap.
+  const scheduleMs = (deps.slotAt ?? collectedAt).getTime();
   const shipping = new Shipping(memory, {
-    nowMs: collectedAt.getTime(),
+    nowMs: scheduleMs,
     fullEveryMs: (target.schedule?.fullEverySeconds ?? DEFAULT_FULL_EVERY_SECONDS) * 1000,
   });
   shipping.collectedAt = collectedAt.toISOString();
   const due = dueFamilies(
     periodsOf(deps.intervalSeconds ?? target.intervalSeconds, target.schedule),
     (deps.allDue ?? deps.now === undefined) ? {} : shipping.shippedAt,
-    collectedAt.getTime(),
+    scheduleMs,
   );
   const catalog = collector.catalog.filter((s) => due.includes(s.family));
   // Signals read only to tell whether a delta signal's counters were reset (a restart, a statistics reset): not shipped.

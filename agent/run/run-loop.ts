@@ -156,7 +156,7 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
       concurrency,
       maxConcurrency: Math.max(concurrency, opts.maxConcurrency ?? 64),
       // Each cycle runs in its target's async context: a driver fault that escapes it later is logged under its id.
-      runCycle: (id, signal) => asTarget(id, () => this.runCycle(id, signal)),
+      runCycle: (id, signal, dueAt) => asTarget(id, () => this.runCycle(id, signal, dueAt)),
       onTimeout: (id, ms) => {
         const problem = this.setProblem(id, 'timeout', `the collection cycle took longer than ${Math.round(ms / 1000)} s and was abandoned`);
         this.emit('cycle', { id, outcome: 'failed', problem });
@@ -323,7 +323,7 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
   }
 
   /** One cycle; resolves with its kind (the families it read) for the scheduler's sizing, false when it did nothing. */
-  private async runCycle(id: string, signal: AbortSignal): Promise<CycleKind> {
+  private async runCycle(id: string, signal: AbortSignal, dueAt?: number): Promise<CycleKind> {
     const entry = this.targets.get(id);
     if (entry === undefined) return false;
     // Credentials rejected: no login attempt until the back-off ends (the problem already says when).
@@ -331,17 +331,20 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
     if (hold !== undefined && this.now() < hold.until) return false;
     const readAll = this.readAll.delete(id);
     const now = this.now();
+    // The tick this cycle serves: a cycle that waited for a slot decides and records what is due at its
+    // tick, not at its late start, or every wait longer than a tick's slack would push a family to the next tick.
+    const slot = Math.min(now, dueAt ?? now);
     const allDue = !this.shippedOnce.has(id) || readAll;
     const known = this.shippedAt.get(id);
-    if (!allDue && known !== undefined && dueFamilies(periodsOf(entry.intervalSeconds, entry.target.schedule), known, now).length === 0) {
+    if (!allDue && known !== undefined && dueFamilies(periodsOf(entry.intervalSeconds, entry.target.schedule), known, slot).length === 0) {
       // Nothing due on this tick (the target wakes at its periods' common divisor): nothing to load, read or ship.
       this.idleTicks++;
       return false;
     }
     const periods = periodsOf(entry.intervalSeconds, entry.target.schedule);
-    this.inflight.set(id, { at: now, families: allDue ? 'all' : known === undefined ? [] : dueFamilies(periods, known, now) });
+    this.inflight.set(id, { at: slot, families: allDue ? 'all' : known === undefined ? [] : dueFamilies(periods, known, slot) });
     try {
-      return await this.collectAndShip(id, entry, signal, { hold, now, allDue });
+      return await this.collectAndShip(id, entry, signal, { hold, now, slot, allDue });
     } finally {
       this.inflight.delete(id);
     }
@@ -368,7 +371,7 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
     id: string,
     entry: LoopTarget,
     signal: AbortSignal,
-    { hold, now, allDue }: { hold: { failures: number; until: number } | undefined; now: number; allDue: boolean },
+    { hold, now, slot, allDue }: { hold: { failures: number; until: number } | undefined; now: number; slot: number; allDue: boolean },
   ): Promise<CycleKind> {
     let result: CycleResult;
     try {
@@ -376,6 +379,7 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
         workspacePolicy: this.opts.policy(),
         ...(this.sessions === undefined ? {} : { sessions: this.sessions.lease(signal) }),
         now: new Date(now),
+        slotAt: new Date(slot),
         intervalSeconds: entry.intervalSeconds,
         // After a start or an edit the operator sees the whole target at once; then each family on its period.
         ...(allDue ? { allDue: true } : {}),
@@ -416,7 +420,7 @@ export class RunLoop extends EventEmitter<{ change: []; cycle: [CycleReport]; sk
       await result.commitMemory();
       if (result.connectError === undefined) {
         this.shippedOnce.add(id);
-        this.noteShipped(id, entry.target, result.payload, now);
+        this.noteShipped(id, entry.target, result.payload, slot);
       }
       this.storeError = undefined;
       const key = typeof stored === 'object' && stored !== null && 'key' in stored && typeof stored.key === 'string' ? stored.key : undefined;

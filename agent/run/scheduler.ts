@@ -48,9 +48,10 @@ export interface SchedulerOptions {
   /**
    * One cycle of one target. `signal` aborts when the cycle times out or its
    * target is removed from the plan; honouring it is optional (the scheduler
-   * frees the slot either way).
+   * frees the slot either way). `dueAt` is the time the cycle was due (its tick,
+   * or when it was asked for): a cycle that waited for a slot still serves that tick.
    */
-  runCycle(targetId: string, signal: AbortSignal): Promise<CycleKind>;
+  runCycle(targetId: string, signal: AbortSignal, dueAt: number): Promise<CycleKind>;
   /** Default per-cycle timeout; none when unset (a hanging cycle then holds its slot). */
   cycleTimeoutMs?: number;
   onSkip?(targetId: string, why: SkipReason): void;
@@ -359,7 +360,7 @@ export class Scheduler {
       const began = performance.now();
       let kind: CycleKind;
       const work = Promise.resolve()
-        .then(() => this.opts.runCycle(id, controller.signal))
+        .then(() => this.opts.runCycle(id, controller.signal, dueAt))
         .then(
           (k) => {
             kind = k;

@@ -79,6 +79,7 @@ function ops(store: CountingStore, server: { down: boolean }) {
         nameKey: () => Promise.reject(new Error('no key')),
         memory: store,
         ...(opts.now === undefined ? {} : { now: opts.now }),
+        ...(opts.slotAt === undefined ? {} : { slotAt: opts.slotAt }),
         ...(opts.intervalSeconds === undefined ? {} : { intervalSeconds: opts.intervalSeconds }),
         ...(opts.allDue === true ? { allDue: true } : {}),
       });
@@ -175,5 +176,49 @@ describe('run loop: missed intervals', () => {
     // Tick 15 s: the 10 s sample still runs and the interval families were due: missed (read at 20 s instead).
     expect(read.map((r) => Math.round((r.at - T0) / 1000))).toEqual([0, 10, 20, 30]);
     expect(missed).toBe(1);
+  });
+});
+
+describe('run loop: a cycle that starts late keeps its slot', () => {
+  it('a target whose first cycle waited for a slot still reads each family once per period afterwards', async () => {
+    vi.useFakeTimers({ now: T0 });
+    const store = new CountingStore();
+    const { ops: o } = ops(store, { down: false });
+    // One cycle at a time; the first target's first cycle (every family) takes 4 s, every other cycle 100 ms.
+    // So the second target's first cycle starts 4 s after its tick, and its later ones on time: a loop that
+    // reckoned from the late start would find the 15 s families not yet due at 15 s and read them at 20 s.
+    let firstCycles = 0;
+    const base = o.collect.bind(o);
+    (o as { collect: typeof base }).collect = async (t, opts) => {
+      const slow = t.id === 'first' && firstCycles++ === 0;
+      await new Promise((r) => setTimeout(r, slow ? 4_000 : 100));
+      return base(t, opts);
+    };
+    const loop = new RunLoop({
+      ops: o,
+      deliver: async () => ({}),
+      policy: () => undefined,
+      sessions: false,
+      now: () => Date.now(),
+      concurrency: 1,
+      maxConcurrency: 1,
+    });
+    const seen: Array<{ id: string; at: number; families: readonly string[] }> = [];
+    o.cycles.on('cycle', (r) => seen.push({ id: r.payload.target.id, at: Date.now() - T0, families: r.payload.families ?? [] }));
+    loop.plan([
+      { target: target({ id: 'first' }), intervalSeconds: 15 },
+      { target: target({ id: 'second' }), intervalSeconds: 15 },
+    ]);
+    await vi.advanceTimersByTimeAsync(60_000 + 1_000);
+    const stopped = loop.stop();
+    await vi.advanceTimersByTimeAsync(5_000);
+    await stopped;
+    // Interval families at 0, 15, 30, 45 and 60 s for both targets, each read within a second of its tick
+    // (the second target's first one 4 s late, waiting for its slot).
+    for (const id of ['first', 'second']) {
+      const reads = seen.filter((x) => x.id === id && x.families.includes('server_stats')).map((x) => x.at);
+      expect(reads, id).toHaveLength(5);
+      reads.slice(1).forEach((at, k) => expect(at - 15_000 * (k + 1), `${id} at ${at} ms`).toBeLessThan(1_000));
+    }
   });
 });
