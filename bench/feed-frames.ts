@@ -187,7 +187,8 @@ await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
 const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
 // A stand-in agent in the page: the answers the screens need, and a feed that
-// emits synthetic previews shaped like a PostgreSQL cycle (annotated fields).
+// emits synthetic feed entries of a PostgreSQL cycle (annotated fields), as the
+// agent sends them: the row only; the payload's bytes come from feed.bytes.
 // Its delivery status names the last 500 previews emitted, as the agent's does
 // for the payloads it was handed: the newest 40 spooled, the others sent.
 const BRIDGE = `(() => {
@@ -200,41 +201,63 @@ const BRIDGE = `(() => {
     payloads: emitted.slice(-500).map((p, i, all) => ({ targetId: p.targetId, collectedAt: p.collectedAt, seq: p.seq,
       spooledAt: p.collectedAt, state: i >= all.length - 40 ? 'spooled' : 'sent', at: i >= all.length - 40 ? null : p.collectedAt })),
   });
+  // The payload a preview stands for (12 signals, one with 20 rows): feed.bytes answers its exact JSON.
+  const fields = ['query', 'usename', 'client_addr', 'application_name', 'datname', 'relname', 'state'];
+  const cats = ['query_text', 'identity_metadata', 'client_metadata', 'client_metadata', 'object_names', 'object_names', null];
+  const acts = ['redact', 'redact', 'exclude', 'collect', 'collect', 'collect', 'collect'];
+  const payloadOf = (i) => ({
+    target: { id: 't' + (i % 4), name: 'Target ' + (i % 4), engine: 'postgres' },
+    collectedAt: new Date().toISOString(),
+    signals: Array.from({ length: 12 }, (_, s) => ({ id: 'postgres.s' + s, status: s === 11 ? 'unavailable' : 'ok',
+      value: s === 0 ? Array.from({ length: 20 }, (_, r) => ({ query: 'SELECT * FROM orders WHERE id = $' + r, usename: 'h:0123456789abcdef', datname: 'app', relname: 'orders', state: 'active' })) : [] })),
+  });
+  const payloadBytes = new TextEncoder().encode(JSON.stringify(payloadOf(0))).length;
   const results = {
     'status.get': () => ({ agent: { id: 'bench', version: '0', host: 'bench' }, paused: false, delivery: delivery(), targets: [] }),
     'settings.get': () => ({ paused: false, destination: { url: 'https://ingest.logstag.invalid/v1/batches' }, policy: {} }),
     'targets.list': () => [],
     'feed.subscribe': () => ({ subscription: 'bench' }),
     'feed.unsubscribe': () => ({ unsubscribed: true }),
+    'feed.bytes': (params) => ({ json: JSON.stringify(payloadOf(params.entry)) }),
   };
   window.logstag = Object.freeze({
-    call: async (method) => (method in results ? { ok: true, result: results[method]() } : { ok: false, error: { code: 'not_found', message: 'bench' } }),
+    call: async (method, params) => (method in results ? { ok: true, result: results[method](params) } : { ok: false, error: { code: 'not_found', message: 'bench' } }),
     onEvent: (cb) => { listeners.add(cb); return () => listeners.delete(cb); },
   });
-  const fields = ['query', 'usename', 'client_addr', 'application_name', 'datname', 'relname', 'state'];
-  const cats = ['query_text', 'identity_metadata', 'client_metadata', 'client_metadata', 'object_names', 'object_names', null];
-  const acts = ['redact', 'redact', 'exclude', 'collect', 'collect', 'collect', 'collect'];
+  // What the agent sends per preview (contract/feed.ts): the row of that payload, its byte length and what
+  // the charts read of it; built here for each preview, as the agent would build it.
+  const samples = { query: 'SELECT * FROM orders WHERE id = $0', usename: 'h:0123456789abcdef', datname: 'app', relname: 'orders' };
+  const rank = { redact: 0, exclude: 1, collect: 2 };
+  const notRead = (id) => ({ unavailable: id + ' was not collected in this cycle' });
   window.__benchEvent = (i) => ({
     subscription: 'bench',
-    payload: {
-      target: { id: 't' + (i % 4), name: 'Target ' + (i % 4), engine: 'postgres' },
+    entry: {
+      entry: i,
+      targetId: 't' + (i % 4), target: 'Target ' + (i % 4), engine: 'postgres',
       collectedAt: new Date().toISOString().replace(/Z$/, '') + String(i % 1000).padStart(3, '0') + 'Z',
-      signals: Array.from({ length: 12 }, (_, s) => ({ id: 'postgres.s' + s, status: s === 11 ? 'unavailable' : 'ok',
-        value: s === 0 ? Array.from({ length: 20 }, (_, r) => ({ query: 'SELECT * FROM orders WHERE id = $' + r, usename: 'h:0123456789abcdef', datname: 'app', relname: 'orders', state: 'active' })) : [] })),
+      ok: 11, unavailable: 1,
+      fields: fields.map((f, k) => ({ signal: 'postgres.s0', field: f, label: f, category: cats[k], action: acts[k], sample: acts[k] === 'exclude' ? '' : (samples[f] ?? '') }))
+        .filter((f) => f.category !== null).sort((x, y) => rank[x.action] - rank[y.action]),
+      bytes: payloadBytes,
+      charts: { metrics: [
+        { id: 'connections', reading: notRead('postgres.databases') }, { id: 'active', reading: notRead('postgres.activity') },
+        { id: 'commits', reading: notRead('postgres.databases') }, { id: 'cache_hit', reading: notRead('postgres.databases') },
+      ] },
     },
-    annotations: fields.map((f, k) => ({ signalId: 'postgres.s0', field: f, category: cats[k], action: acts[k] })),
   });
   // --source clone: each preview a structured clone of one built preview (what the IPC bridge's
   // deserialisation costs), instead of building it with closures and date formatting (the default).
   const template = window.__benchEvent(0);
   window.__benchClone = (i) => {
     const e = structuredClone(template);
-    e.payload.target = { id: 't' + (i % 4), name: 'Target ' + (i % 4), engine: 'postgres' };
-    e.payload.collectedAt = new Date().toISOString().replace(/Z$/, '') + String(i % 1000).padStart(3, '0') + 'Z';
+    e.entry.entry = i;
+    e.entry.targetId = 't' + (i % 4);
+    e.entry.target = 'Target ' + (i % 4);
+    e.entry.collectedAt = new Date().toISOString().replace(/Z$/, '') + String(i % 1000).padStart(3, '0') + 'Z';
     return e;
   };
   window.__benchEmit = (e) => {
-    emitted.push({ targetId: e.payload.target.id, collectedAt: e.payload.collectedAt, seq: emitted.length });
+    emitted.push({ targetId: e.entry.targetId, collectedAt: e.entry.collectedAt, seq: emitted.length });
     if (emitted.length > 1000) emitted.splice(0, 500);
     for (const cb of listeners) cb(e);
   };
