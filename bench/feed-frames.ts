@@ -15,14 +15,17 @@
  *   time, so other processes on a busy build machine do not count against it.
  * Tracing slows the page a little, so both figures are somewhat pessimistic.
  * The previews are generated in the page (a stand-in for the IPC bridge), and
- * that generation is counted in the work, so the figure is pessimistic.
+ * that generation is counted in the work, so the figure is pessimistic. Each is
+ * what the agent sends per cycle (contract/feed.ts): the feed entry of a cycle,
+ * never its payload; feed.bytes answers a payload's JSON when an entry is opened.
  * The stand-in agent answers status.get with a delivery status that names every
  * recent preview (the last 500: the newest spooled, the others sent), as the app
  * re-reads it while previews arrive, so each row's spooled/sent state is drawn.
  *
  * Each frame's CPU time is also split by what the main thread did in it:
- *   receiving  timer tasks: the stand-in bridge generating previews and the feed
- *              turning each into a row (toRow), as IPC messages would be
+ *   receiving  timer tasks: the stand-in bridge generating feed entries and the
+ *              window taking each in (the feed's row, the charts' readings), as
+ *              IPC messages would be
  *   render     the frame's animation-frame callbacks: Svelte updating the rows
  *   style, layout, paint (pre-paint and paint), composite (layerize and commit),
  *   gc, other (the rest: task overhead, microtasks, input, the status reply).
@@ -33,8 +36,8 @@
  *   (rate: previews per second; runs: fresh pages, one after the other; dist: the
  *   renderer build to load, for A/B against another build; screenshots: the feed
  *   after the run at 1280x800 and 900x600, light and dark, as PNG files in DIR;
- *   source: build (each preview built in the page, the default) or clone (each a
- *   structured clone of one built preview, about what the IPC bridge's
+ *   source: build (each entry built in the page, the default) or clone (each a
+ *   structured clone of one built entry, about what the IPC bridge's
  *   deserialisation costs per preview); pace: clock (previews arrive by the clock,
  *   the default: on a busy machine a late frame has more of them to take in, so the
  *   figure grows with the machine's load) or frame (rate/60 previews arrive in each

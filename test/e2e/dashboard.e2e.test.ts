@@ -137,9 +137,9 @@ describe('dashboard: adding targets', () => {
     await again.getByLabel('Password', { exact: true }).fill('not-stored');
     await again.getByRole('button', { name: 'Add target' }).click();
     await card(page, 'billing').waitFor();
-    await expect.poll(() => page.getByRole('alert').first().textContent(), { timeout: 10_000 }).toMatch(
-      /Password not stored:.*"billing" was added without a password.*no OS keystore in this test/,
-    );
+    await expect
+      .poll(() => page.getByRole('alert').first().textContent(), { timeout: 10_000 })
+      .toMatch(/Password not stored:.*"billing" was added without a password.*no OS keystore in this test/);
     expect(api.store.target('billing')?.password).toBeUndefined();
     await page.getByRole('button', { name: 'Dismiss' }).click();
 
@@ -185,7 +185,9 @@ describe('dashboard: a target card over a real PostgreSQL', () => {
 
     await monitor.getByRole('button', { name: 'Test connection' }).click();
     await monitor.getByText('Connection OK:').waitFor();
-    await expect.poll(() => monitor.getByRole('status').first().textContent(), { timeout: 10_000 }).toMatch(new RegExp(`connected as ${pg.users.monitor.user}; server \\d+`));
+    await expect
+      .poll(() => monitor.getByRole('status').first().textContent(), { timeout: 10_000 })
+      .toMatch(new RegExp(`connected as ${pg.users.monitor.user}; server \\d+`));
 
     await monitor.getByRole('button', { name: 'Check permissions' }).click();
     const report = monitor.getByRole('region', { name: 'Permissions for App DB (monitor)' });
@@ -211,7 +213,9 @@ describe('dashboard: a target card over a real PostgreSQL', () => {
     }
     // The live feed got the payload; the card's state moved on from "not collected".
     await feed.getByRole('listitem').first().waitFor();
-    await expect.poll(() => feed.getByRole('listitem').first().textContent(), { timeout: 10_000 }).toMatch(/App DB \(monitor\).*\d+ available\s*\d+ unavailable/);
+    await expect
+      .poll(() => feed.getByRole('listitem').first().textContent(), { timeout: 10_000 })
+      .toMatch(/App DB \(monitor\).*\d+ available\s*\d+ unavailable/);
     await monitor.getByText(/All required signals available|Some signals unavailable/).waitFor();
 
     // Each field shows its category and what the default policy does with it.

@@ -68,7 +68,9 @@ describe('live feed', () => {
     const entry = feed.getByRole('region', { name: /^Every field of Feed DB at / });
     const rows = entry.getByRole('row');
     await expect(rows.count()).resolves.toBe(hidden + 4 + 1);
-    await expect.poll(() => rows.filter({ hasText: 'postgres.activity' }).first().textContent(), { timeout: 10_000 }).toMatch(/Query text|Client host|Users, roles/);
+    await expect
+      .poll(() => rows.filter({ hasText: 'postgres.activity' }).first().textContent(), { timeout: 10_000 })
+      .toMatch(/Query text|Client host|Users, roles/);
     await expect(entry.getByRole('cell', { name: 'Query text', exact: true }).count()).resolves.toBeGreaterThan(0);
     await screenshot(page, 'feed-entry', entry);
     // A field name shared by two signals names its signal in the entry's chips (e.g. activity.usename).

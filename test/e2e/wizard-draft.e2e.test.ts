@@ -136,7 +136,9 @@ describe('setup wizard draft', () => {
     await expect(editor.getByLabel('Client host, application, session: exclude').isChecked()).resolves.toBe(true);
     await w.getByRole('button', { name: 'Next' }).click();
     await atStep(page, 'Save');
-    await expect.poll(() => w.getByRole('status').first().textContent(), { timeout: 10_000 }).toMatch(/Nothing is stored yet[\s\S]*Client host, application, session: excluded/);
+    await expect
+      .poll(() => w.getByRole('status').first().textContent(), { timeout: 10_000 })
+      .toMatch(/Nothing is stored yet[\s\S]*Client host, application, session: excluded/);
 
     // Finish fails (the keystore is locked): nothing stored, the draft and the step kept.
     vault.setDown(true);

@@ -110,7 +110,9 @@ describe('setup wizard', () => {
     await w.getByRole('region', { name: 'Collection result for Wizard PG' }).waitFor();
     await screenshot(page, 'wizard-review');
     await w.getByRole('button', { name: 'Next' }).click();
-    await expect.poll(() => w.getByRole('status').first().textContent(), { timeout: 10_000 }).toMatch(/Finish saves Wizard PG[\s\S]*Client host, application, session: excluded/);
+    await expect
+      .poll(() => w.getByRole('status').first().textContent(), { timeout: 10_000 })
+      .toMatch(/Finish saves Wizard PG[\s\S]*Client host, application, session: excluded/);
     await screenshot(page, 'wizard');
     await w.getByRole('button', { name: 'Finish' }).click();
 
