@@ -9,8 +9,8 @@ export const FEED_LIMIT = 2_000;
 
 export type { FeedField };
 
-/** A feed entry as the list holds it: the agent's entry (contract/feed.ts) and its list key. */
-export interface FeedRow extends FeedEntry {
+/** A feed entry as the list holds it: what its row shows of the agent's entry (contract/feed.ts), and its list key. */
+export interface FeedRow extends Omit<FeedEntry, 'charts' | 'sequence'> {
   key: number;
   /** When the window received it (ms since epoch). */
   receivedAt?: number;
@@ -70,12 +70,23 @@ export function entryDelivery(
 
 /**
  * An entry as a row: the agent made the entry (the row's fields and samples) once; the window only keys it.
- * The entry object is the row (it came from the transport and is the window's own), so nothing is copied per preview.
+ * The row keeps only what the list shows (not the charts' readings): the feed holds 2,000 rows, and what each
+ * keeps survives the young generation, which is what a burst of previews pays for in garbage collection.
  */
-export function toRow(key: number, entry: FeedEntry): FeedRow {
-  const row = entry as FeedRow;
-  row.key = key;
-  return row;
+export function toRow(key: number, e: FeedEntry, receivedAt?: number): FeedRow {
+  return {
+    key,
+    entry: e.entry,
+    targetId: e.targetId,
+    target: e.target,
+    engine: e.engine,
+    collectedAt: e.collectedAt,
+    ok: e.ok,
+    unavailable: e.unavailable,
+    fields: e.fields,
+    bytes: e.bytes,
+    ...(receivedAt === undefined ? {} : { receivedAt }),
+  };
 }
 
 /** Newest first, at most `limit` rows. */

@@ -1,0 +1,27 @@
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { chromium } from 'playwright-core';
+import { createRendererProtocolHandler } from '../electron/shell/renderer-protocol.js';
+import { APP_ORIGIN } from '../electron/shell/renderer-url.js';
+const script = process.argv[2]!, dist = process.argv[3]!;
+const src = readFileSync(script, 'utf8');
+const BRIDGE = eval('`' + src.slice(src.indexOf('const BRIDGE = `') + 16, src.indexOf('})();`;') + 5) + '`');
+const handler = createRendererProtocolHandler({ root: dist });
+const server = createServer((req, res) => { void (async () => { const path = new URL(req.url ?? '/', 'http://x').pathname;
+  const a = await handler({ url: `${APP_ORIGIN}${path === '/' ? '/index.html' : path}`, method: 'GET' });
+  res.writeHead(a.status, Object.fromEntries(a.headers)).end(Buffer.from(await a.arrayBuffer())); })(); });
+await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+const b = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
+const p = await b.newPage();
+await p.addInitScript({ content: BRIDGE });
+await p.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/index.html`);
+await p.getByRole('button', { name: 'Live feed', exact: true }).click();
+await p.getByText('Listening').waitFor();
+console.log(await p.evaluate(`(() => { const out = []; let k = 0;
+  for (let rep = 0; rep < 4; rep++) {
+    let t = performance.now(); const evs = []; for (let i = 0; i < 5000; i++) evs.push(window.__benchEvent(k++)); const gen = (performance.now() - t) * 1000 / 5000;
+    t = performance.now(); for (const e of evs) window.__benchEmit(e); const take = (performance.now() - t) * 1000 / 5000;
+    out.push('gen ' + gen.toFixed(1) + ' µs, take ' + take.toFixed(1) + ' µs');
+  } return out.join('; '); })()`));
+await b.close(); server.close();
