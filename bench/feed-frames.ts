@@ -15,14 +15,17 @@
  *   time, so other processes on a busy build machine do not count against it.
  * Tracing slows the page a little, so both figures are somewhat pessimistic.
  * The previews are generated in the page (a stand-in for the IPC bridge), and
- * that generation is counted in the work, so the figure is pessimistic.
+ * that generation is counted in the work, so the figure is pessimistic. Each is
+ * what the agent sends per cycle (contract/feed.ts): the feed entry of a cycle,
+ * never its payload; feed.bytes answers a payload's JSON when an entry is opened.
  * The stand-in agent answers status.get with a delivery status that names every
  * recent preview (the last 500: the newest spooled, the others sent), as the app
  * re-reads it while previews arrive, so each row's spooled/sent state is drawn.
  *
  * Each frame's CPU time is also split by what the main thread did in it:
- *   receiving  timer tasks: the stand-in bridge generating previews and the feed
- *              turning each into a row (toRow), as IPC messages would be
+ *   receiving  timer tasks: the stand-in bridge generating feed entries and the
+ *              window taking each in (the feed's row, the charts' readings), as
+ *              IPC messages would be
  *   render     the frame's animation-frame callbacks: Svelte updating the rows
  *   style, layout, paint (pre-paint and paint), composite (layerize and commit),
  *   gc, other (the rest: task overhead, microtasks, input, the status reply).
@@ -33,8 +36,8 @@
  *   (rate: previews per second; runs: fresh pages, one after the other; dist: the
  *   renderer build to load, for A/B against another build; screenshots: the feed
  *   after the run at 1280x800 and 900x600, light and dark, as PNG files in DIR;
- *   source: build (each preview built in the page, the default) or clone (each a
- *   structured clone of one built preview, about what the IPC bridge's
+ *   source: build (each entry built in the page, the default) or clone (each a
+ *   structured clone of one built entry, about what the IPC bridge's
  *   deserialisation costs per preview); pace: clock (previews arrive by the clock,
  *   the default: on a busy machine a late frame has more of them to take in, so the
  *   figure grows with the machine's load) or frame (rate/60 previews arrive in each
@@ -187,7 +190,8 @@ await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
 const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
 // A stand-in agent in the page: the answers the screens need, and a feed that
-// emits synthetic previews shaped like a PostgreSQL cycle (annotated fields).
+// emits synthetic feed entries of a PostgreSQL cycle (annotated fields), as the
+// agent sends them: the row only; the payload's bytes come from feed.bytes.
 // Its delivery status names the last 500 previews emitted, as the agent's does
 // for the payloads it was handed: the newest 40 spooled, the others sent.
 const BRIDGE = `(() => {
@@ -200,41 +204,63 @@ const BRIDGE = `(() => {
     payloads: emitted.slice(-500).map((p, i, all) => ({ targetId: p.targetId, collectedAt: p.collectedAt, seq: p.seq,
       spooledAt: p.collectedAt, state: i >= all.length - 40 ? 'spooled' : 'sent', at: i >= all.length - 40 ? null : p.collectedAt })),
   });
+  // The payload a preview stands for (12 signals, one with 20 rows): feed.bytes answers its exact JSON.
+  const fields = ['query', 'usename', 'client_addr', 'application_name', 'datname', 'relname', 'state'];
+  const cats = ['query_text', 'identity_metadata', 'client_metadata', 'client_metadata', 'object_names', 'object_names', null];
+  const acts = ['redact', 'redact', 'exclude', 'collect', 'collect', 'collect', 'collect'];
+  const payloadOf = (i) => ({
+    target: { id: 't' + (i % 4), name: 'Target ' + (i % 4), engine: 'postgres' },
+    collectedAt: new Date().toISOString(),
+    signals: Array.from({ length: 12 }, (_, s) => ({ id: 'postgres.s' + s, status: s === 11 ? 'unavailable' : 'ok',
+      value: s === 0 ? Array.from({ length: 20 }, (_, r) => ({ query: 'SELECT * FROM orders WHERE id = $' + r, usename: 'h:0123456789abcdef', datname: 'app', relname: 'orders', state: 'active' })) : [] })),
+  });
+  const payloadBytes = new TextEncoder().encode(JSON.stringify(payloadOf(0))).length;
   const results = {
     'status.get': () => ({ agent: { id: 'bench', version: '0', host: 'bench' }, paused: false, delivery: delivery(), targets: [] }),
     'settings.get': () => ({ paused: false, destination: { url: 'https://ingest.logstag.invalid/v1/batches' }, policy: {} }),
     'targets.list': () => [],
     'feed.subscribe': () => ({ subscription: 'bench' }),
     'feed.unsubscribe': () => ({ unsubscribed: true }),
+    'feed.bytes': (params) => ({ json: JSON.stringify(payloadOf(params.entry)) }),
   };
   window.logstag = Object.freeze({
-    call: async (method) => (method in results ? { ok: true, result: results[method]() } : { ok: false, error: { code: 'not_found', message: 'bench' } }),
+    call: async (method, params) => (method in results ? { ok: true, result: results[method](params) } : { ok: false, error: { code: 'not_found', message: 'bench' } }),
     onEvent: (cb) => { listeners.add(cb); return () => listeners.delete(cb); },
   });
-  const fields = ['query', 'usename', 'client_addr', 'application_name', 'datname', 'relname', 'state'];
-  const cats = ['query_text', 'identity_metadata', 'client_metadata', 'client_metadata', 'object_names', 'object_names', null];
-  const acts = ['redact', 'redact', 'exclude', 'collect', 'collect', 'collect', 'collect'];
+  // What the agent sends per preview (contract/feed.ts): the row of that payload, its byte length and what
+  // the charts read of it; built here for each preview, as the agent would build it.
+  const samples = { query: 'SELECT * FROM orders WHERE id = $0', usename: 'h:0123456789abcdef', datname: 'app', relname: 'orders' };
+  const rank = { redact: 0, exclude: 1, collect: 2 };
+  const notRead = (id) => ({ unavailable: id + ' was not collected in this cycle' });
   window.__benchEvent = (i) => ({
     subscription: 'bench',
-    payload: {
-      target: { id: 't' + (i % 4), name: 'Target ' + (i % 4), engine: 'postgres' },
+    entry: {
+      entry: i,
+      targetId: 't' + (i % 4), target: 'Target ' + (i % 4), engine: 'postgres',
       collectedAt: new Date().toISOString().replace(/Z$/, '') + String(i % 1000).padStart(3, '0') + 'Z',
-      signals: Array.from({ length: 12 }, (_, s) => ({ id: 'postgres.s' + s, status: s === 11 ? 'unavailable' : 'ok',
-        value: s === 0 ? Array.from({ length: 20 }, (_, r) => ({ query: 'SELECT * FROM orders WHERE id = $' + r, usename: 'h:0123456789abcdef', datname: 'app', relname: 'orders', state: 'active' })) : [] })),
+      ok: 11, unavailable: 1,
+      fields: fields.map((f, k) => ({ signal: 'postgres.s0', field: f, label: f, category: cats[k], action: acts[k], sample: acts[k] === 'exclude' ? '' : (samples[f] ?? '') }))
+        .filter((f) => f.category !== null).sort((x, y) => rank[x.action] - rank[y.action]),
+      bytes: payloadBytes,
+      charts: { metrics: [
+        { id: 'connections', reading: notRead('postgres.databases') }, { id: 'active', reading: notRead('postgres.activity') },
+        { id: 'commits', reading: notRead('postgres.databases') }, { id: 'cache_hit', reading: notRead('postgres.databases') },
+      ] },
     },
-    annotations: fields.map((f, k) => ({ signalId: 'postgres.s0', field: f, category: cats[k], action: acts[k] })),
   });
   // --source clone: each preview a structured clone of one built preview (what the IPC bridge's
   // deserialisation costs), instead of building it with closures and date formatting (the default).
   const template = window.__benchEvent(0);
   window.__benchClone = (i) => {
     const e = structuredClone(template);
-    e.payload.target = { id: 't' + (i % 4), name: 'Target ' + (i % 4), engine: 'postgres' };
-    e.payload.collectedAt = new Date().toISOString().replace(/Z$/, '') + String(i % 1000).padStart(3, '0') + 'Z';
+    e.entry.entry = i;
+    e.entry.targetId = 't' + (i % 4);
+    e.entry.target = 'Target ' + (i % 4);
+    e.entry.collectedAt = new Date().toISOString().replace(/Z$/, '') + String(i % 1000).padStart(3, '0') + 'Z';
     return e;
   };
   window.__benchEmit = (e) => {
-    emitted.push({ targetId: e.payload.target.id, collectedAt: e.payload.collectedAt, seq: emitted.length });
+    emitted.push({ targetId: e.entry.targetId, collectedAt: e.entry.collectedAt, seq: emitted.length });
     if (emitted.length > 1000) emitted.splice(0, 500);
     for (const cb of listeners) cb(e);
   };

@@ -305,6 +305,14 @@ export const API = {
   'policy.set': { params: z.object({ id: z.string().min(1).max(63), policy: PolicySchema }).strict(), result: PolicyViewSchema },
   'feed.subscribe': { params: Empty, result: z.object({ subscription: z.string() }).strict() },
   'feed.unsubscribe': { params: z.object({ subscription: z.string().min(1).max(64) }).strict(), result: z.object({ unsubscribed: z.boolean() }).strict() },
+  /**
+   * The exact JSON of a recent feed entry's payload (the bytes the spool and the shipper have), for the connection
+   * that owns the subscription; the agent keeps them for the newest entries only (FEED_BYTES_KEPT).
+   */
+  'feed.bytes': {
+    params: z.object({ subscription: z.string().min(1).max(64), entry: z.number().int().min(0) }).strict(),
+    result: z.object({ json: z.string() }).strict(),
+  },
   'settings.get': { params: Empty, result: SettingsSchema },
   'settings.update': { params: SettingsUpdateSchema, result: SettingsSchema },
   /** Sends a test batch (docs/batch-v1.md, `test: true`) to the saved destination, the way delivery sends; nothing is spooled. */
@@ -330,5 +338,4 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export type Response = { id?: string | number; ok: true; result: unknown } | { id?: string | number; ok: false; error: { code: ErrorCode; message: string } };
 
-/** Events pushed to subscribers (the live feed): one preview per finished cycle. */
-export type FeedEvent = { subscription: string } & Preview;
+export { type FeedEntry, FeedEntrySchema, type FeedEvent, FeedEventSchema, type FeedField, FEED_BYTES_KEPT } from './feed.js';

@@ -32,6 +32,9 @@ import {
 import { oneLine } from '../../collectors/core/text.js';
 import { testSendFromSettings } from '../delivery/from-settings.js';
 import { RecentHistory } from '../state/recent-history.js';
+import { FEED_BYTES_KEPT, feedEntryOf } from '../../contract/feed.js';
+import { serializePayload } from '../../collectors/core/payload.js';
+import { RecentPayloadBytes } from './feed-bytes.js';
 
 export type Handlers = { [M in Method]: (params: Params<M>, conn: Connection) => Promise<Result<M>> };
 
@@ -96,6 +99,8 @@ export interface HandlerDeps {
   history?: RecentHistory;
   /** Where a failure to keep the history is reported. */
   log?: (err: unknown) => void;
+  /** How many recent entries' payload bytes feed.bytes can answer, and their total size (default FEED_BYTES_KEPT). */
+  feedBytes?: { entries: number; bytes: number };
 }
 
 const secretSource = (ref: SecretRef): 'env' | 'vault' => ('env' in ref ? 'env' : 'vault');
@@ -142,16 +147,29 @@ async function verdictOf(ops: TargetOperations, t: Target): Promise<Result<'targ
 }
 
 /** The handler table: one implementation of the contract for every transport. */
-export function createHandlers({ store, ops, delivery, history = new RecentHistory(), log }: HandlerDeps): {
+export function createHandlers({ store, ops, delivery, history = new RecentHistory(), log, feedBytes = FEED_BYTES_KEPT }: HandlerDeps): {
   handlers: Handlers;
   disconnect(conn: Connection): void;
 } {
-  const subscriptions = new Map<string, Connection>();
+  /** Each feed subscription's connection, and its first entry (it may read the bytes of entries from then on). */
+  const subscriptions = new Map<string, { conn: Connection; from: number }>();
+  const recent = new RecentPayloadBytes(feedBytes.entries, feedBytes.bytes);
+  let nextEntry = 0;
+  const unsubscribe = (subscription: string): void => {
+    subscriptions.delete(subscription);
+    // No window listens: nothing is kept (the headless agent never pays for the feed).
+    if (subscriptions.size === 0) recent.clear();
+  };
   ops.cycles.on('cycle', (result: CycleResult) => {
     // Only stored targets have a history (a deleted one's late cycle is not kept).
     if (store.target(result.payload.target.id) !== undefined) history.record(result.payload).catch((err: unknown) => log?.(err));
-    const preview = previewOf(result);
-    for (const [subscription, conn] of subscriptions) conn.emit({ subscription, ...preview } satisfies FeedEvent);
+    if (subscriptions.size === 0) return;
+    // The window gets the row only; the text is the payload's once-serialised string (the spool is given the same one).
+    const json = serializePayload(result.payload);
+    const bytes = Buffer.byteLength(json);
+    const entry = feedEntryOf(nextEntry++, result, bytes);
+    recent.keep(entry.entry, json, bytes);
+    for (const [subscription, { conn }] of subscriptions) conn.emit({ subscription, entry } satisfies FeedEvent);
   });
   const recordPolicyChange = (scope: 'workspace' | 'target', before: Policy | undefined, after: Policy | undefined, targetId?: string): void => {
     ops.audit.recordPolicyChange({
@@ -335,13 +353,27 @@ export function createHandlers({ store, ops, delivery, history = new RecentHisto
     },
     'feed.subscribe': async (_p, conn) => {
       const subscription = randomUUID();
-      subscriptions.set(subscription, conn);
+      subscriptions.set(subscription, { conn, from: nextEntry });
       return { subscription };
     },
     'feed.unsubscribe': async ({ subscription }, conn) => {
-      const owned = subscriptions.get(subscription) === conn;
-      if (owned) subscriptions.delete(subscription);
+      const owned = subscriptions.get(subscription)?.conn === conn;
+      if (owned) unsubscribe(subscription);
       return { unsubscribed: owned };
+    },
+    'feed.bytes': async ({ subscription, entry }, conn) => {
+      const sub = subscriptions.get(subscription);
+      // Another window's subscription reads as no subscription at all: whether it exists is not told.
+      if (sub?.conn !== conn) throw new NotFoundError('no live feed subscription with that id on this connection; reopen the Live feed');
+      if (entry < sub.from || entry >= nextEntry) throw new NotFoundError(`entry ${entry} is not an entry of this subscription`);
+      const json = recent.get(entry);
+      if (json === undefined) {
+        const mb = (feedBytes.bytes / (1024 * 1024)).toFixed(1);
+        throw new NotFoundError(
+          `this entry’s payload bytes are no longer kept: the agent keeps those of the newest ${feedBytes.entries} entries (at most ${mb} MB); open a newer entry`,
+        );
+      }
+      return { json };
     },
     'settings.get': async () => settingsView(store.settings, verifiedAt()),
     'destination.testSend': async () => {
@@ -399,7 +431,7 @@ export function createHandlers({ store, ops, delivery, history = new RecentHisto
   return {
     handlers,
     disconnect(conn) {
-      for (const [id, c] of subscriptions) if (c === conn) subscriptions.delete(id);
+      for (const [id, s] of subscriptions) if (s.conn === conn) unsubscribe(id);
     },
   };
 }

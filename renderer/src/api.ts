@@ -3,9 +3,9 @@
  * which the preload script (Electron) or the end-to-end test supplies. Every call
  * and result is defined once, in the agent API contract.
  */
-import { API, type ErrorCode, type FeedEvent, type Method, type Params, type Response, type Result } from '../../contract/api.js';
+import { API, type ErrorCode, type FeedEntry, type FeedEvent, type Method, type Params, type Response, type Result } from '../../contract/api.js';
 
-export type { FeedEvent, Method, Params, Result };
+export type { FeedEntry, FeedEvent, Method, Params, Result };
 
 /** What the preload exposes in the page. Nothing else of Electron or Node is reachable. */
 export interface LogstagBridge {
@@ -75,8 +75,8 @@ export function describeError(err: unknown): string {
 export interface FeedHandlers {
   /** One event of our own subscription. */
   event(e: FeedEvent): void;
-  /** The agent confirmed the subscription. */
-  live(): void;
+  /** The agent confirmed the subscription (feed.bytes asks by its id). */
+  live(subscription: string): void;
   /** Subscribing failed; the message is for the operator. */
   failed(message: string): void;
 }
@@ -108,7 +108,7 @@ export function subscribeFeed(h: FeedHandlers): () => void {
         return;
       }
       subscription = id;
-      h.live();
+      h.live(id);
       for (const e of early) if (e.subscription === id) h.event(e);
       early = [];
     })

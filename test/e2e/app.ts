@@ -46,7 +46,7 @@ export async function serveRenderer(): Promise<{ server: Server; base: string }>
 }
 
 /** The real agent API on a fresh home directory. The vault is never available here. */
-export function agentApi(env: NodeJS.ProcessEnv = {}, delivery?: HandlerDeps['delivery']) {
+export function agentApi(env: NodeJS.ProcessEnv = {}, delivery?: HandlerDeps['delivery'], feedBytes?: HandlerDeps['feedBytes']) {
   const home = mkdtempSync(join(tmpdir(), 'e2e-agent-'));
   const store = new StateStore(home);
   const noVault = () => {
@@ -65,7 +65,13 @@ export function agentApi(env: NodeJS.ProcessEnv = {}, delivery?: HandlerDeps['de
   );
   // As the app wires it: the charts' recent history kept in the home's target-state folder.
   const history = new RecentHistory(targetStateDir(home));
-  const api = createHandlers({ store, ops, history, ...(delivery === undefined ? {} : { delivery }) });
+  const api = createHandlers({
+    store,
+    ops,
+    history,
+    ...(delivery === undefined ? {} : { delivery }),
+    ...(feedBytes === undefined ? {} : { feedBytes }),
+  });
   return { home, store, ops, ledger, history, ...api };
 }
 export type AgentApi = ReturnType<typeof agentApi>;
@@ -88,6 +94,8 @@ export interface AppPage {
   page: Page;
   /** Console errors and warnings, page errors, CSP violations and agent-side internal errors: must stay empty. */
   problems: string[];
+  /** The size (JSON characters) of each feed event sent to the page: what its transport carries per preview. */
+  eventSizes: number[];
 }
 
 export async function openApp(browser: Browser, base: string, api: AgentApi): Promise<AppPage> {
@@ -98,9 +106,12 @@ export async function openApp(browser: Browser, base: string, api: AgentApi): Pr
     if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()}`);
   });
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  const eventSizes: number[] = [];
   const conn: Connection = {
     emit: (event: FeedEvent) => {
-      page.evaluate(`window.__logstagEmit(${JSON.stringify(event)})`).catch(() => {});
+      const text = JSON.stringify(event);
+      eventSizes.push(text.length);
+      page.evaluate(`window.__logstagEmit(${text})`).catch(() => {});
     },
   };
   await page.exposeBinding('__logstagCall', (_source, message: unknown) =>
@@ -111,7 +122,7 @@ export async function openApp(browser: Browser, base: string, api: AgentApi): Pr
   page.on('close', () => api.disconnect(conn));
   await page.goto(`${base}/index.html`);
   await page.getByRole('heading', { name: 'Logstag Agent', level: 1 }).waitFor();
-  return { page, problems };
+  return { page, problems, eventSizes };
 }
 
 /** Saves the whole page, or just one element (a long page is scaled down too far to look at). */
@@ -122,7 +133,11 @@ export async function screenshot(page: Page, name: string, element?: Locator): P
 }
 
 /** Starts the server and Chromium for a spec file; `env()` gives the live handles. */
-export function useApp(): { browser: () => Browser; base: () => string; api: (env?: NodeJS.ProcessEnv, delivery?: HandlerDeps['delivery']) => AgentApi } {
+export function useApp(): {
+  browser: () => Browser;
+  base: () => string;
+  api: (env?: NodeJS.ProcessEnv, delivery?: HandlerDeps['delivery'], feedBytes?: HandlerDeps['feedBytes']) => AgentApi;
+} {
   let browser: Browser | undefined;
   let server: Server | undefined;
   let base = '';
@@ -146,8 +161,8 @@ export function useApp(): { browser: () => Browser; base: () => string; api: (en
       return browser;
     },
     base: () => base,
-    api: (env = {}, delivery) => {
-      const a = agentApi(env, delivery);
+    api: (env = {}, delivery, feedBytes) => {
+      const a = agentApi(env, delivery, feedBytes);
       homes.push(a.home);
       return a;
     },

@@ -74,7 +74,7 @@ describe('policy against the harness PostgreSQL', () => {
   it('preview and shipped payload are byte-identical for the same cycle, and the feed carries the same bytes', async () => {
     const a = agent();
     await a.call('targets.create', { target: target() });
-    await a.call('feed.subscribe', {});
+    const { subscription } = await a.call<{ subscription: string }>('feed.subscribe', {});
     await a.call('policy.set', { id: 'appdb', policy: { client_metadata: 'exclude', identity_metadata: 'redact' } });
 
     const preview = await a.call<Preview>('preview.get', { id: 'appdb' });
@@ -85,8 +85,11 @@ describe('policy against the harness PostgreSQL', () => {
     expect(spooled.records).toHaveLength(1);
     const shippedBytes = spooled.records[0]!.body;
     expect(Buffer.from(serializePayload(preview.payload)).equals(shippedBytes)).toBe(true);
+    // The feed carried the entry only; its bytes, asked for by the subscriber, are the spooled bytes.
     expect(a.events).toHaveLength(1);
-    expect(serializePayload(a.events[0]!.payload)).toBe(shippedBytes.toString('utf8'));
+    expect(a.events[0]!.entry.bytes).toBe(shippedBytes.length);
+    const { json } = await a.call<{ json: string }>('feed.bytes', { subscription, entry: a.events[0]!.entry.entry });
+    expect(json).toBe(shippedBytes.toString('utf8'));
     PayloadV1Schema.parse(JSON.parse(shippedBytes.toString('utf8')));
 
     // The policy applied: client metadata absent (not even selected), users hashed, the annotations say so.

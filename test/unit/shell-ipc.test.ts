@@ -145,9 +145,7 @@ describe('IPC transport', () => {
     await ipcMain.invoke(other, OWN_URL, { method: 'status.get' });
 
     publish('pg-1');
-    expect(subscribed.events()).toEqual([
-      expect.objectContaining({ subscription, payload: expect.objectContaining({ target: expect.objectContaining({ id: 'pg-1' }) }) }),
-    ]);
+    expect(subscribed.events()).toEqual([expect.objectContaining({ subscription, entry: expect.objectContaining({ targetId: 'pg-1' }) })]);
     expect(other.sent).toEqual([]);
 
     // Unsubscribing from another webContents does nothing; from the owner it stops the events.

@@ -1,33 +1,17 @@
 /**
- * The live feed's model, kept free of Svelte so it can be tested alone: payload
- * previews reduced to rows, a bounded buffer (oldest dropped first), filters, and
- * the window of rows a virtualised list renders.
+ * The live feed's model, kept free of Svelte so it can be tested alone: the agent's
+ * feed entries as rows, a bounded buffer (oldest dropped first), filters, and the
+ * window of rows a virtualised list renders.
  */
-import type { FeedEvent } from '../../../contract/api.js';
+import type { FeedEntry, FeedField } from '../../../contract/api.js';
 
 export const FEED_LIMIT = 2_000;
 
-export interface FeedField {
-  signal: string;
-  field: string;
-  /** What the entry shows: the field, or signal.field when another signal of the payload has a field of that name. */
-  label: string;
-  category: string | null;
-  action: 'collect' | 'redact' | 'exclude';
-  /** The value as sent (first row of the signal), shortened; empty for excluded fields. */
-  sample: string;
-}
+export type { FeedField };
 
-export interface FeedRow {
+/** A feed entry as the list holds it: what its row shows of the agent's entry (contract/feed.ts), and its list key. */
+export interface FeedRow extends Omit<FeedEntry, 'charts' | 'sequence'> {
   key: number;
-  targetId: string;
-  target: string;
-  engine: string;
-  collectedAt: string;
-  ok: number;
-  unavailable: number;
-  categories: ReadonlySet<string>;
-  fields: FeedField[];
   /** When the window received it (ms since epoch). */
   receivedAt?: number;
 }
@@ -84,62 +68,24 @@ export function entryDelivery(
   }
 }
 
-const withField = (field: string) => (r: unknown) => r !== null && typeof r === 'object' && field in r;
-
-function sampleOf(value: unknown, field: string): string {
-  let row: unknown = value;
-  if (Array.isArray(value)) row = value.find(withField(field));
-  else if (value !== null && typeof value === 'object' && 'changed' in value && 'added' in value) {
-    // A delta (payload v2) carries its rows in added/changed: the sample is taken from what was sent (not copied).
-    const d = value as { added: unknown[]; changed: unknown[] };
-    row = d.added.find(withField(field)) ?? d.changed.find(withField(field));
-  }
-  if (row === null || typeof row !== 'object') return '';
-  const v = (row as Record<string, unknown>)[field];
-  if (v === undefined || v === null) return '';
-  const text = typeof v === 'string' ? v : JSON.stringify(v);
-  return text.length > 160 ? `${text.slice(0, 157)}…` : text;
-}
-
 /**
- * A preview as a feed row. Runs once for every preview that arrives (thousands a second in a burst), so it
- * walks the signals once and looks for each field's sample in place (a delta's rows are not copied).
+ * An entry as a row: the agent made the entry (the row's fields and samples) once; the window only keys it.
+ * The row keeps only what the list shows (not the charts' readings): the feed holds 2,000 rows, and what each
+ * keeps survives the young generation, which is what a burst of previews pays for in garbage collection.
  */
-export function toRow(key: number, { payload, annotations }: Pick<FeedEvent, 'payload' | 'annotations'>): FeedRow {
-  let ok = 0;
-  // An unchanged signal (payload v2) sent no value, only its fingerprint: none of its fields left.
-  const values = new Map<string, unknown>();
-  for (const s of payload.signals) {
-    if (s.status !== 'ok') continue;
-    ok += 1;
-    if (s.mode !== 'unchanged') values.set(s.id, s.value);
-  }
-  const fields: FeedField[] = [];
-  const categories = new Set<string>();
-  for (const a of annotations) {
-    // A field of a signal that was not read did not leave: it is not listed as collected or redacted.
-    if (a.category === null || !values.has(a.signalId)) continue;
-    categories.add(a.category);
-    const sample = a.action === 'exclude' ? '' : sampleOf(values.get(a.signalId), a.field);
-    fields.push({ signal: a.signalId, field: a.field, label: a.field, category: a.category, action: a.action, sample });
-  }
-  // A name shared by several signals says which signal it comes from (postgres.activity.user_name → activity.user_name).
-  const seen = new Map<string, number>();
-  for (const f of fields) seen.set(f.field, (seen.get(f.field) ?? 0) + 1);
-  for (const f of fields) if ((seen.get(f.field) ?? 0) > 1) f.label = `${f.signal.slice(f.signal.indexOf('.') + 1)}.${f.field}`;
-  // Redacted and excluded first: what the policy changed is what the operator looks for.
-  const rank = { redact: 0, exclude: 1, collect: 2 } as const;
-  fields.sort((x, y) => rank[x.action] - rank[y.action]);
+export function toRow(key: number, e: FeedEntry, receivedAt?: number): FeedRow {
   return {
     key,
-    targetId: payload.target.id,
-    target: payload.target.name,
-    engine: payload.target.engine,
-    collectedAt: payload.collectedAt,
-    ok,
-    unavailable: payload.signals.length - ok,
-    categories,
-    fields,
+    entry: e.entry,
+    targetId: e.targetId,
+    target: e.target,
+    engine: e.engine,
+    collectedAt: e.collectedAt,
+    ok: e.ok,
+    unavailable: e.unavailable,
+    fields: e.fields,
+    bytes: e.bytes,
+    ...(receivedAt === undefined ? {} : { receivedAt }),
   };
 }
 
@@ -171,7 +117,7 @@ export interface FeedFilter {
 
 export function filterRows(rows: readonly FeedRow[], f: FeedFilter): FeedRow[] {
   if (f.target === '' && f.category === '') return rows as FeedRow[];
-  return rows.filter((r) => (f.target === '' || r.targetId === f.target) && (f.category === '' || r.categories.has(f.category)));
+  return rows.filter((r) => (f.target === '' || r.targetId === f.target) && (f.category === '' || r.fields.some((x) => x.category === f.category)));
 }
 
 /** The rows to render for a scroll position: [start, end), with `overscan` rows either side. */

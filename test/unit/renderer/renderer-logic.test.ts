@@ -3,6 +3,7 @@
 // bounded buffer, filters and virtual window.
 import { describe, expect, it } from 'vitest';
 import { FeedBuffer, filterRows, toRow, visibleRange } from '../../../renderer/src/lib/feed-model.js';
+import { feedEntryOf } from '../../../contract/feed.js';
 import { coverage, modeLabel, periodOf } from '../../../renderer/src/lib/preview-model.js';
 import type { Preview } from '../../../contract/api.js';
 import { readinessItems, type PermissionOutcome } from '../../../renderer/src/lib/readiness.js';
@@ -213,27 +214,30 @@ const event = (target: string, i: number) => ({
   ],
 });
 
+/** A cycle as the window gets it: the agent's feed entry (contract/feed.ts), keyed as a row. */
+const rowOf = (key: number, cycle: unknown) => toRow(key, feedEntryOf(key, cycle as Parameters<typeof feedEntryOf>[1], 0));
+
 describe('live feed model', () => {
   it('reduces a preview to a row, policy-changed fields first, with samples', () => {
-    const row = toRow(1, event('a', 0) as never);
+    const row = rowOf(1, event('a', 0) as never);
     expect(row.fields.map((f) => [f.field, f.action, f.sample])).toEqual([
       ['usename', 'redact', 'h:0123456789abcdef'],
       ['query', 'collect', 'SELECT $1'],
     ]);
-    expect([...row.categories].sort()).toEqual(['identity_metadata', 'query_text']);
+    expect([...new Set(row.fields.map((f) => f.category))].sort()).toEqual(['identity_metadata', 'query_text']);
   });
   it('a field name shared by two signals names its signal; a unique one does not', () => {
     const e = event('a', 0);
-    const row = toRow(1, {
+    const row = rowOf(1, {
       payload: { ...e.payload, signals: [...e.payload.signals, { id: 'postgres.blocking', status: 'ok', value: [{ usename: 'h:1' }] }] },
       annotations: [...e.annotations, { signalId: 'postgres.blocking', field: 'usename', category: 'identity_metadata', action: 'redact' }],
-    } as never);
+    });
     expect(row.fields.map((f) => f.label).sort()).toEqual(['blocking.usename', 'query', 's.usename']);
   });
 
   it('keeps only the last N, newest first', () => {
     const b = new FeedBuffer(100);
-    for (let i = 0; i < 5_000; i++) b.push(toRow(i, event(i % 2 ? 'a' : 'b', i) as never));
+    for (let i = 0; i < 5_000; i++) b.push(rowOf(i, event(i % 2 ? 'a' : 'b', i) as never));
     const snap = b.snapshot();
     expect(snap).toHaveLength(100);
     expect(snap[0]?.key).toBe(4_999);
@@ -241,7 +245,7 @@ describe('live feed model', () => {
     expect(b.received).toBe(5_000);
   });
   it('filters by target and category', () => {
-    const rows = [toRow(1, event('a', 1) as never), toRow(2, event('b', 2) as never)];
+    const rows = [rowOf(1, event('a', 1) as never), rowOf(2, event('b', 2) as never)];
     expect(filterRows(rows, { target: 'a', category: '' }).map((r) => r.key)).toEqual([1]);
     expect(filterRows(rows, { target: '', category: 'query_text' })).toHaveLength(2);
     expect(filterRows(rows, { target: '', category: 'client_metadata' })).toHaveLength(0);
@@ -304,7 +308,7 @@ describe('preview and feed of payload v2 (deltas, unchanged, families not due)',
   });
 
   it('the feed lists no field of an unchanged signal (nothing of it left) and samples a delta from what was sent', () => {
-    const row = toRow(1, {
+    const row = rowOf(1, {
       payload,
       annotations: [
         { signalId: 'postgres.query_stats', field: 'query', category: 'query_text', action: 'redact' },
