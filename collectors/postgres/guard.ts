@@ -82,7 +82,6 @@ export const ALLOWED_FIELDS: ReadonlySet<string> = new Set<string>([
   'buffers_written',
   'classid',
   'conflicts',
-  'datid',
   'datname',
   'deadlocks',
   'deptype',
