@@ -61,7 +61,9 @@ const SCHEDULE: Record<string, number | 'interval'> = Object.fromEntries(
     .filter((x) => x !== '')
     .map((kv) => {
       const [family, period] = kv.split('=');
-      if (family === undefined || period === undefined || period === '') throw new RangeError(`--schedule: "${kv}" is not family=seconds or family=interval`);
+      // The agent checks families and periods itself; here only the shape, so a typo fails before ten servers start.
+      if (family === undefined || period === undefined || !(period === 'interval' || /^[1-9]\d*$/.test(period)))
+        throw new RangeError(`--schedule: "${kv}" is not family=seconds or family=interval`);
       return [family, period === 'interval' ? 'interval' : Number(period)];
     }),
 );

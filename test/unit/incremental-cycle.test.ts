@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import type { AuditSink } from '../../collectors/core/audit.js';
 import type { ClosableSession, EngineCollector } from '../../collectors/core/engine.js';
 import { applyShipped, SHIPPED_STATE_KEY, valueDigest } from '../../collectors/core/incremental.js';
-import { type JsonValue, StagedMemory, type TargetMemoryStore } from '../../collectors/core/memory.js';
 import { type OkPayloadSignal, type Payload, PayloadSchema, serializePayload } from '../../collectors/core/payload.js';
 import { DEFAULT_POLICY, resolvePolicy } from '../../collectors/core/policy.js';
 import { type AnySignalSpec, defineSignal, unavailable } from '../../collectors/core/signal.js';
 import { collectCycle } from '../../collectors/cycle.js';
+import { MemStore } from '../helpers/delta-consumer.js';
 import { type Target, TargetSchema } from '../../collectors/target.js';
 
 /*
@@ -111,17 +111,6 @@ function fakeCollector(srv: Server, reads: string[] = []): EngineCollector<Sessi
     checklist: async () => [],
     grantScript: () => '',
   } as EngineCollector<Session, Target>;
-}
-
-class MemStore implements TargetMemoryStore {
-  readonly files = new Map<string, string>();
-  async load(id: string): Promise<StagedMemory> {
-    const f = this.files.get(id);
-    return new StagedMemory(f === undefined ? {} : (JSON.parse(f) as Record<string, JsonValue>));
-  }
-  async commit(id: string, m: StagedMemory): Promise<void> {
-    this.files.set(id, JSON.stringify(m.snapshot()));
-  }
 }
 
 const audit: AuditSink = { record: () => {} };
