@@ -24,10 +24,7 @@ const replication = defineSignal<PgSession, ReplicationRow>({
   requires: ['pg_read_all_stats', 'pg_stat_wal_receiver'],
   shape: 'object',
   read: async (s) => {
-    const [r] = await s.query<{ in_recovery: boolean }>('SELECT pg_is_in_recovery() AS in_recovery');
-    // The WAL receiver's details are masked without pg_read_all_stats; the primary's view needs nothing.
-    if (r?.in_recovery === true) await needsAllStats(s, 'WAL receiver details');
-    return s.query<ReplicationRow>(
+    const rows = await s.query<ReplicationRow>(
       `SELECT CASE WHEN pg_is_in_recovery() THEN 'standby' ELSE 'primary' END AS role,
               (${CURRENT_LSN})::text AS current_lsn,
               pg_last_wal_replay_lsn()::text AS replay_lsn,
@@ -37,6 +34,10 @@ const replication = defineSignal<PgSession, ReplicationRow>({
          FROM (SELECT 1) AS one
          LEFT JOIN pg_stat_wal_receiver w ON true`,
     );
+    // The WAL receiver's details are masked without pg_read_all_stats; the primary's view needs nothing. The role
+    // comes with the one statement (no round trip of its own to ask first); masked details are never shipped.
+    if (rows[0]?.role === 'standby') await needsAllStats(s, 'WAL receiver details');
+    return rows;
   },
   fields: {
     role: null,

@@ -143,17 +143,24 @@ const wal = defineSignal<PgSession, WalRow>({
 
 /** The schema pg_stat_statements is created in, or not_enabled with the fix (as postgres.query_stats says). */
 export async function statementsSchema(s: PgSession): Promise<string> {
-  const [ext] = await s.query<{ schema: string }>(
-    `SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'`,
+  // query_stats and statements_info both need it: asked once per cycle's transaction.
+  const schema = await s.factOfTransaction(
+    'pg_stat_statements schema',
+    async () =>
+      (
+        await s.query<{ schema: string }>(
+          `SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'`,
+        )
+      )[0]?.schema ?? null,
   );
-  if (ext === undefined) {
+  if (schema === null) {
     throw new SignalUnavailable(
       'not_enabled',
       'the pg_stat_statements extension is not created in this database',
       'Add pg_stat_statements to shared_preload_libraries (restart), then: CREATE EXTENSION pg_stat_statements;',
     );
   }
-  return ext.schema;
+  return schema;
 }
 
 interface StatementsInfoRow {

@@ -128,6 +128,8 @@ export class PgSession implements ClosableSession, ReusableSession {
   versionNum = 0;
   /** The current transaction's answer to pg_read_all_stats, from its first statement (undefined: not known). */
   private allStats: { full: boolean; user: string } | undefined;
+  /** Facts about the server asked in the current transaction (factOfTransaction); emptied when it ends. */
+  private readonly txFacts = new Map<string, unknown>();
   private constructor(
     private readonly client: pg.Client,
     private readonly target: Target,
@@ -234,6 +236,7 @@ export class PgSession implements ClosableSession, ReusableSession {
   /** Opens a read-only transaction and verifies it with its first statement; returns server_version_num. */
   private async beginReadOnly(): Promise<number> {
     this.allStats = undefined;
+    this.txFacts.clear();
     await this.control(BEGIN_READ_ONLY);
     const [ro] = await this.query<OpenRow>(PG_OPEN_SQL);
     if (ro?.tx_read_only !== 'on' || ro.default_read_only !== 'on') {
@@ -253,6 +256,22 @@ export class PgSession implements ClosableSession, ReusableSession {
    */
   get readAllStats(): { full: boolean; user: string } | undefined {
     return this.closed || this.lost !== undefined || this.betweenCycles || this.txStatus !== 'T' ? undefined : this.allStats;
+  }
+
+  /**
+   * A fact about the server (where an extension lives, say) asked at most once per
+   * transaction: several signals of one cycle need it, and within one cycle's
+   * transaction it is as fresh as asking again. `ask` runs when the current
+   * verified transaction has not answered it yet; the answer is forgotten when the
+   * transaction ends (the next cycle, or a failed statement's recovery, asks anew).
+   */
+  async factOfTransaction<T>(key: string, ask: () => Promise<T>): Promise<T> {
+    const inVerifiedTx = !this.closed && this.lost === undefined && !this.betweenCycles && this.txStatus === 'T';
+    if (inVerifiedTx && this.txFacts.has(key)) return this.txFacts.get(key) as T;
+    const value = await ask();
+    // Kept only if the transaction that answered is still the current one (a failure in between replaced it).
+    if (inVerifiedTx && !this.closed && this.lost === undefined && this.txStatus === 'T') this.txFacts.set(key, value);
+    return value;
   }
 
   /** Records why the session can no longer be trusted, and closes it: never reused. */
@@ -353,6 +372,7 @@ export class PgSession implements ClosableSession, ReusableSession {
   async endCycle(): Promise<void> {
     if (this.closed || this.lost !== undefined) throw new Error('the PostgreSQL session is closed');
     this.allStats = undefined;
+    this.txFacts.clear();
     try {
       await this.control(ROLLBACK);
     } catch (err) {

@@ -46,6 +46,8 @@ function recorder(versionNum: number, rows: 'empty' | 'one' | 'every_column', se
       if (rows === 'every_column' && /pg_attribute/.test(sql)) return EVERY_COLUMN.map((attname) => ({ attname }));
       return rows === 'empty' ? [] : [anyRow()];
     },
+    // Asks every time: the recorder wants every statement a signal can send, not a transaction's memory.
+    factOfTransaction: <T>(_key: string, ask: () => Promise<T>): Promise<T> => ask(),
     async close() {},
   };
   return fake as unknown as PgSession;

@@ -3,22 +3,14 @@
 // timeout), so reading it with the per-interval counters made every interval pay for it.
 // Witness: the server's own statement log, by this file's application_name.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import type { AgentAuditSink } from '../../collectors/core/audit.js';
 import type { Payload } from '../../collectors/core/payload.js';
-import { RunLoop } from '../../agent/run/run-loop.js';
-import { TargetMemoryStore } from '../../agent/state/target-memory-store.js';
-import { TargetOperations } from '../../agent/target-operations.js';
 import { pgTarget } from '../helpers/pg.js';
+import { loggedStatements, shipUntil } from '../helpers/run-loop-cycles.js';
 
 const pg = inject('pg');
 const version = `0.1.0-slowclock.${randomBytes(4).toString('hex')}`;
 const appName = `logstag-agent/${version}`;
-
-const audit: AgentAuditSink = { record: () => {}, recordPolicyChange: () => {} };
 
 const rowsOf = (p: Payload, id: string): Array<Record<string, unknown>> => {
   const s = p.signals.find((x) => x.id === id);
@@ -28,36 +20,14 @@ const rowsOf = (p: Payload, id: string): Array<Record<string, unknown>> => {
 describe('PostgreSQL database sizes are read on the slow clock, not every interval', () => {
   it('three interval cycles: the counters every cycle, pg_database_size only with the slow families', async () => {
     const user = pg.users.monitor;
-    const ops = new TargetOperations(
-      { id: 'agent-slow', version, host: 'test' },
-      audit,
-      () => {
-        throw new Error('no vault in this test');
-      },
-      { PW: user.password },
-      undefined,
-      // What was shipped when: the schedule is kept in the target's memory, as in the agent.
-      new TargetMemoryStore(join(mkdtempSync(join(tmpdir(), 'lsa-slow-clock-')), 'state')),
-    );
-    const shipped: Payload[] = [];
     // The interval families every second, so three cycles take three seconds; the slow families keep their 10 min.
     const target = pgTarget(pg, user.user, { id: 'pg-slow-clock', intervalSeconds: 10, schedule: { server_stats: 1 } });
-    const loop = new RunLoop({
-      ops,
-      deliver: async (p: Payload) => {
-        shipped.push(p);
-        return { key: `k${shipped.length}` };
-      },
-      policy: () => undefined,
-    });
-    try {
-      loop.plan([{ target, intervalSeconds: 10 }]);
-      const deadline = Date.now() + 30_000;
-      while (shipped.filter((p) => (p.families ?? []).includes('server_stats')).length < 3 && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 100));
-    } finally {
-      await loop.stop(10_000);
-    }
+    const shipped = await shipUntil(
+      { id: 'agent-slow', version },
+      target,
+      { PW: user.password },
+      (all) => all.filter((p) => (p.families ?? []).includes('server_stats')).length >= 3,
+    );
     const interval = shipped.filter((p) => (p.families ?? []).includes('server_stats'));
     expect(interval.length).toBeGreaterThanOrEqual(3);
     // Every interval cycle carries the per-database counters, without a size.
@@ -75,11 +45,8 @@ describe('PostgreSQL database sizes are read on the slow clock, not every interv
       expect(p.signals.some((s) => s.id === 'postgres.database_sizes')).toBe(false);
     }
     // The server's own log: pg_database_size ran once for this agent, however many interval cycles ran.
-    // One entry per log line prefix (a statement's text spans lines).
-    const lines = readFileSync(pg.logFile, 'utf8')
-      .split(/\n(?=\d{4}-\d\d-\d\d )/)
-      .filter((l) => l.includes(` ${appName} `));
-    expect(lines.filter((l) => /statement: |execute /.test(l)).length).toBeGreaterThan(3 * 5);
+    const lines = loggedStatements(pg.logFile, appName);
+    expect(lines.length).toBeGreaterThan(3 * 5);
     expect(lines.filter((l) => /pg_database_size\(/.test(l))).toHaveLength(1);
   });
 });
