@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,7 +39,10 @@ describe('target memory store', () => {
     const again = await new TargetMemoryStore(dir).load('redis-main');
     expect(again.get('redis.slowlog')).toEqual({ runId: 'r', lastId: 41 });
     expect(statSync(store.file('redis-main')).mode & 0o777).toBe(0o600);
-    expect(JSON.parse(readFileSync(store.file('redis-main'), 'utf8'))).toEqual({ version: 1, values: { 'redis.slowlog': { runId: 'r', lastId: 41 } } });
+    // One line of JSON, then the SHA-256 of exactly that line.
+    const [body, digest] = readFileSync(store.file('redis-main'), 'utf8').split('\n');
+    expect(JSON.parse(body!)).toEqual({ version: 2, generation: 1, values: { 'redis.slowlog': { runId: 'r', lastId: 41 } } });
+    expect(digest).toBe(`sha256:${createHash('sha256').update(body!).digest('hex')}`);
   });
 
   it('does not write when nothing changed', async () => {
@@ -58,19 +62,20 @@ describe('target memory store', () => {
 });
 
 describe('target memory store: the commit on the hot path', () => {
-  it('replaces the file whole under a reader that keeps reading, and leaves no temporary file behind', async () => {
+  it('a reader that keeps loading (another store, as another process would) only ever sees whole versions, in order; two files, no temporary one', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'lsa-mem-')), 'target-state');
     const store = new TargetMemoryStore(dir);
     const big = (i: number) => ({ i, rows: Array.from({ length: 500 }, (_, k) => ({ k, text: `row ${k} of commit ${i}` })) });
     let reading = true;
     const seen: number[] = [];
     const reader = (async () => {
+      const other = new TargetMemoryStore(dir);
       while (reading) {
-        try {
-          seen.push((JSON.parse(readFileSync(store.file('t'), 'utf8')) as { values: { s: { i: number } } }).values.s.i);
-        } catch (err) {
-          // Only "not there yet" is acceptable; a half-written file would not parse.
-          expect((err as NodeJS.ErrnoException).code).toBe('ENOENT');
+        const s = (await other.load('t')).get('s') as ReturnType<typeof big> | undefined;
+        if (s !== undefined) {
+          // Every row of the version read belongs to that version: nothing half old, half new.
+          expect(s.rows.every((r) => r.text.endsWith(` of commit ${s.i}`))).toBe(true);
+          seen.push(s.i);
         }
         await new Promise((r) => setImmediate(r));
       }
@@ -84,9 +89,9 @@ describe('target memory store: the commit on the hot path', () => {
     await reader;
     expect(seen.length).toBeGreaterThan(0);
     expect([...seen].sort((a, b) => a - b)).toEqual(seen);
-    expect(readdirSync(dir)).toEqual(['t.json']);
+    expect(readdirSync(dir).sort()).toEqual(['t.1.json', 't.json']);
     expect((await new TargetMemoryStore(dir).load('t')).get('s')).toEqual(big(59));
-    expect(statSync(store.file('t')).mode & 0o777).toBe(0o600);
+    for (const slot of [0, 1] as const) expect(statSync(store.slotFile('t', slot)).mode & 0o777).toBe(0o600);
   });
 
   it('a loaded memory is its own copy: changing it (uncommitted) never changes what the next load sees', async () => {
@@ -119,5 +124,91 @@ describe('target memory store: the commit on the hot path', () => {
     await expect(blocked.commit('u', u)).rejects.toThrow();
     expect(readdirSync(dir).sort()).toEqual(['t.json', 'u.json']);
     expect((await store.load('t')).get('s')).toBe(1);
+  });
+});
+
+describe('target memory store: a write cut short never becomes the state', () => {
+  const committed = async (dir: string, ...values: number[]) => {
+    const store = new TargetMemoryStore(dir);
+    for (const v of values) {
+      const m = await store.load('t');
+      m.set('s', { v, text: `version ${v} `.repeat(50) });
+      await store.commit('t', m);
+    }
+    return store;
+  };
+  /** The text a commit of `v` at `generation` writes (the same serialisation as the store's). */
+  const slotText = (v: number, generation: number) => {
+    const body = JSON.stringify({ version: 2, generation, values: { s: { v, text: `version ${v} `.repeat(50) } } });
+    return `${body}\nsha256:${createHash('sha256').update(body).digest('hex')}\n`;
+  };
+
+  it('a crash in the middle of writing the next version: the load takes the previous one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lsa-mem-'));
+    const store = await committed(dir, 1, 2); // generation 1 in slot 0, generation 2 in slot 1
+    // The third commit goes to slot 0; cut short at every kind of point.
+    const next = slotText(3, 3);
+    for (const cut of [1, 40, next.length / 2, next.length - 70, next.length - 2]) {
+      writeFileSync(store.slotFile('t', 0), next.slice(0, cut));
+      expect((await new TargetMemoryStore(dir).load('t')).get('s')).toMatchObject({ v: 2 });
+    }
+    // Written whole but the old, longer bytes not cut off yet.
+    writeFileSync(store.slotFile('t', 0), `${next}${'x'.repeat(500)}`);
+    expect((await new TargetMemoryStore(dir).load('t')).get('s')).toMatchObject({ v: 2 });
+    // The store that wrote it does not trust its own memory of the slots over the files.
+    expect((await store.load('t')).get('s')).toMatchObject({ v: 2 });
+  });
+
+  it('a slot whose JSON parses but whose digest does not match (a flipped byte) is passed over', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lsa-mem-'));
+    const store = await committed(dir, 1, 2);
+    const text = readFileSync(store.slotFile('t', 1), 'utf8').replace('"v":2', '"v":7');
+    writeFileSync(store.slotFile('t', 1), text);
+    expect((await new TargetMemoryStore(dir).load('t')).get('s')).toMatchObject({ v: 1 });
+  });
+
+  it('both slots damaged: both set aside, the target starts afresh; the next commit is whole again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lsa-mem-'));
+    const store = await committed(dir, 1, 2);
+    writeFileSync(store.slotFile('t', 0), '{"version":2,"generation":1,');
+    writeFileSync(store.slotFile('t', 1), 'garbage\n');
+    const fresh = new TargetMemoryStore(dir);
+    const m = await fresh.load('t');
+    expect(m.snapshot()).toEqual({});
+    expect(readdirSync(dir).filter((f) => f.includes('.damaged-'))).toHaveLength(2);
+    m.set('s', { v: 3 });
+    await fresh.commit('t', m);
+    expect((await new TargetMemoryStore(dir).load('t')).get('s')).toEqual({ v: 3 });
+  });
+
+  it('a file of the earlier format is read, then replaced by the slots without losing a version', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lsa-mem-'));
+    const store = new TargetMemoryStore(dir);
+    writeFileSync(store.file('t'), `${JSON.stringify({ version: 1, values: { s: { v: 0 } } })}\n`, { mode: 0o600 });
+    const m = await store.load('t');
+    expect(m.get('s')).toEqual({ v: 0 });
+    m.set('s', { v: 1 });
+    await store.commit('t', m);
+    // The earlier file is the older version now; the new one went to the other slot.
+    expect((await new TargetMemoryStore(dir).load('t')).get('s')).toEqual({ v: 1 });
+    const n = await store.load('t');
+    n.set('s', { v: 2 });
+    await store.commit('t', n);
+    expect((await new TargetMemoryStore(dir).load('t')).get('s')).toEqual({ v: 2 });
+    expect(readFileSync(store.file('t'), 'utf8')).toContain('"version":2');
+  });
+
+  it('a symbolic link put in place of a slot is not followed: the commit fails, the file it points to is untouched', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lsa-mem-'));
+    const store = await committed(dir, 1); // slot 0 holds generation 1; the next commit writes slot 1
+    const outside = join(mkdtempSync(join(tmpdir(), 'lsa-mem-outside-')), 'victim');
+    writeFileSync(outside, 'do not touch');
+    const { symlinkSync } = await import('node:fs');
+    symlinkSync(outside, store.slotFile('t', 1));
+    const m = await store.load('t');
+    m.set('s', { v: 2 });
+    await expect(store.commit('t', m)).rejects.toThrow();
+    expect(readFileSync(outside, 'utf8')).toBe('do not touch');
+    expect((await new TargetMemoryStore(dir).load('t')).get('s')).toMatchObject({ v: 1 });
   });
 });
