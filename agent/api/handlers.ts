@@ -370,7 +370,7 @@ export function createHandlers({ store, ops, delivery, history = new RecentHisto
       if (json === undefined) {
         const mb = (feedBytes.bytes / (1024 * 1024)).toFixed(1);
         throw new NotFoundError(
-          `this entry’s payload bytes are no longer kept: the agent keeps those of the newest ${feedBytes.entries} entries (at most ${mb} MB); open a newer entry`,
+          `the agent no longer keeps this entry’s payload bytes (it keeps those of the newest ${feedBytes.entries} entries, at most ${mb} MB); open a newer entry`,
         );
       }
       return { json };

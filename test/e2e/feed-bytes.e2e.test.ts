@@ -33,9 +33,7 @@ describe('live feed: the payload’s bytes on demand', () => {
       await open(2);
       await summary.click();
       await entry
-        .getByText(
-          /^The exact bytes cannot be shown: this entry’s payload bytes are no longer kept: the agent keeps those of the newest 2 entries \(at most 32\.0 MB\); open a newer entry$/,
-        )
+        .getByText(/^The agent no longer keeps this entry’s payload bytes \(it keeps those of the newest 2 entries, at most 32\.0 MB\); open a newer entry\.$/)
         .waitFor();
       await expect(entry.getByLabel('Payload JSON, exact bytes').count()).resolves.toBe(0);
       await screenshot(page, 'feed-bytes-gone', entry);
