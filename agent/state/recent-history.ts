@@ -20,7 +20,7 @@ interface Entry {
  * The agent's own recent history per target: the last cycles' payloads (exactly as
  * previewed and shipped, the policy applied), bounded by count and by bytes, so the
  * window can draw its charts again after a reload or an app restart. Kept in memory
- * and, when `dir` is given, in `<dir>/<target>.history.json` (mode 0600, replaced
+ * and, when `dir` is given, in `<dir>/<target>@history.json` (mode 0600, replaced
  * atomically; a file larger than the bound or damaged is ignored, not fatal).
  */
 export class RecentHistory {
@@ -38,7 +38,17 @@ export class RecentHistory {
     this.maxBytes = opts.maxBytes ?? 2 * 1024 * 1024;
   }
 
+  /**
+   * `<target>@history.json`: "@" is not allowed in a target id, so no other target's
+   * files (`<id>.json`, `<id>@1.json`) can have this name. The earlier name,
+   * `<target>.history.json`, was also the memory file of a target called
+   * "<target>.history"; it is read once, when it holds this target's history, and then removed.
+   */
   file(targetId: string): string | undefined {
+    return this.dir === undefined ? undefined : join(this.dir, `${encodeURIComponent(targetId)}@history.json`);
+  }
+
+  private legacyFile(targetId: string): string | undefined {
     return this.dir === undefined ? undefined : join(this.dir, `${encodeURIComponent(targetId)}.history.json`);
   }
 
@@ -54,26 +64,41 @@ export class RecentHistory {
   private async read(targetId: string): Promise<void> {
     const file = this.file(targetId);
     if (file === undefined) return;
+    let entries = await this.readFile(file, targetId);
+    if (entries === 'absent') {
+      // Written by an earlier version: taken only if it is this target's history (another target's memory
+      // file may have that name), and removed once read; the entries are saved under the new name next cycle.
+      const legacy = this.legacyFile(targetId)!;
+      entries = await this.readFile(legacy, targetId);
+      if (entries !== 'absent' && entries !== 'other') await rm(legacy, { force: true }).catch(() => {});
+    }
+    if (entries === 'absent' || entries === 'other') return;
+    // Cycles recorded before the file was read come after the file's.
+    this.byTarget.set(targetId, this.bound([...entries, ...(this.byTarget.get(targetId) ?? [])]));
+  }
+
+  /** A history file's entries of this target; 'absent' (no such file), 'other' (not a history: damaged, or another file). */
+  private async readFile(file: string, targetId: string): Promise<Entry[] | 'absent' | 'other'> {
     let text: string;
     try {
       // Twice the payload bound: room for the JSON around them; anything larger is not one this agent wrote.
       text = (await readBoundedFile(file, { what: `the recent history of target ${targetId}`, maxBytes: 2 * this.maxBytes + 4096 })).toString('utf8');
     } catch (err) {
-      if (err instanceof FileReadError) return;
+      if (err instanceof FileReadError) return err.code === 'ENOENT' ? 'absent' : 'other';
       throw err;
     }
     try {
       const parsed = JSON.parse(text) as { version?: unknown; payloads?: unknown };
-      if (parsed.version !== 1 || !Array.isArray(parsed.payloads)) return;
+      if (parsed.version !== 1 || !Array.isArray(parsed.payloads)) return 'other';
       const entries: Entry[] = [];
       for (const raw of parsed.payloads) {
         const p = PayloadV1Schema.safeParse(raw);
         if (p.success && p.data.target.id === targetId) entries.push({ payload: p.data, bytes: Buffer.byteLength(serializePayload(p.data)) });
       }
-      // Cycles recorded before the file was read come after the file's.
-      this.byTarget.set(targetId, this.bound([...entries, ...(this.byTarget.get(targetId) ?? [])]));
+      return entries;
     } catch {
       // A damaged file: the history starts again (the charts are rebuilt from the next cycles).
+      return 'other';
     }
   }
 
@@ -111,7 +136,12 @@ export class RecentHistory {
     this.loaded.set(targetId, Promise.resolve());
     const file = this.file(targetId);
     if (file !== undefined) {
-      const next = this.writes.then(() => rm(file, { force: true }));
+      const legacy = this.legacyFile(targetId)!;
+      const next = this.writes.then(async () => {
+        await rm(file, { force: true });
+        // The earlier name only when it is this target's history (it may be another target's memory).
+        if (Array.isArray(await this.readFile(legacy, targetId))) await rm(legacy, { force: true });
+      });
       this.writes = next.catch(() => {});
       await next;
     }

@@ -52,9 +52,12 @@ export class TargetMemoryStore implements MemoryStore {
     return this.slotFile(targetId, 0);
   }
 
+  /**
+   * `<id>.json` and `<id>@1.json`. Target ids are file-name safe (collectors/core/target.ts: letters, digits,
+   * ".", "_", "-"), so "@" never occurs in one: no target's slot can be another's ("db" and "db.1").
+   */
   slotFile(targetId: string, slot: Slot): string {
-    // Target ids are already file-name safe (target.ts); encode anyway, it costs nothing.
-    return join(this.dir, `${encodeURIComponent(targetId)}${slot === 0 ? '' : '.1'}.json`);
+    return join(this.dir, `${encodeURIComponent(targetId)}${slot === 0 ? '' : '@1'}.json`);
   }
 
   async load(targetId: string): Promise<StagedMemory> {

@@ -266,7 +266,7 @@ describe('slow-log entries are shipped once', () => {
     expect(slowIds(c5)).toEqual([0, 1]);
     expect(len(c5)).toMatchObject({ cursor: 'server_restarted', missed_entries: 0 });
     // The target's two memory slots (agent/state/target-memory-store.ts), nothing else.
-    expect(readdirSync(join(dir, 'target-state')).sort()).toEqual(['cache.1.json', 'cache.json']);
+    expect(readdirSync(join(dir, 'target-state')).sort()).toEqual(['cache.json', 'cache@1.json']);
   });
 
   it('`run` persists the cursor after the payload is in the spool, so a restarted agent does not ship entries again', async () => {
