@@ -81,41 +81,77 @@ export interface FeedHandlers {
   failed(message: string): void;
 }
 
-/**
- * Subscribes to the live feed and returns the unsubscribe function. Events that
- * arrive before feed.subscribe answers are held until the subscription id is
- * known, then only ours are delivered; disposing before the answer still
- * unsubscribes on the agent side.
- */
-export function subscribeFeed(h: FeedHandlers): () => void {
-  let subscription: string | null = null;
-  let disposed = false;
-  let early: FeedEvent[] = [];
-  let stop: () => void;
+/** The window's one feed subscription, shared by every listener in it (the Live feed, the charts, the dashboard's feed). */
+interface SharedFeed {
+  handlers: Set<FeedHandlers>;
+  subscription: string | null;
+  failed: string | null;
+  early: FeedEvent[];
+  stop: () => void;
+}
+let shared: SharedFeed | null = null;
+
+function openSharedFeed(): SharedFeed {
+  const s: SharedFeed = { handlers: new Set(), subscription: null, failed: null, early: [], stop: () => {} };
+  const deliver = (e: FeedEvent): void => {
+    for (const h of [...s.handlers]) h.event(e);
+  };
   try {
-    stop = onEvent((e) => {
-      if (subscription === null) early.push(e);
-      else if (e.subscription === subscription) h.event(e);
+    s.stop = onEvent((e) => {
+      if (s.subscription === null) s.early.push(e);
+      else if (e.subscription === s.subscription) deliver(e);
     });
   } catch (err) {
-    h.failed(describeError(err));
-    return () => {};
+    s.failed = describeError(err);
+    return s;
   }
   call('feed.subscribe', {})
     .then(({ subscription: id }) => {
-      if (disposed) {
+      if (shared !== s) {
+        // Every listener left before the agent answered.
         void call('feed.unsubscribe', { subscription: id }).catch(() => {});
         return;
       }
-      subscription = id;
-      h.live(id);
-      for (const e of early) if (e.subscription === id) h.event(e);
-      early = [];
+      s.subscription = id;
+      for (const h of [...s.handlers]) h.live(id);
+      const early = s.early;
+      s.early = [];
+      for (const e of early) if (e.subscription === id) deliver(e);
     })
-    .catch((err: unknown) => h.failed(describeError(err)));
+    .catch((err: unknown) => {
+      s.failed = describeError(err);
+      s.stop();
+      for (const h of [...s.handlers]) h.failed(s.failed);
+      // The next listener tries again.
+      if (shared === s) shared = null;
+    });
+  return s;
+}
+
+/**
+ * Listens to the live feed and returns the function that stops listening. A window
+ * holds one subscription however many listeners it has, so the agent sends each
+ * entry to it once: the first listener subscribes, the last one to leave
+ * unsubscribes (also when it leaves before feed.subscribe answered). Events that
+ * arrive before the answer are held until the subscription id is known, then only
+ * ours are delivered. A listener that comes later is told the id (feed.bytes asks
+ * by it) and gets the entries from then on.
+ */
+export function subscribeFeed(h: FeedHandlers): () => void {
+  shared ??= openSharedFeed();
+  const s = shared;
+  if (s.failed !== null) {
+    const message = s.failed;
+    if (shared === s) shared = null;
+    h.failed(message);
+    return () => {};
+  }
+  s.handlers.add(h);
+  if (s.subscription !== null) h.live(s.subscription);
   return () => {
-    disposed = true;
-    stop();
-    if (subscription !== null) void call('feed.unsubscribe', { subscription }).catch(() => {});
+    if (!s.handlers.delete(h) || s.handlers.size > 0) return;
+    if (shared === s) shared = null;
+    s.stop();
+    if (s.subscription !== null) void call('feed.unsubscribe', { subscription: s.subscription }).catch(() => {});
   };
 }
