@@ -130,6 +130,8 @@ export class PgSession implements ClosableSession, ReusableSession {
   private allStats: { full: boolean; user: string } | undefined;
   /** Facts about the server asked in the current transaction (factOfTransaction); emptied when it ends. */
   private readonly txFacts = new Map<string, unknown>();
+  /** Counts the verified transactions this session opened: which one answered a fact. */
+  private txSerial = 0;
   private constructor(
     private readonly client: pg.Client,
     private readonly target: Target,
@@ -237,6 +239,7 @@ export class PgSession implements ClosableSession, ReusableSession {
   private async beginReadOnly(): Promise<number> {
     this.allStats = undefined;
     this.txFacts.clear();
+    this.txSerial++;
     await this.control(BEGIN_READ_ONLY);
     const [ro] = await this.query<OpenRow>(PG_OPEN_SQL);
     if (ro?.tx_read_only !== 'on' || ro.default_read_only !== 'on') {
@@ -266,11 +269,12 @@ export class PgSession implements ClosableSession, ReusableSession {
    * transaction ends (the next cycle, or a failed statement's recovery, asks anew).
    */
   async factOfTransaction<T>(key: string, ask: () => Promise<T>): Promise<T> {
-    const inVerifiedTx = !this.closed && this.lost === undefined && !this.betweenCycles && this.txStatus === 'T';
-    if (inVerifiedTx && this.txFacts.has(key)) return this.txFacts.get(key) as T;
+    const inVerifiedTx = (): boolean => !this.closed && this.lost === undefined && !this.betweenCycles && this.txStatus === 'T';
+    if (inVerifiedTx() && this.txFacts.has(key)) return this.txFacts.get(key) as T;
+    const serial = this.txSerial;
     const value = await ask();
     // Kept only if the transaction that answered is still the current one (a failure in between replaced it).
-    if (inVerifiedTx && !this.closed && this.lost === undefined && this.txStatus === 'T') this.txFacts.set(key, value);
+    if (inVerifiedTx() && this.txSerial === serial) this.txFacts.set(key, value);
     return value;
   }
 
