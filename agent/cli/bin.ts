@@ -8,6 +8,25 @@ if (major < 22 || (major === 22 && minor < 19)) {
   );
   process.exit(2);
 }
+// `run` on Node 22: the agent's AsyncLocalStorage scopes (the safety net's target, the ledger's cycle) are
+// built there on promise hooks, which run on every promise the agent makes; the frame-based implementation,
+// Node 24's default (and so the desktop app's), needs this flag on Node 22. The process replaces itself with
+// the same command plus the flag (same PID, stdio and environment: a service manager sees no difference).
+// About 7 % of the agent's CPU at 1,000 targets (docs/many-targets.md). LOGSTAG_ASYNC_FRAME=0 turns it off.
+const FRAME_FLAG = '--experimental-async-context-frame';
+if (
+  process.argv[2] === 'run' &&
+  major === 22 &&
+  !process.execArgv.includes(FRAME_FLAG) &&
+  process.env['LOGSTAG_ASYNC_FRAME'] !== '0' &&
+  typeof process.execve === 'function'
+) {
+  try {
+    process.execve(process.execPath, [process.execPath, ...process.execArgv, FRAME_FLAG, ...process.argv.slice(1)], process.env);
+  } catch {
+    // Not replaced (e.g. the binary moved since it started): the agent runs as it is, with promise hooks.
+  }
+}
 // `collect` (one cycle, then exit): V8's young generation stays at its initial size instead of growing
 // to 16 MB semi-spaces while a cycle's rows survive scavenge after scavenge; they are promoted at once.
 // On the 30,000-table database that is about 30 MB less peak RSS for no measurable CPU

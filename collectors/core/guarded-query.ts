@@ -26,6 +26,24 @@ export interface GuardedCall<T> {
 
 const round3 = (ms: number): number => Math.round(ms * 1000) / 1000;
 
+/** Collapsed texts by the text as given: sessions send the same few statements every cycle. */
+const collapsed = new Map<string, string>();
+/** Beyond this many distinct texts, new ones are collapsed on every call (never evicted: the map stays small). */
+const COLLAPSED_MAX = 4096;
+
+/**
+ * The statement as the ledger shows it, whitespace collapsed. Remembered per text, so a
+ * statement sent every cycle is collapsed once, and every record of it shares one string.
+ */
+export function ledgerText(statement: string): string {
+  let text = collapsed.get(statement);
+  if (text === undefined) {
+    text = statement.replace(/\s+/g, ' ').trim();
+    if (collapsed.size < COLLAPSED_MAX) collapsed.set(statement, text);
+  }
+  return text;
+}
+
 /**
  * The one guarded, audited door every engine's session uses: the statement is
  * checked with the engine's guard, refused ones are recorded as refused and never
@@ -35,7 +53,7 @@ const round3 = (ms: number): number => Math.round(ms * 1000) / 1000;
  */
 export async function guardedQuery<T>(call: GuardedCall<T>): Promise<T> {
   const started = performance.now();
-  const statement = call.verbatim === true ? call.statement : call.statement.replace(/\s+/g, ' ').trim();
+  const statement = call.verbatim === true ? call.statement : ledgerText(call.statement);
   const record = (outcome: AuditEntry['outcome'], extra: { code?: string; rows?: number }): void =>
     call.audit.record({
       time: new Date().toISOString(),

@@ -28,16 +28,21 @@ const t = setInterval(() => {
 `;
 
 describe('safety net', () => {
-  it('logs an escaped driver fault under its target and keeps the others running', () => {
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
-    expect(r.status).toBe(0);
-    expect(r.stdout.match(/good tick/g)).toHaveLength(5);
-    expect(r.stdout).toContain('done');
-    const lines = r.stderr.trim().split('\n');
-    expect(lines).toEqual([
-      'bad: driver fault outside its cycle (the agent keeps running; the target is retried at its next cycle): The property options.host must be a string without null bytes',
-      'bad: driver fault outside its cycle (the agent keeps running; the target is retried at its next cycle): late rejection',
-    ]);
-    expect(r.stderr).not.toMatch(/\s+at .+:\d+:\d+/);
-  });
+  // Both AsyncLocalStorage implementations: promise hooks (Node 22's default) and the async context
+  // frame (Node 24's default, and what `run` turns on under Node 22: agent/cli/bin.ts).
+  it.each([[[]], [['--experimental-async-context-frame']]])(
+    'logs an escaped driver fault under its target and keeps the others running (node %j)',
+    (flags: string[]) => {
+      const r = spawnSync(process.execPath, [...flags, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+      expect(r.status).toBe(0);
+      expect(r.stdout.match(/good tick/g)).toHaveLength(5);
+      expect(r.stdout).toContain('done');
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toEqual([
+        'bad: driver fault outside its cycle (the agent keeps running; the target is retried at its next cycle): The property options.host must be a string without null bytes',
+        'bad: driver fault outside its cycle (the agent keeps running; the target is retried at its next cycle): late rejection',
+      ]);
+      expect(r.stderr).not.toMatch(/\s+at .+:\d+:\d+/);
+    },
+  );
 });
