@@ -40,6 +40,12 @@ export interface SessionContext {
 
 export interface ClosableSession {
   close(): Promise<void>;
+  /**
+   * The session sends statements without waiting for the previous answer (PostgreSQL's
+   * pipeline): the cycle starts every signal's read at once, and the statements of one
+   * turn of the event loop leave in one write (collectors/core/runner.ts).
+   */
+  readonly pipelined?: boolean;
 }
 
 export const CHECKLIST_STATUSES = ['granted', 'missing', 'not_enabled', 'not_licensed', 'opt_in', 'not_applicable'] as const;

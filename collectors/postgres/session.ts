@@ -105,7 +105,9 @@ interface OpenRow {
  *    verifies transaction_read_only=on; after it PostgreSQL itself refuses to make
  *    the transaction read-write ("must be set before any query"). A signal whose
  *    statement fails rolls the transaction back and the session opens and verifies
- *    a new one, so one signal's error does not abort the others.
+ *    a new one, so one signal's error does not abort the others: a statement that
+ *    was pipelined behind the failed one (refused by the server with 25P02, "current
+ *    transaction is aborted") is sent again in the new transaction.
  * 4. The session watches the protocol itself: every ReadyForQuery must report
  *    "in a transaction block", and PostgreSQL 14+ reports any change of
  *    default_transaction_read_only (ParameterStatus). A session whose read-only
@@ -120,16 +122,29 @@ export class PgSession implements ClosableSession, ReusableSession {
   private txStatus: TxStatus = 'I';
   /** True while the session itself sends transaction control (BEGIN/ROLLBACK). */
   private inControl = false;
-  /** True while a failed statement's transaction is being replaced (no nested recovery). */
-  private recovering = false;
+  /** The replacement of a failed transaction, while it runs; every statement waits for it. */
+  private recovery: Promise<void> | undefined;
+  /** Which transaction (txSerial) the running recovery replaces. */
+  private recoveryOf = 0;
+  /** The socket is corked until the end of this turn of the event loop (statements sent together, one write). */
+  private corked = false;
+  /** Statements sent and not answered yet, and the timer that closes the session if the server falls silent meanwhile. */
+  private outstanding = 0;
+  private silence: NodeJS.Timeout | undefined;
+  /**
+   * Statements are sent without waiting for the previous answer (pg's pipeline mode): the
+   * cycle starts its signals' reads together (collectors/core/runner.ts). The server still
+   * runs them one by one, in order, each in this session's read-only transaction.
+   */
+  readonly pipelined = true;
   /** Between two cycles of a pooled session: no transaction, nothing may run until beginCycle verifies again. */
   private betweenCycles = false;
   /** server_version_num (e.g. 150018), read once at connect: signals pick version-specific SQL with it. */
   versionNum = 0;
   /** The current transaction's answer to pg_read_all_stats, from its first statement (undefined: not known). */
   private allStats: { full: boolean; user: string } | undefined;
-  /** Facts about the server asked in the current transaction (factOfTransaction); emptied when it ends. */
-  private readonly txFacts = new Map<string, unknown>();
+  /** Facts about the server asked in the current transaction (factOfTransaction), as the answers in flight; emptied when it ends. */
+  private readonly txFacts = new Map<string, Promise<unknown>>();
   /** Counts the verified transactions this session opened: which one answered a fact. */
   private txSerial = 0;
   private constructor(
@@ -146,6 +161,8 @@ export class PgSession implements ClosableSession, ReusableSession {
     });
     client.connection.on('readyForQuery', (msg: { status: string }) => {
       this.txStatus = msg.status as TxStatus;
+      // An answer: the server is not silent (statement_timeout bounds each statement's own time).
+      this.silence?.refresh();
       // Outside its own BEGIN/ROLLBACK, the session must always be inside its read-only transaction.
       if (!this.inControl && this.txStatus === 'I') void this.readOnlyLost('the read-only transaction ended outside the session');
     });
@@ -174,10 +191,10 @@ export class PgSession implements ClosableSession, ReusableSession {
         statement_timeout: target.statementTimeoutMs,
         lock_timeout: target.lockTimeoutMs,
         idle_in_transaction_session_timeout: target.statementTimeoutMs * 2,
-        // Client-side backstop if the server stops answering altogether.
-        query_timeout: target.statementTimeoutMs + 2000,
         options: '-c default_transaction_read_only=on',
-      });
+        // Each statement still has its own Sync (its own error, its own ReadyForQuery), but is sent at once.
+        pipeline: true,
+      } as pg.ClientConfig);
       client.on('error', () => {});
       try {
         await client.connect();
@@ -227,7 +244,15 @@ export class PgSession implements ClosableSession, ReusableSession {
           if (sql !== BEGIN_READ_ONLY && sql !== ROLLBACK) throw new ReadOnlyViolation('not a transaction control statement of the session');
         },
         refusedBecause: () => (this.closed ? 'closed' : undefined),
-        send: () => this.client.query(extended(sql)),
+        send: async () => {
+          this.corkTurn();
+          this.awaitAnswer();
+          try {
+            return await this.client.query(extended(sql));
+          } finally {
+            this.answered();
+          }
+        },
         errorCode: (err) => (err as { code?: string }).code ?? 'client',
       });
     } finally {
@@ -241,7 +266,8 @@ export class PgSession implements ClosableSession, ReusableSession {
     this.txFacts.clear();
     this.txSerial++;
     await this.control(BEGIN_READ_ONLY);
-    const [ro] = await this.query<OpenRow>(PG_OPEN_SQL);
+    // Sent as is: a verification that fails is never retried or recovered from (the session closes).
+    const [ro] = await this.send<OpenRow>(PG_OPEN_SQL);
     if (ro?.tx_read_only !== 'on' || ro.default_read_only !== 'on') {
       await this.readOnlyLost(
         ro?.default_read_only !== 'on' ? 'the server did not accept default_transaction_read_only=on' : 'the transaction is not read-only',
@@ -270,12 +296,18 @@ export class PgSession implements ClosableSession, ReusableSession {
    */
   async factOfTransaction<T>(key: string, ask: () => Promise<T>): Promise<T> {
     const inVerifiedTx = (): boolean => !this.closed && this.lost === undefined && !this.betweenCycles && this.txStatus === 'T';
-    if (inVerifiedTx() && this.txFacts.has(key)) return this.txFacts.get(key) as T;
-    const serial = this.txSerial;
-    const value = await ask();
-    // Kept only if the transaction that answered is still the current one (a failure in between replaced it).
-    if (inVerifiedTx() && this.txSerial === serial) this.txFacts.set(key, value);
-    return value;
+    // Signals read together ask together: the second joins the first's question.
+    const known = inVerifiedTx() ? this.txFacts.get(key) : undefined;
+    if (known !== undefined) return known as Promise<T>;
+    const answer = ask();
+    if (inVerifiedTx()) this.txFacts.set(key, answer);
+    try {
+      return await answer;
+    } catch (err) {
+      // Not an answer to keep. (A transaction replaced meanwhile has emptied the map already: the next one asks anew.)
+      if (this.txFacts.get(key) === answer) this.txFacts.delete(key);
+      throw err;
+    }
   }
 
   /** Records why the session can no longer be trusted, and closes it: never reused. */
@@ -300,8 +332,47 @@ export class PgSession implements ClosableSession, ReusableSession {
     return this.lost;
   }
 
-  async query<R extends object>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
-    const rows = await guardedQuery({
+  /** Corks the socket until this turn of the event loop ends: statements sent meanwhile leave in one write. */
+  private corkTurn(): void {
+    const stream = (this.client as unknown as { connection: { stream: { cork?(): void; uncork?(): void } } }).connection.stream;
+    if (this.corked || typeof stream.cork !== 'function' || typeof stream.uncork !== 'function') return;
+    this.corked = true;
+    stream.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      stream.uncork?.();
+    });
+  }
+
+  /**
+   * The client-side backstop if the server stops answering altogether: while statements
+   * are outstanding, every ReadyForQuery restarts the clock, and after statement_timeout
+   * + 2 s without one the connection is cut (every outstanding statement then fails as a
+   * timeout, and the session is closed). Measured from the last answer, not from when a
+   * statement was sent: pipelined statements wait their turn on the server.
+   */
+  private awaitAnswer(): void {
+    this.outstanding++;
+    if (this.silence !== undefined) return;
+    const ms = this.target.statementTimeoutMs + 2000;
+    this.silence = setTimeout(() => {
+      this.silence = undefined;
+      this.closed = true;
+      (this.client as unknown as { connection: { stream: { destroy(err?: Error): void } } }).connection.stream.destroy(
+        new Error(`Query read timeout: no answer from the server for ${ms} ms`),
+      );
+    }, ms);
+  }
+
+  private answered(): void {
+    if (--this.outstanding > 0 || this.silence === undefined) return;
+    clearTimeout(this.silence);
+    this.silence = undefined;
+  }
+
+  /** One statement through the guarded, audited door, as it is: no recovery (query() adds it). */
+  private send<R extends object>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+    return guardedQuery({
       audit: this.ctx.audit,
       targetId: this.target.id,
       engine: 'postgres',
@@ -313,34 +384,67 @@ export class PgSession implements ClosableSession, ReusableSession {
         why === 'read_only_lost'
           ? new ReadOnlyViolation(`the session is closed: ${this.lost ?? why}`)
           : new Error(why === 'closed' ? 'the PostgreSQL session is closed and not queryable' : `the PostgreSQL session is ${why.replace(/_/g, ' ')}`),
-      send: async () => (await this.client.query<R>(extended(sql, params))).rows,
+      send: async () => {
+        this.corkTurn();
+        this.awaitAnswer();
+        try {
+          return (await this.client.query<R>(extended(sql, params))).rows;
+        } finally {
+          this.answered();
+        }
+      },
       rows: (r) => r.length,
       errorCode: (err) => (err as { code?: string }).code ?? 'client',
-    }).catch(async (err: unknown) => {
-      // A statement the server failed aborts the transaction: roll it back and verify a fresh one for the
-      // next signal. (pg rejects on ErrorResponse, before the ReadyForQuery that reports the failed
-      // transaction, so the server's error is the signal, not txStatus; the ROLLBACK queues behind it.)
-      if (err instanceof pg.DatabaseError && !this.closed && this.lost === undefined) {
-        if (this.recovering) {
-          // The verification of a fresh transaction failed itself: no second attempt.
-          await this.close();
-          throw err;
-        }
-        this.recovering = true;
-        try {
-          await this.control(ROLLBACK);
-          await this.beginReadOnly();
-        } catch {
-          // Without a verified read-only transaction the session sends nothing more.
-          await this.close();
-        } finally {
-          this.recovering = false;
-        }
-      }
-      throw err;
     });
-    if (this.lost !== undefined) throw new ReadOnlyViolation(`the session is closed: ${this.lost}`);
-    return rows;
+  }
+
+  /**
+   * Replaces transaction `serial` after a statement in it failed: ROLLBACK, then a new
+   * verified read-only transaction. Once per transaction, however many of its statements
+   * report the failure; without a verified transaction the session closes.
+   */
+  private recoverFrom(serial: number): Promise<void> {
+    if (serial !== this.txSerial || this.closed || this.lost !== undefined) return this.recovery ?? Promise.resolve();
+    if (this.recovery !== undefined && this.recoveryOf === serial) return this.recovery;
+    this.recoveryOf = serial;
+    const recovery: Promise<void> = (async () => {
+      try {
+        await this.control(ROLLBACK);
+        await this.beginReadOnly();
+      } catch {
+        // Without a verified read-only transaction the session sends nothing more.
+        await this.close();
+      }
+    })().finally(() => {
+      if (this.recovery === recovery) this.recovery = undefined;
+    });
+    this.recovery = recovery;
+    return recovery;
+  }
+
+  async query<R extends object>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+    for (let attempt = 0; ; attempt++) {
+      // A failed transaction is replaced before anything else is sent: wait for that (or start it, when the
+      // failure's ReadyForQuery came in before the statement's own error reached its reader).
+      if (this.recovery !== undefined) await this.recovery;
+      else if (this.txStatus === 'E' && !this.closed && this.lost === undefined) await this.recoverFrom(this.txSerial);
+      const serial = this.txSerial;
+      try {
+        const rows = await this.send<R>(sql, params);
+        if (this.lost !== undefined) throw new ReadOnlyViolation(`the session is closed: ${this.lost}`);
+        return rows;
+      } catch (err) {
+        // A statement the server failed aborts its transaction: roll it back and verify a fresh one for the
+        // next signal. (pg rejects on ErrorResponse, before the ReadyForQuery that reports the failed
+        // transaction, so the server's error is the signal, not txStatus.)
+        if (!(err instanceof pg.DatabaseError) || this.closed || this.lost !== undefined) throw err;
+        await this.recoverFrom(serial);
+        // 25P02: not this statement's failure but an earlier one's, pipelined ahead of it in the same
+        // transaction. Sent again in the new one (a bounded number of times: each is a new transaction).
+        if (err.code === '25P02' && attempt < 3 && !this.closed && this.lost === undefined) continue;
+        throw err;
+      }
+    }
   }
 
   get isClosed(): boolean {

@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { TargetConnectError } from '../../collectors/core/engine.js';
 import type { PayloadV1 } from '../../collectors/core/payload.js';
 import { runSignals } from '../../collectors/core/runner.js';
-import { defineSignal } from '../../collectors/core/signal.js';
 import { postgresCatalog } from '../../collectors/postgres/catalog.js';
 import { mapPgSignalError } from '../../collectors/postgres/errors.js';
 import { ReadOnlyViolation } from '../../collectors/postgres/guard.js';
@@ -28,35 +27,47 @@ describe('PostgreSQL faults: each cycle says what happened, never hangs, and the
     await own?.stop();
   });
 
-  it('the server stopping mid-cycle: remaining signals say connection lost; the next cycle recovers', async () => {
+  it('the server stopping mid-cycle: statements still waiting say connection lost; the next cycle recovers', async () => {
     const { ops, ledger } = agentOps(own.users.monitor.password);
     const target = pgTarget(own, own.users.monitor.user);
-    const session = await PgSession.open(target, own.users.monitor.password, { audit: ledger, applicationName: 'logstag-agent/test' });
-    // A pseudo-signal in the middle of the real catalog stops the server, as an outage would.
-    const stopper = defineSignal<PgSession, { stopped: boolean }>({
-      id: 'test.stop_server',
-      family: 'server_stats',
-      description: 'stops the server',
-      requires: [],
-      shape: 'object',
-      read: async () => {
-        await own.stopServer('fast');
-        return [{ stopped: true }];
-      },
-      fields: { stopped: null },
-    });
-    const catalog = [...postgresCatalog.slice(0, 3), stopper, ...postgresCatalog.slice(3)];
+    // The session pipelines a cycle's statements: the server runs them in order. A lock held on the catalog
+    // that only postgres.functions reads stops the queue there (no lock_timeout), and the server goes down
+    // while that statement and every one sent after it are still waiting, as in an outage mid-cycle.
+    const waiting = pgTarget(own, own.users.monitor.user, { lockTimeoutMs: 0, statementTimeoutMs: 30_000 });
+    const locker = await superClient(own);
+    locker.on('error', () => {});
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE pg_catalog.pg_language IN ACCESS EXCLUSIVE MODE');
+    const session = await PgSession.open(waiting, own.users.monitor.password, { audit: ledger, applicationName: 'logstag-agent/test-stop' });
     const started = Date.now();
-    const outcomes = await runSignals(catalog, session, { timeoutMs: 10_000, mapError: mapPgSignalError });
-    await session.close();
-    expect(Date.now() - started).toBeLessThan(10_000);
-    expect(outcomes.slice(0, 3).every((o) => o.result.status === 'ok')).toBe(true);
-    const after = outcomes.slice(4);
-    expect(after.length).toBeGreaterThan(5);
-    for (const o of after) {
-      expect(o.result, o.spec.id).toMatchObject({ status: 'unavailable', reason: 'error' });
-      expect((o.result as { detail: string }).detail).toMatch(/connection lost|not queryable|terminat/i);
+    const reading = runSignals(postgresCatalog, session, { timeoutMs: 10_000, mapError: mapPgSignalError });
+    for (;;) {
+      const { rows } = await locker.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'logstag-agent/test-stop' AND wait_event_type = 'Lock'",
+      );
+      if (rows[0]!.n > 0) break;
+      expect(Date.now() - started).toBeLessThan(10_000);
+      await new Promise((r) => setTimeout(r, 20));
     }
+    await own.stopServer('fast');
+    const outcomes = await reading;
+    await session.close();
+    await locker.end().catch(() => {});
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const byId = new Map(outcomes.map((o) => [o.spec.id, o.result]));
+    // Answered before the queue stopped: the first statements sent ahead of the waiting one (a signal whose
+    // read needs a second statement sent it behind the queue, and lost it with the rest).
+    expect(byId.get('postgres.server')?.status).toBe('ok');
+    expect(outcomes.filter((o) => o.result.status === 'ok').length).toBeGreaterThanOrEqual(5);
+    // The waiting statement and everything sent after it: connection lost, none hanging, none shown as a value.
+    const lost = postgresCatalog.slice(postgresCatalog.findIndex((s) => s.id === 'postgres.functions')).map((s) => s.id);
+    expect(lost.length).toBeGreaterThan(5);
+    for (const id of lost) {
+      expect(byId.get(id), id).toMatchObject({ status: 'unavailable', reason: 'error' });
+      expect((byId.get(id) as { detail: string }).detail).toMatch(/connection lost|not queryable|terminat/i);
+    }
+    // Nothing in between is anything but a value or the same loss.
+    for (const o of outcomes) if (o.result.status === 'unavailable') expect(o.result.detail, o.spec.id).toMatch(/connection lost|not queryable|terminat/i);
     // While it is down, a whole cycle reports the target as unreachable, every signal unavailable.
     const down = await ops.collect(target);
     expect(down.connectError).toBeInstanceOf(TargetConnectError);
