@@ -132,7 +132,22 @@ async function runConcurrently<S>(catalog: readonly AnySignalSpec<S>[], session:
     if (waiting.size === 0) {
       clearTimeout(timer);
       allDone();
-    } else if (timer !== undefined) timer.refresh();
+    } else if (timer !== undefined) arm();
+  };
+  // The progress clock: restarted whenever a read finishes.
+  const arm = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      const late = [...waiting].sort((a, b) => a - b);
+      const first = catalog[late[0]!]!.id;
+      for (const i of late)
+        finish(
+          i,
+          catalog[i]!.id === first
+            ? unavailable('timeout', `no answer within ${opts.timeoutMs} ms`)
+            : unavailable('timeout', `not read: the session was abandoned after ${first} timed out`),
+        );
+    }, opts.timeoutMs);
   };
   for (const [i, spec] of catalog.entries()) {
     const result = notRead(spec as AnySignalSpec<unknown>, policy, opts, undefined);
@@ -154,17 +169,7 @@ async function runConcurrently<S>(catalog: readonly AnySignalSpec<S>[], session:
     );
   }
   if (waiting.size > 0) {
-    timer = setTimeout(() => {
-      const late = [...waiting].sort((a, b) => a - b);
-      const first = catalog[late[0]!]!.id;
-      for (const i of late)
-        finish(
-          i,
-          catalog[i]!.id === first
-            ? unavailable('timeout', `no answer within ${opts.timeoutMs} ms`)
-            : unavailable('timeout', `not read: the session was abandoned after ${first} timed out`),
-        );
-    }, opts.timeoutMs);
+    arm();
     await finished;
   }
   return outcomes as SignalOutcome[];
