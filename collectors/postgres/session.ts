@@ -496,6 +496,16 @@ export class PgSession implements ClosableSession, ReusableSession {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    if (this.outstanding > 0) {
+      // Statements still unanswered (an abandoned cycle, a silent server): a ROLLBACK would queue behind
+      // them, and pg's end() waits for a pipeline to drain. The connection is cut instead; the server
+      // rolls the transaction back itself when it goes.
+      this.closed = true;
+      clearTimeout(this.silence);
+      this.silence = undefined;
+      (this.client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+      return;
+    }
     // Ends the read-only transaction; there is nothing to undo.
     if (this.txStatus !== 'I') await this.control(ROLLBACK).catch(() => {});
     this.closed = true;

@@ -117,6 +117,7 @@ describe('PostgreSQL: a pipelined cycle', () => {
     const { rows } = await su.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [appName]);
     const pid = rows[0]!.pid;
     // The backend stops being scheduled: no answer, no error, the socket open.
+    const stopped = [pid];
     execFileSync('kill', ['-STOP', String(pid)]);
     try {
       const started = Date.now();
@@ -126,9 +127,22 @@ describe('PostgreSQL: a pipelined cycle', () => {
       expect(elapsed).toBeLessThan(8_000);
       for (const o of outcomes) expect(o.result, o.spec.id).toMatchObject({ status: 'unavailable', reason: 'timeout' });
       expect(session.isClosed).toBe(true);
+      // Closing a session whose statements are still unanswered (an abandoned cycle) does not wait for them.
+      const again = await PgSession.open(pgTarget(pg, user.user, { statementTimeoutMs: 1000 }), user.password, { audit, applicationName: `${appName}-2` });
+      const { rows: rows2 } = await su.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [`${appName}-2`]);
+      stopped.push(rows2[0]!.pid);
+      execFileSync('kill', ['-STOP', String(rows2[0]!.pid)]);
+      const reading = runSignals(postgresCatalog, again, { timeoutMs: 60_000, mapError: mapPgSignalError });
+      await new Promise((r) => setTimeout(r, 100));
+      const closing = Date.now();
+      await again.close();
+      expect(Date.now() - closing).toBeLessThan(500);
+      expect((await reading).every((o) => o.result.status === 'unavailable')).toBe(true);
     } finally {
-      execFileSync('kill', ['-CONT', String(pid)]);
-      await su.query('SELECT pg_terminate_backend($1)', [pid]).catch(() => {});
+      for (const p of stopped) {
+        execFileSync('kill', ['-CONT', String(p)]);
+        await su.query('SELECT pg_terminate_backend($1)', [p]).catch(() => {});
+      }
       await su.end();
       await session.close();
     }
