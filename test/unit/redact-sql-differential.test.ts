@@ -105,7 +105,9 @@ describe('normalizeSql against PostgreSQL’s own scanner (libpg-query scanSync)
             const bytes = Buffer.from(sql, 'utf8').subarray(tok.start, tok.end).toString('utf8');
             if (LITERAL_TYPES.has(tok.tokenType)) {
               literals++;
-              expect(bytes, `literal token ${bytes} holds a canary`).toMatch(CANARY);
+              // An empty string constant carries nothing. The scanner makes one where a bit string is continued
+              // across a newline: X'A' then '0''' reads as X'A' '0' (the continuation, where '' is no escape), then ''.
+              if (bytes !== "''") expect(bytes, `literal token ${bytes} holds a canary`).toMatch(CANARY);
             } else if (!COMMENT_NAMES.has(tok.tokenName)) {
               expect(bytes, `non-literal token ${bytes} in ${JSON.stringify(sql)}`).not.toMatch(CANARY);
             }
@@ -115,7 +117,8 @@ describe('normalizeSql against PostgreSQL’s own scanner (libpg-query scanSync)
           expect(out, `canary left from ${JSON.stringify(sql)}`).not.toMatch(CANARY);
         },
       ),
-      { numRuns: 1500 },
+      // The counterexample a run found (seed -910486232), kept as a fixed case.
+      { numRuns: 1500, examples: [["X'A'\n'0''' 1.5e1_1 "]] },
     );
     expect(literals).toBeGreaterThan(3000);
   });
