@@ -244,15 +244,7 @@ export class PgSession implements ClosableSession, ReusableSession {
           if (sql !== BEGIN_READ_ONLY && sql !== ROLLBACK) throw new ReadOnlyViolation('not a transaction control statement of the session');
         },
         refusedBecause: () => (this.closed ? 'closed' : undefined),
-        send: async () => {
-          this.corkTurn();
-          this.awaitAnswer();
-          try {
-            return await this.client.query(extended(sql));
-          } finally {
-            this.answered();
-          }
-        },
+        send: () => this.roundTrip(extended(sql)),
         errorCode: (err) => (err as { code?: string }).code ?? 'client',
       });
     } finally {
@@ -332,9 +324,25 @@ export class PgSession implements ClosableSession, ReusableSession {
     return this.lost;
   }
 
+  /** The driver's socket (pg keeps it on its connection; not in its types). */
+  private get socket(): { cork?(): void; uncork?(): void; destroy(err?: Error): void } {
+    return (this.client as unknown as { connection: { stream: { cork?(): void; uncork?(): void; destroy(err?: Error): void } } }).connection.stream;
+  }
+
+  /** Every statement the session sends: in the socket's current burst, counted as outstanding until answered. */
+  private async roundTrip<R extends object = object>(config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
+    this.corkTurn();
+    this.awaitAnswer();
+    try {
+      return await this.client.query<R>(config);
+    } finally {
+      this.answered();
+    }
+  }
+
   /** Corks the socket until this turn of the event loop ends: statements sent meanwhile leave in one write. */
   private corkTurn(): void {
-    const stream = (this.client as unknown as { connection: { stream: { cork?(): void; uncork?(): void } } }).connection.stream;
+    const stream = this.socket;
     if (this.corked || typeof stream.cork !== 'function' || typeof stream.uncork !== 'function') return;
     this.corked = true;
     stream.cork();
@@ -358,9 +366,7 @@ export class PgSession implements ClosableSession, ReusableSession {
     this.silence = setTimeout(() => {
       this.silence = undefined;
       this.closed = true;
-      (this.client as unknown as { connection: { stream: { destroy(err?: Error): void } } }).connection.stream.destroy(
-        new Error(`Query read timeout: no answer from the server for ${ms} ms`),
-      );
+      this.socket.destroy(new Error(`Query read timeout: no answer from the server for ${ms} ms`));
     }, ms);
   }
 
@@ -384,15 +390,7 @@ export class PgSession implements ClosableSession, ReusableSession {
         why === 'read_only_lost'
           ? new ReadOnlyViolation(`the session is closed: ${this.lost ?? why}`)
           : new Error(why === 'closed' ? 'the PostgreSQL session is closed and not queryable' : `the PostgreSQL session is ${why.replace(/_/g, ' ')}`),
-      send: async () => {
-        this.corkTurn();
-        this.awaitAnswer();
-        try {
-          return (await this.client.query<R>(extended(sql, params))).rows;
-        } finally {
-          this.answered();
-        }
-      },
+      send: async () => (await this.roundTrip<R>(extended(sql, params))).rows,
       rows: (r) => r.length,
       errorCode: (err) => (err as { code?: string }).code ?? 'client',
     });
@@ -503,7 +501,7 @@ export class PgSession implements ClosableSession, ReusableSession {
       this.closed = true;
       clearTimeout(this.silence);
       this.silence = undefined;
-      (this.client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+      this.socket.destroy();
       return;
     }
     // Ends the read-only transaction; there is nothing to undo.

@@ -15,6 +15,28 @@ export async function superClient(info: PgConnectionInfo, database = info.databa
   return c;
 }
 
+/** A new, empty database on the cluster (dropped first if a run left it), and how to drop it again. */
+export async function freshDatabase<I extends PgConnectionInfo>(info: I, name: string): Promise<{ db: I; drop(): Promise<void> }> {
+  const su = await superClient(info, 'postgres');
+  try {
+    await su.query(`DROP DATABASE IF EXISTS ${name}`);
+    await su.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await su.end();
+  }
+  return {
+    db: { ...info, database: name },
+    drop: async () => {
+      const c = await superClient(info, 'postgres');
+      try {
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
 export function pgTarget(
   info: Pick<PgConnectionInfo, 'host' | 'port' | 'database'>,
   user: string,

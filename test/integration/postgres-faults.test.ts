@@ -11,7 +11,7 @@ import { mapPgSignalError } from '../../collectors/postgres/errors.js';
 import { ReadOnlyViolation } from '../../collectors/postgres/guard.js';
 import { PgSession } from '../../collectors/postgres/session.js';
 import { startPostgres, type PgHarness } from '../harness/postgres.js';
-import { agentOps, pgTarget, superClient } from '../helpers/pg.js';
+import { agentOps, freshDatabase, pgTarget, superClient } from '../helpers/pg.js';
 import { readStatements } from '../../agent/audit/reader.js';
 
 const shared = inject('pg');
@@ -167,12 +167,8 @@ describe('PostgreSQL faults on the shared cluster (private database and roles)',
   });
 
   it('lock waits hit lock_timeout, and with lock_timeout off statement_timeout fires; the rest of the cycle is read', async () => {
-    const su = await superClient(shared, 'postgres');
-    await su.query('DROP DATABASE IF EXISTS faultdb');
-    await su.query('CREATE DATABASE faultdb');
-    await su.end();
-    const db = { ...shared, database: 'faultdb' };
-    const locker = await superClient(shared, 'faultdb');
+    const { db, drop } = await freshDatabase(shared, 'faultdb');
+    const locker = await superClient(db);
     try {
       await locker.query('CREATE TABLE busy (id int PRIMARY KEY)');
       await locker.query('BEGIN');
@@ -205,9 +201,7 @@ describe('PostgreSQL faults on the shared cluster (private database and roles)',
       expect(signal(after, 'postgres.functions').status).toBe('ok');
     } finally {
       await locker.end();
-      const cleanup = await superClient(shared, 'postgres');
-      await cleanup.query('DROP DATABASE IF EXISTS faultdb WITH (FORCE)');
-      await cleanup.end();
+      await drop();
     }
   });
 

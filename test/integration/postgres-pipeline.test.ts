@@ -14,7 +14,7 @@ import { runSignals } from '../../collectors/core/runner.js';
 import { postgresCatalog } from '../../collectors/postgres/catalog.js';
 import { mapPgSignalError } from '../../collectors/postgres/errors.js';
 import { PgSession } from '../../collectors/postgres/session.js';
-import { pgTarget, superClient } from '../helpers/pg.js';
+import { freshDatabase, pgTarget, superClient } from '../helpers/pg.js';
 
 const pg = inject('pg');
 
@@ -59,14 +59,11 @@ describe('PostgreSQL: a pipelined cycle', () => {
   });
 
   it('a statement failing mid-pipeline costs only its signal: the ones refused behind it are sent again in a new verified transaction', async () => {
-    const su = await superClient(pg, 'postgres');
-    await su.query('DROP DATABASE IF EXISTS pipelinedb');
-    await su.query('CREATE DATABASE pipelinedb');
-    await su.end();
-    const locker = await superClient(pg, 'pipelinedb');
+    const { db, drop } = await freshDatabase(pg, 'pipelinedb');
+    const locker = await superClient(db);
     const audit = recorder();
     const user = pg.users.monitor;
-    const session = await PgSession.open(pgTarget({ ...pg, database: 'pipelinedb' }, user.user, { lockTimeoutMs: 300 }), user.password, {
+    const session = await PgSession.open(pgTarget(db, user.user, { lockTimeoutMs: 300 }), user.password, {
       audit,
       applicationName: 'logstag-agent/test-pipeline',
     });
@@ -102,9 +99,7 @@ describe('PostgreSQL: a pipelined cycle', () => {
     } finally {
       await session.close();
       await locker.end();
-      const cleanup = await superClient(pg, 'postgres');
-      await cleanup.query('DROP DATABASE IF EXISTS pipelinedb WITH (FORCE)');
-      await cleanup.end();
+      await drop();
     }
   });
 
