@@ -16,6 +16,13 @@ const LOADERS: Record<Engine, () => Promise<AnyCollector>> = {
   oracle: async () => (await import('./oracle/index.js')).oracleCollector as unknown as AnyCollector,
 };
 
-export function collectorFor(engine: Engine): Promise<AnyCollector> {
-  return LOADERS[engine]();
+const loaded = new Map<Engine, AnyCollector>();
+
+/** The engine's collector; after its first load, without going through the module loader again (every cycle asks). */
+export async function collectorFor(engine: Engine): Promise<AnyCollector> {
+  const known = loaded.get(engine);
+  if (known !== undefined) return known;
+  const collector = await LOADERS[engine]();
+  loaded.set(engine, collector);
+  return collector;
 }

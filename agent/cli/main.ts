@@ -6,6 +6,7 @@ import { AuditLedger, ledgerOptionsFromEnv } from '../audit/ledger.js';
 import { parseWhen, viewLedger } from '../audit/viewer.js';
 import { describeSchedule, tickSeconds } from '../../collectors/core/schedule.js';
 import { TargetMemoryStore } from '../state/target-memory-store.js';
+import { LineBatch } from './line-batch.js';
 import { agentHome, auditDir, targetStateDir } from '../config/paths.js';
 import { describeDestination } from '../../contract/destination.js';
 import { defaultSpoolDir, loadRunConfig } from '../config/run-config.js';
@@ -215,7 +216,15 @@ async function runCommand(file: string, io: Io, signal: AbortSignal): Promise<nu
   // Loaded only by the commands that deliver: the HTTP stack stays out of check/collect/grants.
   const { openDeliveryFromSettings, spoolDirOf } = await import('../delivery/from-settings.js');
   const settings = { agent, home, destination: cfg.destination, spool: { dir: cfg.spoolDir, maxBytes: cfg.spoolMaxBytes } };
-  const delivery = await openDeliveryFromSettings({ ...settings, vault: ops.vault, env: io.env, log: (line) => io.err(line), onUnresolved: 'throw' });
+  // The per-cycle lines, written together at most 100 ms later; every other line of the run flushes them first.
+  const cycleLines = new LineBatch((text) => io.err(text));
+  const flushOnExit = (): void => cycleLines.flush();
+  process.once('exit', flushOnExit);
+  const logLine = (line: string): void => {
+    cycleLines.flush();
+    io.err(line);
+  };
+  const delivery = await openDeliveryFromSettings({ ...settings, vault: ops.vault, env: io.env, log: logLine, onUnresolved: 'throw' });
   const spoolDir = spoolDirOf(settings);
   // The same loop the desktop app runs: per-cycle timeout, problems, cursors committed after the spool.
   const loop = new RunLoop({
@@ -226,18 +235,18 @@ async function runCommand(file: string, io: Io, signal: AbortSignal): Promise<nu
     maxConcurrency: cfg.maxConcurrency,
     ...(cfg.cycleTimeoutSeconds === undefined ? {} : { cycleTimeoutMs: () => cfg.cycleTimeoutSeconds! * 1000 }),
     sessions: cfg.sessions.reuse ? { maxOpen: cfg.sessions.maxOpen, idleMs: cfg.sessions.idleSeconds * 1000 } : false,
-    log: (err) => io.err(`internal error: ${oneLine(err instanceof Error ? err.message : err)}`),
+    log: (err) => logLine(`internal error: ${oneLine(err instanceof Error ? err.message : err)}`),
   });
   // Per-target status for `status` (no listener): a file next to the spool, written after every cycle.
   const recorder = new TargetStatusRecorder(targetStatusFile(spoolDir), { config: file, targets: cfg.targets });
   await recorder.start();
   loop.on('cycle', (r) => {
     recorder.record(r, loop.scheduleOf(r.id));
-    io.err(cycleLine(r, loop.problemOf(r.id)));
+    cycleLines.add(cycleLine(r, loop.problemOf(r.id)));
   });
   loop.on('skip', (id, why) => {
     recorder.noteSchedule(id, loop.scheduleOf(id));
-    io.err(`${id}: cycle skipped (${why === 'still_running' ? 'the previous cycle is still running' : 'paused'})`);
+    cycleLines.add(`${id}: cycle skipped (${why === 'still_running' ? 'the previous cycle is still running' : 'paused'})`);
   });
   const where =
     cfg.destination === null
@@ -246,11 +255,22 @@ async function runCommand(file: string, io: Io, signal: AbortSignal): Promise<nu
   io.err(`collecting ${cfg.targets.length} target(s); payloads go to ${where}; stop with Ctrl-C`);
   loop.plan(cfg.targets);
   await new Promise<void>((r) => (signal.aborted ? r() : signal.addEventListener('abort', () => r(), { once: true })));
+  cycleLines.flush();
   io.err(`stopping: finishing the cycles in flight (at most ${STOP_GRACE_SECONDS} s)`);
-  if (!(await loop.stop(STOP_GRACE_SECONDS * 1000))) io.err('stopping: cycles still running were abandoned; they are collected again at the next start');
+  const finished = await loop.stop(STOP_GRACE_SECONDS * 1000);
+  cycleLines.flush();
+  if (!finished) io.err('stopping: cycles still running were abandoned; they are collected again at the next start');
+  // Makes the targets' state durable, so the next start goes on with deltas (without it: full values once).
+  await ops.memory
+    ?.close()
+    .catch((err: unknown) =>
+      io.err(`stopping: the targets' state was not made durable (${oneLine(err instanceof Error ? err.message : err)}); the next start ships full values once`),
+    );
   if (cfg.destination !== null) io.err(`stopping: delivering the spool (at most ${cfg.flushTimeoutSeconds} s)`);
   const { remaining } = await delivery.shutdown(cfg.flushTimeoutSeconds * 1000);
   await recorder.stop();
+  cycleLines.flush();
+  process.off('exit', flushOnExit);
   io.err(remaining === 0 ? 'stopped; the spool is empty' : `stopped; ${remaining} payload(s) wait in the spool for the next start`);
   return EXIT.ok;
 }

@@ -4,6 +4,7 @@ import { type FileHandle, mkdir, open, readdir, readFile, rename, unlink } from 
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import writeFileAtomic from 'write-file-atomic';
+import { syncDir } from '../state/durable-fs.js';
 
 /**
  * The durable spool: every payload is written here, and fsynced, before any send.
@@ -206,17 +207,6 @@ export function parseRecord(buf: Buffer, pos: number): Parsed | 'short' | 'bad' 
   const seq = Number(buf.readBigUInt64LE(pos + 12));
   const spooledAt = Number(buf.readBigUInt64LE(pos + 20));
   return { seq, spooledAt, body: buf.subarray(pos + RECORD_HEADER_BYTES, end), end };
-}
-
-/** fsync of a directory makes a file creation, rename or removal durable (a no-op where unsupported). */
-async function syncDir(dir: string): Promise<void> {
-  if (process.platform === 'win32') return;
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 /** Whether a process with this pid exists (EPERM: it does, owned by someone else). */

@@ -1,49 +1,100 @@
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fdatasync, ftruncateSync, openSync, writeSync } from 'node:fs';
-import { mkdir, rename } from 'node:fs/promises';
+import { closeSync, constants, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { mkdir, open, rename } from 'node:fs/promises';
+import writeFileAtomic from 'write-file-atomic';
+import { syncDir } from './durable-fs.js';
 import { FileReadError, readBoundedFileSync } from '../../collectors/core/bounded-read.js';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { type JsonValue, StagedMemory, type TargetMemoryStore as MemoryStore } from '../../collectors/core/memory.js';
 
 type Slot = 0 | 1;
 
-/** One slot's content, checked: its generation and values. */
+/** One slot's content, checked: its generation, the writer epoch that wrote it, and its values. */
 interface Version {
   slot: Slot;
   generation: number;
+  /** The writer epoch (see WriterRecord) that wrote it; 0 for the earlier formats, which were fsynced on every commit. */
+  epoch: number;
   values: Record<string, JsonValue>;
 }
 
+/**
+ * `@writer.json`: which store instance (process) writes the slots now, and whether the
+ * last one stopped cleanly. Written whole (temporary file, fsync, rename, directory fsync).
+ */
+interface WriterRecord {
+  /** The epoch of the latest writer: a number above every earlier writer's. */
+  epoch: number;
+  /** True from that writer's first commit until its close() made every slot it wrote durable. */
+  open: boolean;
+  /** Slots written in an epoch below this are doubted (a writer before it did not close). */
+  doubtBelow: number;
+}
+
+/** The slot holding a target's newest version, its generation, and whether that version is doubted, as this store last saw them. */
+interface Known {
+  slot: Slot;
+  generation: number;
+  mayBeStale: boolean;
+}
+
 const MAX_BYTES = 4 * 1024 * 1024;
-const DIGEST_PREFIX = 'sha256:';
-const digestOf = (body: string): string => createHash('sha256').update(body).digest('hex');
+const CRC_PREFIX = 'crc32:';
+const NL = 0x0a;
+// "@" never occurs in a target id (collectors/core/target.ts), so no target's slot can be this file.
+const WRITER_FILE = '@writer.json';
+/** CRC-32 of a slot's JSON line, as 8 hex digits: what tells a whole slot from one cut short or altered. */
+const crcOf = (body: Uint8Array): string => crc32(body).toString(16).padStart(8, '0');
 
 /**
  * Where collectors' per-target state lives between cycles and agent restarts, and
- * how a cycle's changes become durable without a new file per cycle.
+ * how a cycle's changes are kept without a new file per cycle.
  *
  * Each target has two slot files (mode 0600), written in turn: a commit overwrites
- * the slot that does NOT hold the newest version, in place, and fsyncs it. Each slot
- * holds one line of JSON (`{"version":2,"generation":G,"values":…}`) and a second
- * line with the SHA-256 of the first. A load takes the slot with the highest
- * generation whose digest matches, so a write cut short (a crash, a full disk, a
- * power cut before the fsync finished) leaves the previous version in the other
- * slot, and a half-written slot is never mistaken for state. That is the guarantee
- * the former write-a-new-file-and-rename gave, without creating and renaming a file
- * (and updating the directory) on every cycle of every target: at 1,000 targets that
- * was the agent's costliest file work (docs/many-targets.md).
+ * the slot that does NOT hold the newest version, in place. Each slot holds one line
+ * of JSON (`{"version":3,"generation":G,"epoch":E,"values":…}`) and a second line
+ * with the CRC-32 of the first (`crc32:` and 8 hex digits, as the spool checks its records). A load takes the slot with the highest generation
+ * whose CRC-32 matches, so a write cut short (a killed process, a full disk) leaves
+ * the previous version in the other slot, and a half-written slot is never mistaken
+ * for state.
+ *
+ * Durability, and what a power cut can do. A commit is not fsynced: a killed agent
+ * loses nothing (its writes are in the kernel's page cache), and at 1,000 targets an
+ * fdatasync per cycle was the largest file cost left (docs/many-targets.md). What a
+ * power cut can do is lose the latest writes, so the state on disk is older than what
+ * was shipped: a delta built on it would not apply to what the consumer holds. So
+ * staleness is detected, not prevented:
+ * - a writer's first commit raises its epoch in `@writer.json` and marks it open
+ *   (durably, before any slot of that epoch is written); every slot records its epoch;
+ * - close() (a clean stop) fsyncs every slot the writer wrote, then marks the epoch closed;
+ * - a writer that finds the previous epoch still open (it crashed, was killed, or lost
+ *   power) doubts every slot of an earlier epoch; a store doubts every slot but its own
+ *   while another writer's epoch is open (running now, or stopped without closing), and
+ *   when it finds no `@writer.json` or a damaged one.
+ * A doubted state loads with `mayBeStale`: its values are kept (cursors re-read, so
+ * duplicates, never gaps), but the next payload ships every signal full instead of a
+ * delta against it (collectors/core/incremental.ts). The slot it then writes is of
+ * the new epoch and trusted.
  *
  * The store remembers which slot it last wrote or read for each target, so a load
- * normally reads one file; any doubt (a digest or generation that is not what it
+ * normally reads one file; any doubt (a check or generation that is not what it
  * wrote, another process writing the same home) reads both. A cycle works on a
  * staged copy; the caller commits it only once the cycle's payload is safely stored,
- * so an entry that never left the machine is read again (at-least-once, never lost).
- * A file of the earlier format (one `<id>.json`, replaced whole by rename) is read as
- * generation 0 and replaced by the slots on the next commit.
+ * so an entry that never left the machine is read again (at-least-once, never lost). A file of the earlier formats
+ * (one `<id>.json` replaced whole by rename; slots of version 2, fsynced per commit)
+ * is read as epoch 0 and replaced by the slots on the next commit.
  */
 export class TargetMemoryStore implements MemoryStore {
-  /** The slot holding each target's newest version, and its generation, as this store last saw it. */
-  private readonly newest = new Map<string, { slot: Slot; generation: number }>();
+  private readonly newest = new Map<string, Known>();
+  /** @writer.json as last read or written ('damaged': present but not a whole record). */
+  private writer: WriterRecord | 'damaged' | undefined | null = null;
+  /** This store's epoch while it writes (after its first commit, until close()). */
+  private epoch: number | undefined;
+  private opening: Promise<number> | undefined;
+  /** Slot files written in this epoch, not yet fsynced. */
+  private readonly unsynced = new Set<string>();
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(readonly dir: string) {}
 
@@ -63,21 +114,22 @@ export class TargetMemoryStore implements MemoryStore {
   async load(targetId: string): Promise<StagedMemory> {
     const known = this.newest.get(targetId);
     if (known !== undefined) {
-      const v = await this.readSlot(targetId, known.slot);
-      // What this store wrote last, intact: the one read needed.
-      if (v !== undefined && v !== 'damaged' && v.generation === known.generation) return StagedMemory.adopt(v.values);
+      const v = this.readSlot(targetId, known.slot);
+      // What this store wrote or read last, intact: the one read needed.
+      if (v !== undefined && v !== 'damaged' && v.generation === known.generation) return StagedMemory.adopt(v.values, known.mayBeStale);
     }
     // A slot read while another store (another process on this home) writes it reads as damaged; that
     // writer finishes within milliseconds, so "nothing whole" is believed only when it lasts.
     let slots: Array<Version | 'damaged' | undefined> = [];
     for (let attempt = 0; attempt < 5; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, 20));
-      slots = await Promise.all([this.readSlot(targetId, 0), this.readSlot(targetId, 1)]);
+      slots = [this.readSlot(targetId, 0), this.readSlot(targetId, 1)];
       const best = slots.filter((v): v is Version => v !== undefined && v !== 'damaged').sort((x, y) => y.generation - x.generation)[0];
       if (best !== undefined) {
-        this.newest.set(targetId, { slot: best.slot, generation: best.generation });
+        const mayBeStale = !this.trusts(best.epoch);
+        this.newest.set(targetId, { slot: best.slot, generation: best.generation, mayBeStale });
         // Parsed from the file just now and referenced nowhere else: adopted without a copy.
-        return StagedMemory.adopt(best.values);
+        return StagedMemory.adopt(best.values, mayBeStale);
       }
       if (!slots.includes('damaged')) break;
     }
@@ -94,80 +146,192 @@ export class TargetMemoryStore implements MemoryStore {
 
   async commit(targetId: string, memory: StagedMemory): Promise<void> {
     if (!memory.dirty) return;
-    if (!this.dirReady) {
-      await mkdir(this.dir, { recursive: true, mode: 0o700 });
-      this.dirReady = true;
+    const done = this.write(targetId, memory);
+    this.inFlight.add(done);
+    try {
+      await done;
+    } finally {
+      this.inFlight.delete(done);
     }
+  }
+
+  private async write(targetId: string, memory: StagedMemory): Promise<void> {
+    const epoch = await this.writerEpoch();
     let known = this.newest.get(targetId);
     if (known === undefined) {
       // Not loaded by this store: find the newest version first, so it is never the one overwritten.
       await this.load(targetId);
-      known = this.newest.get(targetId) ?? { slot: 1, generation: 0 };
+      known = this.newest.get(targetId) ?? { slot: 1, generation: 0, mayBeStale: false };
     }
     const slot: Slot = known.slot === 0 ? 1 : 0;
     const generation = known.generation + 1;
-    const body = `{"version":2,"generation":${generation},"values":${memory.serialize()}}`;
-    await overwrite(this.slotFile(targetId, slot), `${body}\n${DIGEST_PREFIX}${digestOf(body)}\n`);
-    this.newest.set(targetId, { slot, generation });
+    const body = `{"version":3,"generation":${generation},"epoch":${epoch},"values":${memory.serialize()}}`;
+    const file = this.slotFile(targetId, slot);
+    overwrite(file, slotBytes(body));
+    this.unsynced.add(file);
+    this.newest.set(targetId, { slot, generation, mayBeStale: false });
   }
 
-  private dirReady = false;
+  /**
+   * A clean stop: every slot this store wrote is made durable, then its epoch is marked
+   * closed, so the next writer trusts them. A store not closed (a crash, a kill, a power
+   * cut) leaves its epoch open, and the next writer doubts what it wrote. Commits after
+   * close() open a new epoch.
+   */
+  async close(): Promise<void> {
+    if (this.epoch === undefined && this.opening === undefined) return;
+    await Promise.allSettled([...this.inFlight]);
+    const epoch = await this.opening;
+    const files = [...this.unsynced];
+    await Promise.all(files.map((f) => syncFile(f)));
+    for (const f of files) this.unsynced.delete(f);
+    // Marked closed only if no other writer has started since (its record is left as it is).
+    const now = readWriter(this.dir);
+    if (epoch !== undefined && now !== undefined && now !== 'damaged' && now.epoch === epoch && now.open) {
+      const closed = { ...now, open: false };
+      await writeWriter(this.dir, closed);
+      this.writer = closed;
+    }
+    this.epoch = undefined;
+    this.opening = undefined;
+  }
+
+  /** This store's epoch, opened (durably) at its first commit. */
+  private writerEpoch(): Promise<number> {
+    this.opening ??= (async () => {
+      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      const before = readWriter(this.dir);
+      // Above every epoch before it; the clock only makes a fresh or damaged record's epoch high enough.
+      const epoch = Math.max(before === undefined || before === 'damaged' ? 0 : before.epoch + 1, Date.now());
+      const cleanBefore = before !== undefined && before !== 'damaged' && !before.open;
+      const record: WriterRecord = { epoch, open: true, doubtBelow: cleanBefore ? before.doubtBelow : epoch };
+      await writeWriter(this.dir, record);
+      this.writer = record;
+      this.epoch = epoch;
+      return epoch;
+    })();
+    return this.opening;
+  }
+
+  /** Whether a slot written in `epoch` holds what was last shipped (see the class comment). */
+  private trusts(epoch: number): boolean {
+    if (epoch === this.epoch) return true;
+    if (this.writer === null) this.writer = readWriter(this.dir);
+    const w = this.writer;
+    if (w === undefined || w === 'damaged') return false;
+    // Another writer's epoch is open (it runs now, or it stopped without closing): what it wrote may be
+    // lost in a power cut, and with it the versions that replaced older slots, so nothing is trusted.
+    if (w.open) return false;
+    return epoch >= w.doubtBelow && epoch <= w.epoch;
+  }
 
   /**
    * A slot's version; undefined when the file does not exist, 'damaged' when it is not a whole version.
    * Read synchronously, like the commit's writes: a few kilobytes, usually still in the page cache.
    */
-  private async readSlot(targetId: string, slot: Slot): Promise<Version | 'damaged' | undefined> {
-    let text: string;
+  private readSlot(targetId: string, slot: Slot): Version | 'damaged' | undefined {
+    let bytes: Buffer;
     try {
-      text = readBoundedFileSync(this.slotFile(targetId, slot), { what: `the state of target ${targetId}`, maxBytes: MAX_BYTES }).toString('utf8');
+      bytes = readBoundedFileSync(this.slotFile(targetId, slot), { what: `the state of target ${targetId}`, maxBytes: MAX_BYTES });
     } catch (err) {
       if (err instanceof FileReadError && err.code === 'ENOENT') return undefined;
       // Larger than the bound, or growing while read (a write in progress): not a whole version.
       if (err instanceof FileReadError && err.code === 'EFBIG') return 'damaged';
       throw err;
     }
-    return parseSlot(text, slot);
+    return parseSlot(bytes, slot);
+  }
+}
+
+function readWriter(dir: string): WriterRecord | 'damaged' | undefined {
+  let text: string;
+  try {
+    text = readBoundedFileSync(join(dir, WRITER_FILE), { what: 'the target state writer record', maxBytes: 4096 }).toString('utf8');
+  } catch (err) {
+    if (err instanceof FileReadError && err.code === 'ENOENT') return undefined;
+    return 'damaged';
+  }
+  try {
+    const r = JSON.parse(text) as Partial<WriterRecord> & { version?: unknown };
+    if (r.version === 1 && Number.isSafeInteger(r.epoch) && typeof r.open === 'boolean' && Number.isSafeInteger(r.doubtBelow))
+      return { epoch: r.epoch!, open: r.open, doubtBelow: r.doubtBelow! };
+  } catch {
+    // Falls through: not a whole record.
+  }
+  return 'damaged';
+}
+
+async function writeWriter(dir: string, r: WriterRecord): Promise<void> {
+  await writeFileAtomic(join(dir, WRITER_FILE), `${JSON.stringify({ version: 1, ...r })}\n`, { mode: 0o600, fsync: true });
+  await syncDir(dir);
+}
+
+/** fdatasync of a slot file (opened without following a symbolic link put in its place). */
+async function syncFile(file: string): Promise<void> {
+  const fh = await open(file, constants.O_RDWR | (constants.O_NOFOLLOW ?? 0));
+  try {
+    await fh.datasync();
+  } finally {
+    await fh.close();
   }
 }
 
 /** A slot's text as a version, or 'damaged' (cut short, altered, or not this format). */
-export function parseSlot(text: string, slot: Slot): Version | 'damaged' {
-  let body = text.endsWith('\n') ? text.slice(0, -1) : text;
-  let generation: number | undefined;
-  const cut = body.lastIndexOf('\n');
+export function parseSlot(bytes: Buffer, slot: Slot): Version | 'damaged' {
+  const end = bytes.length > 0 && bytes[bytes.length - 1] === NL ? bytes.length - 1 : bytes.length;
+  const cut = end > 0 ? bytes.lastIndexOf(NL, end - 1) : -1;
+  let check: 'crc32' | 'sha256' | undefined;
   if (cut >= 0) {
-    // The current format: the JSON line, then the digest of exactly that line.
-    const digest = body.slice(cut + 1);
-    body = body.slice(0, cut);
-    if (digest !== `${DIGEST_PREFIX}${digestOf(body)}`) return 'damaged';
+    // The slot formats: the JSON line, then the check of exactly that line's bytes.
+    const body = bytes.subarray(0, cut);
+    const trailer = bytes.toString('latin1', cut + 1, end);
+    if (trailer === `${CRC_PREFIX}${crcOf(body)}`) check = 'crc32';
+    else if (trailer === `sha256:${createHash('sha256').update(body).digest('hex')}`) check = 'sha256';
+    else return 'damaged';
   } else if (slot !== 0) return 'damaged';
   try {
-    const parsed = JSON.parse(body) as { version?: unknown; generation?: unknown; values?: unknown };
+    const parsed = JSON.parse(bytes.toString('utf8', 0, cut >= 0 ? cut : end)) as {
+      version?: unknown;
+      generation?: unknown;
+      epoch?: unknown;
+      values?: unknown;
+    };
     if (typeof parsed.values !== 'object' || parsed.values === null || Array.isArray(parsed.values)) return 'damaged';
-    if (cut >= 0 && parsed.version === 2 && Number.isSafeInteger(parsed.generation) && (parsed.generation as number) > 0)
+    let generation: number;
+    let epoch = 0;
+    const slotted = Number.isSafeInteger(parsed.generation) && (parsed.generation as number) > 0;
+    if (check === 'crc32' && slotted && parsed.version === 3 && Number.isSafeInteger(parsed.epoch) && (parsed.epoch as number) > 0) {
       generation = parsed.generation as number;
+      epoch = parsed.epoch as number;
+    }
+    // Version 2: the slots as they were when every commit was fsynced (checked with SHA-256).
+    else if (check === 'sha256' && slotted && parsed.version === 2) generation = parsed.generation as number;
     // The earlier format: one file replaced whole by rename, so never half-written; older than any slot.
-    else if (cut < 0 && parsed.version === 1) generation = 0;
+    else if (check === undefined && parsed.version === 1) generation = 0;
     else return 'damaged';
-    return { slot, generation, values: parsed.values as Record<string, JsonValue> };
+    return { slot, generation, epoch, values: parsed.values as Record<string, JsonValue> };
   } catch {
     return 'damaged';
   }
 }
 
+/** A slot's bytes: the JSON line, then `crc32:` and the CRC-32 of that line's bytes. One buffer, encoded once. */
+function slotBytes(body: string): Buffer {
+  const n = Buffer.byteLength(body, 'utf8');
+  const out = Buffer.allocUnsafe(n + 1 + CRC_PREFIX.length + 8 + 1);
+  out.write(body, 0, n, 'utf8');
+  out.write(`\n${CRC_PREFIX}${crcOf(out.subarray(0, n))}\n`, n, 'latin1');
+  return out;
+}
+
 /**
- * Overwrites `file` in place (created 0600 if missing) and makes it durable: the
- * bytes from offset 0, the length cut to them, then fdatasync. A crash in between
- * leaves a slot whose digest does not match, which a load passes over.
- *
- * Open, write, truncate and close are synchronous: a slot is a few kilobytes written
- * to the page cache, and each asynchronous call was a round trip through libuv's
- * thread pool (at 1,000 targets, five per cycle; docs/many-targets.md). Only the
- * fdatasync, which waits for the disk, runs off the event loop.
+ * Overwrites `file` in place (created 0600 if missing): the bytes from offset 0, then
+ * the length cut to them. A crash in between leaves a slot whose CRC-32 does not
+ * match, which a load passes over. Not fsynced (close() does that; see the class
+ * comment). Synchronous: a slot is a few kilobytes written to the page cache, and each
+ * asynchronous call was a round trip through libuv's thread pool (docs/many-targets.md).
  */
-async function overwrite(file: string, text: string): Promise<void> {
-  const bytes = Buffer.from(text, 'utf8');
+function overwrite(file: string, bytes: Buffer): void {
   // Created if missing, never truncated on open (the old bytes stay until the new ones are written), and a
   // symbolic link put in its place is refused rather than followed (O_NOFOLLOW; Windows has none).
   const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0), 0o600);
@@ -175,7 +339,6 @@ async function overwrite(file: string, text: string): Promise<void> {
     let done = 0;
     while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, done);
     ftruncateSync(fd, bytes.length);
-    await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
   } finally {
     closeSync(fd);
   }

@@ -174,6 +174,9 @@ function readState(memory: TargetMemory | undefined): ShippedState {
   if (v === undefined || v === null || typeof v !== 'object' || Array.isArray(v)) return structuredClone(EMPTY);
   const s = v as Partial<ShippedState> & Record<string, JsonValue>;
   if (typeof s.sequence !== 'number' || typeof s.families !== 'object' || typeof s.signals !== 'object' || s.signals === null) return structuredClone(EMPTY);
+  // State that may be older than what was shipped (a power cut may have lost later writes): the sequence
+  // and the families' times go on from it, but no delta or digest is built on it; every signal ships full.
+  if (memory?.mayBeStale === true) return { ...(s as unknown as ShippedState), signals: {} };
   return s as unknown as ShippedState;
 }
 

@@ -12,6 +12,12 @@ export interface TargetMemory {
   set(key: string, value: JsonValue): void;
   /** The stored value itself, deep-frozen (no copy): for a reader that only reads. */
   view?(key: string): JsonValue | undefined;
+  /**
+   * True when the state may be older than what this target last shipped: it was written
+   * by an agent process that did not stop cleanly, so a power cut may have lost its later
+   * writes (agent/state/target-memory-store.ts). Deltas and digests must not be built on it.
+   */
+  readonly mayBeStale?: boolean;
 }
 
 /**
@@ -61,6 +67,7 @@ function deepFreeze<T>(v: T): T {
 export class StagedMemory implements TargetMemory {
   private readonly values: Map<string, JsonValue>;
   private readonly changed = new Set<string>();
+  mayBeStale = false;
 
   constructor(initial: Readonly<Record<string, JsonValue>> = {}) {
     // Stored values are frozen: view() hands them out without a copy.
@@ -87,9 +94,10 @@ export class StagedMemory implements TargetMemory {
    * A memory over values the caller owns outright and keeps no reference to (fresh
    * from JSON.parse of the stored file): the defensive copy on the way in is skipped.
    */
-  static adopt(values: Record<string, JsonValue>): StagedMemory {
+  static adopt(values: Record<string, JsonValue>, mayBeStale = false): StagedMemory {
     const m = new StagedMemory();
     for (const [k, v] of Object.entries(values)) m.values.set(k, v);
+    m.mayBeStale = mayBeStale;
     return m;
   }
 

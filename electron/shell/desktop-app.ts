@@ -252,6 +252,8 @@ export function startDesktopApp(e: ElectronApi, opts: DesktopAppOptions = {}): {
       // Cycles in flight finish and land in the spool; then a short flush ships what it can (the rest waits on disk).
       const stopAll = async (): Promise<void> => {
         await runtime.stop();
+        // The targets' state made durable, so the next start goes on with deltas (without it: full values once).
+        await ops.memory?.close().catch(log);
         await delivery.shutdown(3000);
       };
       stopping ??= Promise.race([stopAll(), new Promise<void>((r) => setTimeout(r, opts.quitGraceMs ?? 10_000).unref())])

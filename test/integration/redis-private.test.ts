@@ -2,7 +2,7 @@
 // topology (Sentinel, cluster, TLS): each runs on private servers started by the same harness.
 import { Spool } from '../../agent/delivery/spool.js';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -265,8 +265,8 @@ describe('slow-log entries are shipped once', () => {
     const c5 = await agent().collect(t);
     expect(slowIds(c5)).toEqual([0, 1]);
     expect(len(c5)).toMatchObject({ cursor: 'server_restarted', missed_entries: 0 });
-    // The target's two memory slots (agent/state/target-memory-store.ts), nothing else.
-    expect(readdirSync(join(dir, 'target-state')).sort()).toEqual(['cache.json', 'cache@1.json']);
+    // The target's two memory slots and the store's writer record (agent/state/target-memory-store.ts), nothing else.
+    expect(readdirSync(join(dir, 'target-state')).sort()).toEqual(['@writer.json', 'cache.json', 'cache@1.json']);
   });
 
   it('`run` persists the cursor after the payload is in the spool, so a restarted agent does not ship entries again', async () => {
@@ -307,11 +307,15 @@ describe('slow-log entries are shipped once', () => {
         await exited;
       }
     };
+    // A clean stop made the targets' state durable and closed its epoch, so the next start trusts it.
+    const writerRecord = () => JSON.parse(readFileSync(join(home, 'target-state', '@writer.json'), 'utf8')) as { open: boolean };
     const first = await runOnce();
+    expect(writerRecord().open).toBe(false);
     expect(valueOf<unknown[]>(first, 'redis.slowlog').length).toBeGreaterThan(0);
     const second = await runOnce();
     expect(valueOf<unknown[]>(second, 'redis.slowlog')).toEqual([]);
     expect(valueOf<{ cursor: string }>(second, 'redis.slowlog_len').cursor).toBe('resumed');
+    expect(writerRecord().open).toBe(false);
   });
 });
 

@@ -1,9 +1,14 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { TargetMemoryStore } from '../../agent/state/target-memory-store.js';
 import type { AuditSink } from '../../collectors/core/audit.js';
 import type { ClosableSession, EngineCollector } from '../../collectors/core/engine.js';
 import { applyShipped, SHIPPED_STATE_KEY, valueDigest } from '../../collectors/core/incremental.js';
 import { type OkPayloadSignal, type Payload, PayloadSchema, serializePayload } from '../../collectors/core/payload.js';
 import { DEFAULT_POLICY, resolvePolicy } from '../../collectors/core/policy.js';
+import type { TargetMemoryStore as TargetMemoryStoreLike } from '../../collectors/core/memory.js';
 import { type AnySignalSpec, defineSignal, unavailable } from '../../collectors/core/signal.js';
 import { collectCycle } from '../../collectors/cycle.js';
 import { MemStore } from '../helpers/delta-consumer.js';
@@ -166,6 +171,18 @@ async function truth(srv: Server, t: Target, id: string): Promise<unknown> {
 }
 const key = async (): Promise<Uint8Array> => new Uint8Array(32).fill(7);
 
+/** A scheduled cycle's dependencies: the fake server, a target memory, the run loop's time. */
+const cycleDeps = (srv: Server, store: TargetMemoryStoreLike, at: number, reads?: string[]) => ({
+  collector: fakeCollector(srv, reads),
+  password: undefined,
+  audit,
+  agent: AGENT,
+  policy: DEFAULT_POLICY,
+  nameKey: key,
+  memory: store,
+  now: new Date(at),
+});
+
 const byKey = (rows: unknown): unknown[] => [...(rows as { queryid: string }[])].sort((a, b) => a.queryid.localeCompare(b.queryid));
 
 describe('deltas and digests, rebuilt by a consumer', () => {
@@ -177,16 +194,7 @@ describe('deltas and digests, rebuilt by a consumer', () => {
     const shipped: Payload[] = [];
     let now = T0;
     const ship = async (): Promise<Payload> => {
-      const r = await collectCycle(t, {
-        collector: fakeCollector(srv),
-        password: undefined,
-        audit,
-        agent: AGENT,
-        policy: DEFAULT_POLICY,
-        nameKey: key,
-        memory: store,
-        now: new Date(now),
-      });
+      const r = await collectCycle(t, cycleDeps(srv, store, now));
       const bytes = serializePayload(r.payload);
       consumer.apply(bytes);
       await r.commitMemory();
@@ -291,16 +299,7 @@ describe('deltas and digests, rebuilt by a consumer', () => {
     const consumer = new Consumer();
     let now = T0;
     const cycle = async () => {
-      const r = await collectCycle(t, {
-        collector: fakeCollector(srv),
-        password: undefined,
-        audit,
-        agent: AGENT,
-        policy: DEFAULT_POLICY,
-        nameKey: key,
-        memory: store,
-        now: new Date(now),
-      });
+      const r = await collectCycle(t, cycleDeps(srv, store, now));
       await r.commitMemory();
       now += 60_000;
       return serializePayload(r.payload);
@@ -318,17 +317,7 @@ describe('deltas and digests, rebuilt by a consumer', () => {
     const srv = newServer();
     const store = new MemStore();
     const t = target();
-    const run = (at: number) =>
-      collectCycle(t, {
-        collector: fakeCollector(srv),
-        password: undefined,
-        audit,
-        agent: AGENT,
-        policy: DEFAULT_POLICY,
-        nameKey: key,
-        memory: store,
-        now: new Date(at),
-      });
+    const run = (at: number) => collectCycle(t, cycleDeps(srv, store, at));
     await (await run(T0)).commitMemory();
     srv.statements[0]!.calls += 5;
     const preview = await run(T0 + 60_000);
@@ -395,16 +384,7 @@ describe('per-family schedule in the cycle', () => {
     const t = target({ intervalSeconds: 60 });
     const run = async (at: number) => {
       reads.length = 0;
-      const r = await collectCycle(t, {
-        collector: fakeCollector(srv, reads),
-        password: undefined,
-        audit,
-        agent: AGENT,
-        policy: DEFAULT_POLICY,
-        nameKey: key,
-        memory: store,
-        now: new Date(at),
-      });
+      const r = await collectCycle(t, cycleDeps(srv, store, at, reads));
       await r.commitMemory();
       return r.payload;
     };
@@ -436,17 +416,7 @@ describe('per-family schedule in the cycle', () => {
 
     // The run loop's first cycle after a start asks for every family, due or not.
     reads.length = 0;
-    const all = await collectCycle(t, {
-      collector: fakeCollector(srv, reads),
-      password: undefined,
-      audit,
-      agent: AGENT,
-      policy: DEFAULT_POLICY,
-      nameKey: key,
-      memory: store,
-      now: new Date(T0 + 70_000),
-      allDue: true,
-    });
+    const all = await collectCycle(t, { ...cycleDeps(srv, store, T0 + 70_000, reads), allDue: true });
     expect(all.payload.families).toHaveLength(10);
     expect(all.payload.signals.map((s) => s.id)).toContain('fake.tables');
 
@@ -463,16 +433,7 @@ describe('per-family schedule in the cycle', () => {
     const t = target({ schedule: { query_stats: 10, server_stats: 'interval' } });
     const run = async (at: number) => {
       reads.length = 0;
-      const r = await collectCycle(t, {
-        collector: fakeCollector(srv, reads),
-        password: undefined,
-        audit,
-        agent: AGENT,
-        policy: DEFAULT_POLICY,
-        nameKey: key,
-        memory: store,
-        now: new Date(at),
-      });
+      const r = await collectCycle(t, cycleDeps(srv, store, at, reads));
       await r.commitMemory();
       return r.payload;
     };
@@ -490,16 +451,7 @@ describe('per-family schedule in the cycle', () => {
     const store = new MemStore();
     const t = target();
     const run = async (at: number) => {
-      const r = await collectCycle(t, {
-        collector: fakeCollector(srv),
-        password: undefined,
-        audit,
-        agent: AGENT,
-        policy: DEFAULT_POLICY,
-        nameKey: key,
-        memory: store,
-        now: new Date(at),
-      });
+      const r = await collectCycle(t, cycleDeps(srv, store, at));
       await r.commitMemory();
       return r.payload;
     };
@@ -509,5 +461,108 @@ describe('per-family schedule in the cycle', () => {
     srv.down = false;
     p = await run(T0 + 10_000);
     expect(p.signals.map((s) => s.id)).toContain('fake.tables');
+  });
+});
+
+/*
+ * The agent's own target memory store (agent/state/target-memory-store.ts) does not
+ * fsync each commit; a power cut may lose its latest writes, leaving state older than
+ * what was shipped. Attacked here with the files themselves: the slot files are put
+ * back as they were at the last durable point, as a power cut would leave them.
+ */
+describe('deltas and digests across agent restarts, kills and a power cut (the real target memory store)', () => {
+  const modes = (p: Payload) => Object.fromEntries(p.signals.flatMap((s) => (s.status === 'ok' ? [[s.id, s.mode ?? 'full']] : [])));
+  const slotFiles = (dir: string) => readdirSync(dir).filter((f) => f.startsWith('pg') && !f.includes('.damaged-'));
+
+  /** A target-state directory, a server, a consumer, and agent processes (each its own store) started on them in turn. */
+  function setUp(schedule: Record<string, string> = { activity: 'interval', schema: 'interval' }) {
+    const dir = join(mkdtempSync(join(tmpdir(), 'lsa-powercut-')), 'target-state');
+    const srv = newServer();
+    const t = target({ schedule });
+    const consumer = new Consumer();
+    const clock = { now: T0 };
+    return { dir, srv, t, consumer, agentRun: () => agentRun(dir, srv, t, consumer, clock) };
+  }
+
+  function agentRun(dir: string, srv: Server, t: Target, consumer: Consumer, clock: { now: number }) {
+    const store = new TargetMemoryStore(dir);
+    return {
+      store,
+      async ship(): Promise<Payload> {
+        const r = await collectCycle(t, cycleDeps(srv, store, clock.now));
+        consumer.apply(serializePayload(r.payload));
+        await r.commitMemory();
+        clock.now += 60_000;
+        return r.payload;
+      },
+    };
+  }
+
+  it('a clean stop (close) keeps the deltas going after a restart; a run that was never closed makes the next start ship every signal full once', async () => {
+    const { dir, srv, t, consumer, agentRun } = setUp();
+    const a = agentRun();
+    expect(modes(await a.ship())['fake.statements']).toBe('full');
+    await a.store.close();
+    const b = agentRun();
+    srv.statements[0]!.calls += 2;
+    const afterCleanStop = await b.ship();
+    expect(modes(afterCleanStop)).toMatchObject({ 'fake.statements': 'delta', 'fake.tables': 'unchanged' });
+    // b is killed: never closed.
+    const c = agentRun();
+    srv.statements[1]!.calls += 1;
+    const afterKill = await c.ship();
+    expect(afterKill.sequence).toBe(afterCleanStop.sequence! + 1);
+    expect(Object.values(modes(afterKill)).every((m) => m === 'full')).toBe(true);
+    srv.statements[1]!.calls += 1;
+    expect(modes(await c.ship())['fake.statements']).toBe('delta');
+    expect(consumer.gaps).toEqual([]);
+    expect(byKey(consumer.held.get('fake.statements')!.value)).toEqual(byKey(await truth(srv, t, 'fake.statements')));
+  });
+
+  it('a power cut loses the writes since the last durable point: the next payload ships every signal full, and the consumer has no gap', async () => {
+    const { dir, srv, t, consumer, agentRun } = setUp();
+    const a = agentRun();
+    await a.ship();
+    await a.store.close();
+    // What is on disk for sure: every slot fsynced by close().
+    const durable = new Map(slotFiles(dir).map((f) => [f, readFileSync(join(dir, f))]));
+    const b = agentRun();
+    for (let i = 0; i < 3; i++) {
+      srv.statements[i]!.calls += 1 + i;
+      srv.tables.push({ name: `t${i}`, owner: 'app' });
+      await b.ship();
+    }
+    expect(consumer.gaps).toEqual([]);
+    // The power cut: the slot writes since then are lost (@writer.json's record of b's epoch was fsynced before them).
+    for (const f of slotFiles(dir)) rmSync(join(dir, f));
+    for (const [f, bytes] of durable) writeFileSync(join(dir, f), bytes, { mode: 0o600 });
+    const c = agentRun();
+    srv.statements[0]!.calls += 5;
+    srv.tables.pop();
+    const afterPowerCut = await c.ship();
+    // Not a delta against the first payload (the consumer holds the fourth): every signal full.
+    expect(Object.values(modes(afterPowerCut)).every((m) => m === 'full')).toBe(true);
+    srv.statements[2]!.calls += 1;
+    const next = await c.ship();
+    expect(modes(next)).toMatchObject({ 'fake.statements': 'delta', 'fake.tables': 'unchanged' });
+    expect(consumer.gaps).toEqual([]);
+    expect(byKey(consumer.held.get('fake.statements')!.value)).toEqual(byKey(await truth(srv, t, 'fake.statements')));
+    expect(consumer.held.get('fake.tables')!.value).toEqual(await truth(srv, t, 'fake.tables'));
+  });
+
+  it('@writer.json lost or damaged: nothing on disk is trusted, so the next payload is full', async () => {
+    for (const damage of [(f: string) => rmSync(f), (f: string) => writeFileSync(f, '{"version":1,"epoch":'), (f: string) => writeFileSync(f, '[]')]) {
+      const { dir, srv, consumer, agentRun } = setUp({});
+      const a = agentRun();
+      await a.ship();
+      await a.store.close();
+      damage(join(dir, '@writer.json'));
+      srv.statements[0]!.calls += 1;
+      const b = agentRun();
+      expect(modes(await b.ship())['fake.statements']).toBe('full');
+      srv.statements[0]!.calls += 1;
+      expect(modes(await b.ship())['fake.statements']).toBe('delta');
+      expect(consumer.gaps).toEqual([]);
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StagedMemory } from '../../collectors/core/memory.js';
@@ -39,10 +40,10 @@ describe('target memory store', () => {
     const again = await new TargetMemoryStore(dir).load('redis-main');
     expect(again.get('redis.slowlog')).toEqual({ runId: 'r', lastId: 41 });
     expect(statSync(store.file('redis-main')).mode & 0o777).toBe(0o600);
-    // One line of JSON, then the SHA-256 of exactly that line.
+    // One line of JSON, then the CRC-32 of exactly that line.
     const [body, digest] = readFileSync(store.file('redis-main'), 'utf8').split('\n');
-    expect(JSON.parse(body!)).toEqual({ version: 2, generation: 1, values: { 'redis.slowlog': { runId: 'r', lastId: 41 } } });
-    expect(digest).toBe(`sha256:${createHash('sha256').update(body!).digest('hex')}`);
+    expect(JSON.parse(body!)).toEqual({ version: 3, generation: 1, epoch: expect.any(Number), values: { 'redis.slowlog': { runId: 'r', lastId: 41 } } });
+    expect(digest).toBe(`crc32:${crc32(Buffer.from(body!, 'utf8')).toString(16).padStart(8, '0')}`);
   });
 
   it('does not write when nothing changed', async () => {
@@ -84,14 +85,42 @@ describe('target memory store: the commit on the hot path', () => {
       const m = await store.load('t');
       m.set('s', big(i));
       await store.commit('t', m);
+      // A commit no longer waits for the disk (no fsync), so the reader gets its turns here.
+      await new Promise((r) => setImmediate(r));
     }
     reading = false;
     await reader;
     expect(seen.length).toBeGreaterThan(0);
     expect([...seen].sort((a, b) => a - b)).toEqual(seen);
-    expect(readdirSync(dir).sort()).toEqual(['t.json', 't@1.json']);
+    expect(readdirSync(dir).sort()).toEqual(['@writer.json', 't.json', 't@1.json']);
     expect((await new TargetMemoryStore(dir).load('t')).get('s')).toEqual(big(59));
     for (const slot of [0, 1] as const) expect(statSync(store.slotFile('t', slot)).mode & 0o777).toBe(0o600);
+  });
+
+  it('close() marks the epoch closed: the next store trusts the state; a commit after close() opens a new epoch', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'lsa-mem-')), 'target-state');
+    const store = new TargetMemoryStore(dir);
+    const writer = () => JSON.parse(readFileSync(join(dir, '@writer.json'), 'utf8')) as { epoch: number; open: boolean; doubtBelow: number };
+    const m = await store.load('t');
+    expect(m.mayBeStale).toBe(false);
+    m.set('s', 1);
+    await store.commit('t', m);
+    const first = writer();
+    expect(first.open).toBe(true);
+    // A store of another process while this one writes: its state may yet be lost, so it is doubted.
+    expect((await new TargetMemoryStore(dir).load('t')).mayBeStale).toBe(true);
+    expect((await store.load('t')).mayBeStale).toBe(false);
+    await store.close();
+    expect(writer()).toEqual({ ...first, version: 1, open: false });
+    const next = await new TargetMemoryStore(dir).load('t');
+    expect(next.mayBeStale).toBe(false);
+    expect(next.get('s')).toBe(1);
+    next.set('s', 2);
+    await store.commit('t', next);
+    expect(writer().epoch).toBeGreaterThan(first.epoch);
+    expect(writer().open).toBe(true);
+    await store.close();
+    expect((await new TargetMemoryStore(dir).load('t')).mayBeStale).toBe(false);
   });
 
   it('a loaded memory is its own copy: changing it (uncommitted) never changes what the next load sees', async () => {
@@ -122,7 +151,7 @@ describe('target memory store: the commit on the hot path', () => {
     const u = new StagedMemory();
     u.set('x', 1);
     await expect(blocked.commit('u', u)).rejects.toThrow();
-    expect(readdirSync(dir).sort()).toEqual(['t.json', 'u.json']);
+    expect(readdirSync(dir).sort()).toEqual(['@writer.json', 't.json', 'u.json']);
     expect((await store.load('t')).get('s')).toBe(1);
   });
 });
@@ -139,8 +168,8 @@ describe('target memory store: a write cut short never becomes the state', () =>
   };
   /** The text a commit of `v` at `generation` writes (the same serialisation as the store's). */
   const slotText = (v: number, generation: number) => {
-    const body = JSON.stringify({ version: 2, generation, values: { s: { v, text: `version ${v} `.repeat(50) } } });
-    return `${body}\nsha256:${createHash('sha256').update(body).digest('hex')}\n`;
+    const body = JSON.stringify({ version: 3, generation, epoch: 1, values: { s: { v, text: `version ${v} `.repeat(50) } } });
+    return `${body}\ncrc32:${crc32(Buffer.from(body, 'utf8')).toString(16).padStart(8, '0')}\n`;
   };
 
   it('a crash in the middle of writing the next version: the load takes the previous one', async () => {
@@ -195,7 +224,29 @@ describe('target memory store: a write cut short never becomes the state', () =>
     n.set('s', { v: 2 });
     await store.commit('t', n);
     expect((await new TargetMemoryStore(dir).load('t')).get('s')).toEqual({ v: 2 });
-    expect(readFileSync(store.file('t'), 'utf8')).toContain('"version":2');
+    expect(readFileSync(store.file('t'), 'utf8')).toContain('"version":3');
+  });
+
+  it('slots of version 2 (checked with SHA-256, fsynced on every commit) are read, and replaced by the next commit', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lsa-mem-'));
+    const store = new TargetMemoryStore(dir);
+    const v2 = (v: number, generation: number) => {
+      const body = JSON.stringify({ version: 2, generation, values: { s: { v } } });
+      return `${body}\nsha256:${createHash('sha256').update(body).digest('hex')}\n`;
+    };
+    writeFileSync(store.slotFile('t', 0), v2(1, 1), { mode: 0o600 });
+    writeFileSync(store.slotFile('t', 1), v2(2, 2), { mode: 0o600 });
+    const m = await store.load('t');
+    expect(m.get('s')).toEqual({ v: 2 });
+    // No writer record yet (the version before it kept none): not trusted for deltas.
+    expect(m.mayBeStale).toBe(true);
+    // A SHA-256 line that does not match is a damaged slot, as before.
+    writeFileSync(store.slotFile('t', 1), v2(2, 2).replace('"v":2', '"v":9'));
+    expect((await new TargetMemoryStore(dir).load('t')).get('s')).toEqual({ v: 1 });
+    m.set('s', { v: 3 });
+    await store.commit('t', m);
+    expect(readFileSync(store.slotFile('t', 0), 'utf8')).toMatch(/^\{"version":3,"generation":3,.*\ncrc32:[0-9a-f]{8}\n$/s);
+    expect((await new TargetMemoryStore(dir).load('t')).get('s')).toEqual({ v: 3 });
   });
 
   it('a symbolic link put in place of a slot is not followed: the commit fails, the file it points to is untouched', async () => {
