@@ -499,7 +499,7 @@ describe('deltas and digests across agent restarts, kills and a power cut (the r
   }
 
   it('a clean stop (close) keeps the deltas going after a restart; a run that was never closed makes the next start ship every signal full once', async () => {
-    const { dir, srv, t, consumer, agentRun } = setUp();
+    const { srv, t, consumer, agentRun } = setUp();
     const a = agentRun();
     expect(modes(await a.ship())['fake.statements']).toBe('full');
     await a.store.close();
