@@ -16,8 +16,15 @@ interface Version {
   generation: number;
   /** The writer epoch (see WriterRecord) that wrote it; 0 for the earlier formats, which were fsynced on every commit. */
   epoch: number;
-  values: Record<string, JsonValue>;
+  /** The earlier formats: the values, parsed. */
+  values?: Record<string, JsonValue>;
+  /** Version 3: each value's JSON text, parsed when first used. */
+  texts?: Array<[string, string]>;
 }
+
+/** A memory over a version's values. */
+const memoryOf = (v: Version, mayBeStale: boolean): StagedMemory =>
+  v.texts !== undefined ? StagedMemory.ofTexts(v.texts, mayBeStale) : StagedMemory.adopt(v.values ?? {}, mayBeStale);
 
 /**
  * `@writer.json`: which store instance (process) writes the slots now, and whether the
@@ -52,9 +59,13 @@ const crcOf = (body: Uint8Array): string => crc32(body).toString(16).padStart(8,
  * how a cycle's changes are kept without a new file per cycle.
  *
  * Each target has two slot files (mode 0600), written in turn: a commit overwrites
- * the slot that does NOT hold the newest version, in place. Each slot holds one line
- * of JSON (`{"version":3,"generation":G,"epoch":E,"values":…}`) and a second line
- * with the CRC-32 of the first (`crc32:` and 8 hex digits, as the spool checks its records). A load takes the slot with the highest generation
+ * the slot that does NOT hold the newest version, in place. Each slot holds a header
+ * line (`{"version":3,"generation":G,"epoch":E,"keys":[…]}`), each key's value as one
+ * line of JSON, and a last line with the CRC-32 of all the bytes before it (`crc32:`
+ * and 8 hex digits, as the spool checks its records). A value is parsed when a cycle
+ * first uses it, and one the cycle did not change is written back as the line it was
+ * read as: the query-statistics baseline (most of a PostgreSQL target's state) is
+ * parsed and serialised only on the cycles that ship query statistics. A load takes the slot with the highest generation
  * whose CRC-32 matches, so a write cut short (a killed process, a full disk) leaves
  * the previous version in the other slot, and a half-written slot is never mistaken
  * for state.
@@ -116,7 +127,7 @@ export class TargetMemoryStore implements MemoryStore {
     if (known !== undefined) {
       const v = this.readSlot(targetId, known.slot);
       // What this store wrote or read last, intact: the one read needed.
-      if (v !== undefined && v !== 'damaged' && v.generation === known.generation) return StagedMemory.adopt(v.values, known.mayBeStale);
+      if (v !== undefined && v !== 'damaged' && v.generation === known.generation) return memoryOf(v, known.mayBeStale);
     }
     // A slot read while another store (another process on this home) writes it reads as damaged; that
     // writer finishes within milliseconds, so "nothing whole" is believed only when it lasts.
@@ -129,7 +140,7 @@ export class TargetMemoryStore implements MemoryStore {
         const mayBeStale = !this.trusts(best.epoch);
         this.newest.set(targetId, { slot: best.slot, generation: best.generation, mayBeStale });
         // Parsed from the file just now and referenced nowhere else: adopted without a copy.
-        return StagedMemory.adopt(best.values, mayBeStale);
+        return memoryOf(best, mayBeStale);
       }
       if (!slots.includes('damaged')) break;
     }
@@ -165,7 +176,10 @@ export class TargetMemoryStore implements MemoryStore {
     }
     const slot: Slot = known.slot === 0 ? 1 : 0;
     const generation = known.generation + 1;
-    const body = `{"version":3,"generation":${generation},"epoch":${epoch},"values":${memory.serialize()}}`;
+    const entries = memory.entryTexts();
+    const header = JSON.stringify({ version: 3, generation, epoch, keys: entries.map(([k]) => k) });
+    // JSON text never holds a raw newline, so each value is exactly one line.
+    const body = entries.length === 0 ? header : `${header}\n${entries.map(([, t]) => t).join('\n')}`;
     const file = this.slotFile(targetId, slot);
     overwrite(file, slotBytes(body));
     this.unsynced.add(file);
@@ -282,7 +296,7 @@ export function parseSlot(bytes: Buffer, slot: Slot): Version | 'damaged' {
   const cut = end > 0 ? bytes.lastIndexOf(NL, end - 1) : -1;
   let check: 'crc32' | 'sha256' | undefined;
   if (cut >= 0) {
-    // The slot formats: the JSON line, then the check of exactly that line's bytes.
+    // The slot formats: the JSON line(s), then the check of exactly the bytes before it.
     const body = bytes.subarray(0, cut);
     const trailer = bytes.toString('latin1', cut + 1, end);
     if (trailer === `${CRC_PREFIX}${crcOf(body)}`) check = 'crc32';
@@ -290,26 +304,37 @@ export function parseSlot(bytes: Buffer, slot: Slot): Version | 'damaged' {
     else return 'damaged';
   } else if (slot !== 0) return 'damaged';
   try {
-    const parsed = JSON.parse(bytes.toString('utf8', 0, cut >= 0 ? cut : end)) as {
-      version?: unknown;
-      generation?: unknown;
-      epoch?: unknown;
-      values?: unknown;
-    };
+    const text = bytes.toString('utf8', 0, cut >= 0 ? cut : end);
+    if (check === 'crc32') {
+      // Version 3: a header line naming the keys, then each value's JSON on a line of its own.
+      const lines = text.split('\n');
+      const header = JSON.parse(lines[0]!) as { version?: unknown; generation?: unknown; epoch?: unknown; keys?: unknown };
+      const keys = header.keys;
+      if (
+        header.version !== 3 ||
+        !Number.isSafeInteger(header.generation) ||
+        (header.generation as number) <= 0 ||
+        !Number.isSafeInteger(header.epoch) ||
+        (header.epoch as number) <= 0 ||
+        !Array.isArray(keys) ||
+        !keys.every((k) => typeof k === 'string') ||
+        new Set(keys).size !== keys.length ||
+        lines.length !== keys.length + 1
+      )
+        return 'damaged';
+      const texts = (keys as string[]).map((k, i): [string, string] => [k, lines[i + 1]!]);
+      return { slot, generation: header.generation as number, epoch: header.epoch as number, texts };
+    }
+    const parsed = JSON.parse(text) as { version?: unknown; generation?: unknown; values?: unknown };
     if (typeof parsed.values !== 'object' || parsed.values === null || Array.isArray(parsed.values)) return 'damaged';
     let generation: number;
-    let epoch = 0;
-    const slotted = Number.isSafeInteger(parsed.generation) && (parsed.generation as number) > 0;
-    if (check === 'crc32' && slotted && parsed.version === 3 && Number.isSafeInteger(parsed.epoch) && (parsed.epoch as number) > 0) {
-      generation = parsed.generation as number;
-      epoch = parsed.epoch as number;
-    }
     // Version 2: the slots as they were when every commit was fsynced (checked with SHA-256).
-    else if (check === 'sha256' && slotted && parsed.version === 2) generation = parsed.generation as number;
+    if (check === 'sha256' && Number.isSafeInteger(parsed.generation) && (parsed.generation as number) > 0 && parsed.version === 2)
+      generation = parsed.generation as number;
     // The earlier format: one file replaced whole by rename, so never half-written; older than any slot.
     else if (check === undefined && parsed.version === 1) generation = 0;
     else return 'damaged';
-    return { slot, generation, epoch, values: parsed.values as Record<string, JsonValue> };
+    return { slot, generation, epoch: 0, values: parsed.values as Record<string, JsonValue> };
   } catch {
     return 'damaged';
   }

@@ -31,9 +31,18 @@ interface SignalState {
   fullAtMs: number;
   /** Digest of the signal's `resetWhen` values when its state was shipped. */
   epoch?: string;
-  /** Delta signals: the state a consumer holds, by row key. */
+  /** Delta signals (state kept before rows had a key of their own): the state a consumer holds, by row key. */
   rows?: Record<string, Row>;
+  /** Delta signals: the state a consumer holds is under the memory key rowsKey(id). */
+  rowsApart?: true;
 }
+
+/**
+ * The memory key of a delta signal's rows: kept apart from the shipped state, which
+ * changes every cycle, so a cycle whose families leave the rows alone neither parses
+ * nor writes them again (agent/state/target-memory-store.ts keeps unchanged values as read).
+ */
+const rowsKey = (signalId: string): string => `${SHIPPED_STATE_KEY}.rows/${signalId}`;
 
 interface ShippedState {
   /** The sequence of the last shipped payload of the target. */
@@ -204,6 +213,7 @@ export interface ShippingOptions {
 export class Shipping {
   private readonly state: ShippedState;
   private readonly next = new Map<string, SignalState>();
+  private readonly nextRows = new Map<string, Record<string, Row>>();
   private readonly epochs = new Map<string, string>();
   readonly sequence: number;
   collectedAt = '';
@@ -252,7 +262,19 @@ export class Shipping {
   }
 
   private keep(id: string, s: Omit<SignalState, 'sequence' | 'collectedAt'>): void {
-    this.next.set(id, { sequence: this.sequence, collectedAt: this.collectedAt, ...s });
+    const { rows, ...rest } = s;
+    if (rows === undefined) this.next.set(id, { sequence: this.sequence, collectedAt: this.collectedAt, ...rest });
+    else {
+      this.next.set(id, { sequence: this.sequence, collectedAt: this.collectedAt, ...rest, rowsApart: true });
+      this.nextRows.set(id, rows);
+    }
+  }
+
+  /** The rows a consumer holds for a delta signal, as last shipped (undefined: none kept, or not readable). */
+  private heldRows(id: string, prev: SignalState): Record<string, Row> | undefined {
+    if (prev.rowsApart !== true) return prev.rows;
+    const v = this.memory?.view === undefined ? this.memory?.get(rowsKey(id)) : this.memory.view(rowsKey(id));
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, Row>) : undefined;
   }
 
   private fullDue(prev: SignalState): boolean {
@@ -312,7 +334,8 @@ export class Shipping {
       this.keep(full.id, { digest, fullAtMs: this.opts.nowMs, rows: Object.fromEntries(keyed), ...(epoch === undefined ? {} : { epoch }) });
       return this.withMode(full, { mode: 'full', reason, digest, value: full.value });
     };
-    if (prev?.rows === undefined) return asFull('first');
+    const held = prev === undefined ? undefined : this.heldRows(full.id, prev);
+    if (prev === undefined || held === undefined) return asFull('first');
     if (this.fullDue(prev)) return asFull('periodic');
     if (prev.epoch !== epoch) return asFull('reset');
     const counters = new Set<string>(d.counters);
@@ -320,7 +343,7 @@ export class Shipping {
     const changed: Row[] = [];
     const state: Record<string, Row> = {};
     for (const [k, row] of keyed) {
-      const old = prev.rows[k];
+      const old = held[k];
       if (old === undefined || (d.since !== undefined && !sameJson(old[d.since], row[d.since]))) {
         // New to the consumer, or the server restarted this row's statistics: shipped whole (an upsert).
         added.push(row);
@@ -368,7 +391,7 @@ export class Shipping {
       }
     }
     const removed: Row[] = [];
-    for (const [k, old] of Object.entries(prev.rows)) {
+    for (const [k, old] of Object.entries(held)) {
       if (keyed.has(k)) continue;
       const keyOnly: Row = {};
       for (const f of d.key) keyOnly[f] = old[f]!;
@@ -397,6 +420,7 @@ export class Shipping {
     };
     for (const f of families) state.families[f] = this.opts.nowMs;
     for (const [id, s] of this.next) state.signals[id] = s;
+    for (const [id, rows] of this.nextRows) this.memory.set(rowsKey(id), freezeAll(rows) as unknown as JsonValue);
     // Frozen, the memory keeps it as it is instead of copying it through JSON (what was kept from the
     // last cycle and the payload's rows are frozen already).
     this.memory.set(SHIPPED_STATE_KEY, freezeAll(state) as unknown as JsonValue);

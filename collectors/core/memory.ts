@@ -66,6 +66,13 @@ function deepFreeze<T>(v: T): T {
  */
 export class StagedMemory implements TargetMemory {
   private readonly values: Map<string, JsonValue>;
+  /**
+   * Each stored value's JSON text as read, for values not parsed yet or not changed since:
+   * a value is parsed on first use, and one that did not change is written back as the
+   * text it was read as (a cycle that does not touch a bulky value, such as a delta signal's
+   * rows when its family is not due, neither parses nor serialises it).
+   */
+  private readonly texts = new Map<string, string>();
   private readonly changed = new Set<string>();
   mayBeStale = false;
 
@@ -75,18 +82,30 @@ export class StagedMemory implements TargetMemory {
   }
 
   get(key: string): JsonValue | undefined {
-    const v = this.values.get(key);
+    const v = this.view(key);
     return v === undefined ? undefined : structuredClone(v);
   }
 
   view(key: string): JsonValue | undefined {
-    return this.values.get(key);
+    const v = this.values.get(key);
+    if (v !== undefined || !this.texts.has(key)) return v;
+    let parsed: JsonValue | undefined;
+    try {
+      parsed = JSON.parse(this.texts.get(key)!) as JsonValue;
+    } catch {
+      // Not JSON (the file's check passed, so not a torn write): as if never stored.
+      this.texts.delete(key);
+      return undefined;
+    }
+    this.values.set(key, parsed);
+    return parsed;
   }
 
   set(key: string, value: JsonValue): void {
     // What is kept is exactly what a file would hold: a deep-frozen JSON value as it is (it cannot
     // change), anything else round-tripped through JSON and frozen.
     this.values.set(key, isFrozenJson(value) ? value : deepFreeze(JSON.parse(JSON.stringify(value)) as JsonValue));
+    this.texts.delete(key);
     this.changed.add(key);
   }
 
@@ -101,9 +120,27 @@ export class StagedMemory implements TargetMemory {
     return m;
   }
 
+  /** A memory over each value's JSON text as stored, parsed when first used. */
+  static ofTexts(texts: Iterable<readonly [string, string]>, mayBeStale = false): StagedMemory {
+    const m = new StagedMemory();
+    for (const [k, t] of texts) m.texts.set(k, t);
+    m.mayBeStale = mayBeStale;
+    return m;
+  }
+
+  /** Each value's JSON text: as it was read when unchanged, else made now. */
+  entryTexts(): Array<[string, string]> {
+    const out: Array<[string, string]> = [];
+    for (const [k, t] of this.texts) out.push([k, t]);
+    for (const [k, v] of this.values) if (!this.texts.has(k)) out.push([k, JSON.stringify(v)]);
+    return out;
+  }
+
   /** Every value as JSON text (what snapshot() would serialise to, without the copy). */
   serialize(): string {
-    return JSON.stringify(Object.fromEntries(this.values));
+    return `{${this.entryTexts()
+      .map(([k, t]) => `${JSON.stringify(k)}:${t}`)
+      .join(',')}}`;
   }
 
   get dirty(): boolean {
@@ -112,6 +149,7 @@ export class StagedMemory implements TargetMemory {
 
   /** Every value, for persisting. */
   snapshot(): Record<string, JsonValue> {
+    for (const k of [...this.texts.keys()]) this.view(k);
     return structuredClone(Object.fromEntries(this.values));
   }
 }

@@ -313,6 +313,36 @@ describe('deltas and digests, rebuilt by a consumer', () => {
     expect(consumer.held.has('fake.statements')).toBe(false);
   });
 
+  it("a delta signal's rows are kept under a key of their own; state written before that (rows inside the shipped state) still gives a delta", async () => {
+    const srv = newServer();
+    const store = new MemStore();
+    const t = target();
+    const consumer = new Consumer();
+    const ship = async (at: number) => {
+      const r = await collectCycle(t, cycleDeps(srv, store, at));
+      consumer.apply(serializePayload(r.payload));
+      await r.commitMemory();
+      return r.payload;
+    };
+    await ship(T0);
+    const kept = JSON.parse(store.files.get('pg')!) as Record<string, { signals: Record<string, Record<string, unknown>> }>;
+    const rowsKey = `${SHIPPED_STATE_KEY}.rows/fake.statements`;
+    expect(Object.keys(kept[rowsKey]!).sort()).toEqual(['["1"]', '["2"]', '["3"]']);
+    expect(kept[SHIPPED_STATE_KEY]!.signals['fake.statements']).toMatchObject({ rowsApart: true });
+    expect(kept[SHIPPED_STATE_KEY]!.signals['fake.statements']).not.toHaveProperty('rows');
+    // The earlier layout: the rows inside the signal's state, no key of their own.
+    const legacy = structuredClone(kept);
+    const { rowsApart: _apart, ...state } = legacy[SHIPPED_STATE_KEY]!.signals['fake.statements']!;
+    legacy[SHIPPED_STATE_KEY]!.signals['fake.statements'] = { ...state, rows: kept[rowsKey] };
+    delete legacy[rowsKey];
+    store.files.set('pg', JSON.stringify(legacy));
+    srv.statements[0]!.calls += 4;
+    const next = await ship(T0 + 60_000);
+    expect(next.signals.find((s) => s.id === 'fake.statements')).toMatchObject({ mode: 'delta', value: { changed: [{ calls: 4 }] } });
+    expect(consumer.gaps).toEqual([]);
+    expect(JSON.parse(store.files.get('pg')!)).toHaveProperty([rowsKey]);
+  });
+
   it('a preview (a cycle never committed) does not move the baseline: the next shipped delta is against the last shipped payload', async () => {
     const srv = newServer();
     const store = new MemStore();

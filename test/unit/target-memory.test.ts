@@ -5,7 +5,7 @@ import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StagedMemory } from '../../collectors/core/memory.js';
-import { TargetMemoryStore } from '../../agent/state/target-memory-store.js';
+import { parseSlot, TargetMemoryStore } from '../../agent/state/target-memory-store.js';
 
 describe('staged target memory', () => {
   it('sees its own writes at once and reports whether anything changed', () => {
@@ -40,10 +40,17 @@ describe('target memory store', () => {
     const again = await new TargetMemoryStore(dir).load('redis-main');
     expect(again.get('redis.slowlog')).toEqual({ runId: 'r', lastId: 41 });
     expect(statSync(store.file('redis-main')).mode & 0o777).toBe(0o600);
-    // One line of JSON, then the CRC-32 of exactly that line.
-    const [body, digest] = readFileSync(store.file('redis-main'), 'utf8').split('\n');
-    expect(JSON.parse(body!)).toEqual({ version: 3, generation: 1, epoch: expect.any(Number), values: { 'redis.slowlog': { runId: 'r', lastId: 41 } } });
-    expect(digest).toBe(`crc32:${crc32(Buffer.from(body!, 'utf8')).toString(16).padStart(8, '0')}`);
+    // A header naming the keys, each value on a line of its own, then the CRC-32 of exactly the bytes before it.
+    const text = readFileSync(store.file('redis-main'), 'utf8');
+    const [header, value, check, end] = text.split('\n');
+    expect(JSON.parse(header!)).toEqual({ version: 3, generation: 1, epoch: expect.any(Number), keys: ['redis.slowlog'] });
+    expect(JSON.parse(value!)).toEqual({ runId: 'r', lastId: 41 });
+    expect(check).toBe(
+      `crc32:${crc32(Buffer.from(`${header}\n${value}`, 'utf8'))
+        .toString(16)
+        .padStart(8, '0')}`,
+    );
+    expect(end).toBe('');
   });
 
   it('does not write when nothing changed', async () => {
@@ -168,7 +175,7 @@ describe('target memory store: a write cut short never becomes the state', () =>
   };
   /** The text a commit of `v` at `generation` writes (the same serialisation as the store's). */
   const slotText = (v: number, generation: number) => {
-    const body = JSON.stringify({ version: 3, generation, epoch: 1, values: { s: { v, text: `version ${v} `.repeat(50) } } });
+    const body = `${JSON.stringify({ version: 3, generation, epoch: 1, keys: ['s'] })}\n${JSON.stringify({ v, text: `version ${v} `.repeat(50) })}`;
     return `${body}\ncrc32:${crc32(Buffer.from(body, 'utf8')).toString(16).padStart(8, '0')}\n`;
   };
 
@@ -247,6 +254,54 @@ describe('target memory store: a write cut short never becomes the state', () =>
     await store.commit('t', m);
     expect(readFileSync(store.slotFile('t', 0), 'utf8')).toMatch(/^\{"version":3,"generation":3,.*\ncrc32:[0-9a-f]{8}\n$/s);
     expect((await new TargetMemoryStore(dir).load('t')).get('s')).toEqual({ v: 3 });
+  });
+
+  it('a value a cycle does not change is neither parsed nor serialised again: its line is written back as read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lsa-mem-'));
+    const store = new TargetMemoryStore(dir);
+    // `1.0` and the spaces are how no JSON.stringify writes them: kept only if the line is carried over as text.
+    const header = JSON.stringify({ version: 3, generation: 1, epoch: 1, keys: ['rows', 'head'] });
+    const body = `${header}\n{ "q1": { "calls": 1.0 } }\n{"sequence":1}`;
+    writeFileSync(store.slotFile('t', 0), `${body}\ncrc32:${crc32(Buffer.from(body)).toString(16).padStart(8, '0')}\n`, { mode: 0o600 });
+    const m = await store.load('t');
+    expect(m.get('head')).toEqual({ sequence: 1 });
+    m.set('head', { sequence: 2 });
+    await store.commit('t', m);
+    const lines = readFileSync(store.slotFile('t', 1), 'utf8').split('\n');
+    expect(lines.slice(1, 3).sort()).toEqual(['{ "q1": { "calls": 1.0 } }', '{"sequence":2}']);
+    // Used and changed, it is written as JSON.stringify writes it.
+    const n = await store.load('t');
+    expect(n.get('rows')).toEqual({ q1: { calls: 1 } });
+    n.set('rows', { q1: { calls: 2 } });
+    await store.commit('t', n);
+    expect(readFileSync(store.slotFile('t', 0), 'utf8')).toContain('\n{"q1":{"calls":2}}');
+  });
+
+  it('a version 3 slot whose lines do not match its header is damaged; a value line that is not JSON reads as absent', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lsa-mem-'));
+    const store = new TargetMemoryStore(dir);
+    const slot = (lines: string[]) => {
+      const body = lines.join('\n');
+      return `${body}\ncrc32:${crc32(Buffer.from(body)).toString(16).padStart(8, '0')}\n`;
+    };
+    const header = (keys: unknown) => JSON.stringify({ version: 3, generation: 1, epoch: 1, keys });
+    for (const bad of [
+      [header(['a', 'b']), '1'],
+      [header(['a']), '1', '2'],
+      [header(['a', 'a']), '1', '2'],
+      [header([1]), '1'],
+      [header('a'), '1'],
+      [JSON.stringify({ version: 3, generation: 0, epoch: 1, keys: [] })],
+      ['not json', '1'],
+    ]) {
+      writeFileSync(store.slotFile('t', 0), slot(bad));
+      expect(parseSlot(readFileSync(store.slotFile('t', 0)), 0), bad.join(' | ')).toBe('damaged');
+    }
+    writeFileSync(store.slotFile('t', 0), slot([header(['a', 'b']), '{"x":', '2']));
+    const m = await new TargetMemoryStore(dir).load('t');
+    expect(m.get('a')).toBeUndefined();
+    expect(m.get('b')).toBe(2);
+    expect(m.snapshot()).toEqual({ b: 2 });
   });
 
   it('a symbolic link put in place of a slot is not followed: the commit fails, the file it points to is untouched', async () => {
