@@ -92,9 +92,10 @@ const crcOf = (body: Uint8Array): string => crc32(body).toString(16).padStart(8,
  * normally reads one file; any doubt (a check or generation that is not what it
  * wrote, another process writing the same home) reads both. A cycle works on a
  * staged copy; the caller commits it only once the cycle's payload is safely stored,
- * so an entry that never left the machine is read again (at-least-once, never lost). A file of the earlier formats
- * (one `<id>.json` replaced whole by rename; slots of version 2, fsynced per commit)
- * is read as epoch 0 and replaced by the slots on the next commit.
+ * so an entry that never left the machine is read again (at-least-once, never lost).
+ * A file of the earlier formats (one `<id>.json` replaced whole by rename; slots of
+ * version 2, fsynced per commit) is read as epoch 0 (doubted: no writer record then)
+ * and replaced by the slots on the next commit.
  */
 export class TargetMemoryStore implements MemoryStore {
   private readonly newest = new Map<string, Known>();
@@ -212,7 +213,7 @@ export class TargetMemoryStore implements MemoryStore {
 
   /** This store's epoch, opened (durably) at its first commit. */
   private writerEpoch(): Promise<number> {
-    this.opening ??= (async () => {
+    const opening = (this.opening ??= (async () => {
       await mkdir(this.dir, { recursive: true, mode: 0o700 });
       const before = readWriter(this.dir);
       // Above every epoch before it; the clock only makes a fresh or damaged record's epoch high enough.
@@ -223,8 +224,12 @@ export class TargetMemoryStore implements MemoryStore {
       this.writer = record;
       this.epoch = epoch;
       return epoch;
-    })();
-    return this.opening;
+    })());
+    // Not opened (the directory or the record could not be written): the next commit tries again.
+    opening.catch(() => {
+      if (this.opening === opening) this.opening = undefined;
+    });
+    return opening;
   }
 
   /** Whether a slot written in `epoch` holds what was last shipped (see the class comment). */
@@ -235,7 +240,8 @@ export class TargetMemoryStore implements MemoryStore {
     if (w === undefined || w === 'damaged') return false;
     // Another writer's epoch is open (it runs now, or it stopped without closing): what it wrote may be
     // lost in a power cut, and with it the versions that replaced older slots, so nothing is trusted.
-    if (w.open) return false;
+    if (w.open && w.epoch !== this.epoch) return false;
+    // Epochs from doubtBelow on closed cleanly (each writer that found its predecessor open raised it).
     return epoch >= w.doubtBelow && epoch <= w.epoch;
   }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
@@ -128,6 +128,38 @@ describe('target memory store: the commit on the hot path', () => {
     expect(writer().open).toBe(true);
     await store.close();
     expect((await new TargetMemoryStore(dir).load('t')).mayBeStale).toBe(false);
+  });
+
+  it('after a clean stop, a writer trusts every target it loads, before and after its own first commit', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'lsa-mem-')), 'target-state');
+    const a = new TargetMemoryStore(dir);
+    for (const id of ['t1', 't2', 't3']) {
+      const m = await a.load(id);
+      m.set('s', id);
+      await a.commit(id, m);
+    }
+    await a.close();
+    const b = new TargetMemoryStore(dir);
+    const t1 = await b.load('t1');
+    expect(t1.mayBeStale).toBe(false);
+    t1.set('s', 'again');
+    await b.commit('t1', t1);
+    // Loaded after b opened its own epoch: still trusted (a's epoch closed cleanly).
+    expect((await b.load('t2')).mayBeStale).toBe(false);
+    expect((await new TargetMemoryStore(dir).load('t3')).mayBeStale).toBe(true);
+  });
+
+  it('a writer record that cannot be written fails the commit, and the next commit tries again', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'lsa-mem-'));
+    const dir = join(parent, 'target-state');
+    writeFileSync(dir, 'a file where the directory goes');
+    const store = new TargetMemoryStore(dir);
+    const m = new StagedMemory();
+    m.set('s', 1);
+    await expect(store.commit('t', m)).rejects.toThrow();
+    rmSync(dir);
+    await store.commit('t', m);
+    expect((await new TargetMemoryStore(dir).load('t')).get('s')).toBe(1);
   });
 
   it('a loaded memory is its own copy: changing it (uncommitted) never changes what the next load sees', async () => {
