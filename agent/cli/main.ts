@@ -255,23 +255,21 @@ async function runCommand(file: string, io: Io, signal: AbortSignal): Promise<nu
   io.err(`collecting ${cfg.targets.length} target(s); payloads go to ${where}; stop with Ctrl-C`);
   loop.plan(cfg.targets);
   await new Promise<void>((r) => (signal.aborted ? r() : signal.addEventListener('abort', () => r(), { once: true })));
-  cycleLines.flush();
-  io.err(`stopping: finishing the cycles in flight (at most ${STOP_GRACE_SECONDS} s)`);
-  const finished = await loop.stop(STOP_GRACE_SECONDS * 1000);
-  cycleLines.flush();
-  if (!finished) io.err('stopping: cycles still running were abandoned; they are collected again at the next start');
+  logLine(`stopping: finishing the cycles in flight (at most ${STOP_GRACE_SECONDS} s)`);
+  if (!(await loop.stop(STOP_GRACE_SECONDS * 1000))) logLine('stopping: cycles still running were abandoned; they are collected again at the next start');
   // Makes the targets' state durable, so the next start goes on with deltas (without it: full values once).
   await ops.memory
     ?.close()
     .catch((err: unknown) =>
-      io.err(`stopping: the targets' state was not made durable (${oneLine(err instanceof Error ? err.message : err)}); the next start ships full values once`),
+      logLine(
+        `stopping: the targets' state was not made durable (${oneLine(err instanceof Error ? err.message : err)}); the next start ships full values once`,
+      ),
     );
-  if (cfg.destination !== null) io.err(`stopping: delivering the spool (at most ${cfg.flushTimeoutSeconds} s)`);
+  if (cfg.destination !== null) logLine(`stopping: delivering the spool (at most ${cfg.flushTimeoutSeconds} s)`);
   const { remaining } = await delivery.shutdown(cfg.flushTimeoutSeconds * 1000);
   await recorder.stop();
-  cycleLines.flush();
   process.off('exit', flushOnExit);
-  io.err(remaining === 0 ? 'stopped; the spool is empty' : `stopped; ${remaining} payload(s) wait in the spool for the next start`);
+  logLine(remaining === 0 ? 'stopped; the spool is empty' : `stopped; ${remaining} payload(s) wait in the spool for the next start`);
   return EXIT.ok;
 }
 

@@ -51,7 +51,7 @@ const CRC_PREFIX = 'crc32:';
 const NL = 0x0a;
 // "@" never occurs in a target id (collectors/core/target.ts), so no target's slot can be this file.
 const WRITER_FILE = '@writer.json';
-/** CRC-32 of a slot's JSON line, as 8 hex digits: what tells a whole slot from one cut short or altered. */
+/** CRC-32 of a slot's lines, as 8 hex digits: what tells a whole slot from one cut short or altered. */
 const crcOf = (body: Uint8Array): string => crc32(body).toString(16).padStart(8, '0');
 
 /**
@@ -346,7 +346,7 @@ export function parseSlot(bytes: Buffer, slot: Slot): Version | 'damaged' {
   }
 }
 
-/** A slot's bytes: the JSON line, then `crc32:` and the CRC-32 of that line's bytes. One buffer, encoded once. */
+/** A slot's bytes: its lines, then `crc32:` and the CRC-32 of those lines' bytes. One buffer, encoded once. */
 function slotBytes(body: string): Buffer {
   const n = Buffer.byteLength(body, 'utf8');
   const out = Buffer.allocUnsafe(n + 1 + CRC_PREFIX.length + 8 + 1);

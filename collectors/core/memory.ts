@@ -97,7 +97,8 @@ export class StagedMemory implements TargetMemory {
       this.texts.delete(key);
       return undefined;
     }
-    this.values.set(key, parsed);
+    // Frozen like every stored value: a reader of view() cannot change what the unchanged text will write back.
+    this.values.set(key, deepFreeze(parsed));
     return parsed;
   }
 
@@ -134,13 +135,6 @@ export class StagedMemory implements TargetMemory {
     for (const [k, t] of this.texts) out.push([k, t]);
     for (const [k, v] of this.values) if (!this.texts.has(k)) out.push([k, JSON.stringify(v)]);
     return out;
-  }
-
-  /** Every value as JSON text (what snapshot() would serialise to, without the copy). */
-  serialize(): string {
-    return `{${this.entryTexts()
-      .map(([k, t]) => `${JSON.stringify(k)}:${t}`)
-      .join(',')}}`;
   }
 
   get dirty(): boolean {

@@ -309,6 +309,24 @@ describe('target memory store: a write cut short never becomes the state', () =>
     expect(readFileSync(store.slotFile('t', 0), 'utf8')).toContain('\n{"q1":{"calls":2}}');
   });
 
+  it('a value parsed from its line is handed out frozen by view(): a reader cannot change it behind the text written back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lsa-mem-'));
+    const store = new TargetMemoryStore(dir);
+    const m = await store.load('t');
+    m.set('rows', { q1: { calls: 1 } });
+    m.set('head', 1);
+    await store.commit('t', m);
+    const n = await store.load('t');
+    const rows = n.view('rows') as { q1: { calls: number } };
+    expect(Object.isFrozen(rows) && Object.isFrozen(rows.q1)).toBe(true);
+    expect(() => {
+      rows.q1.calls = 99;
+    }).toThrow(TypeError);
+    n.set('head', 2);
+    await store.commit('t', n);
+    expect((await new TargetMemoryStore(dir).load('t')).get('rows')).toEqual({ q1: { calls: 1 } });
+  });
+
   it('a version 3 slot whose lines do not match its header is damaged; a value line that is not JSON reads as absent', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lsa-mem-'));
     const store = new TargetMemoryStore(dir);
