@@ -10,6 +10,7 @@ const PG_MATRIX_SUITES = [
   'test/integration/postgres-collector.test.ts',
   'test/integration/postgres-faults.test.ts',
   'test/integration/postgres-versions.test.ts',
+  'test/integration/postgres-sessions.test.ts',
 ];
 const PG_MATRIX_MAJORS = [14, 16, 17, 18];
 

@@ -61,10 +61,12 @@ const blocking = defineSignal<PgSession, BlockingRow>({
   shape: 'rows',
   read: async (s, ctx) => {
     await needsAllStats(s, 'lock waits');
+    // pg_blocking_pids takes the lock manager's locks: asked only of sessions waiting on a lock (the only ones it
+    // can name blockers for), not of every session.
     return s.query<BlockingRow>(
       `SELECT ${selectColumns(BLOCKING_COLUMNS, BLOCKING_FIELDS, ctx)}
          FROM pg_stat_activity
-        WHERE cardinality(pg_blocking_pids(pid)) > 0
+        WHERE wait_event_type = 'Lock' AND cardinality(pg_blocking_pids(pid)) > 0
         ORDER BY pid`,
     );
   },

@@ -86,17 +86,28 @@ const activityColumns = (versionNum: number): Columns<ActivityRow> => ({
 const activity = defineSignal<PgSession, ActivityRow>({
   id: 'postgres.activity',
   family: 'activity',
-  description: 'Sessions from pg_stat_activity with state, wait events and blocking PIDs',
+  description:
+    'Sessions doing something (not idle), and idle sessions that block another, from pg_stat_activity with state, wait events and blocking PIDs (idle sessions: postgres.connections)',
   requires: ['pg_read_all_stats'],
   shape: 'rows',
   read: async (s, ctx) => {
     await needsAllStats(s, 'sessions');
-    // Excluded categories are left out of the SELECT: e.g. no client address is read when client_metadata is excluded.
+    // Idle sessions are many (every pooled connection of every application) and each one alone says little: they
+    // are counted in postgres.connections. An idle session still holding a lock another session waits for (a
+    // session-level advisory lock) is listed, so every PID in blocked_by has its row. Processes without a state
+    // (checkpointer, background writer, launchers) are counted there too. Excluded categories are left out of
+    // the SELECT: e.g. no client address is read when client_metadata is excluded.
+    // Who blocks whom is client metadata (blocked_by): a policy that excludes it has no blocking PIDs to
+    // resolve, and the server is not asked which idle sessions block (their row would say so). The waiting
+    // sessions' blockers are read once (MATERIALIZED): correlated, the lookup would scan pg_stat_activity
+    // again for every idle session.
+    const blockers = !ctx.excluded('client_metadata');
     const rows = await s.query<ActivityRow & { masked: boolean }>(
-      `SELECT ${selectColumns(activityColumns(s.versionNum), ACTIVITY_FIELDS, ctx)},
+      `${blockers ? "WITH waiting AS MATERIALIZED (SELECT pg_blocking_pids(pid) AS pids FROM pg_stat_activity WHERE wait_event_type = 'Lock') " : ''}SELECT ${selectColumns(activityColumns(s.versionNum), ACTIVITY_FIELDS, ctx)},
               query = '<insufficient privilege>' AS masked
-         FROM pg_stat_activity
+         FROM pg_stat_activity a
         WHERE pid <> pg_backend_pid()
+          AND (state <> 'idle'${blockers ? ' OR EXISTS (SELECT 1 FROM waiting WHERE a.pid = ANY (pids))' : ''})
         ORDER BY pid`,
     );
     // Belt and braces: a masked row is never passed through as data.
@@ -106,6 +117,53 @@ const activity = defineSignal<PgSession, ActivityRow>({
     return rows.map(({ masked: _masked, ...r }) => r);
   },
   fields: ACTIVITY_FIELDS,
+});
+
+interface ConnectionsRow {
+  datname: string | null;
+  usename: string | null;
+  application_name: string | null;
+  backend_type: string | null;
+  state: string | null;
+  sessions: number;
+  longest_in_state_s: number | null;
+}
+const CONNECTIONS_FIELDS: FieldCategories<ConnectionsRow> = {
+  datname: 'object_names',
+  usename: 'identity_metadata',
+  application_name: 'client_metadata',
+  backend_type: null,
+  state: null,
+  sessions: null,
+  longest_in_state_s: null,
+};
+/** The grouping columns of postgres.connections, in GROUP BY and ORDER BY order. */
+const CONNECTIONS_GROUPS = ['datname', 'usename', 'application_name', 'backend_type', 'state'] as const;
+const connections = defineSignal<PgSession, ConnectionsRow>({
+  id: 'postgres.connections',
+  family: 'activity',
+  description:
+    'Every session and server process counted by database, user, application, process type and state, with the longest time one has been in that state',
+  requires: ['pg_read_all_stats'],
+  shape: 'rows',
+  read: async (s, ctx) => {
+    // Without pg_read_all_stats, other users' sessions have no state: the counts by state would be wrong, not partial.
+    await needsAllStats(s, 'session states');
+    // A category the policy excludes is neither read nor grouped by: its sessions merge into the groups of the rest.
+    const groups = CONNECTIONS_GROUPS.filter((f) => {
+      const category = CONNECTIONS_FIELDS[f];
+      return category === null || !ctx.excluded(category);
+    });
+    return s.query<ConnectionsRow>(
+      `SELECT ${groups.join(', ')}, count(*)::int AS sessions,
+              round(max(extract(epoch FROM now() - state_change))::numeric, 3)::float8 AS longest_in_state_s
+         FROM pg_stat_activity
+        WHERE pid <> pg_backend_pid()
+        GROUP BY ${groups.join(', ')}
+        ORDER BY ${groups.join(', ')}`,
+    );
+  },
+  fields: CONNECTIONS_FIELDS,
 });
 
 interface DatabaseRow {
@@ -504,6 +562,7 @@ export const postgresCatalog: readonly AnySignalSpec<PgSession>[] = [
   databases,
   databaseSizes,
   activity,
+  connections,
   ...healthSignals,
   queryStats,
   ...replicationSignals,

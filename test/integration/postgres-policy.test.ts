@@ -4,7 +4,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, inject, it } from 'vitest';
+import type { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PayloadV1Schema, serializePayload } from '../../collectors/core/payload.js';
 import type { FeedEvent, Preview } from '../../contract/api.js';
 import { createHandlers, dispatch } from '../../agent/api/handlers.js';
@@ -16,6 +17,7 @@ import { VaultError } from '../../agent/secrets/vault.js';
 import { TargetOperations } from '../../agent/target-operations.js';
 import { jsonFile, runAgentCli } from '../helpers/cli.js';
 import { readStatements } from '../../agent/audit/reader.js';
+import { superClient } from '../helpers/pg.js';
 
 const pg = inject('pg');
 
@@ -71,6 +73,17 @@ const rowsOf = (p: Preview['payload'], id: string): Row[] => {
 };
 
 describe('policy against the harness PostgreSQL', () => {
+  // postgres.activity lists sessions doing something: a transaction left open gives every cycle such a row.
+  let open: Client;
+  beforeAll(async () => {
+    open = await superClient(pg);
+    await open.query('BEGIN');
+    await open.query('SELECT 1');
+  });
+  afterAll(async () => {
+    await open.end();
+  });
+
   it('preview and shipped payload are byte-identical for the same cycle, and the feed carries the same bytes', async () => {
     const a = agent();
     await a.call('targets.create', { target: target() });
@@ -106,7 +119,7 @@ describe('policy against the harness PostgreSQL', () => {
     expect(shippedBytes.toString('utf8')).not.toContain(`"${pg.users.monitor.user}"`);
 
     const statements = readStatements(a.ledger.dir);
-    const activitySql = statements.map((e) => e.statement ?? '').filter((s) => s.includes('FROM pg_stat_activity WHERE pid <> pg_backend_pid()'));
+    const activitySql = statements.map((e) => e.statement ?? '').filter((s) => s.includes('FROM pg_stat_activity a WHERE pid <> pg_backend_pid()'));
     expect(activitySql).toHaveLength(1);
     expect(activitySql[0]).not.toMatch(/client_addr|application_name|pg_blocking_pids/);
     expect(activitySql[0]).toMatch(/usename/); // redacted, so read (then hashed)
@@ -142,6 +155,7 @@ describe('policy against the harness PostgreSQL', () => {
     const p = PayloadV1Schema.parse(JSON.parse(r.stdout));
     expect(r.stdout.trimEnd()).toBe(serializePayload(p));
     const activity = rowsOf(p, 'postgres.activity');
+    expect(activity.length).toBeGreaterThan(0);
     for (const row of activity) {
       expect(row['pid']).toMatch(/^h:[0-9a-f]{16}$/);
       for (const b of row['blocked_by'] as unknown[]) expect(b).toMatch(/^h:/);
