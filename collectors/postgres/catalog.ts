@@ -99,15 +99,17 @@ const activity = defineSignal<PgSession, ActivityRow>({
     // the SELECT: e.g. no client address is read when client_metadata is excluded.
     // Who blocks whom is client metadata (blocked_by): a policy that excludes it has no blocking PIDs to
     // resolve, and the server is not asked which idle sessions block (their row would say so). The waiting
-    // sessions' blockers are read once (MATERIALIZED): correlated, the lookup would scan pg_stat_activity
-    // again for every idle session.
-    const blockers = !ctx.excluded('client_metadata');
+    // sessions' blockers are an uncorrelated subquery, which PostgreSQL runs once and hashes: correlated, it
+    // would scan pg_stat_activity again for every idle session.
+    const blockers = ctx.excluded('client_metadata')
+      ? ''
+      : " OR pid IN (SELECT unnest(pg_blocking_pids(pid)) FROM pg_stat_activity WHERE wait_event_type = 'Lock')";
     const rows = await s.query<ActivityRow & { masked: boolean }>(
-      `${blockers ? "WITH waiting AS MATERIALIZED (SELECT pg_blocking_pids(pid) AS pids FROM pg_stat_activity WHERE wait_event_type = 'Lock') " : ''}SELECT ${selectColumns(activityColumns(s.versionNum), ACTIVITY_FIELDS, ctx)},
+      `SELECT ${selectColumns(activityColumns(s.versionNum), ACTIVITY_FIELDS, ctx)},
               query = '<insufficient privilege>' AS masked
-         FROM pg_stat_activity a
+         FROM pg_stat_activity
         WHERE pid <> pg_backend_pid()
-          AND (state <> 'idle'${blockers ? ' OR EXISTS (SELECT 1 FROM waiting WHERE a.pid = ANY (pids))' : ''})
+          AND (state <> 'idle'${blockers})
         ORDER BY pid`,
     );
     // Belt and braces: a masked row is never passed through as data.

@@ -66,6 +66,7 @@ export const ALLOWED_FUNCTIONS: ReadonlySet<string> = new Set<string>([
   'sum',
   'timezone',
   'to_char',
+  'unnest',
 ]);
 
 /** Column names the catalog reads qualified (t.col). Field selection ((x).col) is not allowed at all (A_Indirection). */
@@ -110,7 +111,6 @@ export const ALLOWED_FIELDS: ReadonlySet<string> = new Set<string>([
   'oid',
   'parallel_workers_launched',
   'parallel_workers_to_launch',
-  'pid',
   'prokind',
   'prolang',
   'proname',
