@@ -93,10 +93,11 @@ const activity = defineSignal<PgSession, ActivityRow>({
   read: async (s, ctx) => {
     await needsAllStats(s, 'sessions');
     // Idle sessions are many (every pooled connection of every application) and each one alone says little: they
-    // are counted in postgres.connections. An idle session still holding a lock another session waits for (a
-    // session-level advisory lock) is listed, so every PID in blocked_by has its row. Processes without a state
-    // (checkpointer, background writer, launchers) are counted there too. Excluded categories are left out of
-    // the SELECT: e.g. no client address is read when client_metadata is excluded.
+    // are counted in postgres.connections, as are processes without a state (checkpointer, background writer,
+    // launchers). A session still holding a lock another one waits for (a session-level advisory lock outlives
+    // its transaction) is listed whatever its state, so every PID in blocked_by has its row. Excluded categories
+    // are left out of the SELECT: e.g. no client address is read when client_metadata is excluded.
+    //
     // Who blocks whom is client metadata (blocked_by): a policy that excludes it has no blocking PIDs to
     // resolve, and the server is not asked which idle sessions block (their row would say so). The waiting
     // sessions' blockers are an uncorrelated subquery, which PostgreSQL runs once and hashes: correlated, it
@@ -140,7 +141,13 @@ const CONNECTIONS_FIELDS: FieldCategories<ConnectionsRow> = {
   longest_in_state_s: null,
 };
 /** The grouping columns of postgres.connections, in GROUP BY and ORDER BY order. */
-const CONNECTIONS_GROUPS = ['datname', 'usename', 'application_name', 'backend_type', 'state'] as const;
+const CONNECTIONS_GROUPS: Columns<Pick<ConnectionsRow, 'datname' | 'usename' | 'application_name' | 'backend_type' | 'state'>> = {
+  datname: 'datname',
+  usename: 'usename',
+  application_name: 'application_name',
+  backend_type: 'backend_type',
+  state: 'state',
+};
 const connections = defineSignal<PgSession, ConnectionsRow>({
   id: 'postgres.connections',
   family: 'activity',
@@ -151,18 +158,16 @@ const connections = defineSignal<PgSession, ConnectionsRow>({
   read: async (s, ctx) => {
     // Without pg_read_all_stats, other users' sessions have no state: the counts by state would be wrong, not partial.
     await needsAllStats(s, 'session states');
-    // A category the policy excludes is neither read nor grouped by: its sessions merge into the groups of the rest.
-    const groups = CONNECTIONS_GROUPS.filter((f) => {
-      const category = CONNECTIONS_FIELDS[f];
-      return category === null || !ctx.excluded(category);
-    });
+    // A category the policy excludes is neither read nor grouped by (selectColumns leaves it out): its sessions
+    // merge into the groups of the rest. The grouping columns carry no alias, so the list serves GROUP BY too.
+    const groups = selectColumns(CONNECTIONS_GROUPS, CONNECTIONS_FIELDS, ctx);
     return s.query<ConnectionsRow>(
-      `SELECT ${groups.join(', ')}, count(*)::int AS sessions,
+      `SELECT ${groups}, count(*)::int AS sessions,
               round(max(extract(epoch FROM now() - state_change))::numeric, 3)::float8 AS longest_in_state_s
          FROM pg_stat_activity
         WHERE pid <> pg_backend_pid()
-        GROUP BY ${groups.join(', ')}
-        ORDER BY ${groups.join(', ')}`,
+        GROUP BY ${groups}
+        ORDER BY ${groups}`,
     );
   },
   fields: CONNECTIONS_FIELDS,
